@@ -1,0 +1,37 @@
+"""Where things live on disk. One-line functions, so every path in the project is found here."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT: Path = Path(__file__).resolve().parent.parent
+
+
+def root() -> Path:
+    """The repository root."""
+    return ROOT
+
+
+def data_dir() -> Path:
+    """Dataset cache (``data/``, git-ignored)."""
+    return ROOT / "data"
+
+
+def runs_dir() -> Path:
+    """Run cache (``runs/`` or ``$BOOK_RUNS_DIR``, git-ignored)."""
+    return Path(os.environ.get("BOOK_RUNS_DIR", ROOT / "runs"))
+
+
+def run_dir(run_hash: str) -> Path:
+    """Folder of one finished training run."""
+    return runs_dir() / "train" / run_hash
+
+
+def mask_path(mask_hash: str) -> Path:
+    """File of one cached mask."""
+    return runs_dir() / "masks" / f"{mask_hash}.pt"
+
+
+def chapters_dir() -> Path:
+    """Source notebooks of the book."""
+    return ROOT / "chapters"

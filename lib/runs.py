@@ -1,0 +1,122 @@
+"""The run cache: a finished run lives in ``runs/train/<hash>/``, named by a hash of its config.
+
+Only fields that differ from their defaults enter the hash (as in open_lth), so adding a new
+field with a default keeps every old run reachable. A run folder holds ``config.json``,
+``metrics.csv``, ``model.pt`` (final weights) and whatever its callbacks wrote (gradient
+statistics, diffs, tracked parameters). A run is trained in a temporary sibling folder and renamed
+into place only when complete: an interrupted or crashed run leaves nothing that looks finished.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import torch
+from torch import nn
+
+from . import paths
+from .models import build_model
+from .train import TrainConfig, default_device, train
+
+#: How many runs this process actually trained (cache misses); tests read it.
+TRAIN_COUNT = 0
+
+
+def config_dict(cfg: Any, *, non_default_only: bool = True) -> dict[str, Any]:
+    """A dataclass as a JSON-ready dict; nested dataclasses recurse. With ``non_default_only``
+    a field equal to its default is left out."""
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(cfg):
+        v = getattr(cfg, f.name)
+        if non_default_only:
+            if f.default is not dataclasses.MISSING and v == f.default:
+                continue
+            if f.default_factory is not dataclasses.MISSING and v == f.default_factory():  # type: ignore[misc]
+                continue
+        if dataclasses.is_dataclass(v):
+            v = config_dict(v, non_default_only=non_default_only)
+        elif isinstance(v, tuple):
+            v = list(v)
+        out[f.name] = v
+    return out
+
+
+def config_hash(cfg: Any) -> str:
+    """16 hex digits of the SHA-256 of the config's non-default fields (JSON, sorted keys)."""
+    text = json.dumps({"type": type(cfg).__name__, **config_dict(cfg)}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Run:
+    """A finished run in the cache."""
+
+    config: TrainConfig
+    path: Path
+
+    @property
+    def hash(self) -> str:
+        return self.path.name
+
+    @property
+    def metrics(self) -> pd.DataFrame:
+        """Per-epoch metrics (epoch 0 = initialisation)."""
+        return pd.read_csv(self.path / "metrics.csv")
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        """Final weights (on the CPU)."""
+        return torch.load(self.path / "model.pt", map_location="cpu", weights_only=True)
+
+    def load_model(self, device: torch.device | str = "cpu") -> nn.Module:
+        """The trained network."""
+        m = build_model(self.config.model)
+        m.load_state_dict(self.state_dict())
+        return m.to(device)
+
+    def file(self, name: str) -> Path:
+        """Path of a file the run wrote; raises if the run did not write it."""
+        p = self.path / name
+        if not p.exists():
+            raise FileNotFoundError(f"run {self.hash} has no {name}; it has {sorted(x.name for x in self.path.iterdir())}")
+        return p
+
+
+def is_cached(cfg: TrainConfig) -> bool:
+    """Whether a finished run for ``cfg`` exists."""
+    return (paths.run_dir(config_hash(cfg)) / "metrics.csv").exists()
+
+
+def get_or_train(cfg: TrainConfig, *, device: torch.device | None = None, progress: bool = True) -> Run:
+    """The cached run for ``cfg``, training it first (atomically) when it is not cached."""
+    global TRAIN_COUNT
+    h = config_hash(cfg)
+    final = paths.run_dir(h)
+    if (final / "metrics.csv").exists():
+        return Run(cfg, final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.parent / f".tmp-{h}-{os.getpid()}-{time.time_ns()}"
+    tmp.mkdir()
+    try:
+        (tmp / "config.json").write_text(json.dumps(config_dict(cfg, non_default_only=False), indent=1))
+        model, metrics = train(cfg, tmp, device=device or default_device(), progress=progress)
+        torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, tmp / "model.pt")
+        metrics.to_csv(tmp / "metrics.csv", index=False)
+        TRAIN_COUNT += 1
+        try:
+            os.rename(tmp, final)
+        except OSError:  # another process finished the same run first
+            if not (final / "metrics.csv").exists():
+                raise
+            shutil.rmtree(tmp, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return Run(cfg, final)
