@@ -1,0 +1,132 @@
+"""Profiles: the scale at which the book is computed. Chapters look a profile up by name.
+
+* ``smoke``: CI. Tiny data, 1-3 epochs: proves the code paths and draws every figure, shows no science.
+* ``cpu``: the default a reader builds on a laptop (2 cores, well under an hour for the whole book):
+  real CIFAR-10 subsets, small models (``resnet_small``, ``vit_tiny``, narrow MLPs).
+* ``paper``: the thesis's own settings, for a GPU: ResNet50 SGD lr 0.1 (chapters 2-3) and 0.5
+  (chapter 6); ViT Adam 1e-4; MLPs Adam 1e-4 for 200 epochs; real data 300 epochs (ViT 200),
+  Gaussian data 1000 epochs; full CIFAR-10.
+
+A chapter overrides single fields with ``dataclasses.replace(profile, field=value)``
+(see :func:`with_overrides`).
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from .data import DataConfig
+from .models import ModelConfig
+from .train import OptimConfig, StatsConfig, TrainConfig
+
+
+@dataclass(frozen=True)
+class Profile:
+    """All knobs of a profile (flat fields, so papermill parameters map onto them one to one)."""
+
+    name: str
+    # data sizes: MLP chapters, and the ResNet/ViT chapters
+    n_train: int
+    n_test: int
+    n_train_large: int
+    n_test_large: int
+    batch_size: int
+    # chapters 2-3: real vs Gaussian
+    arch_cnn: str
+    arch_vit: str
+    cnn_lr: float
+    vit_lr: float
+    epochs_real_cnn: int
+    epochs_real_vit: int
+    epochs_gaussian: int
+    # chapters 4-5: MLPs
+    widths: tuple[int, ...]
+    prune_widths: tuple[int, ...]
+    mlp_lr: float
+    mlp_epochs: int
+    base_width: int
+    ratios: tuple[float, ...]
+    # chapter 6
+    prune_cnn_lr: float
+    prune_epochs: int
+    # statistics and repetitions
+    stats_every: int
+    stats_max_samples: int
+    seeds: tuple[int, ...]
+
+
+PROFILES: dict[str, Profile] = {
+    "smoke": Profile(
+        name="smoke", n_train=200, n_test=100, n_train_large=100, n_test_large=50, batch_size=50,
+        arch_cnn="resnet_small", arch_vit="vit_tiny", cnn_lr=0.1, vit_lr=1e-3,
+        epochs_real_cnn=2, epochs_real_vit=2, epochs_gaussian=3,
+        widths=(16, 32), prune_widths=(16, 32), mlp_lr=1e-3, mlp_epochs=2, base_width=16, ratios=(1, 4),
+        prune_cnn_lr=0.1, prune_epochs=2, stats_every=1, stats_max_samples=100, seeds=(0, 1),
+    ),
+    "cpu": Profile(
+        name="cpu", n_train=5000, n_test=2000, n_train_large=2000, n_test_large=1000, batch_size=128,
+        arch_cnn="resnet_small", arch_vit="vit_tiny", cnn_lr=0.1, vit_lr=1e-3,
+        epochs_real_cnn=15, epochs_real_vit=15, epochs_gaussian=40,
+        widths=(32, 64, 128, 256, 512, 1024), prune_widths=(32, 64, 128, 256), mlp_lr=1e-4, mlp_epochs=20,
+        base_width=64, ratios=(1, 2, 5, 10, 20), prune_cnn_lr=0.1, prune_epochs=15,
+        stats_every=1, stats_max_samples=1000, seeds=(0, 1),
+    ),
+    "paper": Profile(
+        name="paper", n_train=0, n_test=0, n_train_large=0, n_test_large=0, batch_size=128,
+        arch_cnn="resnet50", arch_vit="vit", cnn_lr=0.1, vit_lr=1e-4,
+        epochs_real_cnn=300, epochs_real_vit=200, epochs_gaussian=1000,
+        widths=(256, 512, 1024, 1536, 2048, 2800), prune_widths=(128, 256, 512, 1024), mlp_lr=1e-4,
+        mlp_epochs=200, base_width=512, ratios=(1, 2, 5, 10, 20, 40, 62), prune_cnn_lr=0.5, prune_epochs=300,
+        stats_every=1, stats_max_samples=10000, seeds=(0, 1, 2),
+    ),
+}
+
+
+def get(name: str) -> Profile:
+    """The profile called ``name``."""
+    if name not in PROFILES:
+        raise ValueError(f"unknown profile {name!r}; known: {', '.join(PROFILES)}")
+    return PROFILES[name]
+
+
+def with_overrides(profile: Profile | str, **overrides: Any) -> Profile:
+    """``profile`` with the given fields replaced; ``None`` values are ignored (papermill's "default")."""
+    p = get(profile) if isinstance(profile, str) else profile
+    known = {f.name for f in dataclasses.fields(Profile)}
+    bad = sorted(set(overrides) - known)
+    if bad:
+        raise ValueError(f"unknown profile field(s) {bad}; known: {sorted(known)}")
+    clean = {k: (tuple(v) if isinstance(v, list) else v) for k, v in overrides.items() if v is not None}
+    return dataclasses.replace(p, **clean)
+
+
+def _stats(p: Profile) -> StatsConfig:
+    return StatsConfig(every=p.stats_every, max_samples=p.stats_max_samples)
+
+
+def is_vit(arch: str) -> bool:
+    """Whether ``arch`` is a ViT (trained with Adam) rather than a ResNet (trained with SGD)."""
+    return arch.startswith("vit")
+
+
+def large_config(p: Profile, arch: str, *, dataset: str = "cifar10", epochs: int | None = None,
+                 seed: int = 0, stats: bool = True, lr: float | None = None) -> TrainConfig:
+    """A ResNet or ViT run of chapters 2, 3 and 6: SGD for ResNets, Adam for ViTs, as in the thesis."""
+    if epochs is None:
+        epochs = p.epochs_gaussian if dataset == "gaussian" else (p.epochs_real_vit if is_vit(arch) else p.epochs_real_cnn)
+    optim = OptimConfig("adam", lr or p.vit_lr) if is_vit(arch) else OptimConfig("sgd", lr or p.cnn_lr)
+    return TrainConfig(
+        data=DataConfig(dataset, p.n_train_large, p.n_test_large, seed=0),
+        model=ModelConfig(arch=arch), optim=optim, batch_size=p.batch_size, epochs=epochs, seed=seed,
+        stats=_stats(p) if stats else StatsConfig(),
+    )
+
+
+def mlp_config(p: Profile, width: int, *, seed: int = 0, stats: bool = True) -> TrainConfig:
+    """A dense MLP run of chapters 4 and 5 (Adam, the profile's learning rate and epochs)."""
+    return TrainConfig(
+        data=DataConfig("cifar10", p.n_train, p.n_test, seed=0), model=ModelConfig("mlp", width=width),
+        optim=OptimConfig("adam", p.mlp_lr), batch_size=p.batch_size, epochs=p.mlp_epochs, seed=seed,
+        stats=_stats(p) if stats else StatsConfig(),
+    )

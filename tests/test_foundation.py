@@ -1,0 +1,216 @@
+"""Foundation: data loading, models, trainer and the run cache."""
+from __future__ import annotations
+
+import math
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+from lib import data, models, paths, profiles, runs
+from lib.data import DataConfig
+from lib.models import ModelConfig
+from lib.train import OptimConfig, TrainConfig
+
+
+@pytest.fixture()
+def run_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("BOOK_RUNS_DIR", str(tmp_path / "runs"))
+    return tmp_path / "runs"
+
+
+def tiny(**kw) -> TrainConfig:
+    base = dict(data=DataConfig("gaussian", 64, 32, seed=0), model=ModelConfig("mlp", width=8, depth=1),
+                optim=OptimConfig("adam", 1e-2), batch_size=16, epochs=2)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+# ------------------------------------------------------------------------------------ models
+@pytest.mark.parametrize("width, weights, biases", [(512, 2_364_416, 2_058), (2048, 18_894_848, 8_202)])
+def test_mlp_counts(width, weights, biases):
+    assert models.count_weights(models.mlp(width)) == (weights, biases)
+    assert models.mlp_weight_count(width) == weights
+
+
+def closed_form(w: int, r: float) -> float:
+    return w + (math.sqrt(3 * r * w * (3 * w + 3082) + 2374681) - 3 * w - 1541) / 3
+
+
+@pytest.mark.parametrize("w, r", [(512, 10), (64, 10), (128, 62), (1000, 2.5)])
+def test_scaled_width_matches_thesis_formula(w, r):
+    assert abs(models.scaled_width(w, r) - closed_form(w, r)) <= 0.5
+
+
+@pytest.mark.parametrize("depth", [1, 2, 5])
+def test_scaled_width_any_depth(depth):
+    w2 = models.scaled_width(100, 10, depth=depth)
+    ratio = models.mlp_weight_count(w2, depth=depth) / models.mlp_weight_count(100, depth=depth)
+    assert abs(ratio - 10) < 0.02
+
+
+def test_model_shapes_and_errors():
+    x = torch.randn(2, 3, 32, 32)
+    for arch in ("mlp", "resnet_small", "vit_tiny"):
+        assert models.build_model(ModelConfig(arch)).eval()(x).shape == (2, 10)
+    with pytest.raises(ValueError, match="width must be"):
+        models.mlp(0)
+    with pytest.raises(ValueError, match="unknown arch 'vgg'.*known: mlp, resnet50"):
+        ModelConfig(arch="vgg")
+
+
+def test_vit_attention_uses_linear_layers():
+    m = models.vit()
+    names = {n for n, _ in m.named_modules()}
+    assert {"blocks.0.attn.q", "blocks.0.attn.k", "blocks.0.attn.v", "blocks.0.attn.out"} <= names
+    assert len(m.blocks) == 6 and m.blocks[0].attn.heads == 8 and m.blocks[0].ff.hidden.out_features == 512
+
+
+def test_resnet50_cifar_stem():
+    m = models.resnet50()
+    assert m.conv1.kernel_size == (3, 3) and m.conv1.stride == (1, 1)
+    assert isinstance(m.maxpool, torch.nn.Identity) and m.fc.out_features == 10
+
+
+# -------------------------------------------------------------------------------------- data
+def write_npz(path, n_per_class=6, n_test_per_class=3):
+    rng = np.random.default_rng(0)
+    ytr = np.repeat(np.arange(10), n_per_class)
+    yte = np.repeat(np.arange(10), n_test_per_class)
+    np.savez(path, x_train=rng.integers(0, 256, (len(ytr), 32, 32, 3), dtype=np.uint8), y_train=ytr,
+             x_test=rng.integers(0, 256, (len(yte), 32, 32, 3), dtype=np.uint8), y_test=yte)
+
+
+def test_loads_npz_and_balanced_subset(tmp_path, monkeypatch):
+    f = tmp_path / "c.npz"
+    write_npz(f)
+    monkeypatch.setenv("CIFAR10_PATH", str(f))
+    data.load_cifar10_arrays.cache_clear()
+    d = data.load_data(DataConfig("cifar10", n_train=20, n_test=10, seed=3))
+    assert d.x_train.shape == (20, 3, 32, 32) and d.x_train.dtype == torch.float32
+    assert np.bincount(d.y_train.numpy(), minlength=10).tolist() == [2] * 10
+    d2 = data.load_data(DataConfig("cifar10", n_train=20, n_test=10, seed=3))
+    assert torch.equal(d.x_train, d2.x_train)
+    # not in source (class-grouped) order
+    assert d.y_train.tolist() != sorted(d.y_train.tolist())
+
+
+def test_loads_torchvision_batches_folder(tmp_path):
+    folder = tmp_path / "cifar-10-batches-py"
+    folder.mkdir()
+    rng = np.random.default_rng(1)
+    for name, n in [("data_batch_1", 20), ("data_batch_2", 20), ("test_batch", 10)]:
+        with open(folder / name, "wb") as fh:
+            pickle.dump({"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
+                         "labels": list(rng.integers(0, 10, n))}, fh)
+    data.load_cifar10_arrays.cache_clear()
+    a = data.load_cifar10_arrays(str(tmp_path))
+    assert a.x_train.shape == (40, 32, 32, 3) and a.x_test.shape == (10, 32, 32, 3)
+    # channel-first rows become NHWC: the first 1024 values of a row are the red plane
+    with open(folder / "data_batch_1", "rb") as fh:
+        raw = pickle.load(fh)["data"][0]
+    assert np.array_equal(a.x_train[0, :, :, 0].ravel(), raw[:1024])
+
+
+def test_no_data_error_lists_places(tmp_path, monkeypatch):
+    monkeypatch.setenv("CIFAR10_PATH", str(tmp_path / "env_missing"))
+    monkeypatch.setattr(paths, "data_dir", lambda: tmp_path / "data_missing")
+    with pytest.raises(data.DataNotFoundError) as e:
+        data.find_cifar10(tmp_path / "arg_missing", download=False)
+    msg = str(e.value)
+    for part in ("arg_missing", "env_missing", "data_missing", "CIFAR10_PATH", "download"):
+        assert part in msg
+
+
+def test_gaussian_fixed_by_seed():
+    a = data.load_data(DataConfig("gaussian", 50, 20, seed=4))
+    b = data.load_data(DataConfig("gaussian", 50, 20, seed=4))
+    c = data.load_data(DataConfig("gaussian", 50, 20, seed=5))
+    assert torch.equal(a.y_train, b.y_train) and torch.equal(a.x_train, b.x_train)
+    assert not torch.equal(a.y_train, c.y_train)
+    assert abs(a.x_train.std().item() - 1) < 0.05 and set(a.y_train.tolist()) <= set(range(10))
+
+
+def test_bad_configs():
+    with pytest.raises(ValueError, match="unknown dataset 'mnist'"):
+        DataConfig("mnist")
+    with pytest.raises(ValueError, match="unknown optimiser 'rmsprop'"):
+        OptimConfig("rmsprop")
+    with pytest.raises(ValueError, match="unknown profile 'gpu'"):
+        profiles.get("gpu")
+
+
+# ------------------------------------------------------------------------- trainer and cache
+def test_training_lowers_loss_on_cifar_subset(run_cache):
+    try:
+        data.find_cifar10(download=False)
+    except data.DataNotFoundError:
+        pytest.skip("CIFAR-10 not found (set CIFAR10_PATH)")
+    cfg = TrainConfig(data=DataConfig("cifar10", 512, 100), model=ModelConfig("mlp", width=64),
+                      optim=OptimConfig("adam", 1e-3), batch_size=64, epochs=3)
+    m = runs.get_or_train(cfg, progress=False).metrics
+    assert m["train_loss"].iloc[-1] < m["train_loss"].iloc[0] - 0.2
+
+
+def test_cache_hit_does_not_train(run_cache):
+    before = runs.TRAIN_COUNT
+    r1 = runs.get_or_train(tiny(), progress=False)
+    r2 = runs.get_or_train(tiny(), progress=False)
+    assert runs.TRAIN_COUNT == before + 1 and r1.path == r2.path
+    assert (r1.path / "config.json").exists() and (r1.path / "model.pt").exists()
+    assert list(r1.metrics["epoch"]) == [0, 1, 2]
+
+
+def test_deterministic_on_cpu(run_cache):
+    from lib.train import train
+
+    _, a = train(tiny(), run_cache, device=torch.device("cpu"), progress=False)
+    _, b = train(tiny(), run_cache, device=torch.device("cpu"), progress=False)
+    assert a.equals(b)
+
+
+def test_crashed_run_leaves_no_cache_entry(run_cache, monkeypatch):
+    import lib.train as T
+
+    real = T.evaluate
+    calls = {"n": 0}
+
+    def flaky(*a, **k):
+        calls["n"] += 1
+        if calls["n"] == 3:  # during epoch 1
+            raise RuntimeError("simulated crash")
+        return real(*a, **k)
+
+    monkeypatch.setattr(T, "evaluate", flaky)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        runs.get_or_train(tiny(), progress=False)
+    assert not runs.is_cached(tiny())
+    assert not any((run_cache / "train").iterdir())
+
+
+def test_hash_only_non_default_fields_and_pinned():
+    assert runs.config_hash(TrainConfig()) == runs.config_hash(TrainConfig(epochs=10))
+    assert runs.config_hash(TrainConfig()) != runs.config_hash(TrainConfig(epochs=11))
+    # regression pins: changing these means every cached run is orphaned
+    assert runs.config_hash(TrainConfig()) == PINNED[0]
+    assert runs.config_hash(tiny()) == PINNED[1]
+
+
+PINNED = ("e63bf09ef0d9182c", "1a7a6d8f87589127")
+
+
+def test_track_records_parameter_values(run_cache):
+    r = runs.get_or_train(tiny(track=("1.weight",)), progress=False)
+    t = np.load(r.file("tracks.npz"))["1.weight"]
+    assert t.shape == (3, 8, 3072)
+    assert torch.equal(torch.from_numpy(t[-1]), r.state_dict()["1.weight"])
+
+
+def test_init_from_uses_trained_weights(run_cache):
+    parent = tiny()
+    child = tiny(init_from=parent, data=DataConfig("gaussian", 64, 32, seed=9), epochs=0)
+    pr = runs.get_or_train(parent, progress=False)
+    cr = runs.get_or_train(child, progress=False)
+    for k, v in pr.state_dict().items():
+        assert torch.equal(v, cr.state_dict()[k])
