@@ -1,0 +1,334 @@
+"""Pruning masks: which weights a child network keeps (thesis chapters 5 and 6).
+
+A mask is a dict ``{parameter name: BoolTensor of the parameter's shape}``; True = kept. Only the
+*prunable* tensors (:func:`prunable`) appear in it; every other parameter (biases, norms, embeddings,
+skipped layers) is trained normally. ``density`` is the fraction of the prunable weights KEPT: the
+thesis's "pruned to 10% sparsity" is ``density=0.1`` here ("10% kept").
+
+Ranking (:func:`make_mask`)
+    Scores are higher-is-better. All prunable entries are put in one order: by score, descending,
+    ties broken by the flat index (tensors concatenated in the order of the ``scores`` dict, which
+    :func:`mask_for` takes from the model; each tensor flattened in row-major order), the lower
+    index first. ``invert=True`` ("worst" masks) uses exactly the reverse of this order, so for the
+    same scores ``make_mask(.., density=d, invert=True)`` is the complement of ``make_mask(..,
+    density=1-d)`` whenever the kept counts add up. Nothing is left to chance.
+
+Scopes
+    * ``global`` (thesis 6.1): the first ``K = round(density * total)`` entries of the single order,
+      with a per-tensor floor: every tensor first keeps its own best ``ceil(floor * size)`` entries,
+      then the remaining ``K - sum(floors)`` places go to the best entries not yet kept, in the global
+      order. Equivalently: take the global top ``K``; where a tensor falls below its floor, top it up
+      with its own next-best entries, and pay for them by dropping the lowest-ranked kept entries that
+      the floors do not protect. The total is exactly ``K``. (``round`` here is round-half-up.)
+    * ``layer`` (thesis 6.2, "local"): every tensor keeps exactly ``round(density * size)`` of its own
+      best entries. ``floor`` is not used in this scope (the density already holds in every tensor).
+
+Prunable tensors (:func:`prunable`), the rule this module documents
+    * Candidates: the ``weight`` of every ``nn.Linear`` and ``nn.Conv2d`` (ResNet convs and shortcut /
+      downsample convs, ViT q, k, v, attention output, feed-forward hidden and proj). Never biases,
+      norm parameters, the ViT's class token and position embedding (``TokenEmbedding``).
+    * ResNets and ViTs: the classifier head (the last ``nn.Linear``: ``fc``, ``head``) and the ViT's
+      patch embedding ``patch_embed`` (its input embedding: 48 pixel inputs per output, which 10%
+      would cut to about 5) are not pruned; neither is any tensor with fewer than ``min_size``
+      weights, default :data:`DEFAULT_MIN_SIZE` = 1024. The thesis skips "layers that are small, so
+      as not to create a bottleneck" without giving its threshold. At 1024 nothing is skipped in
+      ResNet50 (smallest tensor: the 1728-weight stem) or in the thesis's ViT, so the paper profile
+      prunes every conv, shortcut and transformer linear; in the CPU-sized ``resnet_small`` the stem
+      and the first stage's narrow convs and shortcut fall below it.
+    * MLPs (chapter 5): every ``nn.Linear`` weight, the head included, and ``min_size`` defaults to 0.
+      The thesis says 10% of the 10x parent "recovers the original number of parameters in the dense
+      network up to a difference in the number of bias parameters"; that holds only if all weights,
+      head included, are pruned at 10%: the child then has ``round(0.1 * W(w'))`` ~= ``W(w)`` nonzero
+      weights (``W`` = :func:`lib.models.mlp_weight_count`). An MLP has no layer small enough to be a
+      bottleneck at the thesis's widths (the head of a 10x parent keeps about ``w'`` weights, 10% of
+      ``10 w'``).
+
+Scores
+    ``diff`` = |diffs| at the parent's max-coherence training epoch (epoch >= 1; the stats engine's
+    ``diffs_max_trained.pt``), ``magnitude`` = |final weights|, ``random`` = uniform draws seeded per
+    (seed, tensor name). A new criterion is one function registered with :func:`scorer`.
+
+A mask is cached in ``runs/masks/<hash of its MaskConfig>.pt``; the hash does not include this
+module's code, so after changing a rule above delete ``runs/masks``.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import time
+from typing import Any, Callable, Mapping
+
+import pandas as pd
+import torch
+from torch import nn
+
+from . import paths
+from .models import Attention, build_model
+from .train import MaskConfig, TrainConfig
+
+SCOPES = ("global", "layer")
+#: Tensors with fewer weights than this are not pruned in ResNets and ViTs (MLPs: 0).
+DEFAULT_MIN_SIZE = 1024
+#: Name of the ViT input embedding, never pruned.
+EMBEDDING_NAMES = ("patch_embed",)
+
+Scores = dict[str, torch.Tensor]
+Mask = dict[str, torch.Tensor]
+
+
+# ------------------------------------------------------------------------------- prunable layers
+def arch_family(model: nn.Module) -> str:
+    """``"vit"`` (has attention), ``"resnet"`` (has convolutions) or ``"mlp"`` (only Linear layers)."""
+    mods = list(model.modules())
+    if any(isinstance(m, Attention) for m in mods):
+        return "vit"
+    if any(isinstance(m, nn.Conv2d) for m in mods):
+        return "resnet"
+    return "mlp"
+
+
+def default_min_size(model: nn.Module) -> int:
+    """The ``min_size`` :func:`prunable` uses when none is given: 0 for MLPs, else :data:`DEFAULT_MIN_SIZE`."""
+    return 0 if arch_family(model) == "mlp" else DEFAULT_MIN_SIZE
+
+
+def prunable(model: nn.Module, min_size: int | None = None, *, include_head: bool | None = None) -> list[str]:
+    """Names of the weights that masks prune, in the model's order (see the module docstring).
+
+    min_size: tensors with fewer weights are skipped (``None`` or 0: :func:`default_min_size`).
+    include_head: prune the last ``nn.Linear`` too (``None``: yes for MLPs, no otherwise).
+    """
+    if min_size is not None and min_size < 0:
+        raise ValueError(f"min_size must be >= 0, got {min_size}")
+    family = arch_family(model)
+    if not min_size:
+        min_size = default_min_size(model)
+    if include_head is None:
+        include_head = family == "mlp"
+    layers = [(n, m) for n, m in model.named_modules() if isinstance(m, (nn.Linear, nn.Conv2d))]
+    head = next((n for n, m in reversed(layers) if isinstance(m, nn.Linear)), None)
+    out = []
+    for n, m in layers:
+        if n == head and not include_head:
+            continue
+        if n.split(".")[-1] in EMBEDDING_NAMES:
+            continue
+        if m.weight.numel() < min_size:
+            continue
+        out.append(f"{n}.weight" if n else "weight")
+    return out
+
+
+# ---------------------------------------------------------------------------------- make_mask
+def _round(x: float) -> int:
+    return int(math.floor(x + 0.5))
+
+
+def _check(density: float, scope: str, floor: float) -> None:
+    if scope not in SCOPES:
+        raise ValueError(f"unknown scope {scope!r}; allowed: {', '.join(SCOPES)}")
+    if not (isinstance(density, (int, float)) and 0 < density <= 1):
+        raise ValueError(f"density (fraction of weights kept) must be in (0, 1], got {density!r}")
+    if not (isinstance(floor, (int, float)) and 0 <= floor <= 1):
+        raise ValueError(f"floor must be in [0, 1], got {floor!r}")
+    if floor > density:
+        raise ValueError(f"floor ({floor}) must not exceed density ({density}): a tensor cannot keep more than the whole")
+
+
+def make_mask(scores: Mapping[str, torch.Tensor], *, density: float, scope: str = "global", floor: float = 0.0,
+              invert: bool = False, shapes: Mapping[str, Any] | None = None) -> Mask:
+    """Boolean keep-masks (True = kept) from per-entry scores, higher = better (module docstring).
+
+    shapes: optional ``{name: shape or tensor}`` of the tensors to prune; then ``scores`` must hold
+    exactly these names with these shapes (extra score entries are ignored).
+    """
+    _check(density, scope, floor)
+    if shapes is not None:
+        missing = [n for n in shapes if n not in scores]
+        if missing:
+            raise ValueError(f"scores lack prunable tensor(s) {missing}; scores have {list(scores)}")
+        for n, s in shapes.items():
+            want = tuple(s.shape) if isinstance(s, torch.Tensor) else tuple(s)
+            if tuple(scores[n].shape) != want:
+                raise ValueError(f"score for {n!r} has shape {tuple(scores[n].shape)}, the parameter has {want}")
+        scores = {n: scores[n] for n in shapes}
+    if not scores:
+        raise ValueError("no scores given: nothing to prune")
+    names = list(scores)
+    flat = torch.cat([torch.as_tensor(scores[n]).detach().reshape(-1).to("cpu", torch.float64) for n in names])
+    if not torch.isfinite(flat).all():
+        bad = [n for n in names if not torch.isfinite(torch.as_tensor(scores[n])).all()]
+        raise ValueError(f"scores of {bad} contain NaN or infinite values")
+    sizes = [int(scores[n].numel()) for n in names]
+    total = sum(sizes)
+    # best first, ties by flat index (stable sort keeps index order among equal scores)
+    order = torch.sort(flat, descending=True, stable=True).indices
+    if invert:
+        order = order.flip(0)
+    tid = torch.repeat_interleave(torch.arange(len(names)), torch.tensor(sizes))[order]  # tensor id by position
+    # rank of each position within its own tensor (0 = that tensor's best)
+    by_t = torch.sort(tid, stable=True).indices
+    starts = torch.tensor([0] + sizes[:-1]).cumsum(0)
+    within = torch.empty(total, dtype=torch.long)
+    within[by_t] = torch.arange(total) - starts[tid[by_t]]
+    if scope == "layer":
+        quota = torch.tensor([_round(density * s) for s in sizes])
+        keep_pos = within < quota[tid]
+    else:
+        k = _round(density * total)
+        floors = torch.tensor([min(s, math.ceil(floor * s - 1e-9)) for s in sizes])
+        if int(floors.sum()) > k:
+            raise ValueError(f"the floor {floor} needs {int(floors.sum())} entries, more than the {k} that density "
+                             f"{density} keeps; lower the floor or raise the density")
+        reserved = within < floors[tid]
+        free = ~reserved
+        keep_pos = reserved | (free & (free.cumsum(0) <= k - int(floors.sum())))
+    keep = torch.zeros(total, dtype=torch.bool)
+    keep[order[keep_pos]] = True
+    out, s0 = {}, 0
+    for n, sz in zip(names, sizes):
+        out[n] = keep[s0:s0 + sz].reshape(scores[n].shape).clone()
+        s0 += sz
+    return out
+
+
+# --------------------------------------------------------------------------------- score makers
+def diff_scores(run: Any) -> Scores:
+    """|diffs| of the run's max-coherence training epoch (``diffs_max_trained.pt``, epochs >= 1)."""
+    blob = torch.load(run.file("diffs_max_trained.pt"), map_location="cpu", weights_only=True)
+    if not isinstance(blob, dict) or "diffs" not in blob:
+        raise ValueError(f"{run.file('diffs_max_trained.pt')} has no 'diffs' entry")
+    return {n: d.detach().float().abs() for n, d in blob["diffs"].items()}
+
+
+def magnitude_scores(weights: Mapping[str, torch.Tensor] | nn.Module) -> Scores:
+    """|w| of every tensor of a state dict or model (the parent's final weights)."""
+    sd = weights.state_dict() if isinstance(weights, nn.Module) else weights
+    return {n: w.detach().float().abs() for n, w in sd.items() if torch.is_floating_point(w)}
+
+
+def random_scores(shapes: Mapping[str, Any], seed: int) -> Scores:
+    """Uniform [0, 1) float64 scores; each tensor's draw depends only on (seed, its name)."""
+    out = {}
+    for n, s in shapes.items():
+        shape = tuple(s.shape) if isinstance(s, torch.Tensor) else tuple(s)
+        sub = int.from_bytes(hashlib.sha256(f"{seed}:{n}".encode()).digest()[:8], "little") >> 1
+        out[n] = torch.rand(shape, generator=torch.Generator().manual_seed(sub), dtype=torch.float64)
+    return out
+
+
+#: Scorer = f(parent config, {name: shape} of the prunable tensors, mask config) -> scores.
+Scorer = Callable[[TrainConfig, dict[str, torch.Size], MaskConfig], Scores]
+SCORERS: dict[str, Scorer] = {}
+#: Methods whose scores need the parent trained (``random`` only needs its shapes).
+NEEDS_TRAINED_PARENT: set[str] = set()
+
+
+def scorer(name: str, *, needs_trained_parent: bool = True) -> Callable[[Scorer], Scorer]:
+    """Decorator registering a score function under a method name."""
+    def deco(fn: Scorer) -> Scorer:
+        SCORERS[name] = fn
+        if needs_trained_parent:
+            NEEDS_TRAINED_PARENT.add(name)
+        return fn
+    return deco
+
+
+@scorer("diff")
+def _diff(parent: TrainConfig, shapes: dict[str, torch.Size], cfg: MaskConfig) -> Scores:
+    from .runs import get_or_train
+
+    if parent.stats.every <= 0:
+        raise ValueError("method 'diff' needs a parent trained with gradient statistics (stats.every >= 1)")
+    return diff_scores(get_or_train(parent, progress=False))
+
+
+@scorer("magnitude")
+def _magnitude(parent: TrainConfig, shapes: dict[str, torch.Size], cfg: MaskConfig) -> Scores:
+    from .runs import get_or_train
+
+    return magnitude_scores(get_or_train(parent, progress=False).state_dict())
+
+
+@scorer("random", needs_trained_parent=False)
+def _random(parent: TrainConfig, shapes: dict[str, torch.Size], cfg: MaskConfig) -> Scores:
+    return random_scores(shapes, cfg.seed)
+
+
+def _check_config(cfg: MaskConfig) -> None:
+    if cfg.parent is None:
+        raise ValueError("MaskConfig.parent is None: a mask needs the parent run it is derived from")
+    if cfg.method not in SCORERS:
+        raise ValueError(f"unknown mask method {cfg.method!r}; allowed: {', '.join(sorted(SCORERS))}")
+    if cfg.min_size < 0:
+        raise ValueError(f"min_size must be >= 0, got {cfg.min_size}")
+    _check(cfg.density, cfg.scope, cfg.floor)
+
+
+def compute_mask(cfg: MaskConfig) -> Mask:
+    """The mask ``cfg`` describes, computed now (trains the parent if its scores need it)."""
+    _check_config(cfg)
+    model = build_model(cfg.parent.model)
+    params = dict(model.named_parameters())
+    names = prunable(model, cfg.min_size or None)
+    shapes = {n: params[n].shape for n in names}
+    scores = SCORERS[cfg.method](cfg.parent, shapes, cfg)
+    return make_mask(scores, density=cfg.density, scope=cfg.scope, floor=cfg.floor, invert=cfg.invert, shapes=shapes)
+
+
+def mask_for(cfg: MaskConfig) -> Mask:
+    """The cached mask for ``cfg`` (computed and written atomically on the first call)."""
+    from .runs import config_hash
+
+    _check_config(cfg)
+    path = paths.mask_path(config_hash(cfg))
+    if path.exists():
+        return torch.load(path, map_location="cpu", weights_only=True)
+    mask = compute_mask(cfg)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{time.time_ns()}.tmp")
+    try:
+        torch.save(mask, tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return mask
+
+
+# --------------------------------------------------------------------------------- layer table
+def layer_group(name: str, family: str) -> str:
+    """Group of a prunable tensor for figures 6.3/6.4: ResNet ``conv``/``shortcut``; ViT ``qkv``,
+    ``ff_hidden``, ``block_output`` (attention output and feed-forward proj) or ``other``; MLP ``linear``."""
+    parts = name.split(".")
+    if family == "mlp":
+        return "linear"
+    if family == "resnet":
+        if "downsample" in parts:
+            return "shortcut"
+        return "other" if name.startswith("fc.") else "conv"
+    if family == "vit":
+        if len(parts) >= 2 and parts[-2] in ("q", "k", "v") and "attn" in parts:
+            return "qkv"
+        if len(parts) >= 2 and parts[-2] == "hidden" and "ff" in parts:
+            return "ff_hidden"
+        if len(parts) >= 2 and ((parts[-2] == "out" and "attn" in parts) or (parts[-2] == "proj" and "ff" in parts)):
+            return "block_output"
+    return "other"
+
+
+def layer_table(mask: Mapping[str, torch.Tensor], model: nn.Module) -> pd.DataFrame:
+    """One row per masked tensor, in network order: layer, group, depth (0 = first), size, kept,
+    fraction_kept."""
+    family = arch_family(model)
+    order = [n for n, _ in model.named_parameters() if n in mask]
+    unknown = sorted(set(mask) - set(order))
+    if unknown:
+        raise ValueError(f"mask names {unknown} are not parameters of the model")
+    rows = []
+    for depth, n in enumerate(order):
+        m = mask[n]
+        kept = int(m.sum())
+        rows.append({"layer": n, "group": layer_group(n, family), "depth": depth, "size": m.numel(),
+                     "kept": kept, "fraction_kept": kept / max(1, m.numel())})
+    return pd.DataFrame(rows, columns=["layer", "group", "depth", "size", "kept", "fraction_kept"])

@@ -1,0 +1,64 @@
+"""Figure helpers shared by the chapters: one style, one caption format.
+
+Every figure of the book is shown with :func:`show`, which displays the matplotlib figure and then a
+caption saying which profile, model, data size, epochs and seed produced it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import matplotlib.pyplot as plt
+import seaborn as sns
+
+from .train import TrainConfig
+
+METHOD_ORDER = ("none", "random", "magnitude", "diff", "magnitude_best", "magnitude_worst",
+                "coherence_best", "coherence_worst")
+
+
+def style() -> None:
+    """The book's plotting style (seaborn whitegrid, readable font sizes)."""
+    sns.set_theme(style="whitegrid", context="notebook", palette="colorblind")
+    plt.rcParams.update({"figure.dpi": 90, "savefig.dpi": 90, "axes.titlesize": 11})
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """What a figure was computed from, for its caption."""
+
+    profile: str
+    model: str
+    n_train: int
+    epochs: int
+    seeds: tuple[int, ...]
+
+    @classmethod
+    def of(cls, profile: str, cfg: TrainConfig, seeds: tuple[int, ...] | None = None, model: str | None = None) -> "Provenance":
+        n = cfg.data.n_train or 50000
+        return cls(profile, model or cfg.model.arch, n, cfg.epochs, seeds if seeds is not None else (cfg.seed,))
+
+    def text(self) -> str:
+        s = ", ".join(map(str, self.seeds))
+        return (f"profile `{self.profile}`, model {self.model}, {self.n_train:,d} training images, "
+                f"{self.epochs} epochs, seed{'s' if len(self.seeds) > 1 else ''} {s}")
+
+
+def caption(number: str, what: str, prov: Provenance | str) -> str:
+    """Markdown caption: "**Figure N.** what. (profile ..., model ..., ...)"."""
+    p = prov.text() if isinstance(prov, Provenance) else prov
+    return f"**{number}.** {what} ({p}.)"
+
+
+def show(fig: plt.Figure, number: str, what: str, prov: Provenance | str) -> None:
+    """Display ``fig`` followed by its caption (in a notebook), then close it."""
+    from IPython.display import Markdown, display
+
+    fig.tight_layout()
+    display(fig)
+    display(Markdown(caption(number, what, prov)))
+    plt.close(fig)
+
+
+def thesis_line(ax: plt.Axes, y: float, label: str, **kw) -> None:
+    """A dashed horizontal line at the thesis's value ``y``, labelled."""
+    ax.axhline(y, ls="--", lw=1, color=kw.pop("color", "0.3"), label=label, **kw)
