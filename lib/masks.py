@@ -156,41 +156,41 @@ def make_mask(scores: Mapping[str, torch.Tensor], *, density: float, scope: str 
     if not scores:
         raise ValueError("no scores given: nothing to prune")
     names = list(scores)
-    flat = torch.cat([torch.as_tensor(scores[n]).detach().reshape(-1).to("cpu", torch.float64) for n in names])
-    if not torch.isfinite(flat).all():
-        bad = [n for n in names if not torch.isfinite(torch.as_tensor(scores[n])).all()]
+    vals = [torch.as_tensor(scores[n]).detach().reshape(-1).cpu() for n in names]
+    dtype = torch.float64 if any(v.dtype == torch.float64 for v in vals) else torch.float32
+    vals = [v.to(dtype) for v in vals]  # exact: every float32 and smaller is a float64
+    bad = [n for n, v in zip(names, vals) if not torch.isfinite(v).all()]
+    if bad:
         raise ValueError(f"scores of {bad} contain NaN or infinite values")
-    sizes = [int(scores[n].numel()) for n in names]
-    total = sum(sizes)
-    # best first, ties by flat index (stable sort keeps index order among equal scores)
-    order = torch.sort(flat, descending=True, stable=True).indices
-    if invert:
-        order = order.flip(0)
-    tid = torch.repeat_interleave(torch.arange(len(names)), torch.tensor(sizes))[order]  # tensor id by position
-    # rank of each position within its own tensor (0 = that tensor's best)
-    by_t = torch.sort(tid, stable=True).indices
-    starts = torch.tensor([0] + sizes[:-1]).cumsum(0)
-    within = torch.empty(total, dtype=torch.long)
-    within[by_t] = torch.arange(total) - starts[tid[by_t]]
+    sizes = [v.numel() for v in vals]
+
+    def ranked(v: torch.Tensor) -> torch.Tensor:
+        """Indices of ``v``, best first: descending score, ties by index (stable); reversed if ``invert``."""
+        o = torch.sort(v, descending=True, stable=True).indices
+        return o.flip(0) if invert else o
+
+    keep = [torch.zeros(sz, dtype=torch.bool) for sz in sizes]
     if scope == "layer":
-        quota = torch.tensor([_round(density * s) for s in sizes])
-        keep_pos = within < quota[tid]
+        for v, kp in zip(vals, keep):
+            kp[ranked(v)[:_round(density * v.numel())]] = True
     else:
-        k = _round(density * total)
-        floors = torch.tensor([min(s, math.ceil(floor * s - 1e-9)) for s in sizes])
-        if int(floors.sum()) > k:
-            raise ValueError(f"the floor {floor} needs {int(floors.sum())} entries, more than the {k} that density "
+        k = _round(density * sum(sizes))
+        floors = [min(sz, math.ceil(floor * sz - 1e-9)) for sz in sizes]
+        if sum(floors) > k:
+            raise ValueError(f"the floor {floor} needs {sum(floors)} entries, more than the {k} that density "
                              f"{density} keeps; lower the floor or raise the density")
-        reserved = within < floors[tid]
-        free = ~reserved
-        keep_pos = reserved | (free & (free.cumsum(0) <= k - int(floors.sum())))
-    keep = torch.zeros(total, dtype=torch.bool)
-    keep[order[keep_pos]] = True
-    out, s0 = {}, 0
-    for n, sz in zip(names, sizes):
-        out[n] = keep[s0:s0 + sz].reshape(scores[n].shape).clone()
-        s0 += sz
-    return out
+        for v, kp, f in zip(vals, keep, floors):  # each tensor's own best ``floor`` entries
+            if f:
+                kp[ranked(v)[:f]] = True
+        rest = k - sum(floors)
+        flat_keep = torch.cat(keep)
+        if rest:
+            order = ranked(torch.cat(vals))
+            if sum(floors):
+                order = order[~flat_keep[order]]  # the global order of the entries not yet kept
+            flat_keep[order[:rest]] = True
+        keep = list(torch.split(flat_keep, sizes))
+    return {n: kp.reshape(scores[n].shape).clone() for n, kp in zip(names, keep)}
 
 
 # --------------------------------------------------------------------------------- score makers

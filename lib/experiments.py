@@ -1,0 +1,347 @@
+"""The experiments of chapters 4-6 as functions returning tidy pandas DataFrames (no plotting).
+
+Every function takes a template :class:`~lib.train.TrainConfig` (data, optimiser, epochs, batch
+size and gradient statistics set by the caller from a profile) and varies it with
+``dataclasses.replace``. Every training goes through :func:`lib.runs.get_or_train`, so a sweep that
+is run again, or resumed after an interruption, trains only the runs that are missing. Each
+experiment is planned as stages (:func:`plan_configs`): parents first, then children.
+
+Choices, and where the thesis leaves them open:
+
+* Children are re-initialised from a fresh seed, ``seed + CHILD_SEED_OFFSET`` (the thesis does not
+  reuse the parent's initialisation, section 5.3), and trained with the mask held at zero.
+* ``"none"`` is a *fresh dense run* with the child seed: in chapter 5 the dense MLP of width ``w``
+  (the same nonzero count as the children); in chapter 6 the dense ResNet/ViT. It is trained under
+  exactly the child's protocol, which is the fair comparison (the parent was trained with another
+  seed and with statistics).
+* Children and "none" runs are trained without gradient statistics (``child_stats=False``): only
+  parents need them (for diff masks), and they are the costly part.
+* MLP sweeps (5.3, 5.4) use **global** scope and **no floor** by default. Chapter 6 describes global
+  ranking as the pipeline's standard ("our first experiments", "the approach favored by most of the
+  pruning literature") and introduces the 2% floor and the per-layer ("local") scope there as later
+  changes, so chapter 5 most plausibly ran global pruning without a floor. Both are arguments.
+* 5.4 (:func:`parent_scaling`) keeps the child's nonzero count at exactly ``W(base_width)``: the
+  density is ``W(base_width) / W(parent)`` (close to ``1 / ratio``; ``scaled_width`` rounds).
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import replace
+from typing import Any, Iterable, Sequence
+
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+
+from . import runs
+from .masks import NEEDS_TRAINED_PARENT, SCORERS
+from .models import ModelConfig, mlp_weight_count, scaled_width
+from .train import MaskConfig, StatsConfig, TrainConfig
+
+#: A child (and a "none" run) of parent seed ``s`` uses seed ``s + CHILD_SEED_OFFSET``.
+CHILD_SEED_OFFSET = 1000
+
+#: Chapter 6 method names -> (mask method, invert). ``none`` is the dense baseline.
+LARGE_METHODS: dict[str, tuple[str, bool] | None] = {
+    "none": None,
+    "random": ("random", False),
+    "random_10": ("random", False),
+    "magnitude_best": ("magnitude", False),
+    "magnitude_worst": ("magnitude", True),
+    "coherence_best": ("diff", False),
+    "coherence_worst": ("diff", True),
+}
+
+METRICS = ("train_loss", "train_acc", "test_loss", "test_acc")
+
+
+# ------------------------------------------------------------------------------------- helpers
+@dataclasses.dataclass(frozen=True)
+class Planned:
+    """One run an experiment needs: its config and the labels of its result rows."""
+
+    config: TrainConfig
+    labels: dict[str, Any]
+
+
+def _mlp(base: TrainConfig, width: int) -> ModelConfig:
+    return replace(base.model, arch="mlp", width=int(width))
+
+
+def _child_stats(base: TrainConfig, child_stats: bool) -> StatsConfig:
+    return base.stats if child_stats else StatsConfig()
+
+
+def _check_methods(methods: Iterable[str], allowed: Iterable[str]) -> None:
+    allowed = list(allowed)
+    bad = [m for m in methods if m not in allowed]
+    if bad:
+        raise ValueError(f"unknown method(s) {bad}; allowed: {', '.join(allowed)}")
+
+
+def _check_stats(base: TrainConfig, mask_methods: Iterable[str], density: float, scope: str, floor: float) -> None:
+    from .masks import _check
+
+    _check(density, scope, floor)
+    if "diff" in set(mask_methods) and base.stats.every <= 0:
+        raise ValueError("diff (coherence) masks need parents trained with gradient statistics: "
+                         "set base.stats.every >= 1")
+
+
+def nonzero_weights(state_dict: dict[str, torch.Tensor]) -> int:
+    """Number of nonzero entries in the weight tensors (>= 2-D; biases and norms excluded)."""
+    return int(sum(int((v != 0).sum()) for v in state_dict.values() if v.dim() >= 2 and torch.is_floating_point(v)))
+
+
+def _train_all(stages: Sequence[Sequence[Planned]], progress: bool) -> list[tuple[Planned, runs.Run]]:
+    """Get or train every planned run, stage by stage; returns the runs of the last stage."""
+    done: list[tuple[Planned, runs.Run]] = []
+    total = sum(len(s) for s in stages)
+    bar = tqdm(total=total, desc="runs", disable=not progress, leave=False)
+    for stage in stages:
+        done = []
+        for p in stage:
+            done.append((p, runs.get_or_train(p.config, progress=progress)))
+            bar.update(1)
+    bar.close()
+    return done
+
+
+def _final_rows(done: list[tuple[Planned, runs.Run]]) -> pd.DataFrame:
+    rows = []
+    for p, run in done:
+        last = run.metrics.iloc[-1]
+        row = dict(p.labels)
+        row.update({k: float(last[k]) for k in METRICS})
+        row["gap"] = row["train_acc"] - row["test_acc"]
+        row["epochs"] = int(last["epoch"])
+        row["nonzero_weights"] = nonzero_weights(run.state_dict())
+        row["hash"] = run.hash
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _curves(done: list[tuple[Planned, runs.Run]]) -> pd.DataFrame:
+    frames = []
+    for p, run in done:
+        df = run.metrics
+        for k, v in p.labels.items():
+            df.insert(0, k, v)
+        frames.append(df)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+# --------------------------------------------------------------------------------- chapter 4
+def plan_width_sweep(base: TrainConfig, widths: Sequence[int], seeds: Sequence[int] = (0,)) -> list[list[Planned]]:
+    """One stage: a dense MLP per (width, seed)."""
+    return [[Planned(replace(base, model=_mlp(base, w), seed=s), {"width": int(w), "seed": s})
+             for s in seeds for w in widths]]
+
+
+def width_sweep(base: TrainConfig, widths: Sequence[int], seeds: Sequence[int] = (0,), *,
+                progress: bool = True) -> pd.DataFrame:
+    """Dense MLPs over ``widths``: every epoch's metrics (and coherence columns when the runs have
+    statistics) with ``width``, ``seed`` and ``weights`` (weight count) columns."""
+    done = _train_all(plan_width_sweep(base, widths, seeds), progress)
+    df = _curves(done)
+    if len(df):
+        df.insert(2, "weights", [int(mlp_weight_count(w, depth=base.model.depth)) for w in df["width"]])
+    return df
+
+
+def max_coherence_by_width(df: pd.DataFrame, *, column: str = "coherence", include_init: bool = False) -> pd.DataFrame:
+    """Per (width, seed): the maximum of ``column`` over epochs (>= 1 unless ``include_init``), the
+    epoch where it occurs, and the final test accuracy and generalisation gap (thesis figure 4.3)."""
+    if column not in df.columns:
+        raise ValueError(f"no column {column!r}: train the sweep with statistics on (stats.every >= 1)")
+    d = df if include_init else df[df["epoch"] >= 1]
+    rows = []
+    for (w, s), g in d.groupby(["width", "seed"], sort=True):
+        g = g.dropna(subset=[column])
+        if not len(g):
+            continue
+        i = g[column].idxmax()
+        last = df[(df["width"] == w) & (df["seed"] == s)].sort_values("epoch").iloc[-1]
+        rows.append({"width": w, "seed": s, f"max_{column}": float(g.loc[i, column]), "epoch_of_max": int(g.loc[i, "epoch"]),
+                     "final_test_acc": float(last["test_acc"]), "final_gap": float(last["train_acc"] - last["test_acc"])})
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------------- chapter 5
+def plan_prune_sweep(base: TrainConfig, widths: Sequence[int], methods: Sequence[str] = ("diff", "magnitude", "random"),
+                     density: float = 0.1, seeds: Sequence[int] = (0,), ratio: float = 10, *, scope: str = "global",
+                     floor: float = 0.0, child_stats: bool = False, include_none: bool = True) -> list[list[Planned]]:
+    """Stages of :func:`prune_sweep`: [parents (only those a mask needs trained)], [children and "none"].
+    ``"none"`` in ``methods`` is accepted; the dense row is included unless ``include_none=False``."""
+    _check_methods(methods, ["none", *SCORERS])
+    include_none = include_none or "none" in methods
+    methods = [m for m in methods if m != "none"]
+    _check_stats(base, methods, density, scope, floor)
+    depth = base.model.depth
+    parents: list[Planned] = []
+    children: list[Planned] = []
+    for s in seeds:
+        cs = s + CHILD_SEED_OFFSET
+        for w in widths:
+            pw = scaled_width(w, ratio, depth=depth)
+            parent = replace(base, model=_mlp(base, pw), seed=s)
+            labels = {"width": int(w), "parent_width": pw, "seed": s, "density": density}
+            if any(m in NEEDS_TRAINED_PARENT for m in methods):
+                parents.append(Planned(parent, {**labels, "method": "parent"}))
+            for m in methods:
+                mc = MaskConfig(parent=parent, method=m, density=density, scope=scope, floor=floor, seed=s)
+                children.append(Planned(replace(base, model=parent.model, seed=cs, mask=mc,
+                                                stats=_child_stats(base, child_stats)), {**labels, "method": m}))
+            if include_none:
+                children.append(Planned(replace(base, model=_mlp(base, w), seed=cs, stats=_child_stats(base, child_stats)),
+                                        {**labels, "method": "none"}))
+    return [parents, children]
+
+
+def prune_sweep(base: TrainConfig, widths: Sequence[int], methods: Sequence[str] = ("diff", "magnitude", "random"),
+                density: float = 0.1, seeds: Sequence[int] = (0,), ratio: float = 10, *, scope: str = "global",
+                floor: float = 0.0, child_stats: bool = False, curves: bool = False,
+                progress: bool = True) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
+    """Thesis 5.3: for each width ``w`` a dense parent of ``scaled_width(w, ratio)`` (``ratio`` x the
+    weights), masks keeping ``density`` of its weights by each method, children trained from a fresh
+    seed with the mask held; ``none`` = the dense MLP of width ``w``.
+
+    Returns one row per (width, seed, method): final train/test loss and accuracy, ``gap`` =
+    train_acc - test_acc, ``nonzero_weights``, labels and the run hash. With ``curves=True`` returns
+    ``(final, per-epoch curves)``.
+    """
+    stages = plan_prune_sweep(base, widths, methods, density, seeds, ratio, scope=scope, floor=floor,
+                              child_stats=child_stats)
+    done = _train_all(stages, progress)
+    final = _final_rows(done)
+    return (final, _curves(done)) if curves else final
+
+
+def plan_parent_scaling(base: TrainConfig, base_width: int, ratios: Sequence[float],
+                        methods: Sequence[str] = ("diff", "magnitude", "random"), seeds: Sequence[int] = (0,), *,
+                        scope: str = "global", floor: float = 0.0, child_stats: bool = False) -> list[list[Planned]]:
+    """Stages of :func:`parent_scaling`: [parents], [children and the dense "none" run]."""
+    _check_methods(methods, ["none", *SCORERS])
+    methods = [m for m in methods if m != "none"]
+    _check_stats(base, methods, 1.0, scope, 0.0)
+    depth = base.model.depth
+    target = mlp_weight_count(base_width, depth=depth)
+    parents: list[Planned] = []
+    children: list[Planned] = []
+    for s in seeds:
+        cs = s + CHILD_SEED_OFFSET
+        children.append(Planned(replace(base, model=_mlp(base, base_width), seed=cs, stats=_child_stats(base, child_stats)),
+                                {"ratio": 1.0, "parent_width": int(base_width), "parent_weights": int(target),
+                                 "density": 1.0, "seed": s, "method": "none"}))
+        for r in ratios:
+            pw = scaled_width(base_width, r, depth=depth)
+            if pw <= base_width:  # r = 1: the parent is the dense base network, the "none" row
+                continue
+            pweights = mlp_weight_count(pw, depth=depth)
+            density = target / pweights
+            _check_stats(base, methods, density, scope, floor)
+            parent = replace(base, model=_mlp(base, pw), seed=s)
+            labels = {"ratio": float(r), "parent_width": pw, "parent_weights": int(pweights), "density": density, "seed": s}
+            if any(m in NEEDS_TRAINED_PARENT for m in methods):
+                parents.append(Planned(parent, {**labels, "method": "parent"}))
+            for m in methods:
+                mc = MaskConfig(parent=parent, method=m, density=density, scope=scope, floor=floor, seed=s)
+                children.append(Planned(replace(base, model=parent.model, seed=cs, mask=mc,
+                                                stats=_child_stats(base, child_stats)), {**labels, "method": m}))
+    return [parents, children]
+
+
+def parent_scaling(base: TrainConfig, base_width: int, ratios: Sequence[float],
+                   methods: Sequence[str] = ("diff", "magnitude", "random"), seeds: Sequence[int] = (0,), *,
+                   scope: str = "global", floor: float = 0.0, child_stats: bool = False, curves: bool = False,
+                   progress: bool = True) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
+    """Thesis 5.4: children with the nonzero weight count of ``mlp(base_width)`` pruned from parents of
+    ``scaled_width(base_width, r)`` (density ``W(base) / W(parent)`` ~= 1/r). The ``none`` row (ratio 1)
+    is the dense base network trained from the child seed. Columns as :func:`prune_sweep` plus
+    ``ratio``, ``parent_weights``."""
+    stages = plan_parent_scaling(base, base_width, ratios, methods, seeds, scope=scope, floor=floor,
+                                 child_stats=child_stats)
+    done = _train_all(stages, progress)
+    final = _final_rows(done)
+    return (final, _curves(done)) if curves else final
+
+
+# --------------------------------------------------------------------------------- chapter 6
+def plan_prune_large(base: TrainConfig, methods: Sequence[str] = ("none", "random", "magnitude_best", "magnitude_worst",
+                                                                   "coherence_best", "coherence_worst"),
+                     scope: str = "global", floor: float = 0.02, density: float = 0.1, seeds: Sequence[int] = (0,), *,
+                     child_stats: bool = False) -> list[list[Planned]]:
+    """Stages of :func:`prune_large`: [parents], [children and "none"]."""
+    _check_methods(methods, LARGE_METHODS)
+    mask_methods = [LARGE_METHODS[m][0] for m in methods if LARGE_METHODS[m] is not None]
+    _check_stats(base, mask_methods, density, scope, floor)
+    parents: list[Planned] = []
+    children: list[Planned] = []
+    for s in seeds:
+        cs = s + CHILD_SEED_OFFSET
+        parent = replace(base, seed=s)
+        labels = {"arch": base.model.arch, "scope": scope, "density": density, "floor": floor, "seed": s}
+        if any(m in NEEDS_TRAINED_PARENT for m in mask_methods):
+            parents.append(Planned(parent, {**labels, "method": "parent"}))
+        for m in methods:
+            stats = _child_stats(base, child_stats)
+            if LARGE_METHODS[m] is None:
+                children.append(Planned(replace(base, seed=cs, stats=stats), {**labels, "method": m}))
+                continue
+            kind, invert = LARGE_METHODS[m]
+            mc = MaskConfig(parent=parent, method=kind, density=density, scope=scope, floor=floor, invert=invert, seed=s)
+            children.append(Planned(replace(base, seed=cs, mask=mc, stats=stats), {**labels, "method": m}))
+    return [parents, children]
+
+
+def prune_large(base: TrainConfig, methods: Sequence[str] = ("none", "random", "magnitude_best", "magnitude_worst",
+                                                              "coherence_best", "coherence_worst"),
+                scope: str = "global", floor: float = 0.02, density: float = 0.1, seeds: Sequence[int] = (0,), *,
+                child_stats: bool = False, curves: bool = False,
+                progress: bool = True) -> tuple[pd.DataFrame, pd.DataFrame] | tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Thesis chapter 6 for a ResNet or ViT ``base``: the dense parent (with statistics), masks by each
+    method (``*_best`` keep the highest scores, ``*_worst`` the lowest, ``coherence`` = diffs,
+    ``random``/``random_10`` = random), children from a fresh seed; ``none`` = a fresh dense run.
+
+    Returns ``(results, layers)``: results as :func:`prune_sweep` (one row per method and seed);
+    layers = :func:`lib.masks.layer_table` rows per method and seed (figures 6.3/6.4). With
+    ``curves=True`` a third frame of per-epoch curves.
+    """
+    from .masks import layer_table, mask_for
+    from .models import build_model
+
+    stages = plan_prune_large(base, methods, scope, floor, density, seeds, child_stats=child_stats)
+    done = _train_all(stages, progress)
+    results = _final_rows(done)
+    tables = []
+    model = build_model(base.model)
+    for p, _ in done:
+        if p.config.mask is None:
+            continue
+        t = layer_table(mask_for(p.config.mask), model)
+        for k in ("seed", "method"):
+            t.insert(0, k, p.labels[k])
+        tables.append(t)
+    layers = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(
+        columns=["method", "seed", "layer", "group", "depth", "size", "kept", "fraction_kept"])
+    return (results, layers, _curves(done)) if curves else (results, layers)
+
+
+# ------------------------------------------------------------------------------------ planning
+PLANNERS = {
+    "width_sweep": plan_width_sweep,
+    "prune_sweep": plan_prune_sweep,
+    "parent_scaling": plan_parent_scaling,
+    "prune_large": plan_prune_large,
+}
+
+
+def plan_configs(experiment: str, *args: Any, **kwargs: Any) -> list[list[TrainConfig]]:
+    """The TrainConfigs ``experiment`` needs, in stages that can run in parallel within a stage
+    (parents, then children), with the same arguments as the experiment function; runs that are
+    already cached are still listed (see :func:`lib.runs.is_cached`)."""
+    if experiment not in PLANNERS:
+        raise ValueError(f"unknown experiment {experiment!r}; known: {', '.join(PLANNERS)}")
+    kwargs.pop("progress", None)
+    kwargs.pop("curves", None)
+    return [[p.config for p in stage] for stage in PLANNERS[experiment](*args, **kwargs)]

@@ -1,0 +1,148 @@
+"""Experiments: sweeps return tidy frames, resume without retraining, and survive interruptions."""
+from __future__ import annotations
+
+
+import pandas as pd
+import pytest
+
+from lib import experiments as ex
+from lib import runs
+from lib.data import DataConfig
+from lib.masks import mask_for
+from lib.models import ModelConfig, mlp_weight_count, scaled_width
+from lib.train import OptimConfig, StatsConfig, TrainConfig
+
+
+@pytest.fixture()
+def run_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("BOOK_RUNS_DIR", str(tmp_path / "runs"))
+    return tmp_path / "runs"
+
+
+def tiny(**kw) -> TrainConfig:
+    base = dict(data=DataConfig("gaussian", 64, 32, seed=0), model=ModelConfig("mlp", width=8, depth=1),
+                optim=OptimConfig("adam", 1e-2), batch_size=32, epochs=2)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def W(w: int) -> int:
+    return int(mlp_weight_count(w, depth=1))
+
+
+def test_width_sweep_and_max_coherence(run_cache):
+    df = ex.width_sweep(tiny(), widths=(4, 8), progress=False)
+    assert len(df) == 2 * 3 and {"width", "seed", "weights", "epoch", "test_acc"} <= set(df.columns)
+    assert sorted(set(df["weights"])) == [W(4), W(8)]
+    fake = pd.DataFrame({"width": [4] * 3 + [8] * 3, "seed": 0, "epoch": [0, 1, 2] * 2,
+                         "coherence": [9.0, 2.0, 1.0, 0.5, 1.5, 3.0], "train_acc": 1.0, "test_acc": 0.25})
+    mc = ex.max_coherence_by_width(fake)
+    assert mc["max_coherence"].tolist() == [2.0, 3.0] and mc["epoch_of_max"].tolist() == [1, 2]
+    assert ex.max_coherence_by_width(fake, include_init=True)["max_coherence"].tolist() == [9.0, 3.0]
+    assert mc["final_gap"].tolist() == [0.75, 0.75]
+    with pytest.raises(ValueError, match="no column 'coherence'"):
+        ex.max_coherence_by_width(df)
+
+
+def test_prune_sweep_resumes_without_retraining(run_cache):
+    base = tiny()
+    before = runs.TRAIN_COUNT
+    final, curves = ex.prune_sweep(base, widths=(4, 8), methods=("magnitude", "random"), curves=True, progress=False)
+    assert runs.TRAIN_COUNT - before == 2 + 2 * 3  # 2 parents, 2 x (2 children + none)
+    assert len(final) == 6 and set(final["method"]) == {"magnitude", "random", "none"}
+    assert {"train_loss", "test_loss", "train_acc", "test_acc", "gap", "nonzero_weights", "width", "seed"} <= set(final.columns)
+    for _, r in final.iterrows():
+        expect = W(r.width) if r.method == "none" else int(0.1 * W(scaled_width(r.width, 10, depth=1)) + 0.5)
+        assert r.nonzero_weights == expect
+        assert r.parent_width == scaled_width(r.width, 10, depth=1)
+    assert (final["gap"] == final["train_acc"] - final["test_acc"]).all()
+    assert len(curves) == 6 * 3 and {"method", "width", "epoch"} <= set(curves.columns)
+    again = ex.prune_sweep(base, widths=(4, 8), methods=("magnitude", "random"), progress=False)
+    assert runs.TRAIN_COUNT - before == 8
+    pd.testing.assert_frame_equal(again, final)
+
+
+def test_interrupted_sweep_trains_only_the_missing_runs(run_cache, monkeypatch):
+    base = tiny()
+    real_train = runs.train
+
+    def crashing(cfg, out_dir, **kw):
+        if cfg.mask is not None and cfg.mask.method == "random" and cfg.model.width == scaled_width(8, 10, depth=1):
+            raise RuntimeError("simulated crash")
+        return real_train(cfg, out_dir, **kw)
+
+    monkeypatch.setattr(runs, "train", crashing)
+    before = runs.TRAIN_COUNT
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        ex.prune_sweep(base, widths=(4, 8), methods=("magnitude", "random"), progress=False)
+    assert runs.TRAIN_COUNT - before == 2 + 3 + 1  # parents, width 4's three runs, width 8's magnitude child
+    assert not [p for p in (run_cache / "train").iterdir() if p.name.startswith(".tmp")]
+    monkeypatch.setattr(runs, "train", real_train)
+    mid = runs.TRAIN_COUNT
+    final = ex.prune_sweep(base, widths=(4, 8), methods=("magnitude", "random"), progress=False)
+    assert runs.TRAIN_COUNT - mid == 2 and len(final) == 6
+
+
+def test_parent_scaling_keeps_the_nonzero_count(run_cache):
+    before = runs.TRAIN_COUNT
+    df = ex.parent_scaling(tiny(), base_width=4, ratios=(1, 3), methods=("magnitude", "random"), progress=False)
+    assert runs.TRAIN_COUNT - before == 1 + 1 + 2  # none, one parent, two children
+    assert sorted(df["method"]) == ["magnitude", "none", "random"]
+    assert (df["nonzero_weights"] == W(4)).all()
+    none = df[df["method"] == "none"].iloc[0]
+    assert none["ratio"] == 1 and none["density"] == 1
+    child = df[df["method"] == "random"].iloc[0]
+    assert child["parent_width"] == scaled_width(4, 3, depth=1) and abs(child["density"] - 1 / 3) < 0.02
+
+
+def test_prune_large_vit(run_cache):
+    base = tiny(model=ModelConfig("vit_tiny"), epochs=1)
+    res, layers = ex.prune_large(base, methods=("none", "random_10", "magnitude_best", "magnitude_worst"), progress=False)
+    assert res["method"].tolist() == ["none", "random_10", "magnitude_best", "magnitude_worst"]
+    assert (res["seed"] == 0).all() and set(res["scope"]) == {"global"}
+    assert len(layers) == 3 * 12 and set(layers["group"]) == {"qkv", "ff_hidden", "block_output"}
+    for m, g in layers.groupby("method"):
+        assert g["kept"].sum() == int(0.1 * g["size"].sum() + 0.5)
+        assert (g["fraction_kept"] >= 0.02 - 1e-9).all()
+    best = layers[layers["method"] == "magnitude_best"].set_index("layer")["kept"]
+    worst = layers[layers["method"] == "magnitude_worst"].set_index("layer")["kept"]
+    assert not best.equals(worst)
+    dense = res.set_index("method")["nonzero_weights"]
+    pruned = int(layers[layers["method"] == "random_10"]["size"].sum()) - int(layers[layers["method"] == "random_10"]["kept"].sum())
+    assert dense["none"] - dense["random_10"] == pruned
+
+
+def test_bad_inputs_fail_before_training(run_cache):
+    before = runs.TRAIN_COUNT
+    with pytest.raises(ValueError, match="need parents trained with gradient statistics"):
+        ex.prune_sweep(tiny(), widths=(4,), methods=("diff",), progress=False)
+    with pytest.raises(ValueError, match=r"unknown method\(s\) \['snip'\]"):
+        ex.prune_sweep(tiny(), widths=(4,), methods=("snip",), progress=False)
+    with pytest.raises(ValueError, match=r"unknown method\(s\) \['magnitude'\]; allowed: none, random"):
+        ex.prune_large(tiny(), methods=("magnitude",), progress=False)
+    with pytest.raises(ValueError, match="density"):
+        ex.prune_sweep(tiny(), widths=(4,), methods=("random",), density=0, progress=False)
+    assert runs.TRAIN_COUNT == before
+
+
+def test_plan_configs_stages():
+    stages = ex.plan_configs("prune_sweep", tiny(), widths=(4, 8), methods=("magnitude", "random"))
+    assert [len(s) for s in stages] == [2, 6]
+    assert all(c.mask is None and c.seed == 0 for c in stages[0])
+    assert {c.seed for c in stages[1]} == {ex.CHILD_SEED_OFFSET}
+    only_random = ex.plan_configs("prune_sweep", tiny(), widths=(4,), methods=("random",))
+    assert [len(s) for s in only_random] == [0, 2]
+    with pytest.raises(ValueError, match="unknown experiment"):
+        ex.plan_configs("nope")
+
+
+def test_prune_sweep_with_diff_masks(run_cache):
+    base = tiny(stats=StatsConfig(every=1))
+    df = ex.prune_sweep(base, widths=(4,), methods=("diff", "random"), progress=False)
+    assert sorted(df["method"]) == ["diff", "none", "random"]
+    child = ex.plan_configs("prune_sweep", base, widths=(4,), methods=("diff",))[1][0]
+    assert child.stats == StatsConfig() and child.mask.parent.stats.every == 1
+    m = mask_for(child.mask)
+    sd = runs.get_or_train(child, progress=False).state_dict()
+    assert all((sd[n][~m[n]] == 0).all() for n in m)
+    assert df.set_index("method").loc["diff", "nonzero_weights"] == int(0.1 * W(scaled_width(4, 10, depth=1)) + 0.5)
