@@ -1,0 +1,171 @@
+"""Tests of lib.large_chapters on hand-made result and layer tables (no training)."""
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import pandas as pd
+import pytest
+
+import lib.profiles
+from lib import large_chapters as lc
+from lib.thesis import PRUNE_TABLES
+from lib.verdicts import Verdict
+
+
+def results(acc: dict[str, list[float]], train: float = 0.9) -> pd.DataFrame:
+    """A prune_large-like results frame: one row per (method, seed) with the given test accuracies."""
+    rows = [{"method": m, "seed": s, "train_acc": train, "test_acc": a} for m, accs in acc.items()
+            for s, a in enumerate(accs)]
+    return pd.DataFrame(rows)
+
+
+def layers(kept: dict[str, list[int]], sizes: list[int], seeds=(0, 1)) -> pd.DataFrame:
+    """A layer_table-like frame: per method and seed the kept counts of tensors of ``sizes``."""
+    rows = []
+    for m, ks in kept.items():
+        for s in seeds:
+            for d, (k, n) in enumerate(zip(ks, sizes)):
+                rows.append({"method": m, "seed": s, "layer": f"l{d}.weight", "group": "conv", "depth": d,
+                             "size": n, "kept": k, "fraction_kept": k / n})
+    return pd.DataFrame(rows)
+
+
+BASE = {"none": [0.80, 0.82], "random": [0.70, 0.72], "magnitude_best": [0.75, 0.77],
+        "magnitude_worst": [0.74, 0.76], "coherence_best": [0.60, 0.62], "coherence_worst": [0.50, 0.52]}
+
+
+def test_base_config_uses_chapter6_optimisers():
+    p = lib.profiles.get("cpu")
+    r, v = lc.base_config(p, "resnet_small"), lc.base_config(p, "vit_tiny", epochs=3)
+    assert (r.optim.name, r.optim.lr, r.epochs) == ("sgd", p.prune_cnn_lr, p.prune_epochs)
+    assert (v.optim.name, v.optim.lr, v.epochs) == ("adam", p.vit_lr, 3)
+    assert r.stats.every >= 1  # diff masks need the parent's statistics
+    assert lc.scope_floor("global", 0.02) == 0.02 and lc.scope_floor("layer", 0.02) == 0.0
+
+
+def test_results_table_follows_thesis_order_with_mean_and_sd():
+    df = lc.results_table(results(BASE), "resnet", "global")
+    assert list(df["method"]) == list(PRUNE_TABLES[("resnet", "global")])
+    row = df.set_index("method").loc["magnitude_best"]
+    assert row["test_acc"] == pytest.approx(0.76) and row["test_sd"] == pytest.approx(0.0141421, rel=1e-4)
+    assert row["thesis_test_acc"] == 0.9091 and row["our_rank"] == 2 and row["thesis_rank"] == 2
+    shown = lc.format_results(df)
+    assert shown.loc[shown["mask"] == "none", "test acc. (ours)"].item() == "0.810 ± 0.014"
+
+
+def test_floor_table_counts_tensors_at_the_floor():
+    sizes = [1000, 1000, 1000, 1000]
+    lay = layers({"random": [100, 100, 100, 100], "coherence_best": [20, 20, 180, 180],
+                  "magnitude_best": [20, 100, 100, 180]}, sizes)
+    ft = lc.floor_table(lay, 0.02, 0.1).set_index("method")
+    assert ft.loc["random", "share_at_floor"] == 0 and ft.loc["coherence_best", "share_at_floor"] == 0.5
+    assert ft.loc["magnitude_best", "share_at_floor"] == 0.25
+    assert ft.loc["coherence_best", "min_fraction_kept"] == pytest.approx(0.02)
+    assert lc.floor_shares(lay, 0.02, "coherence_best") == [0.5, 0.5]
+    assert not lc.at_floor(lay, 0.0).any()
+    assert lc.floor_count(1001, 0.02) == 21 and lc.floor_count(1000, 0.02) == 20
+
+
+def test_chapter6_verdicts_from_numbers():
+    sizes = [1000] * 4
+    lay_r = layers({m: ([20, 20, 180, 180] if m == "coherence_best" else [100] * 4) for m in lc.PRUNED}, sizes)
+    lay_v = layers({m: [100] * 4 for m in lc.PRUNED}, sizes)
+    vit_layer = dict(BASE, coherence_best=[0.79, 0.80])
+    tables = {("resnet", "global"): (results(BASE), lay_r), ("resnet", "layer"): (results(BASE), lay_r),
+              ("vit", "global"): (results(BASE), lay_v), ("vit", "layer"): (results(vit_layer), lay_v)}
+    vs = {v.claim_id: v for v in lc.chapter6_verdicts(tables, floor=0.02, density=0.1, inversion_gap=0.02, seeds=[0, 1])}
+    assert all(isinstance(v, Verdict) and v.chapter == "06" for v in vs.values())
+    assert vs["6-resnet-magnitude-best-wins-global"].verdict == "tie"  # 0.76 vs magnitude_worst 0.75, sd 0.014
+    assert vs["6-resnet-magnitude-beats-diff-global"].verdict == "held"
+    assert vs["6-vit-diff-competitive"].verdict == "not held"
+    assert vs["6-vit-diff-best-layer"].verdict == "held"
+    assert vs["6-random-strong"].verdict == "not held"  # 0.71 against 0.76
+    assert vs["6-mask-inversion-gap-small"].verdict == "held"  # gaps 0.01 everywhere
+    assert vs["6-global-diff-overprunes-layers"].verdict == "held"
+    assert vs["6-vit-global-even-layers"].verdict == "held"
+    assert vs["6-layer-fixes-resnet-diff"].verdict == "tie"  # same numbers in both scopes
+
+
+def test_chapter6_verdicts_skip_missing_architectures():
+    lay = layers({m: [100] * 4 for m in lc.PRUNED}, [1000] * 4, seeds=(0,))
+    one = {("vit", "layer"): (results({m: [a[0]] for m, a in BASE.items()}), lay)}
+    vs = lc.chapter6_verdicts(one, floor=0.02, density=0.1, inversion_gap=0.02, seeds=[0])
+    assert {v.claim_id for v in vs} == {"6-vit-diff-best-layer", "6-mask-inversion-gap-small"}
+    assert all("one seed" in v.ours for v in vs)
+
+
+def test_fig_layers_draws_floor_and_density():
+    lay = layers({"random": [100, 100], "coherence_best": [20, 180]}, [1000, 1000])
+    fig = lc.fig_layers(lay, "resnet", floor=0.02, density=0.1, title="t")
+    ys = sorted(round(l.get_ydata()[0], 3) for l in fig.axes[0].lines if len(set(l.get_ydata())) == 1
+                and len(l.get_xdata()) == 2)
+    assert 0.02 in ys and 0.1 in ys
+
+
+@pytest.mark.parametrize("text, figs", [
+    ("Figure 2.1", ["2.1"]), ("Figures 2.1, 2.2", ["2.1", "2.2"]), ("Figures 2.1-2.4", ["2.1", "2.2", "2.3", "2.4"]),
+    ("Tables 6.1, 6.5", ["6.1", "6.5"]), ("Fig. 4.3 and 4.4", ["4.3", "4.4"]), ("", []),
+])
+def test_figures_named(text, figs):
+    assert lc.figures_named(text) == figs
+
+
+def verdict_rows(*rows) -> pd.DataFrame:
+    cols = list(Verdict.__dataclass_fields__)
+    return pd.DataFrame([dict(zip(cols, r)) for r in rows], columns=cols)
+
+
+def test_assign_by_figure_words_and_chapter():
+    v = verdict_rows(
+        ("2-real-gt-gaussian", "02", "coherence higher on real data", "", "", "held", "Figure 2.1"),
+        ("3-spread", "03", "diffs wider at max coherence", "", "", "held", "Figures 3.1, 3.2"),
+        ("3-real-vs-gaussian-diffs", "03", "diffs larger on real data", "", "", "not held", "Figure 3.1"),
+        ("4-coh-width", "04", "max coherence grows with width", "", "", "held", "Figure 4.3"),
+        ("5-magnitude-beats-diff", "05", "magnitude pruning beats diff pruning", "", "", "held", "Figure 5.1"),
+        ("5-pruned-gap", "05", "pruned MLP has a smaller gap than dense", "", "", "held", "Figure 5.2"),
+        ("5-parent", "05", "bigger parents help", "", "", "tie", "Figure 5.3"),
+        ("4-no-figure", "04", "something", "", "", "held", ""),
+        ("6-resnet-magnitude-beats-diff-global", "06", "x", "", "", "held", "Table 6.1"),
+        ("6-random-strong", "06", "x", "", "", "held", "Tables 6.1, 6.5"),
+    )
+    assert list(lc.assign(v)) == ["C1", "C2", "C3", "C4", "C8", "C6", "C7", "", "C8", ""]
+
+
+@pytest.mark.parametrize("claim_id, key", [
+    ("2-resnet-peak-coherence-real-gt-gaussian", "C1"), ("2-vit-late-coherence-gaussian-gt-real", "C1"),
+    ("2-resnet-fresh-real-gt-trained-gaussian", "C1"), ("2-resnet-gravity-premise", ""),
+    ("3-diffs-wider-at-max-coherence", "C2"), ("3-gaussian-diffs-not-smaller", "C3"), ("3-diffs-centred-normal", ""),
+    ("4-coherence-grows-with-width", "C4"), ("4-diffs-narrow-with-width", "C5"), ("4-gap-grows-with-width", ""),
+    ("5-sparse-beats-dense", "C6"), ("5-parent-scaling-helps", "C7"), ("5-magnitude-beats-diff", "C8"),
+    ("5-diff-smaller-gap-narrow", ""), ("6-vit-diff-competitive", "C8"), ("6-mask-inversion-gap-small", ""),
+])
+def test_assign_known_ids(claim_id, key):
+    v = verdict_rows((claim_id, claim_id[0].zfill(2), "a claim", "", "", "held", "Figure 9.9"))
+    assert lc.assign(v).item() == key
+
+
+def test_conclusions_table_marks_unmeasured_and_combines():
+    v = verdict_rows(
+        ("4-a", "04", "coherence grows with width", "", "num a", "held", "Figure 4.3"),
+        ("4-b", "04", "coherence grows with width (ViT)", "", "num b", "not held", "Figure 4.3"),
+        ("5-parent", "05", "bigger parents help", "", "num c", "held", "Figure 5.3"),
+    )
+    t = lc.conclusions_table(v).set_index("")
+    assert list(t.index) == [c.key for c in lc.CONCLUSIONS]
+    assert t.loc["C1", "verdict"] == "not measured at this scale" and t.loc["C1", "what our runs show"] == "no run at this profile"
+    assert t.loc["C4", "verdict"] == "mixed: 1 held, 1 not held" and "num b" in t.loc["C4", "what our runs show"]
+    assert t.loc["C7", "verdict"] == "held"
+    assert "[Figure 4.3](04_width.ipynb)" in t.loc["C4", "decided in"]
+    empty = lc.conclusions_table(verdict_rows())
+    assert (empty["verdict"] == "not measured at this scale").all()
+    md = lc.markdown_table(pd.DataFrame({"a": ["x|y"], "b": [1]}))
+    assert md.splitlines() == ["| a | b |", "|---|---|", "| x\\|y | 1 |"]
+
+
+def test_verdict_counts():
+    v = verdict_rows(("a", "02", "", "", "", "held", ""), ("b", "02", "", "", "", "tie", ""),
+                     ("c", "06", "", "", "", "held", ""))
+    t = lc.verdict_counts(v).set_index("chapter")
+    assert t.loc["all", "held"] == 2 and t.loc["all", "total"] == 3 and t.loc["06", "tie"] == 0
