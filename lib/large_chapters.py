@@ -52,7 +52,8 @@ def family(arch: str) -> str:
 def base_config(p: Profile, arch: str, *, epochs: int | None = None, seed: int = 0) -> TrainConfig:
     """The dense parent of chapter 6 for ``arch`` (statistics on, for the diff masks)."""
     lr = None if is_vit(arch) else p.prune_cnn_lr
-    return large_config(p, arch, epochs=p.prune_epochs if epochs is None else epochs, seed=seed, lr=lr)
+    return large_config(p, arch, epochs=p.prune_epochs if epochs is None else epochs, seed=seed, lr=lr,
+                        n_train=p.prune_n_train, n_test=p.prune_n_test)
 
 
 def scope_floor(scope: str, floor: float) -> float:

@@ -47,9 +47,11 @@ class Profile:
     mlp_epochs: int
     base_width: int
     ratios: tuple[float, ...]
-    # chapter 6
+    # chapter 6 (its own, smaller data: it trains 11 runs per architecture and seed)
     prune_cnn_lr: float
     prune_epochs: int
+    prune_n_train: int
+    prune_n_test: int
     # statistics and repetitions
     stats_every: int
     stats_max_samples: int
@@ -62,15 +64,16 @@ PROFILES: dict[str, Profile] = {
         arch_cnn="resnet_small", arch_vit="vit_tiny", cnn_lr=0.1, vit_lr=1e-3,
         epochs_real_cnn=2, epochs_real_vit=2, epochs_gaussian=3,
         widths=(16, 32), prune_widths=(16, 32), mlp_lr=1e-3, mlp_epochs=2, base_width=16, ratios=(1, 4),
-        prune_cnn_lr=0.1, prune_epochs=2, stats_every=1, stats_max_samples=100, seeds=(0, 1),
+        prune_cnn_lr=0.1, prune_epochs=2, prune_n_train=100, prune_n_test=50,
+        stats_every=1, stats_max_samples=100, seeds=(0, 1),
     ),
     "cpu": Profile(
         name="cpu", n_train=5000, n_test=2000, n_train_large=2000, n_test_large=1000, batch_size=128,
         arch_cnn="resnet_small", arch_vit="vit_tiny", cnn_lr=0.1, vit_lr=1e-3,
-        epochs_real_cnn=15, epochs_real_vit=15, epochs_gaussian=40,
+        epochs_real_cnn=12, epochs_real_vit=12, epochs_gaussian=30,
         widths=(32, 64, 128, 256, 512, 1024), prune_widths=(32, 64, 128, 256), mlp_lr=1e-4, mlp_epochs=20,
-        base_width=64, ratios=(1, 2, 5, 10, 20), prune_cnn_lr=0.1, prune_epochs=15,
-        stats_every=1, stats_max_samples=1000, seeds=(0, 1),
+        base_width=64, ratios=(1, 2, 5, 10, 20), prune_cnn_lr=0.1, prune_epochs=10,
+        prune_n_train=1000, prune_n_test=1000, stats_every=1, stats_max_samples=500, seeds=(0, 1),
     ),
     "paper": Profile(
         name="paper", n_train=0, n_test=0, n_train_large=0, n_test_large=0, batch_size=128,
@@ -78,6 +81,7 @@ PROFILES: dict[str, Profile] = {
         epochs_real_cnn=300, epochs_real_vit=200, epochs_gaussian=1000,
         widths=(256, 512, 1024, 1536, 2048, 2800), prune_widths=(128, 256, 512, 1024), mlp_lr=1e-4,
         mlp_epochs=200, base_width=512, ratios=(1, 2, 5, 10, 20, 40, 62), prune_cnn_lr=0.5, prune_epochs=300,
+        prune_n_train=0, prune_n_test=0,
         stats_every=1, stats_max_samples=10000, seeds=(0, 1, 2),
     ),
 }
@@ -111,13 +115,16 @@ def is_vit(arch: str) -> bool:
 
 
 def large_config(p: Profile, arch: str, *, dataset: str = "cifar10", epochs: int | None = None,
-                 seed: int = 0, stats: bool = True, lr: float | None = None) -> TrainConfig:
-    """A ResNet or ViT run of chapters 2, 3 and 6: SGD for ResNets, Adam for ViTs, as in the thesis."""
+                 seed: int = 0, stats: bool = True, lr: float | None = None,
+                 n_train: int | None = None, n_test: int | None = None) -> TrainConfig:
+    """A ResNet or ViT run of chapters 2, 3 and 6: SGD for ResNets, Adam for ViTs, as in the thesis.
+    Data sizes default to the profile's ``n_train_large`` / ``n_test_large``."""
     if epochs is None:
         epochs = p.epochs_gaussian if dataset == "gaussian" else (p.epochs_real_vit if is_vit(arch) else p.epochs_real_cnn)
     optim = OptimConfig("adam", lr or p.vit_lr) if is_vit(arch) else OptimConfig("sgd", lr or p.cnn_lr)
     return TrainConfig(
-        data=DataConfig(dataset, p.n_train_large, p.n_test_large, seed=0),
+        data=DataConfig(dataset, p.n_train_large if n_train is None else n_train,
+                        p.n_test_large if n_test is None else n_test, seed=0),
         model=ModelConfig(arch=arch), optim=optim, batch_size=p.batch_size, epochs=epochs, seed=seed,
         stats=_stats(p) if stats else StatsConfig(),
     )
