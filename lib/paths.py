@@ -27,6 +27,21 @@ def run_dir(run_hash: str) -> Path:
     return runs_dir() / "train" / run_hash
 
 
+def checkpoint_dir(run_hash: str) -> Path:
+    """Per-epoch checkpoints of an unfinished run (deleted when the run lands in the cache)."""
+    return runs_dir() / "train" / f".ckpt-{run_hash}"
+
+
+def job_record(run_hash: str) -> Path:
+    """The SLURM job last submitted for a run (:mod:`lib.cluster`)."""
+    return runs_dir() / "train" / f".job-{run_hash}.json"
+
+
+def slurm_dir() -> Path:
+    """submitit's folder: one folder per job, ``<job id>/`` (script, pickles, ``<job id>_0_log.out/.err``)."""
+    return runs_dir() / "slurm"
+
+
 def mask_path(mask_hash: str) -> Path:
     """File of one cached mask."""
     return runs_dir() / "masks" / f"{mask_hash}.pt"

@@ -5,6 +5,9 @@ field with a default keeps every old run reachable. A run folder holds ``config.
 ``metrics.csv``, ``model.pt`` (final weights) and whatever its callbacks wrote (gradient
 statistics, diffs, tracked parameters). A run is trained in a temporary sibling folder and renamed
 into place only when complete: an interrupted or crashed run leaves nothing that looks finished.
+While it trains it checkpoints every epoch into ``runs/train/.ckpt-<hash>/`` (see :mod:`lib.train`);
+the next :func:`get_or_train` of the same config resumes from there, and the folder is deleted
+once the run has landed.
 """
 from __future__ import annotations
 
@@ -106,7 +109,8 @@ def get_or_train(cfg: TrainConfig, *, device: torch.device | None = None, progre
     tmp.mkdir()
     try:
         (tmp / "config.json").write_text(json.dumps(config_dict(cfg, non_default_only=False), indent=1))
-        model, metrics = train(cfg, tmp, device=device or default_device(), progress=progress)
+        model, metrics = train(cfg, tmp, device=device or default_device(), progress=progress,
+                               checkpoint_dir=paths.checkpoint_dir(h))
         torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, tmp / "model.pt")
         metrics.to_csv(tmp / "metrics.csv", index=False)
         TRAIN_COUNT += 1
@@ -116,7 +120,8 @@ def get_or_train(cfg: TrainConfig, *, device: torch.device | None = None, progre
             if not (final / "metrics.csv").exists():
                 raise
             shutil.rmtree(tmp, ignore_errors=True)
-    except BaseException:
+    except BaseException:  # the checkpoint stays: the next call resumes from it
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    shutil.rmtree(paths.checkpoint_dir(h), ignore_errors=True)
     return Run(cfg, final)

@@ -9,9 +9,28 @@ after epoch 0 and every epoch after, and may add columns to the row or write fil
 Masked runs keep masked weights exactly zero: the mask multiplies the weights at initialisation,
 the gradients before every step and the weights after every step, so no optimiser state can
 revive them.
+
+Checkpoints (``train(..., checkpoint_dir=...)``, which :func:`lib.runs.get_or_train` passes as
+``runs/train/.ckpt-<hash>/``): after epoch 0 and every epoch but the last, the trainer writes the
+model, optimiser, metric rows, RNG states (global torch/CUDA/numpy/random and the batch-order
+generator), every callback's ``state_dict()`` and a snapshot of the files the callbacks wrote so
+far into a new folder ``epoch-<n>-...``, then points the file ``LATEST`` at it (``os.replace``,
+atomic) and deletes the previous one. A later call with the same config and the same callbacks
+resumes after that epoch, and ends with the same metrics, weights and files as an uninterrupted
+run (on the CPU). ``BOOK_CHECKPOINT_SECONDS`` (environment, default 0) skips a checkpoint when the
+previous one is younger than that many seconds (for runs whose epochs take a second);
+``BOOK_CHECKPOINT=0`` turns checkpoints off. Callbacks without ``state_dict``/``load_state_dict``
+turn them off too (with a warning).
 """
 from __future__ import annotations
 
+import math
+import os
+import random
+import shutil
+import sys
+import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -148,6 +167,16 @@ class ParamTracker:
     def on_train_end(self, model: nn.Module, ctx: EpochContext) -> None:
         np.savez(ctx.out_dir / "tracks.npz", **{n: np.stack(v) for n, v in self.values.items()})
 
+    def state_dict(self) -> dict[str, Any]:
+        """The values recorded so far (for a checkpoint)."""
+        return {"values": {n: list(v) for n, v in self.values.items()}}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue from :meth:`state_dict`'s values."""
+        if set(state["values"]) != set(self.names):
+            raise ValueError(f"checkpoint tracks {sorted(state['values'])}, this run tracks {sorted(self.names)}")
+        self.values = {n: list(state["values"][n]) for n in self.names}
+
 
 def default_device() -> torch.device:
     """CUDA when available, else CPU."""
@@ -217,11 +246,123 @@ def build_callbacks(cfg: TrainConfig) -> list[Callback]:
     return cbs
 
 
+def _file_stamps(folder: Path) -> dict[str, tuple[int, int]]:
+    """Relative path -> (size, mtime in ns) of every file under ``folder``."""
+    out: dict[str, tuple[int, int]] = {}
+    for p in sorted(folder.rglob("*")):
+        if p.is_file():
+            st = p.stat()
+            out[p.relative_to(folder).as_posix()] = (st.st_size, st.st_mtime_ns)
+    return out
+
+
+class Checkpoint:
+    """The per-epoch checkpoints of one unfinished run in ``folder`` (see the module docstring).
+
+    ``key`` identifies the run and its callbacks; a checkpoint with another key is ignored.
+    """
+
+    def __init__(self, folder: Path, key: str, min_seconds: float = 0.0):
+        self.folder = Path(folder)
+        self.key = key
+        self.min_seconds = min_seconds
+        self.current: Path | None = None  # the folder LATEST pointed at when we last read or wrote it
+        self.stamps: dict[str, tuple[int, int]] = {}  # files of out_dir as they were at that checkpoint
+        self.last_save = -math.inf
+
+    def load(self, device: torch.device) -> dict[str, Any] | None:
+        """The latest checkpoint's state, or None when there is none (or it is unreadable / another run's)."""
+        try:
+            name = (self.folder / "LATEST").read_text().strip()
+        except FileNotFoundError:
+            return None
+        where = self.folder / name
+        try:
+            state = torch.load(where / "state.pt", map_location=device, weights_only=False)
+        except Exception as exc:  # a checkpoint must never stop a run: start afresh
+            warnings.warn(f"ignoring unreadable checkpoint {where}: {type(exc).__name__}: {exc}")
+            return None
+        if state.get("key") != self.key:
+            warnings.warn(f"ignoring checkpoint {where}: it belongs to another config or set of callbacks")
+            return None
+        self.current = where
+        return state
+
+    def restore_files(self, out_dir: Path) -> None:
+        """Copy the files of the loaded checkpoint into ``out_dir`` (the new temporary run folder)."""
+        assert self.current is not None
+        src = self.current / "files"
+        for rel in _file_stamps(src):
+            (out_dir / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src / rel, out_dir / rel)
+        self.stamps = _file_stamps(out_dir)
+
+    def save(self, epoch: int, state: dict[str, Any], out_dir: Path) -> bool:
+        """Write a checkpoint after ``epoch`` unless the last one is younger than ``min_seconds``.
+        Files of ``out_dir`` unchanged since the previous checkpoint are hard-linked, not copied."""
+        now = time.monotonic()
+        if now - self.last_save < self.min_seconds:
+            return False
+        new = self.folder / f"epoch-{epoch:06d}-{os.getpid()}-{time.time_ns()}"
+        (new / "files").mkdir(parents=True)
+        stamps = _file_stamps(out_dir)
+        for rel, stamp in stamps.items():
+            dst = new / "files" / rel
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            old = self.current / "files" / rel if self.current is not None else None
+            if old is not None and self.stamps.get(rel) == stamp and old.exists():
+                try:
+                    os.link(old, dst)
+                    continue
+                except OSError:
+                    pass
+            shutil.copy2(out_dir / rel, dst)
+        with open(new / "state.pt", "wb") as f:
+            torch.save({**state, "key": self.key, "epoch": epoch}, f)
+            f.flush()
+            os.fsync(f.fileno())
+        tmp = self.folder / f"LATEST.{os.getpid()}.tmp"
+        tmp.write_text(new.name)
+        os.replace(tmp, self.folder / "LATEST")
+        if self.current is not None and self.current != new:
+            shutil.rmtree(self.current, ignore_errors=True)
+        self.current, self.stamps, self.last_save = new, stamps, time.monotonic()
+        return True
+
+
+def _rng_state() -> dict[str, Any]:
+    return {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "random": random.getstate(),
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}
+
+
+def _set_rng_state(st: dict[str, Any]) -> None:
+    torch.set_rng_state(st["torch"].cpu())
+    np.random.set_state(st["numpy"])
+    random.setstate(st["random"])
+    if st.get("cuda") is not None and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all([s.cpu() for s in st["cuda"]])
+
+
+def _checkpointing(cfg: TrainConfig, cbs: list[Callback], checkpoint_dir: Path | None) -> Checkpoint | None:
+    """The run's :class:`Checkpoint`, or None when checkpoints are off for it."""
+    if checkpoint_dir is None or cfg.epochs == 0 or os.environ.get("BOOK_CHECKPOINT", "1") == "0":
+        return None
+    plain = [type(cb).__name__ for cb in cbs if not (hasattr(cb, "state_dict") and hasattr(cb, "load_state_dict"))]
+    if plain:
+        warnings.warn(f"no checkpoints for this run: callback(s) {plain} have no state_dict/load_state_dict")
+        return None
+    key = repr(cfg) + "|" + ",".join(type(cb).__qualname__ for cb in cbs)
+    return Checkpoint(checkpoint_dir, key, float(os.environ.get("BOOK_CHECKPOINT_SECONDS", "0") or 0))
+
+
 def train(cfg: TrainConfig, out_dir: Path, *, device: torch.device | None = None, progress: bool = True,
-          callbacks: list[Callback] | None = None) -> tuple[nn.Module, pd.DataFrame]:
+          callbacks: list[Callback] | None = None,
+          checkpoint_dir: Path | None = None) -> tuple[nn.Module, pd.DataFrame]:
     """Train one run; files written by callbacks go to ``out_dir``. Returns (model, per-epoch metrics).
 
     Deterministic on CPU for a given config: the seed fixes the initialisation and the batch order.
+    With ``checkpoint_dir`` the run checkpoints after every epoch and resumes from the latest
+    checkpoint found there (see the module docstring); the caller deletes the folder when done.
     """
     device = device or default_device()
     data = load_data(cfg.data, device)
@@ -249,8 +390,42 @@ def train(cfg: TrainConfig, out_dir: Path, *, device: torch.device | None = None
             row.update(cb.on_epoch_end(epoch, model, ctx))
         rows.append(row)
 
-    finish_epoch(0, *evaluate(model, data.x_train, data.y_train))
-    bar = tqdm(range(1, cfg.epochs + 1), desc=f"{cfg.model.arch} {cfg.data.dataset}", disable=not progress, leave=False)
+    ckpt = _checkpointing(cfg, cbs, checkpoint_dir)
+
+    def checkpoint(epoch: int) -> None:
+        if ckpt is None or epoch >= cfg.epochs:  # after the last epoch the run itself is saved
+            return
+        ckpt.save(epoch, {"model": model.state_dict(), "optimizer": opt.state_dict(), "rows": rows,
+                          "generator": gen.get_state(), "rng": _rng_state(),
+                          "callbacks": [cb.state_dict() for cb in cbs]}, out_dir)  # type: ignore[attr-defined]
+
+    state = ckpt.load(device) if ckpt is not None else None
+    if state is not None:
+        try:
+            model.load_state_dict(state["model"])
+            opt.load_state_dict(state["optimizer"])
+            for cb, st in zip(cbs, state["callbacks"]):
+                cb.load_state_dict(st)  # type: ignore[attr-defined]
+            gen.set_state(state["generator"].cpu())
+            _set_rng_state(state["rng"])
+        except Exception as exc:  # e.g. written by older code: start afresh, from a clean state
+            warnings.warn(f"ignoring checkpoint {ckpt.current} that cannot be restored "  # type: ignore[union-attr]
+                          f"({type(exc).__name__}: {exc}); training from the start")
+            shutil.rmtree(checkpoint_dir, ignore_errors=True)  # type: ignore[arg-type]
+            return train(cfg, out_dir, device=device, progress=progress, callbacks=callbacks,
+                         checkpoint_dir=checkpoint_dir)
+        rows.extend(state["rows"])
+        out_dir.mkdir(parents=True, exist_ok=True)
+        ckpt.restore_files(out_dir)  # type: ignore[union-attr]
+        first = int(state["epoch"]) + 1
+        print(f"resuming {cfg.model.arch} {cfg.data.dataset} from its checkpoint after epoch {first - 1} "
+              f"({ckpt.current})", file=sys.stderr, flush=True)  # type: ignore[union-attr]
+    else:
+        finish_epoch(0, *evaluate(model, data.x_train, data.y_train))
+        checkpoint(0)
+        first = 1
+    bar = tqdm(range(first, cfg.epochs + 1), desc=f"{cfg.model.arch} {cfg.data.dataset}", disable=not progress,
+               leave=False)
     for epoch in bar:
         model.train()
         tot_loss = torch.zeros((), device=device, dtype=torch.float64)
@@ -270,6 +445,7 @@ def train(cfg: TrainConfig, out_dir: Path, *, device: torch.device | None = None
             tot_loss += loss.detach().double() * len(yb)
             tot_correct += (out.detach().argmax(1) == yb).sum()
         finish_epoch(epoch, tot_loss.item() / data.n_train, tot_correct.item() / data.n_train)
+        checkpoint(epoch)
         bar.set_postfix(loss=f"{rows[-1]['train_loss']:.3f}", test_acc=f"{rows[-1]['test_acc']:.3f}")
     for cb in cbs:
         cb.on_train_end(model, ctx)

@@ -3,6 +3,14 @@
 
     python scripts/build_book.py [--profile smoke|cpu|paper] [--chapters 02 05 ...]
                                  [-p NAME VALUE ...] [--offline] [--no-figure-check]
+                                 [--executor local|slurm [SLURM flags] [--dry-run]]
+
+``--executor local`` (the default) builds the book; each chapter trains the runs it is missing as it
+executes. ``--executor slurm`` builds nothing: it plans the chosen chapters' runs (with the same
+profile and ``-p`` parameters), submits the missing ones to SLURM with submitit (see
+``lib/cluster.py``: one job array per stage, stages chained with SLURM dependencies, settings from
+``slurm.toml`` and the SLURM flags) and exits with one line per chapter: runs done / running /
+submitted / failed. Run it again to see progress; once every run is done, a plain build uses them.
 
 Layout (everything under ``_build/``, which is git-ignored):
 
@@ -583,6 +591,13 @@ def main(argv: list[str] | None = None) -> int:
                     help="(re)download the offline assets and exit")
     ap.add_argument("--strict", action="store_true", help="treat Sphinx warnings as errors")
     ap.add_argument("-v", "--verbose", action="store_true", help="stream cell outputs while executing")
+    ap.add_argument("--executor", choices=("local", "slurm"), default="local",
+                    help="local: build the book, chapters train what they miss (default); slurm: submit the "
+                         "chapters' missing runs to SLURM, print a summary per chapter and exit")
+    sys.path.insert(0, str(ROOT))
+    from lib import cluster
+
+    cluster.add_arguments(ap)
     args = ap.parse_args(argv)
 
     t_start = time.perf_counter()
@@ -608,6 +623,18 @@ def main(argv: list[str] | None = None) -> int:
         if args.param and not selected:
             raise BuildError("-p given but nothing is executed (--no-execute)")
         source_sha = {k: sha256(p) for k, p in sources.items()}
+
+        if args.executor == "slurm":
+            if not selected:
+                raise BuildError("--executor slurm with --no-execute: nothing to plan")
+            try:
+                settings = None if args.dry_run else cluster.settings_from_args(args)
+                return cluster.dispatch_chapters({k: {"profile": args.profile, **routed[k]} for k in selected},
+                                                 settings, dry_run=args.dry_run)
+            except cluster.ClusterError as exc:
+                raise BuildError(f"SLURM: {exc}") from None
+        if args.dry_run:
+            raise BuildError("--dry-run goes with --executor slurm")
 
         stage_sources(offline=args.offline)
         records = load_status()

@@ -186,7 +186,11 @@ def test_crashed_run_leaves_no_cache_entry(run_cache, monkeypatch):
     with pytest.raises(RuntimeError, match="simulated crash"):
         runs.get_or_train(tiny(), progress=False)
     assert not runs.is_cached(tiny())
-    assert not any((run_cache / "train").iterdir())
+    # nothing that looks finished: only the epoch-0 checkpoint the next call resumes from
+    assert [p.name for p in (run_cache / "train").iterdir()] == [f".ckpt-{runs.config_hash(tiny())}"]
+    monkeypatch.setattr(T, "evaluate", real)
+    runs.get_or_train(tiny(), progress=False)
+    assert [p.name for p in (run_cache / "train").iterdir()] == [runs.config_hash(tiny())]
 
 
 def test_hash_only_non_default_fields_and_pinned():

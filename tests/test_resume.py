@@ -1,0 +1,202 @@
+"""Per-epoch checkpoints (lib.train): a run interrupted at epoch k and run again resumes from its
+checkpoint and ends identical to an uninterrupted run (CPU, same seed): metrics, weights and every
+file its callbacks wrote. No SLURM needed (tests/test_slurm.py does the same through a real cluster)."""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+import lib.train as T
+from lib import paths, runs
+from lib.data import DataConfig
+from lib.models import ModelConfig
+from lib.train import MaskConfig, OptimConfig, StatsConfig, TrainConfig
+
+
+@pytest.fixture()
+def run_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("BOOK_RUNS_DIR", str(tmp_path / "runs"))
+    monkeypatch.delenv("BOOK_CHECKPOINT", raising=False)
+    monkeypatch.delenv("BOOK_CHECKPOINT_SECONDS", raising=False)
+    return tmp_path / "runs"
+
+
+def mlp_run(**kw) -> TrainConfig:
+    base = dict(data=DataConfig("gaussian", 64, 32, seed=0), model=ModelConfig("mlp", width=8, depth=1),
+                optim=OptimConfig("adam", 1e-2), batch_size=16, epochs=4,
+                stats=StatsConfig(every=1, max_samples=32, bins=10), track=("1.weight",))
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+CASES = {
+    "mlp-adam-stats-track": mlp_run(),
+    "mlp-sgd-momentum-masked": mlp_run(
+        optim=OptimConfig("sgd", 0.05, momentum=0.9), stats=StatsConfig(every=2, max_samples=32, bins=10), track=(),
+        mask=MaskConfig(parent=mlp_run(seed=5), method="random", density=0.5, seed=1)),
+    "resnet-batchnorm": TrainConfig(data=DataConfig("gaussian", 16, 8, seed=0), model=ModelConfig("resnet_small"),
+                                    optim=OptimConfig("sgd", 0.05, momentum=0.9), batch_size=8, epochs=3),
+}
+
+
+class Interrupt:
+    """A callback that raises after epoch ``at`` (None: never) and records the epochs it saw."""
+
+    def __init__(self, at: int | None):
+        self.at, self.seen = at, []
+
+    def on_epoch_end(self, epoch, model, ctx):
+        self.seen.append(epoch)
+        if epoch == self.at:
+            raise RuntimeError(f"simulated interruption at epoch {epoch}")
+        return {}
+
+    def on_train_end(self, model, ctx):
+        pass
+
+    def state_dict(self):
+        return {}
+
+    def load_state_dict(self, state):
+        pass
+
+
+BUILD_CALLBACKS = T.build_callbacks
+
+
+def with_interrupt(monkeypatch, at):
+    cb = Interrupt(at)
+    monkeypatch.setattr(T, "build_callbacks", lambda cfg: BUILD_CALLBACKS(cfg) + [cb])
+    return cb
+
+
+def same(a, b, where=""):
+    """Recursive exact equality of loaded run files (tensors, arrays, dicts, lists, numbers)."""
+    if isinstance(a, torch.Tensor):
+        assert torch.equal(a, b), where
+    elif isinstance(a, np.ndarray):
+        np.testing.assert_array_equal(a, b, err_msg=where)
+    elif isinstance(a, dict):
+        assert a.keys() == b.keys(), where
+        for k in a:
+            same(a[k], b[k], f"{where}/{k}")
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b)):
+            same(x, y, f"{where}[{i}]")
+    else:
+        assert a == b or (a != a and b != b), f"{where}: {a} != {b}"
+
+
+def assert_same_run(a, b):
+    names = sorted(p.name for p in a.iterdir())
+    assert names == sorted(p.name for p in b.iterdir())
+    for name in names:
+        if name.endswith(".pt"):
+            same(torch.load(a / name, weights_only=False), torch.load(b / name, weights_only=False), name)
+        elif name.endswith(".npz"):
+            with np.load(a / name) as x, np.load(b / name) as y:
+                same(dict(x), dict(y), name)
+        elif name.endswith(".csv"):
+            pd.testing.assert_frame_equal(pd.read_csv(a / name), pd.read_csv(b / name), check_exact=True)
+        else:
+            assert (a / name).read_bytes() == (b / name).read_bytes(), name
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_interrupted_run_resumes_to_the_same_result(case, run_cache, monkeypatch, tmp_path, capfd):
+    cfg = CASES[case]
+    k = cfg.epochs - 1
+    h = runs.config_hash(cfg)
+    monkeypatch.setenv("BOOK_RUNS_DIR", str(tmp_path / "reference"))
+    ref = runs.get_or_train(cfg, progress=False)  # uninterrupted, no extra callback
+
+    monkeypatch.setenv("BOOK_RUNS_DIR", str(run_cache))
+    first = with_interrupt(monkeypatch, k)
+    with pytest.raises(RuntimeError, match=f"simulated interruption at epoch {k}"):
+        runs.get_or_train(cfg, progress=False)
+    assert first.seen == list(range(k + 1)) and not runs.is_cached(cfg)
+    ckpt = paths.checkpoint_dir(h)
+    latest = (ckpt / "LATEST").read_text()
+    assert latest.startswith(f"epoch-{k - 1:06d}-") and [p.name for p in ckpt.iterdir() if p.is_dir()] == [latest]
+    capfd.readouterr()
+
+    again = with_interrupt(monkeypatch, None)
+    run = runs.get_or_train(cfg, progress=False)
+    assert again.seen == list(range(k, cfg.epochs + 1)), "resumed after epoch k-1, not from the start"
+    assert f"from its checkpoint after epoch {k - 1}" in capfd.readouterr().err
+    assert not ckpt.exists(), "the checkpoint is deleted once the run lands"
+    assert_same_run(run.path, ref.path)
+
+
+def test_interrupt_right_after_initialisation(run_cache, monkeypatch):
+    cfg = dataclasses.replace(CASES["mlp-adam-stats-track"], epochs=2)
+    first = with_interrupt(monkeypatch, 1)
+    with pytest.raises(RuntimeError):
+        runs.get_or_train(cfg, progress=False)
+    assert first.seen == [0, 1]
+    again = with_interrupt(monkeypatch, None)
+    runs.get_or_train(cfg, progress=False)
+    assert again.seen == [1, 2]  # epoch 0 (with its statistics) came from the checkpoint
+
+
+def test_unreadable_checkpoint_is_ignored(run_cache, monkeypatch, tmp_path):
+    cfg = dataclasses.replace(CASES["mlp-adam-stats-track"], epochs=2)
+    with_interrupt(monkeypatch, 2)
+    with pytest.raises(RuntimeError):
+        runs.get_or_train(cfg, progress=False)
+    ckpt = paths.checkpoint_dir(runs.config_hash(cfg))
+    (ckpt / (ckpt / "LATEST").read_text() / "state.pt").write_bytes(b"garbage")
+    again = with_interrupt(monkeypatch, None)
+    with pytest.warns(UserWarning, match="ignoring unreadable checkpoint"):
+        run = runs.get_or_train(cfg, progress=False)
+    assert again.seen == [0, 1, 2]
+    monkeypatch.setattr(T, "build_callbacks", BUILD_CALLBACKS)
+    monkeypatch.setenv("BOOK_RUNS_DIR", str(tmp_path / "reference"))
+    assert_same_run(run.path, runs.get_or_train(cfg, progress=False).path)
+
+
+def test_checkpoints_can_be_turned_off(run_cache, monkeypatch):
+    monkeypatch.setenv("BOOK_CHECKPOINT", "0")
+    cfg = dataclasses.replace(CASES["mlp-adam-stats-track"], epochs=2)
+    with_interrupt(monkeypatch, 2)
+    with pytest.raises(RuntimeError):
+        runs.get_or_train(cfg, progress=False)
+    assert not paths.checkpoint_dir(runs.config_hash(cfg)).exists()
+
+
+def test_callbacks_without_state_disable_checkpoints(run_cache, tmp_path):
+    class Plain:
+        def on_epoch_end(self, epoch, model, ctx):
+            return {}
+
+        def on_train_end(self, model, ctx):
+            pass
+
+    cfg = dataclasses.replace(CASES["mlp-adam-stats-track"], epochs=2)
+    with pytest.warns(UserWarning, match="no checkpoints for this run"):
+        T.train(cfg, tmp_path / "out", progress=False, callbacks=[Plain()], checkpoint_dir=tmp_path / "ckpt")
+    assert not (tmp_path / "ckpt").exists()
+
+
+def test_checkpoint_that_cannot_be_restored_is_dropped(run_cache, monkeypatch, tmp_path):
+    cfg = dataclasses.replace(CASES["mlp-adam-stats-track"], epochs=2)
+    with_interrupt(monkeypatch, 2)
+    with pytest.raises(RuntimeError):
+        runs.get_or_train(cfg, progress=False)
+    ckpt = paths.checkpoint_dir(runs.config_hash(cfg))
+    f = ckpt / (ckpt / "LATEST").read_text() / "state.pt"
+    state = torch.load(f, weights_only=False)
+    state["model"] = {k: torch.zeros(3) for k in state["model"]}  # e.g. written by an older model definition
+    torch.save(state, f)
+    again = with_interrupt(monkeypatch, None)
+    with pytest.warns(UserWarning, match="cannot be restored"):
+        run = runs.get_or_train(cfg, progress=False)
+    assert again.seen == [0, 1, 2]
+    monkeypatch.setattr(T, "build_callbacks", BUILD_CALLBACKS)
+    monkeypatch.setenv("BOOK_RUNS_DIR", str(tmp_path / "reference"))
+    assert_same_run(run.path, runs.get_or_train(cfg, progress=False).path)
