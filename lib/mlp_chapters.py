@@ -1,0 +1,238 @@
+"""Plot-ready tables for chapters 4 and 5 (MLP width sweep and MLP pruning). No training here.
+
+The chapters call :mod:`lib.experiments` for the runs; this module turns run results into the small
+frames their figures, tables and verdicts read:
+
+* seed summaries (mean and sample sd over seeds) and final-epoch rows;
+* the thesis's closed-form parent width (section 5.3) checked against
+  :func:`lib.models.scaled_width` and the exact weight ratio;
+* diff histograms (``diff_hist.npz``) at a run's highest- and lowest-coherence training epochs, and
+  the exact spread of the diffs stored at the highest-coherence epoch (``diffs_max_trained.pt``);
+* the per-layer share of weights a pruning mask keeps;
+* helpers that turn per-seed comparisons into one verdict.
+"""
+from __future__ import annotations
+
+import math
+from typing import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+
+from . import runs
+from .models import mlp_weight_count, scaled_width
+from .train import TrainConfig
+from .verdicts import compare
+
+
+# --------------------------------------------------------------------------------------- layers
+def weight_layers(depth: int = 3) -> list[str]:
+    """Parameter names of the weight matrices of :func:`lib.models.mlp` (``nn.Flatten`` is index 0)."""
+    return [f"{2 * i + 1}.weight" for i in range(depth + 2)]
+
+
+def layer_label(name: str, depth: int = 3) -> str:
+    """Short reader-facing name of an MLP weight: "input", "hidden 1", ..., "output"."""
+    names = weight_layers(depth)
+    if name not in names:
+        return name
+    i = names.index(name)
+    if i == 0:
+        return "input"
+    if i == len(names) - 1:
+        return "output"
+    return f"hidden {i}"
+
+
+# --------------------------------------------------------------------------------- seed summaries
+def seed_summary(df: pd.DataFrame, by: Sequence[str], cols: Sequence[str]) -> pd.DataFrame:
+    """Mean, sample sd (ddof 1; 0 with a single seed) and seed count of ``cols`` per ``by`` group.
+    Columns: ``by``, ``<col>_mean``, ``<col>_sd`` for each col, ``n_seeds``."""
+    g = df.groupby(list(by), sort=True)
+    out = g[list(cols)].mean().add_suffix("_mean")
+    sd = g[list(cols)].std(ddof=1).fillna(0.0).add_suffix("_sd")
+    out = out.join(sd)
+    out["n_seeds"] = g.size()
+    order = [c for col in cols for c in (f"{col}_mean", f"{col}_sd")] + ["n_seeds"]
+    return out[order].reset_index()
+
+
+def final_epoch(curves: pd.DataFrame, keys: Sequence[str] = ("width", "seed")) -> pd.DataFrame:
+    """The last epoch's row of every run in a per-epoch frame, with ``gap`` = train_acc - test_acc."""
+    last = curves.sort_values("epoch").groupby(list(keys), sort=True).tail(1).copy()
+    last["gap"] = last["train_acc"] - last["test_acc"]
+    return last.sort_values(list(keys)).reset_index(drop=True)
+
+
+# ------------------------------------------------------------------------------ parent widths
+def thesis_scaled_width(width: float, ratio: float) -> float:
+    """The thesis's closed form (section 5.3) for the width of a 3-hidden-layer MLP on 3072 inputs and
+    10 classes with ``ratio`` times the weights: w + (sqrt(3rw(3w+3082) + 2374681) - 3w - 1541) / 3."""
+    w, r = float(width), float(ratio)
+    return w + (math.sqrt(3 * r * w * (3 * w + 3082) + 2374681) - 3 * w - 1541) / 3
+
+
+def parent_width_table(pairs: Iterable[tuple[int, float]], depth: int = 3) -> pd.DataFrame:
+    """One row per (width, ratio): the thesis's formula (unrounded), our :func:`scaled_width`, the
+    weight counts of both networks and the exact ratio our rounded width achieves."""
+    rows = []
+    for w, r in pairs:
+        ours = scaled_width(int(w), r, depth=depth)
+        ww, wp = mlp_weight_count(int(w), depth=depth), mlp_weight_count(ours, depth=depth)
+        formula = thesis_scaled_width(w, r)
+        rows.append({"width": int(w), "ratio": float(r), "thesis_formula": formula,
+                     "scaled_width": ours, "formula_minus_ours": formula - ours,
+                     "weights": int(ww), "parent_weights": int(wp), "exact_ratio": wp / ww})
+    return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------------------------- run lookup
+def width_runs(base: TrainConfig, widths: Sequence[int], seeds: Sequence[int]) -> dict[tuple[int, int], runs.Run]:
+    """The cached dense runs of :func:`lib.experiments.width_sweep` (trained first if missing), keyed
+    by (width, seed); the configs are exactly those the sweep plans."""
+    from .experiments import plan_width_sweep
+
+    out = {}
+    for p in plan_width_sweep(base, widths, seeds)[0]:
+        out[(p.labels["width"], p.labels["seed"])] = runs.get_or_train(p.config, progress=False)
+    return out
+
+
+# ------------------------------------------------------------------------------- diff histograms
+def load_diff_hist(run: runs.Run) -> dict:
+    """``diff_hist.npz`` of a run with statistics: {"edges", "epochs", "hists": {param: (epochs, bins)}}."""
+    with np.load(run.file("diff_hist.npz")) as z:
+        hists = {k[2:]: z[k] for k in z.files if k.startswith("h/")}
+        return {"edges": z["edges"], "epochs": z["epochs"], "hists": hists}
+
+
+def hist_density(counts: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Counts -> probability density on the bins (integrates to 1; zeros when there are no counts)."""
+    counts = np.asarray(counts, dtype=float)
+    total = counts.sum()
+    if total <= 0:
+        return np.zeros_like(counts)
+    return counts / (total * np.diff(edges))
+
+
+def extreme_epochs(curve: pd.DataFrame, column: str = "coherence", epochs: Iterable[int] | None = None,
+                   min_epoch: int = 1) -> tuple[int, int]:
+    """(epoch of highest, epoch of lowest) ``column`` over training epochs >= ``min_epoch`` of one run,
+    restricted to ``epochs`` (the epochs that have statistics) when given. Ties: the earliest epoch."""
+    c = curve[(curve["epoch"] >= min_epoch)].dropna(subset=[column])
+    if epochs is not None:
+        c = c[c["epoch"].isin(list(epochs))]
+    if not len(c):
+        raise ValueError(f"no epoch >= {min_epoch} has a {column!r} value")
+    c = c.sort_values("epoch")
+    return int(c.loc[c[column].idxmax(), "epoch"]), int(c.loc[c[column].idxmin(), "epoch"])
+
+
+def diff_densities(run: runs.Run, curve: pd.DataFrame, layers: Sequence[str], column: str = "coherence") -> pd.DataFrame:
+    """Long frame of diff densities of ``layers`` at the run's max- and min-``column`` training epochs:
+    columns which ("max"/"min"), epoch, coherence, layer, center, density."""
+    h = load_diff_hist(run)
+    edges = h["edges"]
+    centers = (edges[:-1] + edges[1:]) / 2
+    e_max, e_min = extreme_epochs(curve, column, h["epochs"])
+    rows = []
+    for which, ep in (("max", e_max), ("min", e_min)):
+        i = int(np.flatnonzero(h["epochs"] == ep)[0])
+        coh = float(curve.loc[curve["epoch"] == ep, column].iloc[0])
+        for layer in layers:
+            dens = hist_density(h["hists"][layer][i], edges)
+            rows.append(pd.DataFrame({"which": which, "epoch": ep, "coherence": coh, "layer": layer,
+                                      "center": centers, "density": dens}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def diff_spread(run: runs.Run, layers: Sequence[str], file: str = "diffs_max_trained.pt") -> pd.DataFrame:
+    """Exact spread of the stored diffs (default: at the highest-coherence training epoch) per layer and
+    pooled over ``layers`` ("all"): columns layer, epoch, coherence, sd, mean_abs, n."""
+    d = torch.load(run.file(file), map_location="cpu", weights_only=True)
+    rows, pooled = [], []
+    for layer in layers:
+        v = d["diffs"][layer].double().ravel()
+        pooled.append(v)
+        rows.append({"layer": layer, "sd": float(v.std(unbiased=False)), "mean_abs": float(v.abs().mean()), "n": v.numel()})
+    v = torch.cat(pooled)
+    rows.append({"layer": "all", "sd": float(v.std(unbiased=False)), "mean_abs": float(v.abs().mean()), "n": v.numel()})
+    out = pd.DataFrame(rows)
+    out.insert(1, "epoch", int(d["epoch"]))
+    out.insert(2, "coherence", float(d["coherence"]))
+    return out
+
+
+# ------------------------------------------------------------------------------------- masks
+def mask_layer_shares(base: TrainConfig, width: int, *, density: float, seed: int, ratio: float,
+                      methods: Sequence[str] = ("diff", "magnitude", "random"), scope: str = "global",
+                      floor: float = 0.0) -> pd.DataFrame:
+    """Per-layer fraction kept by the chapter-5 masks of the parent of ``width`` (the same MaskConfigs
+    :func:`lib.experiments.prune_sweep` plans; parents must be trained, masks are cached)."""
+    from .experiments import plan_prune_sweep
+    from .masks import layer_table, mask_for
+    from .models import build_model
+
+    stages = plan_prune_sweep(base, [width], methods, density, [seed], ratio, scope=scope, floor=floor,
+                              include_none=False)
+    for p in stages[0]:  # parents first, so that the masks find them
+        runs.get_or_train(p.config, progress=False)
+    frames = []
+    for p in stages[1]:
+        mc = p.config.mask
+        t = layer_table(mask_for(mc), build_model(p.config.model))
+        t.insert(0, "method", p.labels["method"])
+        t.insert(1, "parent_width", p.labels["parent_width"])
+        frames.append(t)
+    return pd.concat(frames, ignore_index=True)
+
+
+# ----------------------------------------------------------------------------------- verdicts
+def majority(verdicts: Sequence[str]) -> str:
+    """One verdict from several comparisons: "held" / "not held" when more than half say so, else "tie"."""
+    v = list(verdicts)
+    if not v:
+        raise ValueError("no comparisons")
+    for word in ("held", "not held"):
+        if sum(x == word for x in v) > len(v) / 2:
+            return word
+    return "tie"
+
+
+def compare_groups(df: pd.DataFrame, key: str, a, b, value: str, by: Sequence[str] = (),
+                   higher_is: str = "held") -> pd.DataFrame:
+    """For each ``by`` group: :func:`lib.verdicts.compare` of ``value`` over the seeds where ``key == a``
+    against those where ``key == b`` (claim "a > b", or "a < b" with ``higher_is="not held"``).
+    Columns: ``by``, mean_a, mean_b, sd_a, sd_b, verdict."""
+    rows = []
+    groups = df.groupby(list(by), sort=True) if by else [((), df)]
+    for k, g in groups:
+        va = g.loc[g[key] == a, value].astype(float).tolist()
+        vb = g.loc[g[key] == b, value].astype(float).tolist()
+        if not va or not vb:
+            continue
+        k = k if isinstance(k, tuple) else (k,)
+        row = dict(zip(by, k))
+        row.update({"mean_a": float(np.mean(va)), "mean_b": float(np.mean(vb)),
+                    "sd_a": float(np.std(va, ddof=1)) if len(va) > 1 else 0.0,
+                    "sd_b": float(np.std(vb, ddof=1)) if len(vb) > 1 else 0.0,
+                    "verdict": compare(va, vb, higher_is=higher_is)})
+        rows.append(row)
+    return pd.DataFrame(rows, columns=[*by, "mean_a", "mean_b", "sd_a", "sd_b", "verdict"])
+
+
+def spearman(x: Sequence[float], y: Sequence[float]) -> float:
+    """Spearman rank correlation of two equal-length sequences (average ranks for ties; NaN if < 2 points)."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    if len(x) < 2:
+        return float("nan")
+    rx, ry = pd.Series(x).rank().to_numpy(), pd.Series(y).rank().to_numpy()
+    if rx.std() == 0 or ry.std() == 0:
+        return float("nan")
+    return float(np.corrcoef(rx, ry)[0, 1])
+
+
+__all__ = ["compare_groups", "diff_densities", "diff_spread", "extreme_epochs", "final_epoch", "hist_density",
+           "layer_label", "load_diff_hist", "majority", "mask_layer_shares", "parent_width_table", "seed_summary",
+           "spearman", "thesis_scaled_width", "weight_layers", "width_runs"]

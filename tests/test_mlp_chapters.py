@@ -1,0 +1,121 @@
+"""lib.mlp_chapters: the tables behind chapters 4 and 5, on tiny Gaussian-data MLPs (seconds)."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from lib import experiments as ex
+from lib import mlp_chapters as mc
+from lib.data import DataConfig
+from lib.models import ModelConfig, mlp, mlp_weight_count, scaled_width
+from lib.train import OptimConfig, StatsConfig, TrainConfig
+
+
+@pytest.fixture()
+def run_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("BOOK_RUNS_DIR", str(tmp_path / "runs"))
+    return tmp_path / "runs"
+
+
+def tiny(**kw) -> TrainConfig:
+    base = dict(data=DataConfig("gaussian", 64, 32, seed=0), model=ModelConfig("mlp", width=8, depth=1),
+                optim=OptimConfig("adam", 1e-2), batch_size=32, epochs=3, stats=StatsConfig(every=1, max_samples=32))
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def test_weight_layers_match_the_model():
+    for depth in (0, 1, 3):
+        names = [n for n, p in mlp(4, depth=depth).named_parameters() if p.dim() == 2]
+        assert mc.weight_layers(depth) == names
+    assert [mc.layer_label(n) for n in mc.weight_layers(3)] == ["input", "hidden 1", "hidden 2", "hidden 3", "output"]
+    assert mc.layer_label("1.bias") == "1.bias"
+
+
+def test_seed_summary_and_final_epoch():
+    curves = pd.DataFrame({"width": [4, 4, 4, 4, 8, 8], "seed": [0, 0, 1, 1, 0, 0], "epoch": [0, 1, 0, 1, 0, 1],
+                           "train_acc": [.1, .9, .1, .7, .1, 1.], "test_acc": [.1, .5, .1, .5, .1, .6]})
+    last = mc.final_epoch(curves)
+    assert last["epoch"].tolist() == [1, 1, 1] and np.allclose(last["gap"], [.4, .2, .4])
+    s = mc.seed_summary(last, ["width"], ["gap"])
+    assert s["n_seeds"].tolist() == [2, 1]
+    assert np.allclose(s["gap_mean"], [.3, .4]) and np.isclose(s["gap_sd"][0], np.std([.4, .2], ddof=1))
+    assert s["gap_sd"][1] == 0.0  # one seed: sd 0, not NaN
+
+
+@pytest.mark.parametrize("w, r", [(32, 10), (128, 10), (512, 62), (64, 2), (256, 1)])
+def test_thesis_formula_is_the_root_of_the_weight_equation(w, r):
+    wp = mc.thesis_scaled_width(w, r)
+    assert math.isclose(mlp_weight_count(wp), r * mlp_weight_count(w), rel_tol=1e-9)
+    assert abs(wp - scaled_width(w, r)) <= 0.5
+
+
+def test_parent_width_table():
+    t = mc.parent_width_table([(64, 10), (512, 62)])
+    assert t["scaled_width"].tolist() == [scaled_width(64, 10), scaled_width(512, 62)]
+    assert (t["formula_minus_ours"].abs() <= 0.5).all()
+    assert np.allclose(t["exact_ratio"], t["parent_weights"] / t["weights"]) and np.allclose(t["exact_ratio"], [10, 62], rtol=0.01)
+
+
+def test_hist_density_and_extreme_epochs():
+    edges = np.linspace(-1, 1, 5)
+    d = mc.hist_density(np.array([0, 2, 2, 0]), edges)
+    assert np.isclose((d * np.diff(edges)).sum(), 1.0)
+    assert not mc.hist_density(np.zeros(4), edges).any()
+    curve = pd.DataFrame({"epoch": [0, 1, 2, 3], "coherence": [9.0, 0.2, 0.5, 0.1]})
+    assert mc.extreme_epochs(curve) == (2, 3)
+    assert mc.extreme_epochs(curve, epochs=[0, 1, 2]) == (2, 1)
+    assert mc.extreme_epochs(curve, min_epoch=0) == (0, 3)
+    with pytest.raises(ValueError):
+        mc.extreme_epochs(curve, epochs=[0])
+
+
+def test_diff_tables_from_real_runs(run_cache):
+    base = tiny()
+    runs_ = mc.width_runs(base, (4, 8), (0,))
+    curves = ex.width_sweep(base, (4, 8), (0,), progress=False)  # same configs: no retraining
+    layers = mc.weight_layers(1)
+    for (w, s), run in runs_.items():
+        curve = curves[(curves["width"] == w) & (curves["seed"] == s)]
+        dens = mc.diff_densities(run, curve, layers)
+        assert set(dens["which"]) == {"max", "min"} and set(dens["layer"]) == set(layers)
+        e_max = int(dens.loc[dens["which"] == "max", "epoch"].iloc[0])
+        assert curve.loc[curve["epoch"] >= 1, "coherence"].max() == curve.loc[curve["epoch"] == e_max, "coherence"].iloc[0]
+        edges = mc.load_diff_hist(run)["edges"]
+        for _, g in dens.groupby(["which", "layer"]):
+            assert np.isclose((g["density"] * np.diff(edges)).sum(), 1.0)
+        spread = mc.diff_spread(run, layers)
+        stored = torch.load(run.file("diffs_max_trained.pt"), weights_only=True)
+        assert spread["epoch"].iloc[0] == stored["epoch"] == e_max
+        v = stored["diffs"][layers[0]].double().ravel()
+        assert np.isclose(spread["sd"].iloc[0], float(v.std(unbiased=False)))
+        assert spread["n"].tolist()[-1] == sum(spread["n"].tolist()[:-1])
+
+
+def test_mask_layer_shares(run_cache):
+    base = tiny(epochs=1)
+    t = mc.mask_layer_shares(base, 4, density=0.25, seed=0, ratio=4, methods=("magnitude", "random"))
+    pw = scaled_width(4, 4, depth=1)
+    assert set(t["method"]) == {"magnitude", "random"} and (t["parent_width"] == pw).all()
+    for _, g in t.groupby("method"):
+        assert g["layer"].tolist() == mc.weight_layers(1)
+        assert abs(g["kept"].sum() - 0.25 * g["size"].sum()) <= 1
+
+
+def test_majority_and_compare_groups():
+    assert mc.majority(["held", "held", "tie"]) == "held"
+    assert mc.majority(["held", "not held"]) == "tie"
+    assert mc.majority(["not held", "not held", "held"]) == "not held"
+    with pytest.raises(ValueError):
+        mc.majority([])
+    df = pd.DataFrame({"width": [1, 1, 1, 1, 2, 2, 2, 2], "method": ["a", "a", "b", "b"] * 2,
+                       "v": [1.0, 1.1, 0.0, 0.1, 1.0, 1.1, 1.0, 1.2]})
+    c = mc.compare_groups(df, "method", "a", "b", "v", by=["width"])
+    assert c["verdict"].tolist() == ["held", "tie"]
+    assert mc.compare_groups(df, "method", "a", "b", "v", by=["width"], higher_is="not held")["verdict"].tolist() == ["not held", "tie"]
+    assert mc.compare_groups(df, "method", "a", "zzz", "v").empty
+    assert np.isclose(mc.spearman([1, 2, 3], [3, 5, 9]), 1.0) and np.isnan(mc.spearman([1], [2]))
