@@ -6,18 +6,22 @@ Two kinds of kernel, each one function per layer type:
   the per-sample gradients, shaped ``(n, *param.shape)``, of the module's trainable parameters for a
   chunk of ``n`` samples, from the module's captured positional ``inputs`` (a tuple of tensors, batch
   first) and ``grad_out``, the gradient of the summed loss with respect to the module's output;
-* a **fast kernel** ``fn(module, inputs, grad_out, sink) -> bool`` adds the batch's sign counts and
+* a **fast kernel** ``fn(module, inputs, grad_out, sink) -> None`` adds the batch's sign counts and
   squared-norm sums straight into ``sink`` (a :class:`Sink`) without materialising per-sample
-  gradients, and returns ``False`` when its closed form does not apply to these inputs (the engine
-  then uses the layer's grad sampler).
+  gradients. It is registered with ``applies(module, inputs) -> bool``, checked at forward time
+  (where its closed form does not apply the engine uses the layer's grad sampler), ``sums``: the
+  parameters whose batch gradient sums it can add itself (into ``sink.sums``; the engine then does
+  not ask autograd for them), and ``finish(module, sink)``, called once at the end of the pass, for
+  kernels that buffer several batches before computing.
 
 A new layer type is one decorated function; :mod:`lib.stats.kernels` holds the built-in ones and the
-package ``__init__`` imports it. A module type without a grad sampler that owns trainable parameters
-is handled by :func:`lib.stats.kernels.generic.functorch_sampler` (``torch.func`` on that module).
+package ``__init__`` imports it. Lookup is by exact type. A module type without a grad sampler that
+owns trainable parameters is handled by :func:`lib.stats.kernels.generic.functorch_sampler`
+(``torch.func`` on that module).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 import torch
@@ -26,22 +30,48 @@ from torch import nn
 Inputs = tuple[torch.Tensor, ...]
 Sampler = Callable[[nn.Module, Inputs, torch.Tensor], dict[str, torch.Tensor]]
 Workspace = Callable[[nn.Module, Inputs, torch.Tensor], int]
+Applies = Callable[[nn.Module, Inputs], bool]
+
+
+class Scratch:
+    """Reusable flat buffers, one per dtype and device, grown on demand (big fresh allocations cost
+    page faults on every batch; reusing one buffer does not)."""
+
+    def __init__(self) -> None:
+        self._bufs: dict[tuple[torch.dtype, torch.device], torch.Tensor] = {}
+
+    def get(self, shape: tuple[int, ...], dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+        n = 1
+        for s in shape:
+            n *= s
+        buf = self._bufs.get((dtype, device))
+        if buf is None or buf.numel() < n:
+            buf = self._bufs[(dtype, device)] = torch.empty(n, dtype=dtype, device=device)
+        return buf[:n].view(shape)
 
 
 @dataclass
 class Sink:
     """Where a fast kernel adds one batch's statistics of one module.
 
-    sign: local param name -> float32 tensor shaped like the parameter; add sums of signs (exact
-    small integers) into it, in place. sq: local param name -> float64 0-d tensor; add
-    sum_z ||g_z||^2 of that parameter into it, in place. Only trainable parameters have keys.
+    sign: local param name -> int32 tensor shaped like the parameter; add the batch's sums of signs
+    into it, in place (the engine keeps the counts from overflowing). sq: local param name ->
+    float64 0-d tensor; add sum_z ||g_z||^2 of that parameter into it, in place. Only trainable
+    parameters have keys. scratch: reusable temporary buffers (valid until the kernel returns).
+    sums: local name -> tensor shaped like the parameter, for the parameters (among the kernel's
+    ``sums``) whose batch gradient sums the engine leaves to the kernel: add sum_z g_z into it.
+    budget: bytes the kernel may keep in buffers across calls. state: the kernel's own, per module.
     """
 
     sign: dict[str, torch.Tensor]
     sq: dict[str, torch.Tensor]
+    scratch: Scratch = field(default_factory=Scratch)
+    sums: dict[str, torch.Tensor] = field(default_factory=dict)
+    budget: int = 256 * 2 ** 20
+    state: dict = field(default_factory=dict)
 
 
-FastKernel = Callable[[nn.Module, Inputs, torch.Tensor, Sink], bool]
+FastKernel = Callable[[nn.Module, Inputs, torch.Tensor, Sink], None]
 
 
 @dataclass(frozen=True)
@@ -52,8 +82,19 @@ class SamplerSpec:
     workspace: Workspace | None = None
 
 
+@dataclass(frozen=True)
+class FastSpec:
+    """A registered closed form, the test of whether it applies to a call's inputs, the parameters
+    whose gradient sums it can add itself and its end-of-pass hook."""
+
+    fn: FastKernel
+    applies: Applies
+    sums: tuple[str, ...] = ()
+    finish: Callable[[nn.Module, Sink], None] | None = None
+
+
 GRAD_SAMPLERS: dict[type[nn.Module], SamplerSpec] = {}
-FAST_KERNELS: dict[type[nn.Module], FastKernel] = {}
+FAST_KERNELS: dict[type[nn.Module], FastSpec] = {}
 
 
 def _types(t: type[nn.Module] | Sequence[type[nn.Module]]) -> list[type[nn.Module]]:
@@ -63,8 +104,8 @@ def _types(t: type[nn.Module] | Sequence[type[nn.Module]]) -> list[type[nn.Modul
 def register_grad_sampler(target: type[nn.Module] | Sequence[type[nn.Module]], *,
                           workspace: Workspace | None = None) -> Callable[[Sampler], Sampler]:
     """Register ``fn(module, inputs, grad_out) -> {local name: (n, *shape) per-sample grads}`` for
-    ``target`` type(s). ``workspace(module, inputs, grad_out)`` may give the extra bytes per sample the
-    function needs beyond its outputs (e.g. unfolded conv inputs), used to size chunks."""
+    ``target`` type(s). ``workspace(module, inputs, grad_out)`` may give the extra bytes per sample
+    the function needs beyond its outputs (e.g. unfolded conv inputs), used to size chunks."""
 
     def deco(fn: Sampler) -> Sampler:
         for t in _types(target):
@@ -74,12 +115,16 @@ def register_grad_sampler(target: type[nn.Module] | Sequence[type[nn.Module]], *
     return deco
 
 
-def register_fast_kernel(target: type[nn.Module] | Sequence[type[nn.Module]]) -> Callable[[FastKernel], FastKernel]:
-    """Register ``fn(module, inputs, grad_out, sink) -> bool``, a closed form for ``target`` type(s)."""
+def register_fast_kernel(target: type[nn.Module] | Sequence[type[nn.Module]], *,
+                         applies: Applies = lambda module, inputs: True, sums: Sequence[str] = (),
+                         finish: Callable[[nn.Module, Sink], None] | None = None) -> Callable[[FastKernel], FastKernel]:
+    """Register ``fn(module, inputs, grad_out, sink)``, a closed form for ``target`` type(s), used on
+    the calls for which ``applies(module, inputs)`` is true; see the module docstring for ``sums``
+    and ``finish``."""
 
     def deco(fn: FastKernel) -> FastKernel:
         for t in _types(target):
-            FAST_KERNELS[t] = fn
+            FAST_KERNELS[t] = FastSpec(fn, applies, tuple(sums), finish)
         return fn
 
     return deco
