@@ -9,9 +9,10 @@
     an MLP gets about 800 steps (the thesis's 200 epochs on 50,000 images give about 78,000); at 1e-4
     the 10 %-kept children stopped near 0.3 train accuracy, i.e. they were not trained, not
     over-fitted. ResNet SGD 0.1 in chapter 6 too (thesis 0.5), untested at this scale.
-  - epochs 10-30 instead of 200-1000, and subsets: 5,000 images (MLPs), 2,000 (chapters 2-3),
-    1,000 (chapter 6, which trains 11 runs per architecture and seed).
-  - gradient statistics on the first 500 training images of each run, every epoch.
+  - epochs 10-20 instead of 200-1000, and subsets: 5,000 images (MLPs), 1,000 (chapters 2-3 and 6;
+    chapter 6 trains 11 runs per architecture and seed).
+  - gradient statistics on the first 256 training images of each run, every epoch (per-sample
+    gradients of convolutions are the most expensive part of a ResNet epoch on a CPU).
 * ``paper``: the thesis's own settings, for a GPU: ResNet50 SGD lr 0.1 (chapters 2-3) and 0.5
   (chapter 6); ViT Adam 1e-4; MLPs Adam 1e-4 for 200 epochs; real data 300 epochs (ViT 200),
   Gaussian data 1000 epochs; full CIFAR-10.
@@ -77,12 +78,12 @@ PROFILES: dict[str, Profile] = {
         stats_every=1, stats_max_samples=100, seeds=(0, 1),
     ),
     "cpu": Profile(
-        name="cpu", n_train=5000, n_test=2000, n_train_large=2000, n_test_large=1000, batch_size=128,
+        name="cpu", n_train=5000, n_test=2000, n_train_large=1000, n_test_large=1000, batch_size=128,
         arch_cnn="resnet_small", arch_vit="vit_tiny", cnn_lr=0.1, vit_lr=1e-3,
-        epochs_real_cnn=12, epochs_real_vit=12, epochs_gaussian=30,
+        epochs_real_cnn=10, epochs_real_vit=10, epochs_gaussian=20,
         widths=(32, 64, 128, 256, 512, 1024), prune_widths=(32, 64, 128, 256), mlp_lr=1e-3, mlp_epochs=20,
         base_width=64, ratios=(1, 2, 5, 10, 20), prune_cnn_lr=0.1, prune_epochs=10,
-        prune_n_train=1000, prune_n_test=1000, stats_every=1, stats_max_samples=500, seeds=(0, 1),
+        prune_n_train=1000, prune_n_test=1000, stats_every=1, stats_max_samples=256, seeds=(0, 1),
     ),
     "paper": Profile(
         name="paper", n_train=0, n_test=0, n_train_large=0, n_test_large=0, batch_size=128,
