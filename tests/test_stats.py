@@ -19,6 +19,16 @@ BATCH_SIZES = (1, 7, 64)
 TINY = 1e-7
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny models gain nothing from intra-op threads, and on a shared, loaded machine their
+    synchronisation makes small ops many times slower."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def brute_force(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
     """name -> (n, *shape) float64 per-sample gradients, one autograd backward per sample, eval mode."""
     was = model.training

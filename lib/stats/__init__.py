@@ -6,13 +6,18 @@ Public API::
                    memory_budget_mb=1024, progress=True) -> GradStats
     StatsCallback(cfg: lib.train.StatsConfig)   # trainer callback writing diff_hist.npz, diffs_*.pt
 
-Per-layer kernels are registered by module type (``register_grad_sampler``, ``register_fast_kernel``);
-importing this package imports the built-in ones (:mod:`lib.stats.kernels`).
+Backends: ``fast`` (per-layer hooks, closed forms for ``nn.Linear`` on 2-D inputs, chunked per-layer
+per-sample gradients elsewhere), ``functorch`` (vmap over the whole model), ``opacus`` (the
+reference; BatchNorm in eval mode handled as the affine map it is) and ``auto`` (``fast``, or
+``functorch`` for models ``fast`` cannot split into layers). Per-layer kernels are registered by
+module type (``register_grad_sampler``, ``register_fast_kernel``); importing this package imports
+the built-in ones (:mod:`lib.stats.kernels`: Linear, Conv2d, BatchNorm/LayerNorm/GroupNorm,
+TokenEmbedding, and ``torch.func`` for any other module type owning parameters).
 """
 from . import kernels  # noqa: F401  (registers the built-in layer kernels)
 from .callback import StatsCallback
 from .core import BACKENDS, GradStats, gradient_stats
-from .registry import FAST_KERNELS, GRAD_SAMPLERS, Sink, register_fast_kernel, register_grad_sampler
+from .registry import FAST_KERNELS, GRAD_SAMPLERS, Scratch, Sink, register_fast_kernel, register_grad_sampler
 
-__all__ = ["BACKENDS", "FAST_KERNELS", "GRAD_SAMPLERS", "GradStats", "Sink", "StatsCallback", "gradient_stats",
-           "register_fast_kernel", "register_grad_sampler"]
+__all__ = ["BACKENDS", "FAST_KERNELS", "GRAD_SAMPLERS", "GradStats", "Scratch", "Sink", "StatsCallback",
+           "gradient_stats", "register_fast_kernel", "register_grad_sampler"]

@@ -28,12 +28,12 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from .ops import sq_sum
 from .registry import Scratch
 
 BACKENDS = ("auto", "fast", "functorch", "opacus")
 _EXACT_F32 = 2 ** 24  # float32 holds every integer of magnitude <= 2^24 exactly
 _INT32_MAX = 2 ** 31 - 1
-_WIDEN_BLOCK = 2 ** 20
 # batch gradient sums (the parameter's dtype) are added into float64 every 8 batches / 4096 samples
 _PARTIAL_BATCHES, _PARTIAL_SAMPLES = 8, 4096
 
@@ -130,7 +130,7 @@ class Accumulator:
     def add_per_sample(self, name: str, g: torch.Tensor, with_sum: bool = False) -> None:
         """Add signs and squared norms of materialised per-sample grads ``g`` (c, *shape), and their
         sum too when ``with_sum``. Sign counts: a float matrix-vector product of +-1/0 entries over
-        c < 2^24 samples, exact. Squared norms: a float64 dot product."""
+        c < 2^24 samples, exact. Squared norms: :func:`lib.stats.ops.sq_sum`."""
         c = g.shape[0]
         gf = g.reshape(c, -1)
         if gf.dtype not in (torch.float32, torch.float64):  # half precision: count and sum in float32
@@ -139,16 +139,7 @@ class Accumulator:
         tmp = self.scratch.get(tuple(gf.shape), gf.dtype, gf.device)
         torch.sign(gf, out=tmp)
         self.count[name].add_(torch.mv(tmp.T, ones).view(self.count[name].shape).to(torch.int32))
-        flat = gf.reshape(-1)
-        if gf.dtype == torch.float64:
-            self.sq[name] += torch.dot(flat, flat)
-        else:  # widen block by block (cache-sized) so no full float64 copy is made
-            wide = self.scratch.get((min(_WIDEN_BLOCK, flat.numel()),), torch.float64, gf.device)
-            for s in range(0, flat.numel(), _WIDEN_BLOCK):
-                blk = flat[s:s + _WIDEN_BLOCK]
-                w = wide[:blk.numel()]
-                w.copy_(blk)
-                self.sq[name] += torch.dot(w, w)
+        self.sq[name] += sq_sum(gf)
         if with_sum:
             self.add_grad_sum(name, torch.mv(gf.T, ones).view(self.count[name].shape))
 
@@ -298,9 +289,15 @@ def gradient_stats(model: nn.Module, data: Any, *, backend: str = "auto", batch_
         affine map it is in eval mode, with a registered exact grad sampler.
       * ``"auto"``: ``fast``, or ``functorch`` where ``fast`` cannot split the model.
 
-    batch_size: samples per forward pass (results do not depend on it). max_samples: use only the
-    first ``max_samples`` samples (None = all). memory_budget_mb: size of the chunks in which
-    per-sample gradients are materialised (the forward/backward of a batch comes on top).
+    batch_size: samples per forward pass (results do not depend on it beyond float rounding of
+    gradient sums; sign counts are exact). max_samples: use only the first ``max_samples`` samples
+    (None = all). memory_budget_mb: sizes the chunks in which per-sample gradients are materialised
+    and the fast kernels' buffers (the forward/backward of one batch comes on top).
+    progress: a tqdm progress bar over samples.
+
+    Raises ValueError for an unknown backend, empty data, targets out of range or not integer,
+    mismatched inputs/targets, a non-finite loss, BatchNorm without running statistics, or a model
+    without trainable parameters.
     """
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; allowed: {', '.join(repr(b) for b in BACKENDS)}")

@@ -13,7 +13,8 @@ unit's statistics for the batch come from
   requests (that makes it pass every later unit's output).
 
 A unit that backward did not reach that way (its output does not depend on that first output, or
-that output was modified in place) is reached by a second backward on its own parameters. Statistics are computed inside backward, so each layer's
+that output was modified in place) is reached by a second forward and backward on its own
+parameters, with the hooks serving only such units (rare; the graph is not retained for it). Statistics are computed inside backward, so each layer's
 dL/dy is freed at once. No ``.grad`` field is touched.
 """
 from __future__ import annotations
@@ -106,6 +107,7 @@ class HookEngine:
         self.handles: list[Any] = []
         self.seen = 0
         self.first_slow: torch.Tensor | None = None  # output of the first unit to run on the sampler path
+        self.only: set[int] | None = None  # ids of the units the hooks serve (None: all)
 
     def __enter__(self) -> "HookEngine":
         for u in self.units:
@@ -120,7 +122,7 @@ class HookEngine:
             u.inputs = None
 
     def _forward(self, u: Unit, args: tuple, output: Any) -> None:
-        if not self.active or not torch.is_grad_enabled():
+        if not self.active or not torch.is_grad_enabled() or (self.only is not None and id(u) not in self.only):
             return
         u.calls += 1
         if u.calls > 1:
@@ -160,19 +162,20 @@ class HookEngine:
                 if local in u.canon:
                     self.acc.add_per_sample(u.canon[local], g, with_sum=True)
 
-    def batch(self, x: torch.Tensor, y: torch.Tensor) -> None:
+    def _run(self, x: torch.Tensor) -> torch.Tensor:
         for u in self.units:
             u.calls, u.inputs, u.use_fast = 0, None, False
         self.first_slow = None
         self.active = True
         try:
-            out = self.model(x)
+            return self.model(x)
         finally:
             self.active = False
-        losses = per_sample_ce(out, y)
+
+    def batch(self, x: torch.Tensor, y: torch.Tensor) -> None:
+        losses = per_sample_ce(self._run(x), y)
         check_loss(losses, self.seen)
         self.acc.begin_batch(x.shape[0])
-        loss = losses.sum()
         fast = [u for u in self.units if u.inputs is not None and u.use_fast]
         slow = [u for u in self.units if u.inputs is not None and not u.use_fast]
         wanted = [cp for u in fast for cp in u.autograd]
@@ -180,14 +183,19 @@ class HookEngine:
         if self.first_slow is not None:
             inputs.append(self.first_slow)
         if inputs:
-            grads = torch.autograd.grad(loss, inputs, allow_unused=True, retain_graph=bool(slow))
+            grads = torch.autograd.grad(losses.sum(), inputs, allow_unused=True)
             for (name, _), g in zip(wanted, grads):
                 if g is not None:
                     self.acc.add_grad_sum(name, g)
         self.first_slow = None
         missing = [u for u in slow if u.inputs is not None]  # not reached by that backward
-        if missing:
-            torch.autograd.grad(loss, [p for u in missing for p in u.params], allow_unused=True)
+        if missing:  # rare: forward again serving only these units, backward on their parameters
+            self.only = {id(u) for u in missing}
+            try:
+                loss = per_sample_ce(self._run(x), y).sum()
+                torch.autograd.grad(loss, [p for u in missing for p in u.params], allow_unused=True)
+            finally:
+                self.only = None
         self.seen += x.shape[0]
 
     def finish(self) -> None:

@@ -9,8 +9,12 @@ We therefore work on a deep copy of the model in which every BatchNorm is replac
 a grad sampler registered for Opacus, the copy in eval mode except that the modules owning trainable
 parameters are flagged ``training=True`` so Opacus's hooks fire (none of those layers behaves
 differently in training mode once BatchNorm is replaced). The caller's model is never wrapped.
-Layers Opacus has no grad sampler for (e.g. ``TokenEmbedding``) go through Opacus's own functorch
-fallback. Each batch is split into sub-batches whose per-sample gradients fit the memory budget.
+Two more rewrites of the copy keep Opacus exact: each module owning parameters is wrapped in
+:class:`CloneOutput` (Opacus's backward hooks forbid in-place ops on a hooked output, as in
+torchvision's ResNet blocks), and convolutions with a non-zero padding mode pad explicitly first
+(Opacus's conv grad sampler ignores ``padding_mode``). Layers Opacus has no grad sampler for (e.g.
+``TokenEmbedding``) go through Opacus's own functorch fallback. Each batch is split into sub-batches
+whose per-sample gradients fit the memory budget.
 """
 from __future__ import annotations
 
@@ -24,7 +28,7 @@ from torch import nn
 
 from .core import Accumulator, GradStats, activation_bytes_per_sample, check_loss, per_sample_ce
 from .hooks import _to_model
-from .kernels.norm import BATCHNORMS, _affine_grads, batchnorm_eval_centred
+from .kernels.norm import BATCHNORMS, batchnorm_eval_grads
 
 
 class EvalBatchNorm(nn.Module):
@@ -55,11 +59,8 @@ def _register() -> None:
 
     @register_grad_sampler(EvalBatchNorm)
     def _eval_bn(layer: EvalBatchNorm, activations: list[torch.Tensor], backprops: torch.Tensor) -> dict:
-        x = activations[0].to(backprops.dtype)
-        shadow = nn.Module()
-        shadow.training = False
-        centred, inv = batchnorm_eval_centred(shadow, x, layer.running_mean, layer.running_var, layer.eps)
-        g = _affine_grads(layer, centred, backprops, (layer.running_mean.shape[0],), True, inv)
+        g = batchnorm_eval_grads(layer, activations[0].to(backprops.dtype), backprops, layer.running_mean,
+                                 layer.running_var, layer.eps)
         return {getattr(layer, k): v for k, v in g.items()}
 
     _REGISTERED = True

@@ -24,9 +24,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ..ops import row_sq
 from ..registry import Sink, register_fast_kernel, register_grad_sampler
 
-F64 = torch.float64
 MAX_BUFFERED = 4096
 _INT_MM_OK: dict[str, bool] = {}
 
@@ -95,9 +95,9 @@ def _two_d(module: nn.Linear, inputs: tuple[torch.Tensor, ...]) -> bool:
 def linear_fast(module: nn.Linear, inputs: tuple[torch.Tensor, ...], grad_out: torch.Tensor, sink: Sink) -> None:
     x = inputs[0].to(grad_out.dtype)
     n = x.shape[0]
-    d2 = grad_out.square().sum(1, dtype=F64)
+    d2 = row_sq(grad_out)
     if "weight" in sink.sign:
-        sink.sq["weight"] += torch.dot(x.square().sum(1, dtype=F64), d2)
+        sink.sq["weight"] += torch.dot(row_sq(x), d2)
         buf = _buffers(module, x, grad_out, sink)
         summing = "weight" in sink.sums
         if n > buf.sx.shape[0]:  # larger than the buffer: at once
