@@ -187,6 +187,10 @@ def main(argv: list[str] | None = None) -> None:
     if ("mlp2048", "fast") in by and ("mlp2048", "opacus") in by:
         s = by["mlp2048", "opacus"]["per_sample"] / by["mlp2048", "fast"]["per_sample"]
         print(f"  mlp2048: fast is {s:.0f}x faster than opacus per sample (target >= 50)")
+    for m in ("mlp512", "mlp2048", "resnet_small", "vit_tiny"):
+        if (m, "fast") in by and (m, "auto") in by:
+            a, f = by[m, "auto"]["per_sample"], by[m, "fast"]["per_sample"]
+            print(f"  noise check, {m}: auto and fast run the same code here; they differ by {abs(a - f) / min(a, f):.0%}")
     for m in ("resnet_small", "vit_tiny"):
         if all((m, b) in by for b in ("auto", "opacus", "functorch")):
             best = min(by[m, "opacus"]["per_sample"], by[m, "functorch"]["per_sample"])
