@@ -24,12 +24,6 @@ from lib.train import MaskConfig, OptimConfig, StatsConfig, TrainConfig
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture()
-def run_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("BOOK_RUNS_DIR", str(tmp_path / "runs"))
-    return tmp_path / "runs"
-
-
 def mlp(**kw) -> TrainConfig:
     base = dict(data=DataConfig("gaussian", 64, 32, seed=0), model=ModelConfig("mlp", width=8, depth=1),
                 optim=OptimConfig("adam", 1e-2), batch_size=16, epochs=1, stats=StatsConfig(every=1, max_samples=32))

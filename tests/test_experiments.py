@@ -13,12 +13,6 @@ from lib.models import ModelConfig, mlp_weight_count, scaled_width
 from lib.train import OptimConfig, StatsConfig, TrainConfig
 
 
-@pytest.fixture()
-def run_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("BOOK_RUNS_DIR", str(tmp_path / "runs"))
-    return tmp_path / "runs"
-
-
 def tiny(**kw) -> TrainConfig:
     base = dict(data=DataConfig("gaussian", 64, 32, seed=0), model=ModelConfig("mlp", width=8, depth=1),
                 optim=OptimConfig("adam", 1e-2), batch_size=32, epochs=2)

@@ -14,12 +14,6 @@ from lib.models import ModelConfig
 from lib.train import OptimConfig, TrainConfig
 
 
-@pytest.fixture()
-def run_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("BOOK_RUNS_DIR", str(tmp_path / "runs"))
-    return tmp_path / "runs"
-
-
 def tiny(**kw) -> TrainConfig:
     base = dict(data=DataConfig("gaussian", 64, 32, seed=0), model=ModelConfig("mlp", width=8, depth=1),
                 optim=OptimConfig("adam", 1e-2), batch_size=16, epochs=2)
