@@ -84,12 +84,27 @@ class Run:
         m.load_state_dict(self.state_dict())
         return m.to(device)
 
+    @property
+    def info(self) -> dict[str, Any]:
+        """How the run was made (see :func:`write_info`); empty for runs cached before it existed."""
+        p = self.path / "info.json"
+        return json.loads(p.read_text()) if p.exists() else {}
+
     def file(self, name: str) -> Path:
         """Path of a file the run wrote; raises if the run did not write it."""
         p = self.path / name
         if not p.exists():
             raise FileNotFoundError(f"run {self.hash} has no {name}; it has {sorted(x.name for x in self.path.iterdir())}")
         return p
+
+
+def write_info(folder: Path, seconds: float, device: torch.device) -> None:
+    """``info.json``: how the run was made (wall seconds of this process's training, resumed
+    checkpoints not counted before the resume; device; torch version and threads). Not part of the
+    config hash: it describes the machine, not the experiment."""
+    info = {"train_seconds": round(seconds, 2), "device": str(device), "torch": torch.__version__,
+            "threads": torch.get_num_threads(), "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    (folder / "info.json").write_text(json.dumps(info, indent=1))
 
 
 def is_cached(cfg: TrainConfig) -> bool:
@@ -109,10 +124,12 @@ def get_or_train(cfg: TrainConfig, *, device: torch.device | None = None, progre
     tmp.mkdir()
     try:
         (tmp / "config.json").write_text(json.dumps(config_dict(cfg, non_default_only=False), indent=1))
+        started = time.perf_counter()
         model, metrics = train(cfg, tmp, device=device or default_device(), progress=progress,
                                checkpoint_dir=paths.checkpoint_dir(h))
         torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, tmp / "model.pt")
         metrics.to_csv(tmp / "metrics.csv", index=False)
+        write_info(tmp, time.perf_counter() - started, device or default_device())
         TRAIN_COUNT += 1
         try:
             os.rename(tmp, final)

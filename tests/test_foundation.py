@@ -154,6 +154,8 @@ def test_cache_hit_does_not_train(run_cache):
     assert runs.TRAIN_COUNT == before + 1 and r1.path == r2.path
     assert (r1.path / "config.json").exists() and (r1.path / "model.pt").exists()
     assert list(r1.metrics["epoch"]) == [0, 1, 2]
+    info = r2.info
+    assert info["train_seconds"] > 0 and info["device"] == "cpu" and info["threads"] >= 1
 
 
 def test_deterministic_on_cpu(run_cache):
