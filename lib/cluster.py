@@ -100,11 +100,11 @@ def _large_profile(profile: str, arch_cnn, arch_vit, epochs, epochs_gaussian, n_
 def chapter_02(profile: str = "cpu", seed: int = 0, seeds=None, arch_cnn=None, arch_vit=None, epochs=None,
                epochs_gaussian=None, n_train=None, n_test=None, stats_max_samples=None, **_: Any) -> Stages:
     """Chapter 2: per architecture and seed, [real, gaussian], then [real_then_gaussian] (init_from=real).
-    Seeds: ``seeds`` (default: ``seed`` alone), with ``seed`` first when it is not among them."""
+    Seeds: ``seeds`` (default: the profile's), with ``seed`` first when it is not among them."""
     from .realdata import run_configs
 
     p = _large_profile(profile, arch_cnn, arch_vit, epochs, epochs_gaussian, n_train, n_test, stats_max_samples)
-    chosen = [int(s) for s in seeds] if seeds is not None else [seed]
+    chosen = [int(s) for s in seeds] if seeds is not None else list(p.seeds)
     chosen = chosen if seed in chosen else [seed, *chosen]
     cfgs = [run_configs(p, arch, s) for arch in (p.arch_cnn, p.arch_vit) for s in chosen]
     return [[c[k] for c in cfgs for k in ("real", "gaussian")], [c["real_then_gaussian"] for c in cfgs]]

@@ -286,11 +286,11 @@ def plan_prune_large(base: TrainConfig, methods: Sequence[str] = ("none", "rando
         for m in methods:
             stats = _child_stats(base, child_stats)
             if LARGE_METHODS[m] is None:
-                children.append(Planned(replace(base, seed=cs, stats=stats), {**labels, "method": m}))
+                children.append(Planned(replace(base, seed=cs, stats=stats, track=()), {**labels, "method": m}))
                 continue
             kind, invert = LARGE_METHODS[m]
             mc = MaskConfig(parent=parent, method=kind, density=density, scope=scope, floor=floor, invert=invert, seed=s)
-            children.append(Planned(replace(base, seed=cs, mask=mc, stats=stats), {**labels, "method": m}))
+            children.append(Planned(replace(base, seed=cs, mask=mc, stats=stats, track=()), {**labels, "method": m}))
     return [parents, children]
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
@@ -50,10 +50,17 @@ def family(arch: str) -> str:
 
 # ------------------------------------------------------------------------------------ chapter 6 runs
 def base_config(p: Profile, arch: str, *, epochs: int | None = None, seed: int = 0) -> TrainConfig:
-    """The dense parent of chapter 6 for ``arch`` (statistics on, for the diff masks)."""
+    """The dense parent of chapter 6 for ``arch`` (statistics on, for the diff masks).
+
+    It records the same tracked tensor as chapter 2's real-data run (:func:`lib.realdata.run_configs`),
+    so where a profile gives both chapters the same data, epochs and learning rate (``cpu``), the parent
+    *is* chapter 2's run and is trained once for the whole book."""
+    from .realdata import tracked_layer
+
     lr = None if is_vit(arch) else p.prune_cnn_lr
-    return large_config(p, arch, epochs=p.prune_epochs if epochs is None else epochs, seed=seed, lr=lr,
-                        n_train=p.prune_n_train, n_test=p.prune_n_test)
+    cfg = large_config(p, arch, epochs=p.prune_epochs if epochs is None else epochs, seed=seed, lr=lr,
+                       n_train=p.prune_n_train, n_test=p.prune_n_test)
+    return replace(cfg, track=(tracked_layer(arch),))
 
 
 def scope_floor(scope: str, floor: float) -> float:
