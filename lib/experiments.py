@@ -167,6 +167,20 @@ def max_coherence_by_width(df: pd.DataFrame, *, column: str = "coherence", inclu
     return pd.DataFrame(rows)
 
 
+def _masked_family(base: TrainConfig, parent: TrainConfig, labels: dict[str, Any], methods: Sequence[str], *,
+                   density: float, scope: str, floor: float, child_stats: bool) -> tuple[list[Planned], list[Planned]]:
+    """The MLP pruning unit of chapter 5: ``parent`` (listed only when a mask needs it trained) and, per
+    mask method, a child of the parent's shape trained from the child seed with the mask held."""
+    seed = parent.seed
+    parents = [Planned(parent, {**labels, "method": "parent"})] if any(m in NEEDS_TRAINED_PARENT for m in methods) else []
+    children = []
+    for m in methods:
+        mc = MaskConfig(parent=parent, method=m, density=density, scope=scope, floor=floor, seed=seed)
+        children.append(Planned(replace(base, model=parent.model, seed=seed + CHILD_SEED_OFFSET, mask=mc,
+                                        stats=_child_stats(base, child_stats)), {**labels, "method": m}))
+    return parents, children
+
+
 # --------------------------------------------------------------------------------- chapter 5
 def plan_prune_sweep(base: TrainConfig, widths: Sequence[int], methods: Sequence[str] = ("diff", "magnitude", "random"),
                      density: float = 0.1, seeds: Sequence[int] = (0,), ratio: float = 10, *, scope: str = "global",
@@ -186,12 +200,10 @@ def plan_prune_sweep(base: TrainConfig, widths: Sequence[int], methods: Sequence
             pw = scaled_width(w, ratio, depth=depth)
             parent = replace(base, model=_mlp(base, pw), seed=s)
             labels = {"width": int(w), "parent_width": pw, "seed": s, "density": density}
-            if any(m in NEEDS_TRAINED_PARENT for m in methods):
-                parents.append(Planned(parent, {**labels, "method": "parent"}))
-            for m in methods:
-                mc = MaskConfig(parent=parent, method=m, density=density, scope=scope, floor=floor, seed=s)
-                children.append(Planned(replace(base, model=parent.model, seed=cs, mask=mc,
-                                                stats=_child_stats(base, child_stats)), {**labels, "method": m}))
+            ps, cs_ = _masked_family(base, parent, labels, methods, density=density, scope=scope, floor=floor,
+                                     child_stats=child_stats)
+            parents += ps
+            children += cs_
             if include_none:
                 children.append(Planned(replace(base, model=_mlp(base, w), seed=cs, stats=_child_stats(base, child_stats)),
                                         {**labels, "method": "none"}))
@@ -242,12 +254,10 @@ def plan_parent_scaling(base: TrainConfig, base_width: int, ratios: Sequence[flo
             _check_stats(base, methods, density, scope, floor)
             parent = replace(base, model=_mlp(base, pw), seed=s)
             labels = {"ratio": float(r), "parent_width": pw, "parent_weights": int(pweights), "density": density, "seed": s}
-            if any(m in NEEDS_TRAINED_PARENT for m in methods):
-                parents.append(Planned(parent, {**labels, "method": "parent"}))
-            for m in methods:
-                mc = MaskConfig(parent=parent, method=m, density=density, scope=scope, floor=floor, seed=s)
-                children.append(Planned(replace(base, model=parent.model, seed=cs, mask=mc,
-                                                stats=_child_stats(base, child_stats)), {**labels, "method": m}))
+            ps, cs_ = _masked_family(base, parent, labels, methods, density=density, scope=scope, floor=floor,
+                                     child_stats=child_stats)
+            parents += ps
+            children += cs_
     return [parents, children]
 
 
