@@ -371,11 +371,13 @@ def train(cfg: TrainConfig, out_dir: Path, *, device: torch.device | None = None
     if cfg.mask is not None:
         from .masks import mask_for
 
-        mask = {k: v.to(device) for k, v in mask_for(cfg.mask).items()}
         names = dict(model.named_parameters())
-        for k, v in mask.items():
+        for k, v in mask_for(cfg.mask).items():
             if k not in names or names[k].shape != v.shape:
                 raise ValueError(f"mask entry {k!r} {tuple(v.shape)} does not fit the model's parameters")
+            # 0/1 in the parameter's dtype, converted once: the two multiplications per step then
+            # allocate nothing (same values as multiplying by the boolean mask)
+            mask[k] = v.to(device=device, dtype=names[k].dtype)
         apply_mask(model, mask)
     opt = make_optimizer(cfg.optim, model.parameters())
     cbs = build_callbacks(cfg) + list(callbacks or [])
