@@ -65,3 +65,13 @@ def compare(a: list[float], b: list[float], *, higher_is: str = "held") -> str:
     if abs(ma - mb) <= max(sd, 1e-12):
         return "tie"
     return higher_is if ma > mb else ("not held" if higher_is == "held" else "held")
+
+
+def table(vs: list[Verdict], *, by: str = "claim_id") -> "pd.io.formats.style.Styler":
+    """A chapter's verdicts for display: claim (its id, or its text with ``by="claim"``), the thesis's
+    statement, ours, the verdict and the deciding figure; full text (no truncation), no index."""
+    if by not in ("claim_id", "claim"):
+        raise ValueError(f"by must be 'claim_id' or 'claim', got {by!r}")
+    df = pd.DataFrame([{"claim": getattr(v, by), "thesis": v.thesis, "ours": v.ours, "verdict": v.verdict,
+                        "decided by": v.figure} for v in vs], columns=["claim", "thesis", "ours", "verdict", "decided by"])
+    return df.style.hide(axis="index").set_properties(**{"text-align": "left", "vertical-align": "top"})

@@ -465,6 +465,29 @@ def stage_sources(*, offline: bool) -> None:
             shutil.copy2(SOURCE_CHAPTERS / f"{stem}.ipynb", staged)
 
 
+#: Cells whose code stays visible in the HTML (every other code cell folds behind a toggle).
+SHOWN_TAGS = ("parameters", "injected-parameters", "show-input")
+
+
+def fold_code(path: Path) -> int:
+    """Tag every code cell of the staged notebook ``path`` ``hide-input`` (HTML: folded behind a
+    "show code" toggle, outputs shown) except the parameters cells and cells tagged ``show-input``,
+    so a reader sees text, figures and tables first. Only the staged copy changes; returns the number
+    of cells newly folded."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    folded = 0
+    for cell in nb.cells:
+        tags = cell.metadata.setdefault("tags", [])
+        if cell.cell_type == "code" and not any(t in tags for t in SHOWN_TAGS) and "hide-input" not in tags:
+            tags.append("hide-input")
+            folded += 1
+    if folded:
+        nbformat.write(nb, path)
+    return folded
+
+
 def load_status() -> dict[str, dict[str, Any]]:
     try:
         return json.loads(STATUS_JSON.read_text())
@@ -664,6 +687,8 @@ def main(argv: list[str] | None = None) -> int:
         if len(profiles) > 1:
             print(f"note: the book mixes profiles {sorted(profiles)}")
 
+        for stem in CHAPTERS.values():
+            fold_code(STAGE / "chapters" / f"{stem}.ipynb")
         shutil.rmtree(HTML, ignore_errors=True)  # no stale pages, images or offline assets
         jb_seconds, warnings = run_jupyter_book(strict=args.strict)
 

@@ -231,3 +231,31 @@ def test_toc_lists_every_chapter_and_page():
     assert toc["root"] == "intro"
     cfg = yaml.safe_load((ROOT / "_config.yml").read_text())
     assert cfg["execute"]["execute_notebooks"] == "off"
+
+
+def test_fold_code_hides_every_code_cell_but_the_parameters(tmp_path):
+    nb = new_notebook(cells=[
+        new_markdown_cell("# title"),
+        new_code_cell("profile = 'cpu'", metadata={"tags": ["parameters"]}),
+        new_code_cell("profile = 'smoke'", metadata={"tags": ["injected-parameters"]}),
+        new_code_cell("x = 1"),
+        new_code_cell("y = 2", metadata={"tags": ["show-input"]}),
+        new_code_cell("z = 3", metadata={"tags": ["hide-input"]}),
+    ])
+    path = tmp_path / "c.ipynb"
+    nbformat.write(nb, path)
+    assert bb.fold_code(path) == 1
+    tags = [c.metadata.get("tags", []) for c in nbformat.read(path, as_version=4).cells]
+    assert tags == [[], ["parameters"], ["injected-parameters"], ["hide-input"], ["show-input"], ["hide-input"]]
+    assert bb.fold_code(path) == 0  # idempotent
+
+
+def test_verdict_table_shows_full_text():
+    from lib import verdicts
+
+    long = "a claim whose text is much longer than pandas' fifty-character column limit, to the end"
+    v = verdicts.Verdict("x-1", "05", "claim", long, "ours " + long, "tie", "Figure 5.1")
+    html = verdicts.table([v]).to_html()
+    assert long in html and "ours " + long in html and "..." not in html
+    with pytest.raises(ValueError, match="by must be"):
+        verdicts.table([v], by="thesis")
