@@ -38,7 +38,8 @@ exists (and, with ``--offline``, that no page loads a script from the network).
 
 ``--offline`` makes the HTML use local copies of MathJax, require.js and the ipywidgets
 html-manager (fetched from the npm registry into ``_static_offline/vendor/`` on first use, see
-``fetch_offline_assets``) instead of CDNs. Without it the CDN defaults stay.
+``fetch_offline_assets``) instead of CDNs. Once fetched, later builds use them without the flag;
+``--cdn`` keeps the CDN defaults. Without local copies the CDN defaults stay.
 """
 from __future__ import annotations
 
@@ -610,6 +611,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="skip the minimum-figures/tables check (error outputs are still checked)")
     ap.add_argument("--offline", action="store_true",
                     help="use local MathJax/require.js/html-manager (fetched into _static_offline/ if missing)")
+    ap.add_argument("--cdn", action="store_true",
+                    help="load MathJax/require.js/html-manager from CDNs even when local copies are present")
     ap.add_argument("--fetch-offline-assets", action="store_true",
                     help="(re)download the offline assets and exit")
     ap.add_argument("--strict", action="store_true", help="treat Sphinx warnings as errors")
@@ -628,8 +631,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.fetch_offline_assets:
             print(f"offline assets in {fetch_offline_assets(force=True)}")
             return 0
+        if args.offline and args.cdn:
+            raise BuildError("--offline and --cdn contradict each other; give one")
         if args.offline:
             fetch_offline_assets()
+        elif not args.cdn and (VENDOR / "VERSIONS.json").is_file():
+            args.offline = True  # local copies are present (an earlier --offline): use them
+            print(f"using the local MathJax / require.js / html-manager in {VENDOR.relative_to(ROOT)} (--cdn to not)")
 
         selected = [] if args.no_execute else (
             [chapter_key(c) for c in args.chapters] if args.chapters else list(CHAPTERS))
