@@ -296,8 +296,41 @@ def check_chapter(key: str, nb_counts: dict[str, Any], html_counts: dict[str, An
     return problems
 
 
+def training_rows(records: dict[str, dict[str, Any]]) -> list[str]:
+    """Markdown rows "chapter | runs | in the cache | training time | shared": for each executed
+    chapter, the training runs its parameters plan (:func:`lib.cluster.chapter_stages`), how many
+    are in the run cache, and the summed ``train_seconds`` of their ``info.json`` (what a build from
+    an empty cache spends on them, whatever this build found cached). A run used by an earlier
+    chapter is counted there and listed as shared here."""
+    from lib import cluster, paths, runs
+
+    rows: list[str] = []
+    seen: set[str] = set()
+    for key, stem in CHAPTERS.items():
+        r = records.get(key)
+        if not r:
+            continue
+        try:
+            cfgs = [c for stage in cluster.chapter_stages(key, **r.get("parameters", {})) for c in stage]
+        except Exception as exc:  # parameters an older notebook declared: say so, do not fail the build
+            rows.append(f"| {stem} | ? | ? | ? | ? ({type(exc).__name__}: {exc}) |")
+            continue
+        hashes = list(dict.fromkeys(runs.config_hash(c) for c in cfgs))
+        own = [h for h in hashes if h not in seen]
+        seen.update(hashes)
+        cached = [h for h in own if (paths.run_dir(h) / "metrics.csv").exists()]
+        secs = [json.loads(f.read_text()).get("train_seconds") for h in cached
+                if (f := paths.run_dir(h) / "info.json").exists()]
+        untimed = len(cached) - len(secs)
+        trained = f"{sum(secs) / 60:.1f} min" if secs else "–"
+        if untimed:
+            trained += f" (+{untimed} runs without a recorded time)"
+        rows.append(f"| {stem} | {len(own)} | {len(cached)} | {trained} | {len(hashes) - len(own) or '–'} |")
+    return rows
+
+
 def status_markdown(records: dict[str, dict[str, Any]], declared: dict[str, dict[str, Any]],
-                    source_sha: dict[str, str], generated: str) -> str:
+                    source_sha: dict[str, str], generated: str, training: list[str] | None = None) -> str:
     """The Status page: one row per chapter (profile, seconds, date, result), then the
     parameters each chapter accepts with their defaults."""
     lines = [
@@ -334,6 +367,20 @@ def status_markdown(records: dict[str, dict[str, Any]], declared: dict[str, dict
     if len(profiles) > 1:
         lines += ["", f"**Mixed profiles** ({', '.join(sorted(map(str, profiles)))}): the chapters "
                       "were not all executed with the same settings."]
+    if training:
+        lines += [
+            "",
+            "## Training behind each chapter",
+            "",
+            "A chapter whose runs are all in the run cache executes in seconds; this table says what "
+            "training its figures rest on. *Training time* sums the recorded training seconds of the "
+            "chapter's runs (each run's `info.json`), i.e. roughly what a build from an empty cache spends "
+            "on them on the machine that trained them. Runs used by an earlier chapter are counted there.",
+            "",
+            "| Chapter | Runs (own) | In the cache | Training time | Shared with earlier chapters |",
+            "|---|---:|---:|---|---:|",
+            *training,
+        ]
     lines += [
         "",
         "## Parameters each chapter accepts",
@@ -690,7 +737,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"   done in {format_seconds(seconds)}", flush=True)
 
         generated = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-        (STAGE / "status.md").write_text(status_markdown(records, declared, source_sha, generated))
+        (STAGE / "status.md").write_text(status_markdown(records, declared, source_sha, generated,
+                                                         training_rows(records)))
         profiles = {records[k]["profile"] for k in CHAPTERS if k in records}
         if len(profiles) > 1:
             print(f"note: the book mixes profiles {sorted(profiles)}")

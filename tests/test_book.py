@@ -259,3 +259,25 @@ def test_verdict_table_shows_full_text():
     assert long in html and "ours " + long in html and "..." not in html
     with pytest.raises(ValueError, match="by must be"):
         verdicts.table([v], by="thesis")
+
+
+def test_training_rows_count_own_cached_and_shared_runs(run_cache):
+    import json
+
+    from lib import cluster, paths, runs
+
+    records = {k: {"parameters": {"profile": "smoke"}} for k in ("02", "03", "04")}
+    rows = bb.training_rows(records)
+    assert rows[0].startswith("| 02_coherence | 12 | 0 | – |")  # 2 archs x 2 seeds x 3 runs, none cached
+    assert rows[1] == "| 03_diffs | 0 | 0 | – | 4 |"  # chapter 3 reuses chapter 2's runs
+    # a cached run with a recorded time, and one without
+    cfgs = [c for st in cluster.chapter_stages("04", profile="smoke") for c in st]
+    for cfg, info in zip(cfgs[:2], ({"train_seconds": 90.0}, None)):
+        d = paths.run_dir(runs.config_hash(cfg))
+        d.mkdir(parents=True)
+        (d / "metrics.csv").write_text("epoch\n0\n")
+        if info:
+            (d / "info.json").write_text(json.dumps(info))
+    assert bb.training_rows(records)[2] == "| 04_width | 4 | 2 | 1.5 min (+1 runs without a recorded time) | – |"
+    md = bb.status_markdown(records, {}, {}, "now", bb.training_rows(records))
+    assert "## Training behind each chapter" in md and "| 04_width | 4 | 2 |" in md
