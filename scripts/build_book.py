@@ -329,6 +329,25 @@ def training_rows(records: dict[str, dict[str, Any]]) -> list[str]:
     return rows
 
 
+def plan_problems(keys: Iterable[str], records: dict[str, dict[str, Any]]) -> list[str]:
+    """The SLURM planner (:func:`lib.cluster.chapter_stages`) must list exactly the runs a chapter
+    trains. After chapters ``keys`` executed, every run planned for their parameters must be in the
+    run cache; one that is not means the planner and the notebook build their configs differently."""
+    from lib import cluster, runs
+
+    problems = []
+    for key in keys:
+        r = records.get(key, {})
+        if r.get("result") != "ok":
+            continue
+        planned = [c for st in cluster.chapter_stages(key, **r.get("parameters", {})) for c in st]
+        missing = sorted({runs.config_hash(c) for c in planned if not runs.is_cached(c)})
+        if missing:
+            problems.append(f"chapter {key}: {len(missing)} of the {len(planned)} runs lib.cluster plans for it were not "
+                            f"trained by the notebook (e.g. {missing[0]}): the planner and the notebook disagree")
+    return problems
+
+
 def status_markdown(records: dict[str, dict[str, Any]], declared: dict[str, dict[str, Any]],
                     source_sha: dict[str, str], generated: str, training: list[str] | None = None) -> str:
     """The Status page: one row per chapter (profile, seconds, date, result), then the
@@ -773,6 +792,7 @@ def main(argv: list[str] | None = None) -> int:
                   + (f"; WARNING: {nb_counts['uncaptioned']} figure(s) without a caption naming the "
                      f"profile" if nb_counts["uncaptioned"] else ""))
         problems += check_assets(offline=args.offline)
+        problems += plan_problems(selected, records)
 
         print(f"\njupyter-book build: {format_seconds(jb_seconds)}, {len(warnings)} warning(s)")
         for w in warnings:

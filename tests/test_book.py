@@ -281,3 +281,18 @@ def test_training_rows_count_own_cached_and_shared_runs(run_cache):
     assert bb.training_rows(records)[2] == "| 04_width | 4 | 2 | 1.5 min (+1 runs without a recorded time) | – |"
     md = bb.status_markdown(records, {}, {}, "now", bb.training_rows(records))
     assert "## Training behind each chapter" in md and "| 04_width | 4 | 2 |" in md
+
+
+def test_plan_problems_flags_planned_runs_the_notebook_did_not_train(run_cache):
+    from lib import cluster, paths, runs
+
+    records = {"04": {"result": "ok", "parameters": {"profile": "smoke"}},
+               "05": {"result": "failed", "parameters": {"profile": "smoke"}}}
+    problems = bb.plan_problems(["04", "05"], records)
+    assert len(problems) == 1 and problems[0].startswith("chapter 04: 4 of the 4 runs")  # failed 05 not judged
+    for st in cluster.chapter_stages("04", profile="smoke"):
+        for cfg in st:
+            d = paths.run_dir(runs.config_hash(cfg))
+            d.mkdir(parents=True)
+            (d / "metrics.csv").write_text("epoch\n0\n")
+    assert bb.plan_problems(["04"], records) == []
