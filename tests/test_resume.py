@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -147,20 +148,30 @@ def test_interrupt_right_after_initialisation(run_cache, monkeypatch):
     assert again.seen == [1, 2]  # epoch 0 (with its statistics) came from the checkpoint
 
 
-def test_unreadable_checkpoint_is_ignored(run_cache, monkeypatch, tmp_path):
-    cfg = dataclasses.replace(CASES["mlp-adam-stats-track"], epochs=2)
+def interrupted_checkpoint(monkeypatch, cfg) -> Path:
+    """Interrupt ``cfg`` at epoch 2; the ``state.pt`` of the checkpoint it leaves behind."""
     with_interrupt(monkeypatch, 2)
     with pytest.raises(RuntimeError):
         runs.get_or_train(cfg, progress=False)
     ckpt = paths.checkpoint_dir(runs.config_hash(cfg))
-    (ckpt / (ckpt / "LATEST").read_text() / "state.pt").write_bytes(b"garbage")
+    return ckpt / (ckpt / "LATEST").read_text() / "state.pt"
+
+
+def assert_restarts_from_scratch(monkeypatch, tmp_path, cfg, warning: str) -> None:
+    """Running ``cfg`` again warns ``warning``, trains every epoch, and ends as a fresh run does."""
     again = with_interrupt(monkeypatch, None)
-    with pytest.warns(UserWarning, match="ignoring unreadable checkpoint"):
+    with pytest.warns(UserWarning, match=warning):
         run = runs.get_or_train(cfg, progress=False)
-    assert again.seen == [0, 1, 2]
+    assert again.seen == list(range(cfg.epochs + 1))
     monkeypatch.setattr(T, "build_callbacks", BUILD_CALLBACKS)
     monkeypatch.setenv("BOOK_RUNS_DIR", str(tmp_path / "reference"))
     assert_same_run(run.path, runs.get_or_train(cfg, progress=False).path)
+
+
+def test_unreadable_checkpoint_is_ignored(run_cache, monkeypatch, tmp_path):
+    cfg = dataclasses.replace(CASES["mlp-adam-stats-track"], epochs=2)
+    interrupted_checkpoint(monkeypatch, cfg).write_bytes(b"garbage")
+    assert_restarts_from_scratch(monkeypatch, tmp_path, cfg, "ignoring unreadable checkpoint")
 
 
 def test_checkpoints_can_be_turned_off(run_cache, monkeypatch):
@@ -188,18 +199,8 @@ def test_callbacks_without_state_disable_checkpoints(run_cache, tmp_path):
 
 def test_checkpoint_that_cannot_be_restored_is_dropped(run_cache, monkeypatch, tmp_path):
     cfg = dataclasses.replace(CASES["mlp-adam-stats-track"], epochs=2)
-    with_interrupt(monkeypatch, 2)
-    with pytest.raises(RuntimeError):
-        runs.get_or_train(cfg, progress=False)
-    ckpt = paths.checkpoint_dir(runs.config_hash(cfg))
-    f = ckpt / (ckpt / "LATEST").read_text() / "state.pt"
+    f = interrupted_checkpoint(monkeypatch, cfg)
     state = torch.load(f, weights_only=False)
     state["model"] = {k: torch.zeros(3) for k in state["model"]}  # e.g. written by an older model definition
     torch.save(state, f)
-    again = with_interrupt(monkeypatch, None)
-    with pytest.warns(UserWarning, match="cannot be restored"):
-        run = runs.get_or_train(cfg, progress=False)
-    assert again.seen == [0, 1, 2]
-    monkeypatch.setattr(T, "build_callbacks", BUILD_CALLBACKS)
-    monkeypatch.setenv("BOOK_RUNS_DIR", str(tmp_path / "reference"))
-    assert_same_run(run.path, runs.get_or_train(cfg, progress=False).path)
+    assert_restarts_from_scratch(monkeypatch, tmp_path, cfg, "cannot be restored")
