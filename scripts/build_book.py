@@ -296,36 +296,41 @@ def check_chapter(key: str, nb_counts: dict[str, Any], html_counts: dict[str, An
     return problems
 
 
+def planned_runs(key: str, record: dict[str, Any]) -> dict[str, Any]:
+    """``{hash: config}`` of the runs :func:`lib.cluster.chapter_stages` plans for chapter ``key``
+    with the parameters its status ``record`` ran with (the same planning SLURM submission uses)."""
+    from lib import cluster, runs
+
+    return {runs.config_hash(c): c
+            for stage in cluster.chapter_stages(key, **record.get("parameters", {})) for c in stage}
+
+
 def training_rows(records: dict[str, dict[str, Any]]) -> list[str]:
     """Markdown rows "chapter | runs | in the cache | training time | shared": for each executed
-    chapter, the training runs its parameters plan (:func:`lib.cluster.chapter_stages`), how many
-    are in the run cache, and the summed ``train_seconds`` of their ``info.json`` (what a build from
-    an empty cache spends on them, whatever this build found cached). A run used by an earlier
-    chapter is counted there and listed as shared here."""
-    from lib import cluster, paths, runs
+    chapter, the training runs planned for it (:func:`planned_runs`), how many are in the run cache,
+    and the summed ``train_seconds`` of their ``info.json`` (what a build from an empty cache spends
+    on them, whatever this build found cached). A run used by an earlier chapter is counted there
+    and listed as shared here."""
+    from lib import paths, runs
 
     rows: list[str] = []
     seen: set[str] = set()
     for key, stem in CHAPTERS.items():
-        r = records.get(key)
-        if not r:
+        if key not in records:
             continue
         try:
-            cfgs = [c for stage in cluster.chapter_stages(key, **r.get("parameters", {})) for c in stage]
+            planned = planned_runs(key, records[key])
         except Exception as exc:  # parameters an older notebook declared: say so, do not fail the build
             rows.append(f"| {stem} | ? | ? | ? | ? ({type(exc).__name__}: {exc}) |")
             continue
-        hashes = list(dict.fromkeys(runs.config_hash(c) for c in cfgs))
-        own = [h for h in hashes if h not in seen]
-        seen.update(hashes)
-        cached = [h for h in own if (paths.run_dir(h) / "metrics.csv").exists()]
-        secs = [json.loads(f.read_text()).get("train_seconds") for h in cached
-                if (f := paths.run_dir(h) / "info.json").exists()]
-        untimed = len(cached) - len(secs)
+        own = {h: c for h, c in planned.items() if h not in seen}
+        seen.update(planned)
+        infos = [runs.Run(c, paths.run_dir(h)).info for h, c in own.items() if runs.is_cached(c)]
+        secs = [i["train_seconds"] for i in infos if "train_seconds" in i]
         trained = f"{sum(secs) / 60:.1f} min" if secs else "–"
-        if untimed:
-            trained += f" (+{untimed} runs without a recorded time)"
-        rows.append(f"| {stem} | {len(own)} | {len(cached)} | {trained} | {len(hashes) - len(own) or '–'} |")
+        if len(infos) > len(secs):
+            trained += f" (+{len(infos) - len(secs)} runs without a recorded time)"
+        rows.append(f"| {stem} | {len(own)} | {len(infos)} | {trained} | {len(planned) - len(own) or '–'} |")
     return rows
 
 
@@ -333,15 +338,14 @@ def plan_problems(keys: Iterable[str], records: dict[str, dict[str, Any]]) -> li
     """The SLURM planner (:func:`lib.cluster.chapter_stages`) must list exactly the runs a chapter
     trains. After chapters ``keys`` executed, every run planned for their parameters must be in the
     run cache; one that is not means the planner and the notebook build their configs differently."""
-    from lib import cluster, runs
+    from lib import runs
 
     problems = []
     for key in keys:
-        r = records.get(key, {})
-        if r.get("result") != "ok":
+        if records.get(key, {}).get("result") != "ok":
             continue
-        planned = [c for st in cluster.chapter_stages(key, **r.get("parameters", {})) for c in st]
-        missing = sorted({runs.config_hash(c) for c in planned if not runs.is_cached(c)})
+        planned = planned_runs(key, records[key])
+        missing = sorted(h for h, c in planned.items() if not runs.is_cached(c))
         if missing:
             problems.append(f"chapter {key}: {len(missing)} of the {len(planned)} runs lib.cluster plans for it were not "
                             f"trained by the notebook (e.g. {missing[0]}): the planner and the notebook disagree")
