@@ -597,12 +597,11 @@ def submit_slurm(stages: Stages | list[list[PlannedRun]], settings: SlurmSetting
                 p.status, p.job, p.detail = "submitted", record, ""
         unfinished += [p.job["job_id"] for p in stage if p.status in ("running", "submitted") and p.job]
     if wait:
-        return wait_for(configs, poll_s=poll_s, timeout_s=timeout_s, submitted=planned)
+        return wait_for(configs, poll_s=poll_s, timeout_s=timeout_s)
     return planned
 
 
-def wait_for(stages: Stages, *, poll_s: float = 10.0, timeout_s: float | None = None,
-             submitted: list[list[PlannedRun]] | None = None) -> list[list[PlannedRun]]:
+def wait_for(stages: Stages, *, poll_s: float = 10.0, timeout_s: float | None = None) -> list[list[PlannedRun]]:
     """Poll until none of the runs has a pending or running job; returns their final status.
     Raises TimeoutError after ``timeout_s`` seconds."""
     t0 = time.monotonic()

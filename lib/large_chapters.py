@@ -43,11 +43,6 @@ SCOPES = ("global", "layer")
 GROUPS = {"resnet": ("conv", "shortcut"), "vit": ("qkv", "ff_hidden", "block_output")}
 
 
-def family(arch: str) -> str:
-    """``"vit"`` or ``"resnet"``: the thesis table family of ``arch``."""
-    return "vit" if is_vit(arch) else "resnet"
-
-
 # ------------------------------------------------------------------------------------ chapter 6 runs
 def base_config(p: Profile, arch: str, *, epochs: int | None = None, seed: int = 0) -> TrainConfig:
     """The dense parent of chapter 6 for ``arch`` (statistics on, for the diff masks).

@@ -115,6 +115,7 @@ def is_cached(cfg: TrainConfig) -> bool:
 def get_or_train(cfg: TrainConfig, *, device: torch.device | None = None, progress: bool = True) -> Run:
     """The cached run for ``cfg``, training it first (atomically) when it is not cached."""
     global TRAIN_COUNT
+    device = device or default_device()
     h = config_hash(cfg)
     final = paths.run_dir(h)
     if (final / "metrics.csv").exists():
@@ -125,11 +126,11 @@ def get_or_train(cfg: TrainConfig, *, device: torch.device | None = None, progre
     try:
         (tmp / "config.json").write_text(json.dumps(config_dict(cfg, non_default_only=False), indent=1))
         started = time.perf_counter()
-        model, metrics = train(cfg, tmp, device=device or default_device(), progress=progress,
+        model, metrics = train(cfg, tmp, device=device, progress=progress,
                                checkpoint_dir=paths.checkpoint_dir(h))
         torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, tmp / "model.pt")
         metrics.to_csv(tmp / "metrics.csv", index=False)
-        write_info(tmp, time.perf_counter() - started, device or default_device())
+        write_info(tmp, time.perf_counter() - started, device)
         TRAIN_COUNT += 1
         try:
             os.rename(tmp, final)

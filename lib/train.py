@@ -227,11 +227,14 @@ def apply_mask(model: nn.Module, mask: dict[str, torch.Tensor]) -> None:
         params[name].mul_(m.to(params[name].device, params[name].dtype))
 
 
-def _mask_grads(model: nn.Module, mask: dict[str, torch.Tensor]) -> None:
-    params = dict(model.named_parameters())
-    for name, m in mask.items():
-        if params[name].grad is not None:
-            params[name].grad.mul_(m)
+@torch.no_grad()
+def _hold_mask(masked: list[tuple[nn.Parameter, torch.Tensor]], *, grads: bool) -> None:
+    """Per training step: zero the masked-out gradient entries (``grads``) or weights, in place.
+    ``masked`` pairs each parameter with its 0/1 mask in the parameter's dtype, made once per run."""
+    for p, m in masked:
+        t = p.grad if grads else p
+        if t is not None:
+            t.mul_(m)
 
 
 def build_callbacks(cfg: TrainConfig) -> list[Callback]:
@@ -379,6 +382,7 @@ def train(cfg: TrainConfig, out_dir: Path, *, device: torch.device | None = None
             # allocate nothing (same values as multiplying by the boolean mask)
             mask[k] = v.to(device=device, dtype=names[k].dtype)
         apply_mask(model, mask)
+    masked = [(names[k], m) for k, m in mask.items()] if mask else []
     opt = make_optimizer(cfg.optim, model.parameters())
     cbs = build_callbacks(cfg) + list(callbacks or [])
     ctx = EpochContext(cfg, data, out_dir, device)
@@ -439,11 +443,9 @@ def train(cfg: TrainConfig, out_dir: Path, *, device: torch.device | None = None
                 raise FloatingPointError(f"non-finite training loss {loss.item()} at epoch {epoch}")
             opt.zero_grad(set_to_none=True)
             loss.backward()
-            if mask:
-                _mask_grads(model, mask)
+            _hold_mask(masked, grads=True)
             opt.step()
-            if mask:
-                apply_mask(model, mask)
+            _hold_mask(masked, grads=False)
             tot_loss += loss.detach().double() * len(yb)
             tot_correct += (out.detach().argmax(1) == yb).sum()
         finish_epoch(epoch, tot_loss.item() / data.n_train, tot_correct.item() / data.n_train)

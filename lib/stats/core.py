@@ -72,7 +72,6 @@ class Accumulator:
 
     def __init__(self, params: dict[str, torch.Tensor]):
         self.names = list(params)
-        self.name_of = {id(p): k for k, p in params.items()}
         self.scratch = Scratch()
         self._ones: tuple | None = None
         self.device = next(iter(params.values())).device

@@ -28,7 +28,7 @@ from torch import nn
 
 from .core import Accumulator, GradStats, check_loss, per_sample_ce
 from .kernels.generic import functorch_sampler
-from .registry import FAST_KERNELS, GRAD_SAMPLERS, FastSpec, SamplerSpec, Scratch, Sink, find
+from .registry import FAST_KERNELS, GRAD_SAMPLERS, FastSpec, SamplerSpec, Sink, find
 
 
 class UnsupportedModel(NotImplementedError):
@@ -75,7 +75,7 @@ def plan_units(model: nn.Module, params: dict[str, nn.Parameter], acc: Accumulat
         if not to_autograd and delegated:
             to_autograd.append(delegated.pop(0))
         sink = Sink({lo: acc.count[c] for lo, c in canon.items()}, {lo: acc.sq[c] for lo, c in canon.items()},
-                    acc.scratch, {lo: acc.partial[canon[lo]] for lo in delegated})
+                    {lo: acc.partial[canon[lo]] for lo in delegated})
         by_local = dict(owned)
         nbytes = sum(p.numel() * p.element_size() for _, p in owned)
         units.append(Unit(mod, prefix.rstrip(".") or "<root>", canon, [p for _, p in owned], spec, fast, sink,

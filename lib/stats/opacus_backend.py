@@ -157,8 +157,6 @@ def run_opacus(model: nn.Module, params: dict[str, nn.Parameter], batches: Itera
         for x, y in batches:
             x, y = _to_model(x, y, ref)
             if chunk is None:
-                with torch.no_grad():
-                    model(x[:1])
                 per = numel_bytes + 2 * biggest + 2 * activation_bytes_per_sample(model, x)
                 chunk = max(1, budget // max(1, per))
             acc.begin_batch(x.shape[0])

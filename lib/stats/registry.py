@@ -57,7 +57,7 @@ class Sink:
     sign: local param name -> int32 tensor shaped like the parameter; add the batch's sums of signs
     into it, in place (the engine keeps the counts from overflowing). sq: local param name ->
     float64 0-d tensor; add sum_z ||g_z||^2 of that parameter into it, in place. Only trainable
-    parameters have keys. scratch: reusable temporary buffers (valid until the kernel returns).
+    parameters have keys.
     sums: local name -> tensor shaped like the parameter, for the parameters (among the kernel's
     ``sums``) whose batch gradient sums the engine leaves to the kernel: add sum_z g_z into it.
     budget: bytes the kernel may keep in buffers across calls. state: the kernel's own, per module.
@@ -65,7 +65,6 @@ class Sink:
 
     sign: dict[str, torch.Tensor]
     sq: dict[str, torch.Tensor]
-    scratch: Scratch = field(default_factory=Scratch)
     sums: dict[str, torch.Tensor] = field(default_factory=dict)
     budget: int = 256 * 2 ** 20
     state: dict = field(default_factory=dict)

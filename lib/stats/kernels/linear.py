@@ -96,26 +96,27 @@ def linear_fast(module: nn.Linear, inputs: tuple[torch.Tensor, ...], grad_out: t
     x = inputs[0].to(grad_out.dtype)
     n = x.shape[0]
     d2 = row_sq(grad_out)
+    sd = torch.sign(grad_out)
     if "weight" in sink.sign:
         sink.sq["weight"] += torch.dot(row_sq(x), d2)
         buf = _buffers(module, x, grad_out, sink)
         summing = "weight" in sink.sums
         if n > buf.sx.shape[0]:  # larger than the buffer: at once
-            _weight_stats(sink, torch.sign(x).to(torch.int8), torch.sign(grad_out).to(torch.int8),
+            _weight_stats(sink, torch.sign(x).to(torch.int8), sd.to(torch.int8),
                           x if summing else None, grad_out if summing else None)
         else:
             if buf.fill + n > buf.sx.shape[0]:
                 linear_finish(module, sink)
             s = slice(buf.fill, buf.fill + n)
             buf.sx[s].copy_(torch.sign(x))
-            buf.sd[s].copy_(torch.sign(grad_out))
+            buf.sd[s].copy_(sd)
             if summing:
                 buf.x[s].copy_(x)
                 buf.d[s].copy_(grad_out)
             buf.fill += n
     if "bias" in sink.sign:
-        ones = torch.ones(n, dtype=torch.float32, device=x.device)
-        sink.sign["bias"].add_(torch.mv(torch.sign(grad_out).T.to(torch.float32), ones).to(torch.int32))
+        # column sums of sign(Delta): exact in float32 (integers below 2**24 per batch)
+        sink.sign["bias"].add_(sd.to(torch.float32).sum(0).to(torch.int32))
         sink.sq["bias"] += d2.sum()
 
 
