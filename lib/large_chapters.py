@@ -349,12 +349,6 @@ def chapter6_verdicts(tables: Mapping[tuple[str, str], tuple[pd.DataFrame, pd.Da
     return out
 
 
-def verdict_frame(vs: Sequence[Verdict]) -> pd.DataFrame:
-    """Verdicts as a display table."""
-    return pd.DataFrame([{"claim id": x.claim_id, "claim": x.claim, "thesis": x.thesis, "ours": x.ours,
-                          "verdict": x.verdict, "decided by": x.figure} for x in vs])
-
-
 # ------------------------------------------------------------------------------------- chapter 7
 NOTEBOOKS = {"02": "02_coherence.ipynb", "03": "03_diffs.ipynb", "04": "04_width.ipynb",
              "05": "05_pruning_mlp.ipynb", "06": "06_pruning_large.ipynb", "07": "07_conclusions.ipynb"}

@@ -68,10 +68,14 @@ def compare(a: list[float], b: list[float], *, higher_is: str = "held") -> str:
 
 
 def table(vs: list[Verdict], *, by: str = "claim_id") -> "pd.io.formats.style.Styler":
-    """A chapter's verdicts for display: claim (its id, or its text with ``by="claim"``), the thesis's
-    statement, ours, the verdict and the deciding figure; full text (no truncation), no index."""
-    if by not in ("claim_id", "claim"):
-        raise ValueError(f"by must be 'claim_id' or 'claim', got {by!r}")
-    df = pd.DataFrame([{"claim": getattr(v, by), "thesis": v.thesis, "ours": v.ours, "verdict": v.verdict,
-                        "decided by": v.figure} for v in vs], columns=["claim", "thesis", "ours", "verdict", "decided by"])
+    """A chapter's verdicts for display: the claim (its id, its text with ``by="claim"``, or both with
+    ``by="both"``), the thesis's statement, ours, the verdict and the deciding figure; full text (no
+    truncation), no index."""
+    heads = {"claim_id": {"claim": "claim_id"}, "claim": {"claim": "claim"},
+             "both": {"claim id": "claim_id", "claim": "claim"}}
+    if by not in heads:
+        raise ValueError(f"by must be one of {', '.join(map(repr, heads))}, got {by!r}")
+    rest = {"thesis": "thesis", "ours": "ours", "verdict": "verdict", "decided by": "figure"}
+    cols = {**heads[by], **rest}
+    df = pd.DataFrame([{c: getattr(v, f) for c, f in cols.items()} for v in vs], columns=list(cols))
     return df.style.hide(axis="index").set_properties(**{"text-align": "left", "vertical-align": "top"})

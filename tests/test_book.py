@@ -257,7 +257,7 @@ def test_verdict_table_shows_full_text():
     v = verdicts.Verdict("x-1", "05", "claim", long, "ours " + long, "tie", "Figure 5.1")
     html = verdicts.table([v]).to_html()
     assert long in html and "ours " + long in html and "..." not in html
-    with pytest.raises(ValueError, match="by must be"):
+    with pytest.raises(ValueError, match="by must be one of"):
         verdicts.table([v], by="thesis")
 
 
