@@ -84,9 +84,10 @@ Stages = list[list[TrainConfig]]
 
 
 # ------------------------------------------------------------------------------- chapters' runs
-def _seeds(p: profiles.Profile, seed: int) -> tuple[int, ...]:
-    """The chapters 4-6 rule: the profile's seeds, with ``seed`` first when it is not among them."""
-    return tuple(p.seeds) if seed in p.seeds else (seed, *p.seeds)
+def _seeds(p: profiles.Profile, seed: int, seeds: Iterable[int] | None = None) -> tuple[int, ...]:
+    """The chapters' rule: ``seeds`` (default: the profile's), with ``seed`` first when it is not among them."""
+    chosen = tuple(int(s) for s in (p.seeds if seeds is None else seeds))
+    return chosen if seed in chosen else (seed, *chosen)
 
 
 def _large_profile(profile: str, arch_cnn, arch_vit, epochs, epochs_gaussian, n_train, n_test,
@@ -104,9 +105,8 @@ def chapter_02(profile: str = "cpu", seed: int = 0, seeds=None, arch_cnn=None, a
     from .realdata import run_configs
 
     p = _large_profile(profile, arch_cnn, arch_vit, epochs, epochs_gaussian, n_train, n_test, stats_max_samples)
-    chosen = [int(s) for s in seeds] if seeds is not None else list(p.seeds)
-    chosen = chosen if seed in chosen else [seed, *chosen]
-    cfgs = [run_configs(p, arch, s) for arch in (p.arch_cnn, p.arch_vit) for s in chosen]
+    cfgs = [run_configs(p, arch, s) for arch in (p.arch_cnn, p.arch_vit)
+            for s in _seeds(p, seed, seeds)]
     return [[c[k] for c in cfgs for k in ("real", "gaussian")], [c["real_then_gaussian"] for c in cfgs]]
 
 

@@ -237,6 +237,12 @@ def per_sample_ce(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return F.cross_entropy(out, y, reduction="none")
 
 
+def to_model(x: torch.Tensor, y: torch.Tensor, ref: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """A batch moved to the device of the parameter ``ref`` (float inputs also to its dtype; targets long)."""
+    x = x.to(ref.device, ref.dtype) if x.is_floating_point() else x.to(ref.device)
+    return x, y.to(ref.device, torch.long)
+
+
 def trainable(model: nn.Module) -> dict[str, nn.Parameter]:
     params = {k: p for k, p in model.named_parameters() if p.requires_grad}
     if not params:

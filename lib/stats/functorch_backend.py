@@ -12,8 +12,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call, grad_and_value, vmap
 
-from .core import Accumulator, GradStats, activation_bytes_per_sample, check_loss, check_targets
-from .hooks import _to_model
+from .core import (Accumulator, GradStats, activation_bytes_per_sample, check_loss, check_targets,
+                   to_model)
 
 
 def run_functorch(model: nn.Module, params: dict[str, nn.Parameter], batches: Iterator, budget: int, bar: Any) -> GradStats:
@@ -33,7 +33,7 @@ def run_functorch(model: nn.Module, params: dict[str, nn.Parameter], batches: It
     chunk = None
     seen = 0
     for x, y in batches:
-        x, y = _to_model(x, y, ref)
+        x, y = to_model(x, y, ref)
         if num_classes is None:
             with torch.no_grad():
                 out = model(x[:1])

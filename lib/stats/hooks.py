@@ -26,7 +26,7 @@ from typing import Any, Iterator
 import torch
 from torch import nn
 
-from .core import Accumulator, GradStats, check_loss, per_sample_ce
+from .core import Accumulator, GradStats, check_loss, per_sample_ce, to_model
 from .kernels.generic import functorch_sampler
 from .registry import FAST_KERNELS, GRAD_SAMPLERS, FastSpec, SamplerSpec, Sink, find
 
@@ -205,11 +205,6 @@ class HookEngine:
                 u.fast.finish(u.module, u.sink)
 
 
-def _to_model(x: torch.Tensor, y: torch.Tensor, ref: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    x = x.to(ref.device, ref.dtype) if x.is_floating_point() else x.to(ref.device)
-    return x, y.to(ref.device, torch.long)
-
-
 def run_hooks(model: nn.Module, params: dict[str, nn.Parameter], batches: Iterator, budget: int, bar: Any,
               fallback: bool = False) -> GradStats:
     """The ``fast`` backend. With ``fallback`` (``auto``), a model the engine cannot split into layers
@@ -222,7 +217,7 @@ def run_hooks(model: nn.Module, params: dict[str, nn.Parameter], batches: Iterat
         acc = Accumulator(params)
         with HookEngine(model, params, acc, budget) as eng:
             for x, y in itertools.chain([first], it):
-                eng.batch(*_to_model(x, y, ref))
+                eng.batch(*to_model(x, y, ref))
                 done += 1
                 bar.update(x.shape[0])
             eng.finish()

@@ -26,8 +26,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .core import Accumulator, GradStats, activation_bytes_per_sample, check_loss, per_sample_ce
-from .hooks import _to_model
+from .core import (Accumulator, GradStats, activation_bytes_per_sample, check_loss, per_sample_ce,
+                   to_model)
 from .kernels.norm import BATCHNORMS, batchnorm_eval_grads
 
 
@@ -155,7 +155,7 @@ def run_opacus(model: nn.Module, params: dict[str, nn.Parameter], batches: Itera
     seen = 0
     try:
         for x, y in batches:
-            x, y = _to_model(x, y, ref)
+            x, y = to_model(x, y, ref)
             if chunk is None:
                 per = numel_bytes + 2 * biggest + 2 * activation_bytes_per_sample(model, x)
                 chunk = max(1, budget // max(1, per))
