@@ -19,7 +19,8 @@ import torch  # noqa: E402
 
 from lib.data import DataConfig, load_data  # noqa: E402
 from lib.models import ModelConfig, build_model, count_weights  # noqa: E402
-from lib.train import OptimConfig, TrainConfig, train  # noqa: E402
+from lib.config import OptimConfig, TrainConfig  # noqa: E402
+from lib.train import train  # noqa: E402
 
 
 #: The optimiser each architecture trains with in the book (learning rates do not change the time).

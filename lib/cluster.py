@@ -66,7 +66,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 from . import paths, profiles, runs
-from .train import TrainConfig
+from .config import TrainConfig
 
 #: The statuses a planned run can have; ``submitted`` = submitted by this invocation.
 STATUSES = ("done", "running", "submitted", "failed", "missing")

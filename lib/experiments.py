@@ -36,7 +36,7 @@ from tqdm.auto import tqdm
 from . import runs
 from .masks import NEEDS_TRAINED_PARENT, SCORERS
 from .models import ModelConfig, mlp_weight_count, scaled_width
-from .train import MaskConfig, StatsConfig, TrainConfig
+from .config import MaskConfig, StatsConfig, TrainConfig
 
 #: A child (and a "none" run) of parent seed ``s`` uses seed ``s + CHILD_SEED_OFFSET``.
 CHILD_SEED_OFFSET = 1000
@@ -317,7 +317,8 @@ def prune_large(base: TrainConfig, methods: Sequence[str] = ("none", "random", "
     layers = :func:`lib.masks.layer_table` rows per method and seed (figures 6.3/6.4). With
     ``curves=True`` a third frame of per-epoch curves.
     """
-    from .masks import layer_table, mask_for
+    from .masks import layer_table
+    from .runs import mask_for
     from .models import build_model
 
     stages = plan_prune_large(base, methods, scope, floor, density, seeds, child_stats=child_stats)

@@ -64,8 +64,8 @@ import torch
 from torch import nn
 
 from . import paths
+from .config import MaskConfig, config_hash
 from .models import Attention, build_model
-from .train import MaskConfig, TrainConfig
 
 SCOPES = ("global", "layer")
 #: Tensors with fewer weights than this are not pruned in ResNets and ViTs (MLPs: 0).
@@ -218,8 +218,9 @@ def random_scores(shapes: Mapping[str, Any], seed: int) -> Scores:
     return out
 
 
-#: Scorer = f(parent config, {name: shape} of the prunable tensors, mask config) -> scores.
-Scorer = Callable[[TrainConfig, dict[str, torch.Size], MaskConfig], Scores]
+#: Scorer = f(parent run (a finished :class:`lib.runs.Run`, or None for methods that do not need one),
+#: {name: shape} of the prunable tensors, mask config) -> scores.
+Scorer = Callable[[Any, dict[str, torch.Size], MaskConfig], Scores]
 SCORERS: dict[str, Scorer] = {}
 #: Methods whose scores need the parent trained (``random`` only needs its shapes).
 NEEDS_TRAINED_PARENT: set[str] = set()
@@ -236,23 +237,17 @@ def scorer(name: str, *, needs_trained_parent: bool = True) -> Callable[[Scorer]
 
 
 @scorer("diff")
-def _diff(parent: TrainConfig, shapes: dict[str, torch.Size], cfg: MaskConfig) -> Scores:
-    from .runs import get_or_train
-
-    if parent.stats.every <= 0:
-        raise ValueError("method 'diff' needs a parent trained with gradient statistics (stats.every >= 1)")
-    return diff_scores(get_or_train(parent, progress=False))
+def _diff(parent: Any, shapes: dict[str, torch.Size], cfg: MaskConfig) -> Scores:
+    return diff_scores(parent)
 
 
 @scorer("magnitude")
-def _magnitude(parent: TrainConfig, shapes: dict[str, torch.Size], cfg: MaskConfig) -> Scores:
-    from .runs import get_or_train
-
-    return magnitude_scores(get_or_train(parent, progress=False).state_dict())
+def _magnitude(parent: Any, shapes: dict[str, torch.Size], cfg: MaskConfig) -> Scores:
+    return magnitude_scores(parent.state_dict())
 
 
 @scorer("random", needs_trained_parent=False)
-def _random(parent: TrainConfig, shapes: dict[str, torch.Size], cfg: MaskConfig) -> Scores:
+def _random(parent: Any, shapes: dict[str, torch.Size], cfg: MaskConfig) -> Scores:
     return random_scores(shapes, cfg.seed)
 
 
@@ -263,29 +258,36 @@ def _check_config(cfg: MaskConfig) -> None:
         raise ValueError(f"unknown mask method {cfg.method!r}; allowed: {', '.join(sorted(SCORERS))}")
     if cfg.min_size < 0:
         raise ValueError(f"min_size must be >= 0, got {cfg.min_size}")
+    if cfg.method == "diff" and cfg.parent.stats.every <= 0:
+        raise ValueError("method 'diff' needs a parent trained with gradient statistics (stats.every >= 1)")
     _check(cfg.density, cfg.scope, cfg.floor)
 
 
-def compute_mask(cfg: MaskConfig) -> Mask:
-    """The mask ``cfg`` describes, computed now (trains the parent if its scores need it)."""
+def compute_mask(cfg: MaskConfig, parent: Any = None) -> Mask:
+    """The mask ``cfg`` describes, computed now. ``parent``: the finished parent run (a
+    :class:`lib.runs.Run`), needed by the methods in :data:`NEEDS_TRAINED_PARENT`."""
     _check_config(cfg)
+    if parent is None and cfg.method in NEEDS_TRAINED_PARENT:
+        raise ValueError(f"method {cfg.method!r} needs the trained parent run; use lib.runs.mask_for(cfg), "
+                         "which trains or loads it")
     model = build_model(cfg.parent.model)
     params = dict(model.named_parameters())
     names = prunable(model, cfg.min_size or None)
     shapes = {n: params[n].shape for n in names}
-    scores = SCORERS[cfg.method](cfg.parent, shapes, cfg)
+    scores = SCORERS[cfg.method](parent, shapes, cfg)
     return make_mask(scores, density=cfg.density, scope=cfg.scope, floor=cfg.floor, invert=cfg.invert, shapes=shapes)
 
 
-def mask_for(cfg: MaskConfig) -> Mask:
-    """The cached mask for ``cfg`` (computed and written atomically on the first call)."""
-    from .runs import config_hash
-
+def cached_mask(cfg: MaskConfig, load_parent: Callable[[], Any] | None = None) -> Mask:
+    """The cached mask for ``cfg`` (computed and written atomically on the first call).
+    ``load_parent()`` returns the finished parent run; it is called only when the mask is not cached
+    and its method needs the parent (the runner, :func:`lib.runs.mask_for`, passes one that trains it)."""
     _check_config(cfg)
     path = paths.mask_path(config_hash(cfg))
     if path.exists():
         return torch.load(path, map_location="cpu", weights_only=True)
-    mask = compute_mask(cfg)
+    parent = load_parent() if (load_parent is not None and cfg.method in NEEDS_TRAINED_PARENT) else None
+    mask = compute_mask(cfg, parent)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{time.time_ns()}.tmp")
     try:

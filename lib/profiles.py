@@ -28,7 +28,7 @@ from typing import Any
 
 from .data import DataConfig
 from .models import ModelConfig
-from .train import OptimConfig, StatsConfig, TrainConfig
+from .config import OptimConfig, StatsConfig, TrainConfig
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,11 @@ into place only when complete: an interrupted or crashed run leaves nothing that
 While it trains it checkpoints every epoch into ``runs/train/.ckpt-<hash>/`` (see :mod:`lib.train`);
 the next :func:`get_or_train` of the same config resumes from there, and the folder is deleted
 once the run has landed.
+
+This module is the runner (as in open_lth): it resolves what a config refers to, the run whose
+weights it starts from (``init_from``, :func:`initial_model`) and the parent its mask is derived
+from (:func:`mask_for`), training those first when they are missing, and hands the trainer a built
+model and the mask tensors. :mod:`lib.train` and :mod:`lib.masks` never import this module.
 """
 from __future__ import annotations
 
@@ -25,37 +30,13 @@ import pandas as pd
 import torch
 from torch import nn
 
-from . import paths
+from . import masks, paths
+from .config import MaskConfig, TrainConfig, config_dict, config_hash
 from .models import build_model
-from .train import TrainConfig, default_device, train
+from .train import default_device, fresh_model, train
 
 #: How many runs this process actually trained (cache misses); tests read it.
 TRAIN_COUNT = 0
-
-
-def config_dict(cfg: Any, *, non_default_only: bool = True) -> dict[str, Any]:
-    """A dataclass as a JSON-ready dict; nested dataclasses recurse. With ``non_default_only``
-    a field equal to its default is left out."""
-    out: dict[str, Any] = {}
-    for f in dataclasses.fields(cfg):
-        v = getattr(cfg, f.name)
-        if non_default_only:
-            if f.default is not dataclasses.MISSING and v == f.default:
-                continue
-            if f.default_factory is not dataclasses.MISSING and v == f.default_factory():  # type: ignore[misc]
-                continue
-        if dataclasses.is_dataclass(v):
-            v = config_dict(v, non_default_only=non_default_only)
-        elif isinstance(v, tuple):
-            v = list(v)
-        out[f.name] = v
-    return out
-
-
-def config_hash(cfg: Any) -> str:
-    """16 hex digits of the SHA-256 of the config's non-default fields (JSON, sorted keys)."""
-    text = json.dumps({"type": type(cfg).__name__, **config_dict(cfg)}, sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -112,6 +93,27 @@ def is_cached(cfg: TrainConfig) -> bool:
     return (paths.run_dir(config_hash(cfg)) / "metrics.csv").exists()
 
 
+def initial_model(cfg: TrainConfig) -> nn.Module:
+    """The network ``cfg`` starts from, before any mask: a fresh initialisation seeded by ``cfg.seed``,
+    or the final weights of ``cfg.init_from`` (trained first if not cached)."""
+    if cfg.init_from is None:
+        return fresh_model(cfg)
+    if cfg.init_from.model != cfg.model:
+        raise ValueError(f"init_from has model {cfg.init_from.model}, this run has {cfg.model}")
+    weights = get_or_train(cfg.init_from, progress=False).state_dict()
+    model = fresh_model(cfg)
+    model.load_state_dict(weights)
+    return model
+
+
+def mask_for(cfg: MaskConfig) -> masks.Mask:
+    """The keep-mask ``cfg`` describes, from the mask cache (:func:`lib.masks.cached_mask`); its parent
+    run is loaded, or trained first, only when the mask must be computed and its method needs it."""
+    if cfg.parent is None:
+        raise ValueError("MaskConfig.parent is None: a mask needs the parent run it is derived from")
+    return masks.cached_mask(cfg, lambda: get_or_train(cfg.parent, progress=False))
+
+
 def get_or_train(cfg: TrainConfig, *, device: torch.device | None = None, progress: bool = True) -> Run:
     """The cached run for ``cfg``, training it first (atomically) when it is not cached."""
     global TRAIN_COUNT
@@ -126,8 +128,9 @@ def get_or_train(cfg: TrainConfig, *, device: torch.device | None = None, progre
     try:
         (tmp / "config.json").write_text(json.dumps(config_dict(cfg, non_default_only=False), indent=1))
         started = time.perf_counter()
-        model, metrics = train(cfg, tmp, device=device, progress=progress,
-                               checkpoint_dir=paths.checkpoint_dir(h))
+        model, metrics = train(cfg, tmp, model=initial_model(cfg),
+                               mask=mask_for(cfg.mask) if cfg.mask is not None else None,
+                               device=device, progress=progress, checkpoint_dir=paths.checkpoint_dir(h))
         torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, tmp / "model.pt")
         metrics.to_csv(tmp / "metrics.csv", index=False)
         write_info(tmp, time.perf_counter() - started, device)

@@ -42,90 +42,9 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from .data import DataConfig, DeviceData, load_data
-from .models import ModelConfig, build_model
-
-OPTIMIZERS = ("sgd", "adam")
-
-
-@dataclass(frozen=True)
-class OptimConfig:
-    """Optimiser: ``sgd`` (with ``momentum``) or ``adam``; constant learning rate ``lr``."""
-
-    name: str = "adam"
-    lr: float = 1e-4
-    momentum: float = 0.0
-    weight_decay: float = 0.0
-
-    def __post_init__(self) -> None:
-        if self.name not in OPTIMIZERS:
-            raise ValueError(f"unknown optimiser {self.name!r}; known: {', '.join(OPTIMIZERS)}")
-        if not self.lr > 0:
-            raise ValueError(f"lr must be > 0, got {self.lr}")
-
-
-@dataclass(frozen=True)
-class StatsConfig:
-    """Per-sample gradient statistics after chosen epochs (see :mod:`lib.stats`).
-
-    every: compute after epoch 0 and every ``every`` epochs (0 = never; the last epoch always when on).
-    max_samples: use the first ``max_samples`` training images (0 = the whole training set).
-    backend: ``auto``, ``fast``, ``functorch`` or ``opacus``. bins: diff-histogram bins on [-1, 1].
-    """
-
-    every: int = 0
-    max_samples: int = 0
-    backend: str = "auto"
-    bins: int = 50
-    batch_size: int = 256
-
-
-@dataclass(frozen=True)
-class MaskConfig:
-    """A pruning mask derived from a trained parent run (see :mod:`lib.masks`).
-
-    method: ``diff`` (|diffs| at the parent's max-coherence epoch), ``magnitude`` (|final weights|)
-    or ``random``. density: fraction of prunable weights KEPT. scope: ``global`` (one ranking, with a
-    per-tensor ``floor``) or ``layer`` (each tensor keeps ``density``). invert: keep the lowest-ranked
-    ("worst") entries. seed: for ``random``.
-    """
-
-    parent: "TrainConfig | None" = None
-    method: str = "random"
-    density: float = 0.1
-    scope: str = "global"
-    floor: float = 0.0
-    invert: bool = False
-    seed: int = 0
-    min_size: int = 0
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Everything that determines a training run; its hash names the run's folder (:mod:`lib.runs`).
-
-    init_from: start from this other run's final weights instead of a fresh initialisation.
-    mask: hold these weights at zero throughout training (the child of a pruning experiment).
-    track: parameter names whose full values are recorded after every epoch (``tracks.npz``).
-    """
-
-    data: DataConfig = field(default_factory=DataConfig)
-    model: ModelConfig = field(default_factory=ModelConfig)
-    optim: OptimConfig = field(default_factory=OptimConfig)
-    batch_size: int = 128
-    epochs: int = 10
-    seed: int = 0
-    init_from: "TrainConfig | None" = None
-    mask: MaskConfig | None = None
-    stats: StatsConfig = field(default_factory=StatsConfig)
-    track: tuple[str, ...] = ()
-
-    def __post_init__(self) -> None:
-        if self.batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
-        if self.epochs < 0:
-            raise ValueError(f"epochs must be >= 0, got {self.epochs}")
-
+from .config import MaskConfig, OptimConfig, StatsConfig, TrainConfig
+from .data import DeviceData, load_data
+from .models import build_model
 
 @dataclass
 class EpochContext:
@@ -183,18 +102,10 @@ def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def initial_model(cfg: TrainConfig) -> nn.Module:
-    """The network ``cfg`` starts from, before any mask: a fresh initialisation seeded by ``cfg.seed``,
-    or the final weights of ``cfg.init_from`` (trained first if not cached)."""
+def fresh_model(cfg: TrainConfig) -> nn.Module:
+    """The network ``cfg`` describes, freshly initialised from ``cfg.seed`` (global torch RNG seeded first)."""
     torch.manual_seed(cfg.seed)
-    model = build_model(cfg.model)
-    if cfg.init_from is not None:
-        from .runs import get_or_train
-
-        if cfg.init_from.model != cfg.model:
-            raise ValueError(f"init_from has model {cfg.init_from.model}, this run has {cfg.model}")
-        model.load_state_dict(get_or_train(cfg.init_from).state_dict())
-    return model
+    return build_model(cfg.model)
 
 
 def make_optimizer(cfg: OptimConfig, params: Any) -> torch.optim.Optimizer:
@@ -358,24 +269,36 @@ def _checkpointing(cfg: TrainConfig, cbs: list[Callback], checkpoint_dir: Path |
     return Checkpoint(checkpoint_dir, key, float(os.environ.get("BOOK_CHECKPOINT_SECONDS", "0") or 0))
 
 
-def train(cfg: TrainConfig, out_dir: Path, *, device: torch.device | None = None, progress: bool = True,
+def train(cfg: TrainConfig, out_dir: Path, *, model: nn.Module | None = None,
+          mask: dict[str, torch.Tensor] | None = None, device: torch.device | None = None, progress: bool = True,
           callbacks: list[Callback] | None = None,
           checkpoint_dir: Path | None = None) -> tuple[nn.Module, pd.DataFrame]:
     """Train one run; files written by callbacks go to ``out_dir``. Returns (model, per-epoch metrics).
+
+    model: the network to start from (built and initialised by the caller: :func:`lib.runs.initial_model`
+    resolves ``cfg.init_from``); None = :func:`fresh_model`, allowed only when ``cfg.init_from`` is None.
+    mask: the keep-mask (True = kept) of ``cfg.mask``, computed by the caller (:func:`lib.runs.mask_for`);
+    required exactly when ``cfg.mask`` is set. The trainer knows nothing of parents or scorers.
 
     Deterministic on CPU for a given config: the seed fixes the initialisation and the batch order.
     With ``checkpoint_dir`` the run checkpoints after every epoch and resumes from the latest
     checkpoint found there (see the module docstring); the caller deletes the folder when done.
     """
     device = device or default_device()
+    if model is None:
+        if cfg.init_from is not None:
+            raise ValueError("cfg.init_from is set: pass the model built from its weights (lib.runs.initial_model)")
+        model = fresh_model(cfg)
+    if (mask is None) != (cfg.mask is None):
+        raise ValueError("pass the mask exactly when cfg.mask is set (lib.runs.mask_for computes it)"
+                         f"; cfg.mask is {'set' if cfg.mask is not None else 'None'}")
     data = load_data(cfg.data, device)
-    model = initial_model(cfg).to(device)
-    mask: dict[str, torch.Tensor] = {}
-    if cfg.mask is not None:
-        from .masks import mask_for
-
+    model = model.to(device)
+    keep = mask
+    mask = {}
+    if keep is not None:
         names = dict(model.named_parameters())
-        for k, v in mask_for(cfg.mask).items():
+        for k, v in keep.items():
             if k not in names or names[k].shape != v.shape:
                 raise ValueError(f"mask entry {k!r} {tuple(v.shape)} does not fit the model's parameters")
             # 0/1 in the parameter's dtype, converted once: the two multiplications per step then
@@ -407,6 +330,7 @@ def train(cfg: TrainConfig, out_dir: Path, *, device: torch.device | None = None
 
     state = ckpt.load(device) if ckpt is not None else None
     if state is not None:
+        start_weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
         try:
             model.load_state_dict(state["model"])
             opt.load_state_dict(state["optimizer"])
@@ -418,8 +342,9 @@ def train(cfg: TrainConfig, out_dir: Path, *, device: torch.device | None = None
             warnings.warn(f"ignoring checkpoint {ckpt.current} that cannot be restored "  # type: ignore[union-attr]
                           f"({type(exc).__name__}: {exc}); training from the start")
             shutil.rmtree(checkpoint_dir, ignore_errors=True)  # type: ignore[arg-type]
-            return train(cfg, out_dir, device=device, progress=progress, callbacks=callbacks,
-                         checkpoint_dir=checkpoint_dir)
+            model.load_state_dict(start_weights)
+            return train(cfg, out_dir, model=model, mask=keep, device=device, progress=progress,
+                         callbacks=callbacks, checkpoint_dir=checkpoint_dir)
         rows.extend(state["rows"])
         out_dir.mkdir(parents=True, exist_ok=True)
         ckpt.restore_files(out_dir)  # type: ignore[union-attr]

@@ -19,7 +19,7 @@ import pytest
 from lib import cluster, paths, runs
 from lib.data import DataConfig
 from lib.models import ModelConfig
-from lib.train import MaskConfig, OptimConfig, StatsConfig, TrainConfig
+from lib.config import MaskConfig, OptimConfig, StatsConfig, TrainConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 

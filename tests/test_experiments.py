@@ -8,9 +8,9 @@ import pytest
 from lib import experiments as ex
 from lib import runs
 from lib.data import DataConfig
-from lib.masks import mask_for
+from lib.runs import mask_for
 from lib.models import ModelConfig, mlp_weight_count, scaled_width
-from lib.train import OptimConfig, StatsConfig, TrainConfig
+from lib.config import OptimConfig, StatsConfig, TrainConfig
 
 
 def tiny(**kw) -> TrainConfig:

@@ -11,7 +11,7 @@ import torch
 from lib import data, models, paths, profiles, runs
 from lib.data import DataConfig
 from lib.models import ModelConfig
-from lib.train import OptimConfig, TrainConfig
+from lib.config import OptimConfig, TrainConfig
 
 
 def tiny(**kw) -> TrainConfig:

@@ -9,9 +9,10 @@ import torch
 
 from lib import masks, models, runs
 from lib.data import DataConfig
-from lib.masks import layer_table, make_mask, mask_for, prunable
+from lib.masks import layer_table, make_mask, prunable
+from lib.runs import mask_for
 from lib.models import ModelConfig
-from lib.train import MaskConfig, OptimConfig, StatsConfig, TrainConfig
+from lib.config import MaskConfig, OptimConfig, StatsConfig, TrainConfig
 
 
 def tiny(**kw) -> TrainConfig:

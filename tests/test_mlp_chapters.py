@@ -12,7 +12,7 @@ from lib import experiments as ex
 from lib import mlp_chapters as mc
 from lib.data import DataConfig
 from lib.models import ModelConfig, mlp, mlp_weight_count, scaled_width
-from lib.train import OptimConfig, StatsConfig, TrainConfig
+from lib.config import OptimConfig, StatsConfig, TrainConfig
 
 
 def tiny(**kw) -> TrainConfig:

@@ -16,7 +16,7 @@ import lib.train as T
 from lib import paths, runs
 from lib.data import DataConfig
 from lib.models import ModelConfig
-from lib.train import MaskConfig, OptimConfig, StatsConfig, TrainConfig
+from lib.config import MaskConfig, OptimConfig, StatsConfig, TrainConfig
 
 
 @pytest.fixture()

@@ -23,7 +23,7 @@ from lib import cluster, paths, runs
 from lib import experiments as ex
 from lib.data import DataConfig
 from lib.models import ModelConfig
-from lib.train import OptimConfig, StatsConfig, TrainConfig
+from lib.config import OptimConfig, StatsConfig, TrainConfig
 
 CONF = Path(os.environ.get("BOOK_SLURM_DIR", "/tmp/book-slurm")) / "slurm.conf"
 SETTINGS = dict(gpus_per_node=0, cpus_per_task=1, timeout_min=10, signal_delay_s=30)

@@ -302,7 +302,7 @@ def test_stats_callback(tmp_path, monkeypatch):
     from lib.data import DataConfig
     from lib.models import ModelConfig
     from lib.runs import get_or_train
-    from lib.train import StatsConfig, TrainConfig
+    from lib.config import StatsConfig, TrainConfig
 
     cfg = TrainConfig(data=DataConfig(dataset="gaussian", n_train=64, n_test=32), model=ModelConfig(arch="mlp", width=16),
                       stats=StatsConfig(every=1, bins=10), epochs=2, batch_size=32)
@@ -330,7 +330,7 @@ def test_stats_callback(tmp_path, monkeypatch):
 
 def test_callback_schedule():
     from lib.stats import StatsCallback
-    from lib.train import StatsConfig
+    from lib.config import StatsConfig
 
     cb = StatsCallback(StatsConfig(every=3))
     assert [e for e in range(8) if cb.due(e, 7)] == [0, 3, 6, 7]

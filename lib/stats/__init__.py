@@ -16,7 +16,8 @@ TokenEmbedding, and ``torch.func`` for any other module type owning parameters).
 """
 from . import kernels  # noqa: F401  (registers the built-in layer kernels)
 from .callback import StatsCallback
-from .core import BACKENDS, GradStats, gradient_stats
+from .base import GradStats
+from .core import BACKENDS, gradient_stats
 from .registry import FAST_KERNELS, GRAD_SAMPLERS, Scratch, Sink, register_fast_kernel, register_grad_sampler
 
 __all__ = ["BACKENDS", "FAST_KERNELS", "GRAD_SAMPLERS", "GradStats", "Scratch", "Sink", "StatsCallback",

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call, grad_and_value, vmap
 
-from .core import (Accumulator, GradStats, activation_bytes_per_sample, check_loss, check_targets,
+from .base import (Accumulator, GradStats, activation_bytes_per_sample, check_loss, check_targets,
                    to_model)
 
 

@@ -26,13 +26,9 @@ from typing import Any, Iterator
 import torch
 from torch import nn
 
-from .core import Accumulator, GradStats, check_loss, per_sample_ce, to_model
+from .base import Accumulator, GradStats, UnsupportedModel, check_loss, per_sample_ce, to_model
 from .kernels.generic import functorch_sampler
 from .registry import FAST_KERNELS, GRAD_SAMPLERS, FastSpec, SamplerSpec, Sink, find
-
-
-class UnsupportedModel(NotImplementedError):
-    """The model cannot be split into independent layers (``auto`` then uses ``functorch``)."""
 
 
 @dataclass(eq=False)
@@ -205,10 +201,10 @@ class HookEngine:
                 u.fast.finish(u.module, u.sink)
 
 
-def run_hooks(model: nn.Module, params: dict[str, nn.Parameter], batches: Iterator, budget: int, bar: Any,
-              fallback: bool = False) -> GradStats:
-    """The ``fast`` backend. With ``fallback`` (``auto``), a model the engine cannot split into layers
-    (found while planning or on the first batch) goes to the ``functorch`` backend instead."""
+def run_hooks(model: nn.Module, params: dict[str, nn.Parameter], batches: Iterator, budget: int,
+              bar: Any) -> GradStats:
+    """The ``fast`` backend. A model the engine cannot split into layers (found while planning or on a
+    batch) raises :class:`~lib.stats.base.UnsupportedModel` carrying the batches not yet consumed."""
     ref = next(iter(params.values()))
     it = iter(batches)
     first = next(it)
@@ -221,10 +217,8 @@ def run_hooks(model: nn.Module, params: dict[str, nn.Parameter], batches: Iterat
                 done += 1
                 bar.update(x.shape[0])
             eng.finish()
-    except UnsupportedModel:
-        if not fallback or done > 0:
-            raise
-        from .functorch_backend import run_functorch
-
-        return run_functorch(model, params, itertools.chain([first], it), budget, bar)
+    except UnsupportedModel as exc:
+        exc.done = done
+        exc.batches = itertools.chain([first], it) if done == 0 else None
+        raise
     return acc.result("fast")

@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .core import (Accumulator, GradStats, activation_bytes_per_sample, check_loss, per_sample_ce,
+from .base import (Accumulator, GradStats, activation_bytes_per_sample, check_loss, per_sample_ce,
                    to_model)
 from .kernels.norm import BATCHNORMS, batchnorm_eval_grads
 

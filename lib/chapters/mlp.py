@@ -20,9 +20,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import runs
-from .models import mlp_weight_count, scaled_width
-from .train import TrainConfig
+from .. import runs
+from ..models import mlp_weight_count, scaled_width
+from ..config import TrainConfig
 from .verdicts import compare
 
 
@@ -91,7 +91,7 @@ def parent_width_table(pairs: Iterable[tuple[int, float]], depth: int = 3) -> pd
 def width_runs(base: TrainConfig, widths: Sequence[int], seeds: Sequence[int]) -> dict[tuple[int, int], runs.Run]:
     """The cached dense runs of :func:`lib.experiments.width_sweep` (trained first if missing), keyed
     by (width, seed); the configs are exactly those the sweep plans."""
-    from .experiments import plan_width_sweep
+    from ..experiments import plan_width_sweep
 
     out = {}
     for p in plan_width_sweep(base, widths, seeds)[0]:
@@ -170,9 +170,10 @@ def mask_layer_shares(base: TrainConfig, width: int, *, density: float, seed: in
                       floor: float = 0.0) -> pd.DataFrame:
     """Per-layer fraction kept by the chapter-5 masks of the parent of ``width`` (the same MaskConfigs
     :func:`lib.experiments.prune_sweep` plans; parents must be trained, masks are cached)."""
-    from .experiments import plan_prune_sweep
-    from .masks import layer_table, mask_for
-    from .models import build_model
+    from ..experiments import plan_prune_sweep
+    from ..masks import layer_table
+    from ..runs import mask_for
+    from ..models import build_model
 
     stages = plan_prune_sweep(base, [width], methods, density, [seed], ratio, scope=scope, floor=floor,
                               include_none=False)

@@ -29,10 +29,10 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .experiments import prune_large
-from .profiles import Profile, is_vit, large_config
+from ..experiments import prune_large
+from ..profiles import Profile, is_vit, large_config
 from .thesis import PRUNE_TABLES, TABLE_NUMBERS
-from .train import TrainConfig
+from ..config import TrainConfig
 from .verdicts import VERDICTS, Verdict, compare
 
 #: The masks of chapter 6, in the order they are trained (``none`` = a fresh dense run).
@@ -81,8 +81,8 @@ def weight_budget(arch: str, density: float) -> dict[str, object]:
     """Weight counts of ``arch``: all weight tensors, the prunable ones (:func:`lib.masks.prunable`),
     how many a mask keeps at ``density``, and the share of the child's nonzero weights that sit in
     tensors left dense (too small, the head, the ViT's patch embedding)."""
-    from .masks import prunable
-    from .models import ModelConfig, build_model, count_weights
+    from ..masks import prunable
+    from ..models import ModelConfig, build_model, count_weights
 
     model = build_model(ModelConfig(arch=arch))
     params = dict(model.named_parameters())

@@ -30,9 +30,9 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .profiles import Profile, large_config
-from .runs import Run, get_or_train
-from .train import TrainConfig, initial_model
+from ..profiles import Profile, large_config
+from ..runs import Run, get_or_train, initial_model
+from ..config import TrainConfig
 
 #: The three runs of chapter 2, in plotting order.
 RUN_NAMES = ("real", "gaussian", "real_then_gaussian")

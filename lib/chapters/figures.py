@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import matplotlib.pyplot as plt
 import seaborn as sns
 
-from .train import TrainConfig
+from ..config import TrainConfig
 
 METHOD_ORDER = ("none", "random", "magnitude", "diff", "magnitude_best", "magnitude_worst",
                 "coherence_best", "coherence_worst")

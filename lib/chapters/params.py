@@ -1,0 +1,124 @@
+"""Validation of chapter parameters (the notebooks' papermill parameters).
+
+Every chapter's ``Params`` dataclass checks its fields with these functions in ``__post_init__``, and
+:func:`build` refuses names the chapter does not declare. Each error names the parameter, the value
+given and what is allowed, so ``papermill ... -p seeds "[0, 0]"`` stops at once with a sentence a
+reader can act on instead of a traceback from inside torch or a verdict computed from one seed twice.
+"""
+from __future__ import annotations
+
+import dataclasses
+import numbers
+from typing import Any, Iterable, TypeVar
+
+from ..profiles import PROFILES
+
+P = TypeVar("P")
+
+
+class ParameterError(ValueError):
+    """A chapter parameter has a value the chapter cannot use."""
+
+
+def build(cls: type[P], params: dict[str, Any]) -> P:
+    """``cls(**params)`` after checking that every name is one of ``cls``'s fields."""
+    known = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+    bad = sorted(set(params) - set(known))
+    if bad:
+        raise ParameterError(f"unknown parameter(s) {bad}; this chapter takes: {', '.join(known)}")
+    return cls(**params)
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+
+
+def profile(value: Any, name: str = "profile") -> str:
+    """A known profile name."""
+    if value not in PROFILES:
+        raise ParameterError(f"{name} = {value!r} is not a profile; allowed: {', '.join(PROFILES)}")
+    return value
+
+
+def integer(value: Any, name: str, *, minimum: int | None = None, optional: bool = False) -> int | None:
+    """An integer (not a bool, not a float) >= ``minimum``; ``None`` allowed when ``optional``."""
+    if value is None and optional:
+        return None
+    if not _is_int(value):
+        raise ParameterError(f"{name} = {value!r} must be an integer" + (" or None" if optional else ""))
+    if minimum is not None and value < minimum:
+        raise ParameterError(f"{name} = {value!r} must be >= {minimum}")
+    return int(value)
+
+
+def integers(value: Any, name: str, *, minimum: int | None = None, distinct: bool = True,
+             optional: bool = True) -> tuple[int, ...] | None:
+    """A non-empty list of integers >= ``minimum`` (distinct unless ``distinct=False``), as a tuple;
+    ``None`` allowed when ``optional``."""
+    if value is None and optional:
+        return None
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise ParameterError(f"{name} = {value!r} must be a list of integers" + (" or None" if optional else ""))
+    vals = list(value)
+    if not vals:
+        raise ParameterError(f"{name} = {value!r} is empty; give at least one value")
+    for v in vals:
+        if not _is_int(v):
+            raise ParameterError(f"{name} = {value!r}: {v!r} is not an integer")
+        if minimum is not None and v < minimum:
+            raise ParameterError(f"{name} = {value!r}: {v!r} is below the minimum {minimum}")
+    if distinct and len(set(vals)) != len(vals):
+        dup = sorted({v for v in vals if vals.count(v) > 1})
+        raise ParameterError(f"{name} = {value!r} repeats {dup}; each value must appear once "
+                             "(a repeated seed would count one run as two)")
+    return tuple(int(v) for v in vals)
+
+
+def number(value: Any, name: str, *, low: float | None = None, high: float | None = None,
+           low_open: bool = False, high_open: bool = False, optional: bool = False) -> float | None:
+    """A real number in the interval given by ``low``/``high`` (open ends with ``*_open``)."""
+    if value is None and optional:
+        return None
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+        raise ParameterError(f"{name} = {value!r} must be a number" + (" or None" if optional else ""))
+    v = float(value)
+    below = low is not None and (v <= low if low_open else v < low)
+    above = high is not None and (v >= high if high_open else v > high)
+    if below or above or v != v:
+        lo = "-inf" if low is None else f"{low:g}"
+        hi = "inf" if high is None else f"{high:g}"
+        interval = f"{'(' if low_open or low is None else '['}{lo}, {hi}{')' if high_open or high is None else ']'}"
+        raise ParameterError(f"{name} = {value!r} must lie in {interval}")
+    return v
+
+
+def numbers_list(value: Any, name: str, *, low: float | None = None, low_open: bool = False,
+                 optional: bool = True) -> tuple[float, ...] | None:
+    """A non-empty list of distinct numbers, each checked by :func:`number`, as a tuple."""
+    if value is None and optional:
+        return None
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable) or not list(value):
+        raise ParameterError(f"{name} = {value!r} must be a non-empty list of numbers")
+    vals = [number(v, f"{name} entry", low=low, low_open=low_open) for v in value]
+    if len(set(vals)) != len(vals):
+        raise ParameterError(f"{name} = {value!r} repeats a value; each value must appear once")
+    return tuple(value)
+
+
+def choice(value: Any, name: str, allowed: Iterable[Any], *, optional: bool = False) -> Any:
+    """One of ``allowed``."""
+    allowed = tuple(allowed)
+    if (value is None and optional) or value in allowed:
+        return value
+    raise ParameterError(f"{name} = {value!r} is not allowed; choose one of: {', '.join(map(repr, allowed))}")
+
+
+def density(value: Any, name: str = "density") -> float:
+    """A fraction of weights kept, in (0, 1]."""
+    return number(value, name, low=0.0, high=1.0, low_open=True)  # type: ignore[return-value]
+
+
+def seeds_with(seed: int, seeds: Iterable[int]) -> tuple[int, ...]:
+    """``seeds`` with ``seed`` first when it is not among them (the chapters draw figures from ``seed``)."""
+    chosen = tuple(int(s) for s in seeds)
+    return chosen if seed in chosen else (seed, *chosen)

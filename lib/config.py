@@ -1,0 +1,123 @@
+"""Run configs: frozen dataclasses that fully describe a training run, and the hash that names it.
+
+This is the bottom of the engine: :mod:`lib.train`, :mod:`lib.runs`, :mod:`lib.masks` and the
+experiments import their configs from here, and nothing here imports them. Only fields that differ
+from their defaults enter the hash (as in open_lth), so adding a field with a default keeps every
+old run reachable; ``tests/fixtures/planned_hashes.json`` pins the hashes of every planned run.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from .data import DataConfig
+from .models import ModelConfig
+
+OPTIMIZERS = ("sgd", "adam")
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    """Optimiser: ``sgd`` (with ``momentum``) or ``adam``; constant learning rate ``lr``."""
+
+    name: str = "adam"
+    lr: float = 1e-4
+    momentum: float = 0.0
+    weight_decay: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.name not in OPTIMIZERS:
+            raise ValueError(f"unknown optimiser {self.name!r}; known: {', '.join(OPTIMIZERS)}")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be > 0, got {self.lr}")
+
+
+@dataclass(frozen=True)
+class StatsConfig:
+    """Per-sample gradient statistics after chosen epochs (see :mod:`lib.stats`).
+
+    every: compute after epoch 0 and every ``every`` epochs (0 = never; the last epoch always when on).
+    max_samples: use the first ``max_samples`` training images (0 = the whole training set).
+    backend: ``auto``, ``fast``, ``functorch`` or ``opacus``. bins: diff-histogram bins on [-1, 1].
+    """
+
+    every: int = 0
+    max_samples: int = 0
+    backend: str = "auto"
+    bins: int = 50
+    batch_size: int = 256
+
+
+@dataclass(frozen=True)
+class MaskConfig:
+    """A pruning mask derived from a trained parent run (see :mod:`lib.masks`).
+
+    method: ``diff`` (|diffs| at the parent's max-coherence epoch), ``magnitude`` (|final weights|)
+    or ``random``. density: fraction of prunable weights KEPT. scope: ``global`` (one ranking, with a
+    per-tensor ``floor``) or ``layer`` (each tensor keeps ``density``). invert: keep the lowest-ranked
+    ("worst") entries. seed: for ``random``.
+    """
+
+    parent: "TrainConfig | None" = None
+    method: str = "random"
+    density: float = 0.1
+    scope: str = "global"
+    floor: float = 0.0
+    invert: bool = False
+    seed: int = 0
+    min_size: int = 0
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that determines a training run; its hash names the run's folder (:mod:`lib.runs`).
+
+    init_from: start from this other run's final weights instead of a fresh initialisation.
+    mask: hold these weights at zero throughout training (the child of a pruning experiment).
+    track: parameter names whose full values are recorded after every epoch (``tracks.npz``).
+    """
+
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    batch_size: int = 128
+    epochs: int = 10
+    seed: int = 0
+    init_from: "TrainConfig | None" = None
+    mask: MaskConfig | None = None
+    stats: StatsConfig = field(default_factory=StatsConfig)
+    track: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
+        if self.epochs < 0:
+            raise ValueError(f"epochs must be >= 0, got {self.epochs}")
+
+
+def config_dict(cfg: Any, *, non_default_only: bool = True) -> dict[str, Any]:
+    """A dataclass as a JSON-ready dict; nested dataclasses recurse. With ``non_default_only``
+    a field equal to its default is left out."""
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(cfg):
+        v = getattr(cfg, f.name)
+        if non_default_only:
+            if f.default is not dataclasses.MISSING and v == f.default:
+                continue
+            if f.default_factory is not dataclasses.MISSING and v == f.default_factory():  # type: ignore[misc]
+                continue
+        if dataclasses.is_dataclass(v):
+            v = config_dict(v, non_default_only=non_default_only)
+        elif isinstance(v, tuple):
+            v = list(v)
+        out[f.name] = v
+    return out
+
+
+def config_hash(cfg: Any) -> str:
+    """16 hex digits of the SHA-256 of the config's non-default fields (JSON, sorted keys)."""
+    text = json.dumps({"type": type(cfg).__name__, **config_dict(cfg)}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
