@@ -13,9 +13,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from ..config import TrainConfig
+from ..config import Stages
 
-Stages = list[list[TrainConfig]]
 
 
 @dataclass(frozen=True)
