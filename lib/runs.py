@@ -31,7 +31,7 @@ import torch
 from torch import nn
 
 from . import masks, paths
-from .config import MaskConfig, TrainConfig, config_dict, config_hash
+from .config import MaskConfig, Stages, TrainConfig, config_dict, config_hash
 from .models import build_model
 from .train import default_device, fresh_model, train
 
@@ -146,3 +146,10 @@ def get_or_train(cfg: TrainConfig, *, device: torch.device | None = None, progre
         raise
     shutil.rmtree(paths.checkpoint_dir(h), ignore_errors=True)
     return Run(cfg, final)
+
+
+def train_stages(stages: Stages, *, progress: bool = False) -> list[Run]:
+    """Get or train every config of ``stages``, stage by stage (parents before children); returns the
+    runs in plan order. Chapters call this with their plan before reading any run, so a notebook never
+    trains a run its plan does not list."""
+    return [get_or_train(cfg, progress=progress) for stage in stages for cfg in stage]

@@ -1,30 +1,24 @@
-"""Fast tests of scripts/build_book.py's pure functions and of the chapter skeletons.
+"""Fast tests of the book build (:mod:`lib.book`, behind scripts/build_book.py) and of the chapter skeletons.
 
-No notebook is executed and no book is built here (CI runs the build separately).
+No notebook is executed and no book is built here (CI runs the build separately); the progress
+tests train two tiny MLPs on Gaussian data.
 """
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
+from lib.book import checks, execute, progress, status
+from lib.book.layout import BuildError
+from lib.book.params import chapter_key, notebook_parameters, parse_value, route_params
+from lib.chapters import registry
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _load_build_book():
-    spec = importlib.util.spec_from_file_location("build_book", ROOT / "scripts" / "build_book.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["build_book"] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
-bb = _load_build_book()
+STEMS = [c.stem for c in registry.CHAPTERS]
 
 PNG = "iVBORw0KGgo="  # content is never decoded
 
@@ -51,18 +45,18 @@ def notebook(*cells):
     ("1e-4", 1e-4), ("not a literal(", "not a literal("), ("", ""),
 ])
 def test_parse_value(text, value):
-    assert bb.parse_value(text) == value
+    assert parse_value(text) == value
 
 
 @pytest.mark.parametrize("text", ["2", "02", "02_coherence", "chapters/02_coherence.ipynb"])
 def test_chapter_key(text):
-    assert bb.chapter_key(text) == "02"
+    assert chapter_key(text) == "02"
 
 
 @pytest.mark.parametrize("text", ["01", "8", "intro"])
 def test_chapter_key_rejects_unknown(text):
-    with pytest.raises(bb.BuildError):
-        bb.chapter_key(text)
+    with pytest.raises(BuildError):
+        chapter_key(text)
 
 
 DECLARED = {
@@ -73,7 +67,7 @@ DECLARED = {
 
 
 def test_route_params_sends_each_name_where_it_is_declared():
-    routed = bb.route_params([("widths", "[64, 128]"), ("seed", "3"), ("arch", "vit")], DECLARED)
+    routed = route_params([("widths", "[64, 128]"), ("seed", "3"), ("arch", "vit")], DECLARED)
     assert routed == {
         "04": {"widths": [64, 128], "seed": 3},
         "05": {"widths": [64, 128], "seed": 3},
@@ -82,7 +76,7 @@ def test_route_params_sends_each_name_where_it_is_declared():
 
 
 def test_route_params_chapter_prefix_targets_one_chapter():
-    routed = bb.route_params([("05:density", "0.05")], DECLARED)
+    routed = route_params([("05:density", "0.05")], DECLARED)
     assert routed == {"04": {}, "05": {"density": 0.05}, "06": {}}
 
 
@@ -93,19 +87,19 @@ def test_route_params_chapter_prefix_targets_one_chapter():
     [("profile", "paper")],    # must use --profile
 ])
 def test_route_params_rejects(pairs):
-    with pytest.raises(bb.BuildError):
-        bb.route_params(pairs, DECLARED)
+    with pytest.raises(BuildError):
+        route_params(pairs, DECLARED)
 
 
 def test_notebook_parameters_reads_literals_and_rejects_code():
     nb = notebook(new_code_cell('profile = "cpu"\nseed = 0\nwidths = None\ndensity = 0.1',
                                 metadata={"tags": ["parameters"]}))
-    assert bb.notebook_parameters(nb) == {"profile": "cpu", "seed": 0, "widths": None, "density": 0.1}
+    assert notebook_parameters(nb) == {"profile": "cpu", "seed": 0, "widths": None, "density": 0.1}
     bad = notebook(new_code_cell("import os\nseed = 0", metadata={"tags": ["parameters"]}))
-    with pytest.raises(bb.BuildError):
-        bb.notebook_parameters(bad)
-    with pytest.raises(bb.BuildError):
-        bb.notebook_parameters(notebook(new_code_cell("seed = 0")))  # untagged
+    with pytest.raises(BuildError):
+        notebook_parameters(bad)
+    with pytest.raises(BuildError):
+        notebook_parameters(notebook(new_code_cell("seed = 0")))  # untagged
 
 
 # ---- figure / table / error counting -------------------------------------------------------
@@ -118,7 +112,7 @@ def test_count_notebook_counts_figures_tables_and_errors():
                                                 data={"text/html": "<table class='dataframe'></table>"})]),
         new_code_cell("boom()", outputs=[new_output("error", ename="ValueError", evalue="bad", traceback=[])]),
     )
-    counts = bb.count_notebook(nb)
+    counts = checks.count_notebook(nb)
     assert counts["figures"] == 1
     assert counts["tables"] == 2
     assert counts["uncaptioned"] == 0
@@ -127,47 +121,48 @@ def test_count_notebook_counts_figures_tables_and_errors():
 
 def test_uncaptioned_figure_is_counted():
     nb = notebook(new_code_cell("plot()", outputs=[figure_output()]))
-    assert bb.count_notebook(nb)["uncaptioned"] == 1
+    assert checks.count_notebook(nb)["uncaptioned"] == 1
 
 
 def test_check_flags_too_few_figures():
     nb = notebook(*(new_code_cell("plot()", outputs=[figure_output(), caption_output()]) for _ in range(3)))
-    counts = bb.count_notebook(nb)
-    html = bb.count_html('<img src="../_images/a.png"><img src="../_images/b.png"><img src="logo.png">')
-    problems = bb.check_chapter("02", counts, html, bb.MIN_OUTPUTS["02"])
+    counts = checks.count_notebook(nb)
+    html = checks.count_html('<img src="../_images/a.png"><img src="../_images/b.png"><img src="logo.png">')
+    problems = checks.check_chapter(registry.get("02"), counts, html)
     assert any("executed notebook has 3 figures" in p for p in problems)
     assert any("HTML page has 2 figures" in p for p in problems)  # logo.png is not a figure
-    assert bb.check_chapter("02", counts, html, bb.MIN_OUTPUTS["02"], figure_check=False) == []
+    assert checks.check_chapter(registry.get("02"), counts, html, figure_check=False) == []
 
 
 def test_check_flags_error_output_even_without_figure_check():
     nb = notebook(*(new_code_cell("plot()", outputs=[figure_output()]) for _ in range(4)),
                   new_code_cell("x", outputs=[new_output("error", ename="KeyError", evalue="'x'", traceback=[])]))
-    counts = bb.count_notebook(nb)
-    html = bb.count_html("".join(f'<img src="_images/{i}.png">' for i in range(4)))
+    counts = checks.count_notebook(nb)
+    html = checks.count_html("".join(f'<img src="_images/{i}.png">' for i in range(4)))
     for figure_check in (True, False):
-        problems = bb.check_chapter("02", counts, html, bb.MIN_OUTPUTS["02"], figure_check=figure_check)
+        problems = checks.check_chapter(registry.get("02"), counts, html, figure_check=figure_check)
         assert problems == ["chapter 02: error output in executed notebook, cell 4: KeyError: 'x'"]
 
 
 def test_check_tables_for_chapter_06():
     nb = notebook(*(new_code_cell("plot()", outputs=[figure_output(), caption_output()]) for _ in range(2)),
                   new_code_cell("t", outputs=[caption_output("| m | acc |\n|---|---|\n| x | 1 |")]))
-    counts = bb.count_notebook(nb)
-    html = bb.count_html('<img src="_images/a.png"><img src="_images/b.png"><table></table>')
-    problems = bb.check_chapter("06", counts, html, bb.MIN_OUTPUTS["06"])
+    counts = checks.count_notebook(nb)
+    html = checks.count_html('<img src="_images/a.png"><img src="_images/b.png"><table></table>')
+    problems = checks.check_chapter(registry.get("06"), counts, html)
     assert problems == ["chapter 06: executed notebook has 1 tables, needs >= 4",
                         "chapter 06: HTML page has 1 tables, needs >= 4"]
 
 
 def test_count_html_collects_assets():
-    c = bb.count_html('<script src="_static/a.js?v=1"></script><link rel="stylesheet" href="b.css">'
+    c = checks.count_html('<script src="_static/a.js?v=1"></script><link rel="stylesheet" href="b.css">'
                       '<script>inline()</script><link rel="icon" href="x.ico">')
     assert c["scripts"] == ["_static/a.js?v=1"] and c["styles"] == ["b.css"]
 
 
 def test_min_outputs_cover_every_chapter():
-    assert set(bb.MIN_OUTPUTS) == set(bb.CHAPTERS)
+    assert [c.key for c in registry.CHAPTERS] == ["02", "03", "04", "05", "06", "07"]
+    assert all(isinstance(c.figures, int) and isinstance(c.tables, int) for c in registry.CHAPTERS)
 
 
 # ---- status page ---------------------------------------------------------------------------
@@ -182,7 +177,7 @@ def test_status_markdown_table():
                "parameters": {"profile": "smoke"}, "source_sha": "ccc", "machine": "m"},
     }
     sha = {"02": "aaa", "03": "new", "04": "ccc"}
-    md = bb.status_markdown(records, {"02": {"profile": "cpu", "epochs": None}}, sha, "now")
+    md = status.status_markdown(records, {"02": {"profile": "cpu", "epochs": None}}, sha, "now")
     rows = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]]
             for line in md.splitlines() if line.startswith("| [")}
     assert rows["[02_coherence](chapters/02_coherence.ipynb)"][:5] == ["smoke", "12.3", "2026-01-01 10:00", "ok", "`epochs=2`"]
@@ -196,14 +191,14 @@ def test_status_markdown_table():
 
 # ---- the chapter skeletons -----------------------------------------------------------------
 
-@pytest.mark.parametrize("stem", list(bb.CHAPTERS.values()))
+@pytest.mark.parametrize("stem", STEMS)
 def test_chapter_notebook_shape(stem):
     path = ROOT / "chapters" / f"{stem}.ipynb"
     nb = nbformat.read(path, as_version=4)
     nbformat.validate(nb)
     assert nb.metadata.kernelspec.name == "python3"
     assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
-    params = bb.notebook_parameters(nb)
+    params = notebook_parameters(nb)
     assert params["profile"] == "cpu" and params["seed"] == 0
     for cell in nb.cells:  # stored without outputs
         if cell.cell_type == "code":
@@ -213,12 +208,12 @@ def test_chapter_notebook_shape(stem):
 def test_reproduce_page_lists_every_parameter():
     """reproduce.md's parameter table must name every knob each chapter declares."""
     text = (ROOT / "reproduce.md").read_text()
-    for key, stem in bb.CHAPTERS.items():
+    for key, stem in ((c.key, c.stem) for c in registry.CHAPTERS):
         row = next((l for l in text.splitlines() if l.startswith(f"| {key} |")), None)
         assert row is not None, f"reproduce.md has no row for chapter {key}"
         nb = nbformat.read(ROOT / "chapters" / f"{stem}.ipynb", as_version=4)
         documented = set(re.findall(r"`(\w+)`", row))
-        missing = set(bb.notebook_parameters(nb)) - {"profile"} - documented
+        missing = set(notebook_parameters(nb)) - {"profile"} - documented
         assert not missing, f"reproduce.md, chapter {key}: document {sorted(missing)}"
 
 
@@ -227,7 +222,7 @@ def test_toc_lists_every_chapter_and_page():
 
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
     files = [c["file"] for part in toc["parts"] for c in part["chapters"]]
-    assert files == [f"chapters/{s}" for s in bb.CHAPTERS.values()] + ["reproduce", "status"]
+    assert files == [f"chapters/{s}" for s in STEMS] + ["reproduce", "status"]
     assert toc["root"] == "intro"
     cfg = yaml.safe_load((ROOT / "_config.yml").read_text())
     assert cfg["execute"]["execute_notebooks"] == "off"
@@ -244,14 +239,14 @@ def test_fold_code_hides_every_code_cell_but_the_parameters(tmp_path):
     ])
     path = tmp_path / "c.ipynb"
     nbformat.write(nb, path)
-    assert bb.fold_code(path) == 1
+    assert execute.fold_code(path) == 1
     tags = [c.metadata.get("tags", []) for c in nbformat.read(path, as_version=4).cells]
     assert tags == [[], ["parameters"], ["injected-parameters"], ["hide-input"], ["show-input"], ["hide-input"]]
-    assert bb.fold_code(path) == 0  # idempotent
+    assert execute.fold_code(path) == 0  # idempotent
 
 
 def test_verdict_table_shows_full_text():
-    from lib import verdicts
+    from lib.chapters import verdicts
 
     long = "a claim whose text is much longer than pandas' fifty-character column limit, to the end"
     v = verdicts.Verdict("x-1", "05", "claim", long, "ours " + long, "tie", "Figure 5.1")
@@ -261,38 +256,115 @@ def test_verdict_table_shows_full_text():
         verdicts.table([v], by="thesis")
 
 
-def test_training_rows_count_own_cached_and_shared_runs(run_cache):
+def _cache(cfg, info=None):
+    """Put a finished-looking run for ``cfg`` in the run cache (metrics.csv, optionally info.json)."""
     import json
 
-    from lib import cluster, paths, runs
+    from lib import paths
+    from lib.config import config_hash
 
+    d = paths.run_dir(config_hash(cfg))
+    d.mkdir(parents=True)
+    (d / "metrics.csv").write_text("epoch\n0\n")
+    if info:
+        (d / "info.json").write_text(json.dumps(info))
+    return d
+
+
+def test_training_rows_count_own_cached_and_shared_runs(run_cache):
     records = {k: {"parameters": {"profile": "smoke"}} for k in ("02", "03", "04")}
-    rows = bb.training_rows(records)
+    rows = status.training_rows(records)
     assert rows[0].startswith("| 02_coherence | 12 | 0 | – |")  # 2 archs x 2 seeds x 3 runs, none cached
     assert rows[1] == "| 03_diffs | 0 | 0 | – | 4 |"  # chapter 3 reuses chapter 2's runs
     # a cached run with a recorded time, and one without
-    cfgs = [c for st in cluster.chapter_stages("04", profile="smoke") for c in st]
-    for cfg, info in zip(cfgs[:2], ({"train_seconds": 90.0}, None)):
-        d = paths.run_dir(runs.config_hash(cfg))
-        d.mkdir(parents=True)
-        (d / "metrics.csv").write_text("epoch\n0\n")
-        if info:
-            (d / "info.json").write_text(json.dumps(info))
-    assert bb.training_rows(records)[2] == "| 04_width | 4 | 2 | 1.5 min (+1 runs without a recorded time) | – |"
-    md = bb.status_markdown(records, {}, {}, "now", bb.training_rows(records))
+    cfgs = [c for st in registry.plan("04", profile="smoke") for c in st]
+    _cache(cfgs[0], {"train_seconds": 90.0})
+    _cache(cfgs[1])
+    assert status.training_rows(records)[2] == "| 04_width | 4 | 2 | 1.5 min (+1 runs without a recorded time) | – |"
+    md = status.status_markdown(records, {}, {}, "now", status.training_rows(records))
     assert "## Training behind each chapter" in md and "| 04_width | 4 | 2 |" in md
 
 
-def test_plan_problems_flags_planned_runs_the_notebook_did_not_train(run_cache):
-    from lib import cluster, paths, runs
+# ---- training the plan before the notebook, and what the notebook may train -----------------
 
-    records = {"04": {"result": "ok", "parameters": {"profile": "smoke"}},
-               "05": {"result": "failed", "parameters": {"profile": "smoke"}}}
-    problems = bb.plan_problems(["04", "05"], records)
-    assert len(problems) == 1 and problems[0].startswith("chapter 04: 4 of the 4 runs")  # failed 05 not judged
-    for st in cluster.chapter_stages("04", profile="smoke"):
-        for cfg in st:
-            d = paths.run_dir(runs.config_hash(cfg))
-            d.mkdir(parents=True)
-            (d / "metrics.csv").write_text("epoch\n0\n")
-    assert bb.plan_problems(["04"], records) == []
+def tiny_plan():
+    """Two tiny MLPs on Gaussian data (no dataset file needed), in one stage."""
+    from lib.config import TrainConfig
+    from lib.data import DataConfig
+    from lib.models import ModelConfig
+
+    return [[TrainConfig(data=DataConfig(dataset="gaussian", n_train=20, n_test=10),
+                         model=ModelConfig(width=4, depth=0), batch_size=10, epochs=1, seed=s) for s in (0, 1)]]
+
+
+def test_describe_names_model_data_seed_and_mask():
+    from dataclasses import replace
+
+    from lib.config import MaskConfig
+
+    cfg = tiny_plan()[0][0]
+    assert progress.describe(cfg) == "mlp w=4 gaussian seed 0, 1 epochs"
+    child = replace(cfg, mask=MaskConfig(parent=cfg, method="diff", density=0.1), init_from=cfg)
+    assert progress.describe(child) == "mlp w=4 gaussian seed 0 diff mask d=0.1 from gaussian weights, 1 epochs"
+    assert [progress.about(s) for s in (30, 21 * 60, 3 * 3600)] == ["under a minute", "about 21 min", "about 3.0 h"]
+
+
+def test_train_planned_prints_a_line_per_run_and_an_estimate(run_cache):
+    from lib import runs
+
+    plan = tiny_plan()
+    lines: list[str] = []
+    done = progress.train_planned("04", plan + plan, out=lines.append)  # a run listed twice counts once
+    assert (done.planned, done.cached, done.trained) == (2, 0, 2)
+    assert all(runs.is_cached(c) for c in plan[0])
+    assert lines[0] == "chapter 04: 2 runs planned, 0 in the cache, 2 to train; estimating"
+    assert lines[1] == "chapter 04: [1/2] mlp w=4 gaussian seed 0, 1 epochs ..."
+    assert re.fullmatch(r"chapter 04: \[1/2\] mlp w=4 gaussian seed 0, 1 epochs \.\.\. \d+ s; "
+                        r"under a minute left", lines[2]), lines[2]
+    assert lines[3] == "chapter 04: [2/2] mlp w=4 gaussian seed 1, 1 epochs ..."
+    assert re.fullmatch(r"chapter 04: \[2/2\] .* \d+ s; all trained", lines[4]), lines[4]
+    assert len(lines) == 5
+
+    lines.clear()  # everything cached: one line, nothing trained
+    assert progress.train_planned("04", plan, out=lines.append).trained == 0
+    assert lines == ["chapter 04: 2 runs planned, 2 in the cache, 0 to train"]
+
+
+def test_train_planned_estimates_from_cached_runs_before_the_first_lands(run_cache):
+    from dataclasses import replace
+
+    plan = tiny_plan()
+    _cache(plan[0][0], {"train_seconds": 600.0})
+    more = [[*plan[0], *(replace(plan[0][1], seed=s) for s in (2, 3))]]
+    lines: list[str] = []
+    progress.train_planned("05", more, out=lines.append)
+    assert lines[0] == "chapter 05: 4 runs planned, 1 in the cache, 3 to train; about 30 min"
+    assert lines[1].startswith("chapter 05: [1/3] mlp w=4 gaussian seed 1")
+
+
+def test_train_planned_names_the_run_that_failed(run_cache, monkeypatch):
+    from lib import runs
+
+    def boom(cfg, **_):
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(runs, "get_or_train", boom)
+    with pytest.raises(BuildError, match=r"chapter 04: training run [0-9a-f]{16} \(mlp w=4 gaussian seed 0, "
+                                         r"1 epochs\) failed: RuntimeError: out of memory"):
+        progress.train_planned("04", tiny_plan(), out=lambda line: None)
+
+
+def test_run_folders_lists_finished_runs_only(run_cache):
+    assert checks.run_folders() == set()
+    d = _cache(tiny_plan()[0][0])
+    for hidden in (".tmp-x-1-2", ".ckpt-abc", ".job-abc.json"):
+        (d.parent / hidden).mkdir()
+    assert checks.run_folders() == {d.name}
+
+
+def test_a_run_the_notebook_trained_unplanned_fails_the_checks():
+    before = {"aaaa000000000000", "bbbb000000000000"}
+    assert checks.unplanned_runs("05", before, set(before)) == []
+    problems = checks.unplanned_runs("05", before, before | {"cccc000000000000"})
+    assert problems == ["chapter 05: the notebook trained run cccc000000000000, which "
+                        "lib.chapters.ch05_pruning_mlp.plan does not list"]

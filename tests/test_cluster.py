@@ -1,11 +1,11 @@
-"""lib.cluster without a cluster: chapter plans, stage merging, statuses from job records, the local
-executor, settings files and the checks of cluster settings (against fake SLURM commands).
+"""lib.cluster without a cluster: chapter plans (against the pinned hashes), stage merging, statuses from
+job records, the local executor, settings files and the checks of cluster settings (against fake SLURM
+commands).
 tests/test_slurm.py runs the same code against a real SLURM cluster."""
 from __future__ import annotations
 
 import argparse
 import importlib.util
-import inspect
 import json
 import pickle
 import shlex
@@ -13,13 +13,14 @@ import stat
 import sys
 from pathlib import Path
 
-import nbformat
 import pytest
 
 from lib import cluster, paths, runs
+from lib.chapters import registry
+from lib.cluster import slurm
 from lib.data import DataConfig
 from lib.models import ModelConfig
-from lib.config import MaskConfig, OptimConfig, StatsConfig, TrainConfig
+from lib.config import MaskConfig, OptimConfig, StatsConfig, TrainConfig, dependencies
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -46,28 +47,25 @@ def fake_slurm(tmp_path, monkeypatch, *, sinfo="debug*|up|infinite|(null)", sinf
 
 
 # ------------------------------------------------------------------------------------ planning
-def _notebook_parameters(key: str) -> dict:
-    spec = importlib.util.spec_from_file_location("build_book_for_cluster", ROOT / "scripts" / "build_book.py")
-    bb = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("build_book_for_cluster", bb)
-    spec.loader.exec_module(bb)
-    return bb.notebook_parameters(nbformat.read(ROOT / "chapters" / f"{bb.CHAPTERS[key]}.ipynb", as_version=4))
+#: "profile/chapter" -> the hashes of each stage, sorted: smoke, cpu and paper for every chapter that trains.
+PINNED = json.loads((ROOT / "tests" / "fixtures" / "planned_hashes.json").read_text())
+TRAINING = sorted({name.split("/")[1] for name in PINNED})
 
 
-@pytest.mark.parametrize("key", list(cluster.CHAPTERS))
-def test_chapter_plans_take_the_notebooks_parameters(key):
-    """Each chapter plan function declares the notebook's parameters that shape its runs, with the
-    notebook's defaults, so a plan made with the same -p values names the runs the notebook trains."""
-    declared = _notebook_parameters(key)
-    sig = inspect.signature(cluster.CHAPTERS[key]).parameters
-    for name, p in sig.items():
-        if p.kind is inspect.Parameter.VAR_KEYWORD:
-            continue
-        assert name in declared, f"chapter {key}: plan parameter {name!r} is not a notebook parameter"
-        assert p.default == declared[name], f"chapter {key}: {name} defaults to {p.default!r}, notebook {declared[name]!r}"
+def test_the_pinned_plans_cover_every_training_chapter_and_profile():
+    assert sorted(PINNED) == [f"{p}/{k}" for p in ("cpu", "paper", "smoke") for k in TRAINING]
+    assert TRAINING == [k for k in registry.KEYS if k != "07"]
 
 
-@pytest.mark.parametrize("key", list(cluster.CHAPTERS))
+@pytest.mark.parametrize("name", sorted(PINNED))
+def test_chapter_stages_match_the_pinned_hashes(name):
+    """The planner lists, stage by stage, exactly the runs pinned in tests/fixtures/planned_hashes.json."""
+    profile, key = name.split("/")
+    stages = cluster.chapter_stages(key, profile=profile)
+    assert [sorted(runs.config_hash(c) for c in s) for s in stages] == PINNED[name]
+
+
+@pytest.mark.parametrize("key", TRAINING)
 def test_chapter_stages_put_every_run_after_what_it_needs(key):
     stages = cluster.chapter_stages(key, profile="smoke")
     assert stages and all(stages)
@@ -79,9 +77,15 @@ def test_chapter_stages_put_every_run_after_what_it_needs(key):
             seen[h] = i
     for i, stage in enumerate(stages):
         for cfg in stage:
-            for dep in cluster._dependencies(cfg):
+            for dep in dependencies(cfg):
                 d = runs.config_hash(dep)
                 assert d not in seen or seen[d] < i
+
+
+def test_chapter_keys_in_any_form_and_unknown_chapters():
+    assert cluster.chapter_stages(4, profile="smoke") == cluster.chapter_stages("04_width", profile="smoke")
+    with pytest.raises(ValueError, match="no chapter '09'; known: 02, 03"):
+        cluster.chapter_stages("09", profile="smoke")
 
 
 def test_chapter_06_plans_both_architectures_and_scopes():
@@ -120,7 +124,7 @@ def test_status_from_job_records_and_the_queue(run_cache, tmp_path, monkeypatch)
     log.write_text("Traceback ...\nValueError: boom\n")
     result = tmp_path / "123_4_0_result.pkl"
     record = {"job_id": "123_4", "stderr": str(log), "stdout": str(log), "result": str(result)}
-    cluster._write_job(h, record)
+    cluster.write_job(h, record)
     assert json.loads(paths.job_record(h).read_text())["job_id"] == "123_4"
 
     fake_slurm(tmp_path, monkeypatch, squeue="123_4|RUNNING|None\n99|PENDING|Priority")
@@ -136,7 +140,7 @@ def test_status_from_job_records_and_the_queue(run_cache, tmp_path, monkeypatch)
     assert p.status == "failed" and p.detail == "RuntimeError: from the pickle" and str(log) in p.line()
 
     out: list[str] = []
-    monkeypatch.setattr(cluster, "chapter_stages", lambda key, **kw: [[cfg]])
+    monkeypatch.setattr(cluster.cli, "chapter_stages", lambda key, **kw: [[cfg]])
     assert cluster.dispatch_chapters({"05": {"profile": "smoke"}}, None, dry_run=True, out=out.append) == 1
     assert out[1] == "chapter 05: 1 runs: 0 done, 0 running, 0 submitted, 1 failed" and str(log) in out[2]
 
@@ -213,7 +217,7 @@ def test_controller_down_is_a_clear_error(tmp_path, monkeypatch):
 
 
 def test_time_limits_parse():
-    assert [cluster._minutes(x) for x in ("infinite", "30", "2:00:00", "1-00:00:00", "10:30")] == \
+    assert [slurm._minutes(x) for x in ("infinite", "30", "2:00:00", "1-00:00:00", "10:30")] == \
         [float("inf"), 30, 120, 1440, 10.5]
 
 

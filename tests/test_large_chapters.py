@@ -1,4 +1,5 @@
-"""Tests of lib.large_chapters on hand-made result and layer tables (no training)."""
+"""Tests of lib.chapters.large (chapter 6's analysis) and of chapter 7's conclusions table, on hand-made
+result, layer and verdict tables (no training)."""
 from __future__ import annotations
 
 import matplotlib
@@ -9,9 +10,11 @@ import pandas as pd
 import pytest
 
 import lib.profiles
-from lib import large_chapters as lc
-from lib.thesis import PRUNE_TABLES
-from lib.verdicts import Verdict
+from lib.chapters import ch06_pruning_large as ch6
+from lib.chapters import ch07_conclusions as ch7
+from lib.chapters import large as lc
+from lib.chapters.thesis import PRUNE_TABLES
+from lib.chapters.verdicts import Verdict
 
 
 def results(acc: dict[str, list[float]], train: float = 0.9) -> pd.DataFrame:
@@ -75,7 +78,7 @@ def test_chapter6_verdicts_from_numbers():
     vit_layer = dict(BASE, coherence_best=[0.79, 0.80])
     tables = {("resnet", "global"): (results(BASE), lay_r), ("resnet", "layer"): (results(BASE), lay_r),
               ("vit", "global"): (results(BASE), lay_v), ("vit", "layer"): (results(vit_layer), lay_v)}
-    vs = {v.claim_id: v for v in lc.chapter6_verdicts(tables, floor=0.02, density=0.1, inversion_gap=0.02, seeds=[0, 1])}
+    vs = {v.claim_id: v for v in ch6.verdicts(ch6.setup(profile="smoke", seeds=[0, 1]), ch6.Results(tables))}
     assert all(isinstance(v, Verdict) and v.chapter == "06" for v in vs.values())
     assert vs["6-resnet-magnitude-best-wins-global"].verdict == "tie"  # 0.76 vs magnitude_worst 0.75, sd 0.014
     assert vs["6-resnet-magnitude-beats-diff-global"].verdict == "held"
@@ -91,7 +94,7 @@ def test_chapter6_verdicts_from_numbers():
 def test_chapter6_verdicts_skip_missing_architectures():
     lay = layers({m: [100] * 4 for m in lc.PRUNED}, [1000] * 4, seeds=(0,))
     one = {("vit", "layer"): (results({m: [a[0]] for m, a in BASE.items()}), lay)}
-    vs = lc.chapter6_verdicts(one, floor=0.02, density=0.1, inversion_gap=0.02, seeds=[0])
+    vs = ch6.verdicts(ch6.setup(profile="smoke", seeds=[0]), ch6.Results(one))
     assert {v.claim_id for v in vs} == {"6-vit-diff-best-layer", "6-mask-inversion-gap-small"}
     assert all("one seed" in v.ours for v in vs)
 
@@ -109,7 +112,7 @@ def test_fig_layers_draws_floor_and_density():
     ("Tables 6.1, 6.5", ["6.1", "6.5"]), ("Fig. 4.3 and 4.4", ["4.3", "4.4"]), ("", []),
 ])
 def test_figures_named(text, figs):
-    assert lc.figures_named(text) == figs
+    assert ch7.figures_named(text) == figs
 
 
 def verdict_rows(*rows) -> pd.DataFrame:
@@ -130,7 +133,7 @@ def test_assign_by_figure_words_and_chapter():
         ("6-resnet-magnitude-beats-diff-global", "06", "x", "", "", "held", "Table 6.1"),
         ("6-random-strong", "06", "x", "", "", "held", "Tables 6.1, 6.5"),
     )
-    assert list(lc.assign(v)) == ["C1", "C2", "C3", "C4", "C8", "C6", "C7", "", "C8", ""]
+    assert list(ch7.assign(v)) == ["C1", "C2", "C3", "C4", "C8", "C6", "C7", "", "C8", ""]
 
 
 @pytest.mark.parametrize("claim_id, key", [
@@ -143,7 +146,7 @@ def test_assign_by_figure_words_and_chapter():
 ])
 def test_assign_known_ids(claim_id, key):
     v = verdict_rows((claim_id, claim_id[0].zfill(2), "a claim", "", "", "held", "Figure 9.9"))
-    assert lc.assign(v).item() == key
+    assert ch7.assign(v).item() == key
 
 
 def test_conclusions_table_marks_unmeasured_and_combines():
@@ -152,20 +155,20 @@ def test_conclusions_table_marks_unmeasured_and_combines():
         ("4-b", "04", "coherence grows with width (ViT)", "", "num b", "not held", "Figure 4.3"),
         ("5-parent", "05", "bigger parents help", "", "num c", "held", "Figure 5.3"),
     )
-    t = lc.conclusions_table(v).set_index("")
-    assert list(t.index) == [c.key for c in lc.CONCLUSIONS]
+    t = ch7.conclusions_table(v).set_index("")
+    assert list(t.index) == [c.key for c in ch7.CONCLUSIONS]
     assert t.loc["C1", "verdict"] == "not measured at this scale" and t.loc["C1", "what our runs show"] == "no run at this profile"
     assert t.loc["C4", "verdict"] == "mixed: 1 held, 1 not held" and "num b" in t.loc["C4", "what our runs show"]
     assert t.loc["C7", "verdict"] == "held"
     assert "[Figure 4.3](04_width.ipynb)" in t.loc["C4", "decided in"]
-    empty = lc.conclusions_table(verdict_rows())
+    empty = ch7.conclusions_table(verdict_rows())
     assert (empty["verdict"] == "not measured at this scale").all()
-    md = lc.markdown_table(pd.DataFrame({"a": ["x|y"], "b": [1]}))
+    md = ch7.markdown_table(pd.DataFrame({"a": ["x|y"], "b": [1]}))
     assert md.splitlines() == ["| a | b |", "|---|---|", "| x\\|y | 1 |"]
 
 
 def test_verdict_counts():
     v = verdict_rows(("a", "02", "", "", "", "held", ""), ("b", "02", "", "", "", "tie", ""),
                      ("c", "06", "", "", "", "held", ""))
-    t = lc.verdict_counts(v).set_index("chapter")
+    t = ch7.verdict_counts(v).set_index("chapter")
     assert t.loc["all", "held"] == 2 and t.loc["all", "total"] == 3 and t.loc["06", "tie"] == 0

@@ -1,4 +1,4 @@
-"""lib.mlp_chapters: the tables behind chapters 4 and 5, on tiny Gaussian-data MLPs (seconds)."""
+"""lib.chapters.mlp: the tables behind chapters 4 and 5, on tiny Gaussian-data MLPs (seconds)."""
 from __future__ import annotations
 
 import math
@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from lib import experiments as ex
-from lib import mlp_chapters as mc
+from lib.chapters import mlp as mc
+from lib.chapters import verdicts as lv
 from lib.data import DataConfig
 from lib.models import ModelConfig, mlp, mlp_weight_count, scaled_width
 from lib.config import OptimConfig, StatsConfig, TrainConfig
@@ -101,15 +102,15 @@ def test_mask_layer_shares(run_cache):
 
 
 def test_majority_and_compare_groups():
-    assert mc.majority(["held", "held", "tie"]) == "held"
-    assert mc.majority(["held", "not held"]) == "tie"
-    assert mc.majority(["not held", "not held", "held"]) == "not held"
+    assert lv.majority(["held", "held", "tie"]) == "held"
+    assert lv.majority(["held", "not held"]) == "tie"
+    assert lv.majority(["not held", "not held", "held"]) == "not held"
     with pytest.raises(ValueError):
-        mc.majority([])
+        lv.majority([])
     df = pd.DataFrame({"width": [1, 1, 1, 1, 2, 2, 2, 2], "method": ["a", "a", "b", "b"] * 2,
                        "v": [1.0, 1.1, 0.0, 0.1, 1.0, 1.1, 1.0, 1.2]})
-    c = mc.compare_groups(df, "method", "a", "b", "v", by=["width"])
+    c = lv.compare_groups(df, "method", "a", "b", "v", by=["width"])
     assert c["verdict"].tolist() == ["held", "tie"]
-    assert mc.compare_groups(df, "method", "a", "b", "v", by=["width"], higher_is="not held")["verdict"].tolist() == ["not held", "tie"]
-    assert mc.compare_groups(df, "method", "a", "zzz", "v").empty
+    assert lv.compare_groups(df, "method", "a", "b", "v", by=["width"], higher_is="not held")["verdict"].tolist() == ["not held", "tie"]
+    assert lv.compare_groups(df, "method", "a", "zzz", "v").empty
     assert np.isclose(mc.spearman([1, 2, 3], [3, 5, 9]), 1.0) and np.isnan(mc.spearman([1], [2]))

@@ -1,4 +1,4 @@
-"""Chapters 2-3 computations (lib.realdata) on runs far smaller than the smoke profile."""
+"""Chapters 2-3 computations (lib.chapters.realdata) on runs far smaller than the smoke profile."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from lib import data, profiles
-from lib import realdata as rd
+from lib.chapters import realdata as rd
+from lib.chapters import verdicts
 from lib.models import ModelConfig, build_model
 
 K = 3  # trajectories per group (the tracked resnet_small tensor has 2,304 entries)
@@ -70,11 +71,11 @@ def test_run_configs_shape_the_three_runs():
     ([0.10, 0.12], [0.30, 0.31], "not held", False), ([], [], "not measured at this scale", True),
     ([float("nan")], [0.1], "not measured at this scale", True),
 ])
-def test_compare_verdicts(a, b, verdict, tentative):
-    from lib.verdicts import VERDICTS
-
-    res = rd.compare(a, b)
-    assert res["verdict"] == verdict and res["verdict"] in VERDICTS and res["tentative"] == tentative
+def test_summary_verdicts(a, b, verdict, tentative):
+    """The toolkit's summary (it replaced realdata.compare) on one value per seed."""
+    res = verdicts.summary(a, b)
+    assert res["verdict"] == verdict and res["verdict"] in verdicts.VERDICTS and res["tentative"] == tentative
+    assert not hasattr(rd, "compare")
 
 
 def test_displacement_test_detects_a_clear_difference():

@@ -1,6 +1,5 @@
-"""Chapters 6 and 7: pruning the ResNet and the ViT, and the table of the thesis's conclusions.
+"""Chapter 6's analysis: pruning the ResNet and the ViT (thesis sections 6.1, 6.2).
 
-Chapter 6 (thesis sections 6.1, 6.2)
     * :func:`base_config`: the dense parent of one architecture (SGD at ``prune_cnn_lr`` for ResNets,
       Adam at ``vit_lr`` for ViTs, ``prune_epochs`` epochs, gradient statistics on for the diff masks).
     * :func:`run_all`: :func:`lib.experiments.prune_large` for every (architecture, scope): global
@@ -8,22 +7,15 @@ Chapter 6 (thesis sections 6.1, 6.2)
     * :func:`results_table`: our train/test accuracy per mask (mean and seed sd) beside the thesis's
       Table 6.1/6.2/6.5/6.6, in the thesis's row order.
     * :func:`floor_table`, :func:`fig_layers`: how much of each layer a global mask keeps (Figs. 6.3, 6.4).
-    * :func:`chapter6_verdicts`: the claims of chapter 6 (and of 7.1-7.2 that rest on it), decided from
-      the numbers with :func:`lib.verdicts.compare` (a tie when the gap is within the larger seed sd).
+    * :func:`accuracies`, :func:`best_rival`, :func:`floor_shares`, :func:`mean_sd`: the per-seed numbers
+      the verdicts of :mod:`lib.chapters.ch06_pruning_large` compare.
 
-Chapter 7
-    * :data:`CONCLUSIONS`: the eight conclusions of thesis section 7.1, in our words, with the chapter
-      and figures that decide each.
-    * :func:`assign`, :func:`conclusions_table`: every recorded verdict attached to the conclusion it
-      bears on (by the figure it names, then by its wording), and one row per conclusion.
-
-Everything returns DataFrames or matplotlib figures; the notebooks only display them.
+Everything returns DataFrames or matplotlib figures; the chapter module captions and displays them.
 """
 from __future__ import annotations
 
 import math
-import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
@@ -33,7 +25,6 @@ from ..experiments import prune_large
 from ..profiles import Profile, is_vit, large_config
 from .thesis import PRUNE_TABLES, TABLE_NUMBERS
 from ..config import TrainConfig
-from .verdicts import VERDICTS, Verdict, compare
 
 #: The masks of chapter 6, in the order they are trained (``none`` = a fresh dense run).
 METHODS = ("none", "random", "magnitude_best", "magnitude_worst", "coherence_best", "coherence_worst")
@@ -106,6 +97,18 @@ def accuracies(results: pd.DataFrame, method: str, column: str = "test_acc") -> 
 
 def _sd(x: Sequence[float]) -> float:
     return float(np.std(x, ddof=1)) if len(x) > 1 else float("nan")
+
+
+def mean_sd(x: Sequence[float]) -> str:
+    """"0.812 ± 0.014" (mean and seed sd of ``x``), or "0.812" for one value."""
+    return f"{np.mean(x):.3f}" + (f" ± {_sd(x):.3f}" if len(x) > 1 else "")
+
+
+def best_rival(results: pd.DataFrame, rivals: Iterable[str]) -> tuple[str, list[float]]:
+    """The mask among ``rivals`` with the highest mean test accuracy, and its per-seed test accuracies."""
+    rivals = [m for m in rivals if m in set(results["method"])]
+    best = max(rivals, key=lambda m: np.mean(accuracies(results, m)))
+    return best, accuracies(results, best)
 
 
 def results_table(results: pd.DataFrame, fam: str, scope: str) -> pd.DataFrame:
@@ -216,286 +219,3 @@ def fig_layers(layers: pd.DataFrame, fam: str, *, floor: float, density: float, 
     ax.set_title(title)
     ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8, frameon=False)
     return fig
-
-
-# -------------------------------------------------------------------------------------- verdicts
-#: Order from worst to best support, to combine sub-verdicts of one claim.
-_RANK = {"not held": 0, "tie": 1, "held": 2}
-
-
-def _fmt(x: Sequence[float]) -> str:
-    return f"{np.mean(x):.3f}" + (f" ± {_sd(x):.3f}" if len(x) > 1 else "")
-
-
-def best_rival(results: pd.DataFrame, rivals: Iterable[str]) -> tuple[str, list[float]]:
-    """The mask among ``rivals`` with the highest mean test accuracy, and its per-seed test accuracies."""
-    rivals = [m for m in rivals if m in set(results["method"])]
-    best = max(rivals, key=lambda m: np.mean(accuracies(results, m)))
-    return best, accuracies(results, best)
-
-
-def _beats(results: pd.DataFrame, method: str, rivals: Iterable[str]) -> tuple[str, str]:
-    """(verdict of "method has the highest test accuracy among method and rivals", description)."""
-    r, b = best_rival(results, rivals)
-    a = accuracies(results, method)
-    return compare(a, b), f"{method} {_fmt(a)} vs best other ({r}) {_fmt(b)}"
-
-
-def _thesis_test(fam: str, scope: str, *methods: str) -> str:
-    t = PRUNE_TABLES[(fam, scope)]
-    return ", ".join(f"{m} {t[m][1]:.4f}" for m in methods)
-
-
-def chapter6_verdicts(tables: Mapping[tuple[str, str], tuple[pd.DataFrame, pd.DataFrame]], *, floor: float,
-                      density: float, inversion_gap: float, seeds: Sequence[int]) -> list[Verdict]:
-    """The verdicts of chapter 6 from ``{(family, scope): (results, layers)}`` (:func:`run_all`).
-    Claims whose runs are missing (an architecture left out) are not returned."""
-    out: list[Verdict] = []
-    has = lambda fam, scope: (fam, scope) in tables  # noqa: E731
-    res = lambda fam, scope: tables[(fam, scope)][0]  # noqa: E731
-    note = "" if len(seeds) > 1 else " (one seed: no spread to compare with, the sign decides)"
-
-    def v(cid, claim, thesis, ours, verdict, figure):
-        out.append(Verdict(cid, "06", claim, thesis, ours + note, verdict, figure))
-
-    if has("resnet", "global"):
-        r = res("resnet", "global")
-        verdict, ours = _beats(r, "magnitude_best", [m for m in PRUNED if m != "magnitude_best"])
-        v("6-resnet-magnitude-best-wins-global",
-          "With global ranking, the ResNet pruned by largest magnitude has the best test accuracy of the pruned networks",
-          "section 6.1's text says magnitude pruning is best; its Table 6.1 puts random first (" +
-          _thesis_test("resnet", "global", "random", "magnitude_best") + ")", ours, verdict, "Table 6.1")
-        a, b = accuracies(r, "magnitude_best"), accuracies(r, "coherence_best")
-        v("6-resnet-magnitude-beats-diff-global", "ResNet, global ranking: magnitude masks beat diff masks",
-          "Table 6.1: " + _thesis_test("resnet", "global", "magnitude_best", "coherence_best"),
-          f"magnitude_best {_fmt(a)}, coherence_best {_fmt(b)}", compare(a, b), "Table 6.1")
-    if has("resnet", "layer"):
-        r = res("resnet", "layer")
-        a, b = accuracies(r, "magnitude_best"), accuracies(r, "coherence_best")
-        v("6-resnet-magnitude-beats-diff-layer", "ResNet, per-layer ranking: magnitude masks beat diff masks",
-          "Table 6.5: " + _thesis_test("resnet", "layer", "magnitude_best", "coherence_best"),
-          f"magnitude_best {_fmt(a)}, coherence_best {_fmt(b)}", compare(a, b), "Table 6.5")
-    if has("resnet", "global") and has("resnet", "layer"):
-        a, b = accuracies(res("resnet", "layer"), "coherence_best"), accuracies(res("resnet", "global"), "coherence_best")
-        v("6-layer-fixes-resnet-diff", "Ranking within each layer rescues the ResNet's diff (coherence_best) mask",
-          f"coherence_best test accuracy {PRUNE_TABLES[('resnet', 'layer')]['coherence_best'][1]:.4f} per layer "
-          f"(Table 6.5) against {PRUNE_TABLES[('resnet', 'global')]['coherence_best'][1]:.4f} global (Table 6.1)",
-          f"coherence_best per layer {_fmt(a)}, global {_fmt(b)}", compare(a, b), "Tables 6.1, 6.5")
-    if has("vit", "global"):
-        r = res("vit", "global")
-        verdict, ours = _beats(r, "coherence_best", ["magnitude_best", "random"])
-        cw = accuracies(r, "coherence_worst")
-        dense = accuracies(r, "none")
-        v("6-vit-diff-competitive",
-          "ViT, global ranking: the diff mask does at least as well as magnitude and random masks",
-          "section 6.1's text: diff pruning wins and matches the dense ViT; Table 6.2: " +
-          _thesis_test("vit", "global", "none", "magnitude_best", "coherence_worst", "coherence_best", "random"),
-          f"{ours}; coherence_worst {_fmt(cw)}; dense {_fmt(dense)}", verdict, "Table 6.2")
-    if has("vit", "layer"):
-        r = res("vit", "layer")
-        verdict, ours = _beats(r, "coherence_best", [m for m in PRUNED if m != "coherence_best"])
-        v("6-vit-diff-best-layer", "ViT, per-layer ranking: the diff mask gives the best pruned network",
-          "Table 6.6: " + _thesis_test("vit", "layer", "coherence_best", "magnitude_worst", "magnitude_best"),
-          ours, verdict, "Table 6.6")
-    scopes = [s for s in SCOPES if has("resnet", s)]
-    if scopes:
-        parts, subs = [], []
-        for s in scopes:
-            a, b = accuracies(res("resnet", s), "random"), accuracies(res("resnet", s), "magnitude_best")
-            c = compare(a, b)
-            subs.append("held" if c in ("held", "tie") else "not held")
-            parts.append(f"{s}: random {_fmt(a)}, magnitude_best {_fmt(b)} ({c})")
-        v("6-random-strong", "On the ResNet a random mask does as well as (within the seed spread) or better than "
-          "the largest-magnitude mask",
-          "Tables 6.1 and 6.5: " + "; ".join(_thesis_test("resnet", s, "random", "magnitude_best") for s in SCOPES),
-          "; ".join(parts), min(subs, key=_RANK.get), "Tables 6.1, 6.5")
-    settings = [k for k in [("resnet", "global"), ("resnet", "layer"), ("vit", "layer"), ("vit", "global")] if has(*k)]
-    if settings:
-        parts, small = [], {}
-        for k in settings:
-            a, b = accuracies(res(*k), "magnitude_best"), accuracies(res(*k), "magnitude_worst")
-            gap = float(np.mean(a) - np.mean(b))
-            sd = max(0.0 if len(a) < 2 else _sd(a), 0.0 if len(b) < 2 else _sd(b))
-            small[k] = gap - sd <= inversion_gap
-            parts.append(f"{k[0]} {k[1]} {gap:+.3f}{' (small)' if small[k] else ''}")
-        thesis_small = [k for k in [("resnet", "global"), ("resnet", "layer"), ("vit", "layer")] if k in small]
-        verdict = "held" if thesis_small and all(small[k] for k in thesis_small) else "not held"
-        tg = {k: PRUNE_TABLES[k]["magnitude_best"][1] - PRUNE_TABLES[k]["magnitude_worst"][1] for k in PRUNE_TABLES}
-        v("6-mask-inversion-gap-small",
-          f"Keeping the smallest weights costs little against keeping the largest (test-accuracy gap within "
-          f"{inversion_gap:.0%} after the seed sd) where the thesis's tables say so: ResNet both scopes, ViT per layer",
-          "section 7.2, citing Tables 6.1, 6.2, 6.5, 6.6; their gaps magnitude_best - magnitude_worst: " +
-          ", ".join(f"{TABLE_NUMBERS[k]} {g:+.4f}" for k, g in tg.items()) + " (Table 6.2's is large)",
-          "gaps " + "; ".join(parts), verdict, "Tables 6.1, 6.2, 6.5, 6.6")
-    if has("resnet", "global") and floor > 0:
-        lay = tables[("resnet", "global")][1]
-        a, b = floor_shares(lay, floor, "coherence_best"), floor_shares(lay, floor, "magnitude_best")
-        cw = floor_shares(lay, floor, "coherence_worst")
-        v("6-global-diff-overprunes-layers",
-          "ResNet, global ranking: the diff mask leaves more layers at the floor than the magnitude mask",
-          "section 6.2's text: coherence_worst and magnitude_best push many layers down to the 2 % floor; the caption "
-          "of Fig. 6.3 names coherence_best and magnitude_worst (early layers); no counts given",
-          f"share of pruned tensors at the {floor:.0%} floor: coherence_best {_fmt(a)}, magnitude_best {_fmt(b)}, "
-          f"coherence_worst {_fmt(cw)}", compare(a, b), "Figure 6.3")
-    if has("vit", "global") and floor > 0:
-        lay = tables[("vit", "global")][1]
-        shares = {m: floor_shares(lay, floor, m) for m in PRUNED if m in set(lay["method"])}
-        worst = max(shares, key=lambda m: np.mean(shares[m]))
-        v("6-vit-global-even-layers", "ViT, global ranking: no mask pushes any layer down to the floor",
-          "Fig. 6.4: ViT layers are pruned evenly, none reaches the floor",
-          f"largest share of tensors at the {floor:.0%} floor: {worst} {_fmt(shares[worst])}; smallest fraction kept "
-          f"{lay['fraction_kept'].min():.3f}", "held" if all(max(x) == 0 for x in shares.values()) else "not held",
-          "Figure 6.4")
-    return out
-
-
-# ------------------------------------------------------------------------------------- chapter 7
-NOTEBOOKS = {"02": "02_coherence.ipynb", "03": "03_diffs.ipynb", "04": "04_width.ipynb",
-             "05": "05_pruning_mlp.ipynb", "06": "06_pruning_large.ipynb", "07": "07_conclusions.ipynb"}
-
-
-@dataclass(frozen=True)
-class Conclusion:
-    """One conclusion of thesis section 7.1, in our words, and the figures that decide it."""
-
-    key: str
-    text: str
-    figures: tuple[str, ...]   # e.g. ("2.1", "2.2", "2.4"), thesis numbering
-    words: str = ""            # regex on a verdict's id and claim (lower case) that must match for
-                               # the verdict to count towards this conclusion (see :func:`assign`)
-
-
-CONCLUSIONS: tuple[Conclusion, ...] = (
-    Conclusion("C1", "Coherence is different on real and on random (Gaussian) data, whether training starts from a "
-               "random initialisation or from weights already trained on real data", ("2.1", "2.2", "2.3", "2.4"),
-               r"coheren"),
-    Conclusion("C2", "Diffs are spread more widely at the epoch of highest coherence than at the epoch of lowest "
-               "coherence", ("3.1", "3.2"), r"wider|spread"),
-    Conclusion("C3", "Diffs are not clearly larger on real data than on random data, which weakens the link between "
-               "diffs and coherence", ("3.1", "3.2"), r"real|gaussian|random.data|noise"),
-    Conclusion("C4", "The (maximum) coherence of a fully-connected network grows with its width", ("4.1", "4.2", "4.3"),
-               r"coheren"),
-    Conclusion("C5", "A higher maximum coherence does not come with wider diffs: the widest MLP has the narrowest "
-               "diff distribution", ("4.4",), r"diff"),
-    Conclusion("C6", "A pruned MLP generalises better than a dense MLP with the same number of nonzero weights (lower "
-               "training accuracy, higher test accuracy, smaller gap)", ("5.1", "5.2"), r"sparse|dense|pruned"),
-    Conclusion("C7", "Growing the dense parent improves a pruned child of fixed nonzero size", ("5.3",), r"parent"),
-    Conclusion("C8", "Diff pruning beats random pruning but loses to magnitude pruning on MLPs and on the ResNet; on "
-               "the ViT it works well", ("5.1", "5.2", "5.3", "6.1", "6.2", "6.5", "6.6"),
-               r"magnitude|diff|random|coherence_best|criteri"),
-)
-
-#: Where each conclusion is decided: (link text, notebook) pairs for the claims table.
-CONCLUSION_LINKS = {
-    "C1": [("Figures 2.1-2.4", "02")], "C2": [("Figures 3.1, 3.2", "03")], "C3": [("Figures 3.1, 3.2", "03")],
-    "C4": [("Figure 4.3", "04")], "C5": [("Figure 4.4", "04")], "C6": [("Figures 5.1, 5.2", "05")],
-    "C7": [("Figure 5.3", "05")], "C8": [("Figures 5.1-5.3", "05"), ("Tables 6.1, 6.2, 6.5, 6.6", "06")],
-}
-
-#: Verdict ids (regular expressions, matched in order) whose conclusion is fixed: the ids chapters 02-06 record
-#: now. "" = bears on none of the eight (e.g. chapter 6's floor claims, the gravity check of chapter 2).
-#: Ids not listed here fall back to :func:`assign`'s rule (figure, then wording).
-EXPLICIT: tuple[tuple[str, str], ...] = (
-    (r"^2-\w+-(peak|early|late)-coherence-", "C1"), (r"^2-\w+-fresh-real-gt-trained-gaussian$", "C1"),
-    (r"^2-.*(memoris|magnitudes|gravity)", ""),
-    (r"^3-diffs-wider-at-max-coherence$", "C2"), (r"^3-gaussian-diffs-not-smaller$", "C3"),
-    (r"^3-(diffs-centred-normal|vit-gaussian-diff-spikes|\w+-high-low-diff-move-alike)$", ""),
-    (r"^4-coherence-grows-with-width$", "C4"), (r"^4-diffs-narrow-with-width$", "C5"),
-    (r"^4-gap-(grows-with-width|levels-off)$", ""),
-    (r"^5-sparse-(beats-dense|smaller-gap)$", "C6"), (r"^5-parent-scaling-helps$", "C7"),
-    (r"^5-(magnitude-beats-diff|random-weak-at-high-sparsity)$", "C8"),
-    (r"^5-(random-smallest-gap|diff-smaller-gap-narrow)$", ""),
-    (r"^6-(resnet-magnitude-best-wins-global|resnet-magnitude-beats-diff-(global|layer)|vit-diff-competitive|"
-     r"vit-diff-best-layer)$", "C8"),
-    (r"^6-(layer-fixes-resnet-diff|random-strong|mask-inversion-gap-small|global-diff-overprunes-layers|"
-     r"vit-global-even-layers)$", ""),
-)
-
-_FIG = re.compile(r"(\d+)\.(\d+)")
-
-
-def figures_named(text: str) -> list[str]:
-    """Thesis figure/table numbers in a verdict's ``figure`` field: "Figures 2.1, 2.2" -> ["2.1", "2.2"];
-    "Figures 2.1-2.4" -> ["2.1", "2.2", "2.3", "2.4"]."""
-    out: list[str] = []
-    for part in re.split(r"[,;/&]| and ", str(text)):
-        nums = _FIG.findall(part)
-        if len(nums) == 2 and nums[0][0] == nums[1][0] and re.search(r"\d\s*[-–]\s*\d", part):
-            out += [f"{nums[0][0]}.{i}" for i in range(int(nums[0][1]), int(nums[1][1]) + 1)]
-        else:
-            out += [f"{a}.{b}" for a, b in nums]
-    return out
-
-
-def assign(verdicts: pd.DataFrame) -> pd.Series:
-    """For each verdict row (columns of :class:`lib.verdicts.Verdict`), the key of the section-7.1 conclusion
-    it bears on, or "" when none. Ids in :data:`EXPLICIT` are fixed. Otherwise the conclusions that list a
-    figure the verdict names (with no figure named: those of its chapter) are tried in order, and the first
-    whose ``words`` match the verdict's id or claim wins; none matching gives ""."""
-    keys = []
-    for _, row in verdicts.iterrows():
-        figs = figures_named(row.get("figure", ""))
-        chap = str(row.get("chapter", "")).zfill(2)
-        cands = [c for c in CONCLUSIONS if set(figs) & set(c.figures)] if figs else \
-            [c for c in CONCLUSIONS if any(f.split(".")[0].zfill(2) == chap for f in c.figures)]
-        fixed = next((k for pat, k in EXPLICIT if re.search(pat, str(row.get("claim_id", "")))), None)
-        if fixed is not None:
-            keys.append(fixed)
-            continue
-        text = f"{row.get('claim_id', '')} {row.get('claim', '')}".lower()
-        hit = [c for c in cands if re.search(c.words, text)]
-        keys.append(hit[0].key if hit else "")
-    return pd.Series(keys, index=verdicts.index, dtype=object)
-
-
-def _combine(verdicts: Sequence[str]) -> str:
-    counts = {k: verdicts.count(k) for k in VERDICTS if verdicts.count(k)}
-    if len(counts) == 1:
-        (k, n), = counts.items()
-        return k if n == 1 else f"{k} ({n} of {n})"
-    return "mixed: " + ", ".join(f"{n} {k}" for k, n in counts.items())
-
-
-def _link(text: str, chapter: str) -> str:
-    return f"[{text}]({NOTEBOOKS[chapter]})"
-
-
-def conclusions_table(verdicts: pd.DataFrame) -> pd.DataFrame:
-    """One row per conclusion of section 7.1: our wording, where it is decided (Markdown links to the
-    chapter notebooks), what our runs show (each matched verdict's claim and numbers), and the verdict
-    (one verdict, "held (k of k)", or "mixed: ..."). No matched verdict: "not measured at this scale"."""
-    keys = assign(verdicts) if len(verdicts) else pd.Series([], dtype=object)
-    rows = []
-    for c in CONCLUSIONS:
-        mine = verdicts[keys == c.key] if len(verdicts) else verdicts
-        where = ", ".join(_link(t, ch) for t, ch in CONCLUSION_LINKS[c.key])
-        if not len(mine):
-            ours, verdict = "no run at this profile", "not measured at this scale"
-        else:
-            ours = "<br>".join(f"`{r.claim_id}` ({r.verdict}): {r.ours}" for r in mine.itertuples())
-            verdict = _combine(list(mine["verdict"]))
-        rows.append({"": c.key, "conclusion (thesis 7.1, our words)": c.text, "decided in": where,
-                     "what our runs show": ours, "verdict": verdict})
-    return pd.DataFrame(rows)
-
-
-def verdict_counts(verdicts: pd.DataFrame) -> pd.DataFrame:
-    """Number of recorded verdicts per chapter and kind (columns in :data:`lib.verdicts.VERDICTS` order), with totals."""
-    if not len(verdicts):
-        return pd.DataFrame(columns=["chapter", *VERDICTS, "total"])
-    t = pd.crosstab(verdicts["chapter"], verdicts["verdict"]).reindex(columns=list(VERDICTS), fill_value=0)
-    t.loc["all"] = t.sum()
-    t["total"] = t.sum(axis=1)
-    return t.reset_index()
-
-
-def _cell(x: object) -> str:
-    return str(x).replace("|", "\\|").replace("\n", " ")
-
-
-def markdown_table(df: pd.DataFrame) -> str:
-    """A pipe table (Markdown) of ``df``; cells may hold Markdown (links, code, <br>)."""
-    head = "| " + " | ".join(_cell(c) for c in df.columns) + " |"
-    sep = "|" + "|".join("---" for _ in df.columns) + "|"
-    body = ["| " + " | ".join(_cell(x) for x in row) + " |" for row in df.itertuples(index=False)]
-    return "\n".join([head, sep, *body])

@@ -1,7 +1,8 @@
-"""Plot-ready tables for chapters 4 and 5 (MLP width sweep and MLP pruning). No training here.
+"""Plot-ready tables for chapters 4 and 5 (MLP width sweep and MLP pruning).
 
-The chapters call :mod:`lib.experiments` for the runs; this module turns run results into the small
-frames their figures, tables and verdicts read:
+The chapter modules train their plans with :func:`lib.runs.train_stages` and read the runs back through
+:mod:`lib.experiments`; this module turns run results into the small frames their figures, tables
+and verdicts read:
 
 * seed summaries (mean and sample sd over seeds) and final-epoch rows;
 * the thesis's closed-form parent width (section 5.3) checked against
@@ -9,7 +10,10 @@ frames their figures, tables and verdicts read:
 * diff histograms (``diff_hist.npz``) at a run's highest- and lowest-coherence training epochs, and
   the exact spread of the diffs stored at the highest-coherence epoch (``diffs_max_trained.pt``);
 * the per-layer share of weights a pruning mask keeps;
-* helpers that turn per-seed comparisons into one verdict.
+* the rank correlation the verdicts quote.
+
+Comparing seeds and combining comparisons into one verdict is :mod:`lib.chapters.verdicts`' job
+(``compare_groups``, ``majority``).
 """
 from __future__ import annotations
 
@@ -23,7 +27,6 @@ import torch
 from .. import runs
 from ..models import mlp_weight_count, scaled_width
 from ..config import TrainConfig
-from .verdicts import compare
 
 
 # --------------------------------------------------------------------------------------- layers
@@ -190,39 +193,6 @@ def mask_layer_shares(base: TrainConfig, width: int, *, density: float, seed: in
 
 
 # ----------------------------------------------------------------------------------- verdicts
-def majority(verdicts: Sequence[str]) -> str:
-    """One verdict from several comparisons: "held" / "not held" when more than half say so, else "tie"."""
-    v = list(verdicts)
-    if not v:
-        raise ValueError("no comparisons")
-    for word in ("held", "not held"):
-        if sum(x == word for x in v) > len(v) / 2:
-            return word
-    return "tie"
-
-
-def compare_groups(df: pd.DataFrame, key: str, a, b, value: str, by: Sequence[str] = (),
-                   higher_is: str = "held") -> pd.DataFrame:
-    """For each ``by`` group: :func:`lib.verdicts.compare` of ``value`` over the seeds where ``key == a``
-    against those where ``key == b`` (claim "a > b", or "a < b" with ``higher_is="not held"``).
-    Columns: ``by``, mean_a, mean_b, sd_a, sd_b, verdict."""
-    rows = []
-    groups = df.groupby(list(by), sort=True) if by else [((), df)]
-    for k, g in groups:
-        va = g.loc[g[key] == a, value].astype(float).tolist()
-        vb = g.loc[g[key] == b, value].astype(float).tolist()
-        if not va or not vb:
-            continue
-        k = k if isinstance(k, tuple) else (k,)
-        row = dict(zip(by, k))
-        row.update({"mean_a": float(np.mean(va)), "mean_b": float(np.mean(vb)),
-                    "sd_a": float(np.std(va, ddof=1)) if len(va) > 1 else 0.0,
-                    "sd_b": float(np.std(vb, ddof=1)) if len(vb) > 1 else 0.0,
-                    "verdict": compare(va, vb, higher_is=higher_is)})
-        rows.append(row)
-    return pd.DataFrame(rows, columns=[*by, "mean_a", "mean_b", "sd_a", "sd_b", "verdict"])
-
-
 def spearman(x: Sequence[float], y: Sequence[float]) -> float:
     """Spearman rank correlation of two equal-length sequences (average ranks for ties; NaN if < 2 points)."""
     x, y = np.asarray(x, float), np.asarray(y, float)
@@ -234,6 +204,6 @@ def spearman(x: Sequence[float], y: Sequence[float]) -> float:
     return float(np.corrcoef(rx, ry)[0, 1])
 
 
-__all__ = ["compare_groups", "diff_densities", "diff_spread", "extreme_epochs", "final_epoch", "hist_density",
-           "layer_label", "load_diff_hist", "majority", "mask_layer_shares", "parent_width_table", "seed_summary",
-           "spearman", "thesis_scaled_width", "weight_layers", "width_runs"]
+__all__ = ["diff_densities", "diff_spread", "extreme_epochs", "final_epoch", "hist_density", "layer_label",
+           "load_diff_hist", "mask_layer_shares", "parent_width_table", "seed_summary", "spearman",
+           "thesis_scaled_width", "weight_layers", "width_runs"]

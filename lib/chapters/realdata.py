@@ -1,7 +1,8 @@
 """Chapters 2 and 3: coherence on real versus Gaussian data, weight magnitudes, diffs.
 
 Every function here reads finished runs from the cache (:mod:`lib.runs`) and returns a DataFrame
-or a dict; the chapter notebooks only plot what comes back.
+or a dict; the chapter modules (:mod:`lib.chapters.ch02_coherence`, :mod:`lib.chapters.ch03_diffs`)
+draw the figures and decide the verdicts from what comes back (comparisons: :mod:`lib.chapters.verdicts`).
 
 * :func:`real_vs_gaussian` trains (or loads) the three runs of one architecture: a fresh
   initialisation on CIFAR-10, a fresh initialisation on Gaussian data, and the CIFAR-10-trained
@@ -139,30 +140,6 @@ def still_learning(run: Run, column: str = "train_loss", frac: float = 0.25, tol
     start = max(0, last - max(1, round(frac * last)))
     a, b = float(m.loc[m.epoch == start, column].iloc[0]), float(m.loc[m.epoch == last, column].iloc[0])
     return (a - b) > tol * abs(a)
-
-
-def compare(a: Sequence[float], b: Sequence[float], *, claim: str = "a > b") -> dict[str, object]:
-    """Numbers and verdict for "mean(a) > mean(b)" from one value per seed.
-
-    The verdict is :func:`lib.verdicts.compare`'s (a tie when the gap is within the larger seed standard
-    deviation; with one seed the sign decides), or "not measured at this scale" when a value is missing.
-    Returns claim, a, b (means), diff, spread (NaN for one seed), n_seeds, verdict, and tentative (True
-    with fewer than two seeds: there is no spread to judge the gap by).
-    """
-    from .verdicts import compare as verdict_of
-
-    a_, b_ = np.asarray(a, float), np.asarray(b, float)
-    n = int(min(len(a_), len(b_)))
-    ma = float(a_.mean()) if len(a_) else float("nan")
-    mb = float(b_.mean()) if len(b_) else float("nan")
-    out: dict[str, object] = {"claim": claim, "a": ma, "b": mb, "diff": ma - mb, "n_seeds": n,
-                              "spread": float(max(a_.std(ddof=1), b_.std(ddof=1))) if n >= 2 else float("nan"),
-                              "tentative": n < 2}
-    if n == 0 or not np.isfinite(ma - mb):
-        out["verdict"] = "not measured at this scale"
-    else:
-        out["verdict"] = verdict_of(list(a_), list(b_))
-    return out
 
 
 # -------------------------------------------------------------------------- weight magnitudes

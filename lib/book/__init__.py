@@ -1,0 +1,17 @@
+"""The book build behind ``scripts/build_book.py``: chapter parameters to papermill, training each
+chapter's planned runs with visible progress, execution, the status page, the checks and the offline assets.
+
+Modules, each with one job:
+
+* :mod:`.layout`    where the build writes (``_build/...``) and :class:`~.layout.BuildError`
+* :mod:`.params`    ``-p NAME VALUE`` parsing and routing to the chapters that declare ``NAME``
+* :mod:`.progress`  trains a chapter's planned runs stage by stage, one plain line per run
+* :mod:`.execute`   kernel spec, papermill, staging the sources, folding code cells, ``jupyter-book build``
+* :mod:`.status`    ``_build/status.json`` records and the generated Status page
+* :mod:`.checks`    figures/tables/captions/errors per chapter, page assets, runs a notebook trained unplanned
+* :mod:`.assets`    the local MathJax / require.js / html-manager for ``--offline``
+* :mod:`.build`     the steps in order (what the script calls)
+
+This package sits above :mod:`lib.chapters` (the chapter list, parameters and plans) and the engine
+(:mod:`lib.runs`); nothing below imports it.
+"""

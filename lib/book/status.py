@@ -1,0 +1,165 @@
+"""``_build/status.json`` (one execution record per chapter, kept across builds) and the Status page
+generated from it: when and how each chapter ran, the training behind it, the parameters it accepts."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import platform
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from .. import paths, runs
+from ..chapters import registry
+from ..config import TrainConfig, config_hash
+from .layout import STATUS_JSON
+
+
+def load_status() -> dict[str, dict[str, Any]]:
+    """The records of earlier builds ({} when there are none or the file is unreadable)."""
+    try:
+        return json.loads(STATUS_JSON.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def save_status(records: dict[str, dict[str, Any]]) -> None:
+    STATUS_JSON.parent.mkdir(parents=True, exist_ok=True)
+    STATUS_JSON.write_text(json.dumps(records, indent=1, sort_keys=True) + "\n")
+
+
+def sha256(path: Path) -> str:
+    """16 hex digits of the file's SHA-256 (tells a stale executed chapter from a current one)."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+def now(fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """The UTC time, formatted."""
+    return dt.datetime.now(dt.timezone.utc).strftime(fmt)
+
+
+def machine_summary() -> str:
+    """'Linux x86_64, 2 CPUs' plus the GPU name when nvidia-smi reports one (torch not imported)."""
+    s = f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs"
+    try:
+        out = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
+                             capture_output=True, text=True, timeout=20)
+        gpus = [g.strip() for g in out.stdout.splitlines() if g.strip()]
+        if out.returncode == 0 and gpus:
+            s += ", " + ", ".join(gpus)
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return s
+
+
+def planned_runs(key: str, record: dict[str, Any]) -> dict[str, TrainConfig]:
+    """``{hash: config}`` of the runs :func:`lib.chapters.registry.plan` lists for chapter ``key``
+    with the parameters its status ``record`` ran with (the same plan the build trains and SLURM submits)."""
+    return {config_hash(c): c for stage in registry.plan(key, **record.get("parameters", {})) for c in stage}
+
+
+def training_rows(records: dict[str, dict[str, Any]]) -> list[str]:
+    """Markdown rows "chapter | runs | in the cache | training time | shared": for each executed
+    chapter, the training runs planned for it (:func:`planned_runs`), how many are in the run cache,
+    and the summed ``train_seconds`` of their ``info.json`` (what a build from an empty cache spends
+    on them, whatever this build found cached). A run used by an earlier chapter is counted there
+    and listed as shared here."""
+    rows: list[str] = []
+    seen: set[str] = set()
+    for chapter in registry.CHAPTERS:
+        if chapter.key not in records:
+            continue
+        try:
+            planned = planned_runs(chapter.key, records[chapter.key])
+        except Exception as exc:  # parameters an older notebook declared: say so, do not fail the build
+            rows.append(f"| {chapter.stem} | ? | ? | ? | ? ({type(exc).__name__}: {exc}) |")
+            continue
+        own = {h: c for h, c in planned.items() if h not in seen}
+        seen.update(planned)
+        infos = [runs.Run(c, paths.run_dir(h)).info for h, c in own.items() if runs.is_cached(c)]
+        secs = [i["train_seconds"] for i in infos if "train_seconds" in i]
+        trained = f"{sum(secs) / 60:.1f} min" if secs else "–"
+        if len(infos) > len(secs):
+            trained += f" (+{len(infos) - len(secs)} runs without a recorded time)"
+        rows.append(f"| {chapter.stem} | {len(own)} | {len(infos)} | {trained} | {len(planned) - len(own) or '–'} |")
+    return rows
+
+
+def _chapter_rows(records: dict[str, dict[str, Any]], source_sha: dict[str, str]) -> tuple[list[str], float, set]:
+    """The execution table's rows, the chapters' summed seconds and the profiles they ran with."""
+    rows: list[str] = []
+    total = 0.0
+    profiles = set()
+    for chapter in registry.CHAPTERS:
+        key, stem = chapter.key, chapter.stem
+        r = records.get(key)
+        link = f"[{stem}](chapters/{stem}.ipynb)"
+        if not r:
+            rows.append(f"| {link} | – | – | – | not run | – | – |")
+            continue
+        result = r.get("result", "?")
+        if result == "ok" and r.get("source_sha") != source_sha.get(key):
+            result = "stale"
+        overrides = ", ".join(f"`{k}={v!r}`" for k, v in r.get("parameters", {}).items()
+                              if k != "profile") or "–"
+        seconds = r.get("seconds")
+        total += seconds or 0.0
+        profiles.add(r.get("profile"))
+        rows.append(f"| {link} | {r.get('profile', '?')} | "
+                    f"{'–' if seconds is None else f'{seconds:.1f}'} | {r.get('date', '?')} | "
+                    f"{result} | {overrides} | {r.get('machine', '?')} |")
+    return rows, total, profiles
+
+
+def status_markdown(records: dict[str, dict[str, Any]], declared: dict[str, dict[str, Any]],
+                    source_sha: dict[str, str], generated: str, training: list[str] | None = None) -> str:
+    """The Status page: one row per chapter (profile, seconds, date, result), the training behind
+    each chapter (rows of :func:`training_rows`), then the parameters each chapter accepts with their defaults."""
+    rows, total, profiles = _chapter_rows(records, source_sha)
+    lines = [
+        "# Build status",
+        "",
+        f"Written by `scripts/build_book.py` on {generated}. One row per chapter notebook: the "
+        "profile it last ran with, its wall-clock execution time, when it ran, and the outcome. "
+        "*stale* means the chapter's source notebook changed after that run; *not run* means the "
+        "page shows the unexecuted source.",
+        "",
+        "| Chapter | Profile | Seconds | Executed (UTC) | Result | Parameters set | Machine |",
+        "|---|---|---:|---|---|---|---|",
+        *rows,
+        "",
+        f"Total execution time of the chapters shown: {total:.1f} s.",
+    ]
+    if len(profiles) > 1:
+        lines += ["", f"**Mixed profiles** ({', '.join(sorted(map(str, profiles)))}): the chapters "
+                      "were not all executed with the same settings."]
+    if training:
+        lines += [
+            "",
+            "## Training behind each chapter",
+            "",
+            "A chapter whose runs are all in the run cache executes in seconds; this table says what "
+            "training its figures rest on. *Training time* sums the recorded training seconds of the "
+            "chapter's runs (each run's `info.json`), i.e. roughly what a build from an empty cache spends "
+            "on them on the machine that trained them. Runs used by an earlier chapter are counted there.",
+            "",
+            "| Chapter | Runs (own) | In the cache | Training time | Shared with earlier chapters |",
+            "|---|---:|---:|---|---:|",
+            *training,
+        ]
+    lines += [
+        "",
+        "## Parameters each chapter accepts",
+        "",
+        "Read from each notebook's `parameters` cell. `None` means the profile's default. Override "
+        "with `python scripts/build_book.py -p NAME VALUE` (see [Reproduce](reproduce.md)).",
+        "",
+        "| Chapter | Parameter | Default |",
+        "|---|---|---|",
+    ]
+    for chapter in registry.CHAPTERS:
+        for name, default in declared.get(chapter.key, {}).items():
+            lines.append(f"| {chapter.key} | `{name}` | `{default!r}` |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,106 @@
+"""The command line: ``python -m lib.cluster`` and the SLURM flags of ``scripts/build_book.py``.
+
+    python -m lib.cluster [--chapters 05 06] [--profile paper] [--executor status|local|slurm]
+                          [--slurm-config FILE] [--partition P] [--sbatch FLAG=VALUE ...] [--dry-run]
+
+plans the chapters' runs (:mod:`lib.cluster.plan`), then shows their status (the default), trains the
+missing ones here (:mod:`lib.cluster.local`) or submits them to SLURM (:mod:`lib.cluster.slurm`),
+with one summary line per chapter and one line per failed run.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from ..chapters import registry
+from ..config import config_hash, merge_stages
+from .local import run_local
+from .plan import chapter_stages, summary_line, with_status
+from .slurm import ClusterError, SlurmSettings, check_cluster, load_settings, submit_slurm
+
+
+def add_arguments(ap: argparse.ArgumentParser) -> None:
+    """The SLURM settings flags (they override the config file)."""
+    g = ap.add_argument_group("SLURM (with --executor slurm; override the [slurm] table of slurm.toml)")
+    g.add_argument("--slurm-config", metavar="FILE",
+                   help="TOML file with a [slurm] table (default: $BOOK_SLURM_CONFIG or ./slurm.toml when present)")
+    g.add_argument("--partition")
+    g.add_argument("--gpus-per-node", type=int)
+    g.add_argument("--cpus-per-task", type=int)
+    g.add_argument("--mem-gb", type=float)
+    g.add_argument("--timeout-min", type=int, help="time limit per job; longer runs are requeued and resume")
+    g.add_argument("--array-parallelism", type=int, dest="slurm_array_parallelism",
+                   help="jobs of one stage's array running at once")
+    g.add_argument("--sbatch", action="append", default=[], metavar="FLAG=VALUE",
+                   help="extra sbatch flag, e.g. --sbatch account=myproj --sbatch qos=high (repeatable)")
+    g.add_argument("--dry-run", action="store_true", help="plan and show the status; submit nothing")
+
+
+def settings_from_args(args: argparse.Namespace) -> SlurmSettings:
+    """:class:`~lib.cluster.slurm.SlurmSettings` from the config file and the flags of :func:`add_arguments`."""
+    extra = {}
+    for item in args.sbatch:
+        if "=" not in item:
+            raise ClusterError(f"--sbatch {item!r}: expected FLAG=VALUE, e.g. account=myproj")
+        k, v = item.split("=", 1)
+        extra[k.lstrip("-")] = v
+    s = load_settings(args.slurm_config, partition=args.partition, gpus_per_node=args.gpus_per_node,
+                      cpus_per_task=args.cpus_per_task, mem_gb=args.mem_gb, timeout_min=args.timeout_min,
+                      slurm_array_parallelism=args.slurm_array_parallelism)
+    s.extra.update(extra)
+    s.check()
+    return s
+
+
+def dispatch_chapters(chapter_params: dict[str, dict[str, Any]], settings: SlurmSettings | None, *,
+                      dry_run: bool = False, local: bool = False, out=print) -> int:
+    """Plan the chapters' runs (chapter key -> its papermill parameters), submit what is missing to
+    SLURM with ``settings`` (or train it here with ``local``; only show the status with ``dry_run`` or
+    no settings) and print one summary line per chapter plus one line per failed run.
+    Returns 1 when a run failed, else 0."""
+    if settings is not None and not dry_run:
+        check_cluster(settings)  # before planning, so that a bad setting fails fast
+    per_chapter = {k: chapter_stages(k, **params) for k, params in chapter_params.items()}
+    merged = merge_stages(per_chapter.values())
+    out(f"{sum(map(len, merged))} distinct runs in {len(merged)} stage(s) for chapter(s) {', '.join(per_chapter)}")
+    if local and not dry_run:
+        result = run_local(merged)
+    elif dry_run or settings is None:
+        result = with_status(merged)
+    else:
+        result = submit_slurm(merged, settings)
+    by_hash = {p.hash: p for s in result for p in s}
+    failed = 0
+    for k, stages in per_chapter.items():
+        planned = [by_hash[config_hash(c)] for s in stages for c in s]
+        out("chapter " + summary_line(k, planned))
+        for p in planned:
+            if p.status == "failed":
+                out("  " + p.line())
+                failed += 1
+    if dry_run or (settings is None and not local):
+        out("(status only: nothing submitted)")
+    elif not local:
+        out("stages are chained with SLURM dependencies; run the same command again to see progress, "
+            "then build the book without --executor slurm once every run is done")
+    return 1 if failed else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m lib.cluster [--chapters 05 06] [--profile paper] [--executor local|slurm] [SLURM flags]``:
+    plan, then show the status (default), train locally, or submit to SLURM."""
+    ap = argparse.ArgumentParser(prog="python -m lib.cluster", description=main.__doc__)
+    ap.add_argument("--chapters", nargs="+", default=list(registry.KEYS),
+                    help=f"chapter keys (default: all, {' '.join(registry.KEYS)})")
+    ap.add_argument("--profile", default="cpu")
+    ap.add_argument("--executor", choices=("status", "local", "slurm"), default="status")
+    add_arguments(ap)
+    args = ap.parse_args(argv)
+    try:
+        params = {registry.key_of(k): {"profile": args.profile} for k in args.chapters}
+        settings = settings_from_args(args) if args.executor == "slurm" and not args.dry_run else None
+        return dispatch_chapters(params, settings, dry_run=args.dry_run, local=args.executor == "local")
+    except (ClusterError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,193 @@
+"""The shape of the code (../shared/ARCHITECTURE.md): no import cycles, layers import only downwards,
+one registry of chapters that matches _toc.yml and the notebooks."""
+from __future__ import annotations
+
+import ast
+import dataclasses
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+from lib.chapters import params as chapter_params
+from lib.chapters import registry
+
+ROOT = Path(__file__).resolve().parent.parent
+LIB = ROOT / "lib"
+
+#: Layers from the top down; a module may import only from its own layer or the ones below it.
+LAYERS = ("lib.book", "lib.cluster", "lib.chapters", "engine")
+
+
+def _modules() -> dict[str, tuple[Path, bool]]:
+    """Dotted name -> (file, is package __init__) for every module under lib/."""
+    out = {}
+    for f in LIB.rglob("*.py"):
+        parts = list(f.relative_to(ROOT).with_suffix("").parts)
+        is_pkg = parts[-1] == "__init__"
+        out[".".join(parts[:-1] if is_pkg else parts)] = (f, is_pkg)
+    return out
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Module -> the lib modules it imports, at module level or inside functions (a package's
+    ``__init__`` re-exporting its own submodules is not counted as an edge)."""
+    mods = _modules()
+    edges: dict[str, set[str]] = {m: set() for m in mods}
+    for m, (f, is_pkg) in mods.items():
+        here = m.split(".") if is_pkg else m.split(".")[:-1]
+        for node in ast.walk(ast.parse(f.read_text())):
+            targets: list[str] = []
+            if isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = here[: len(here) - node.level + 1] if node.level else []
+                mod = ".".join(base + ([node.module] if node.module else []))
+                targets = [f"{mod}.{a.name}" for a in node.names] + [mod]
+            for t in targets:
+                while t and t not in mods:
+                    t = t.rpartition(".")[0]
+                if t and t != m and not (is_pkg and t.startswith(m + ".")):
+                    edges[m].add(t)
+    return edges
+
+
+def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on: set[str] = set()
+    out: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on.add(v)
+        for w in edges[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                out.append(sorted(comp))
+
+    for v in edges:
+        if v not in index:
+            visit(v)
+    return out
+
+
+def layer_of(module: str) -> int:
+    """Index in :data:`LAYERS` (0 = top); every module not in a named layer is the engine."""
+    for i, prefix in enumerate(LAYERS[:-1]):
+        if module == prefix or module.startswith(prefix + "."):
+            return i
+    return len(LAYERS) - 1
+
+
+def test_no_import_cycles():
+    found = cycles(import_graph())
+    assert not found, "import cycles: " + "; ".join(" <-> ".join(c) for c in found)
+
+
+def test_cycle_finder_finds_a_cycle():
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_graph_sees_function_level_imports():
+    edges = import_graph()
+    assert "lib.runs" in edges["lib.chapters.registry"] or "lib.config" in edges["lib.chapters.registry"]
+    assert "lib.masks" in edges["lib.runs"] and "lib.train" in edges["lib.runs"]
+
+
+def test_layers_import_only_downwards():
+    bad = [f"{m} (layer {LAYERS[layer_of(m)]}) imports {t} (layer {LAYERS[layer_of(t)]})"
+           for m, ts in import_graph().items() for t in ts if layer_of(t) < layer_of(m)]
+    assert not bad, "\n".join(bad)
+
+
+def test_engine_knows_nothing_of_experiments():
+    edges = import_graph()
+    assert not edges["lib.train"] & {"lib.runs", "lib.masks", "lib.experiments"}
+    assert "lib.runs" not in edges["lib.masks"]
+    backends = {"lib.stats.hooks", "lib.stats.functorch_backend", "lib.stats.opacus_backend"}
+    for b in backends:
+        assert not edges[b] & (backends | {"lib.stats.core"}), f"{b} imports {edges[b] & (backends | {'lib.stats.core'})}"
+
+
+def _toc_chapters() -> list[str]:
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [c["file"] for part in toc["parts"] for c in part["chapters"]]
+    return [f.split("/", 1)[1] for f in files if f.startswith("chapters/")]
+
+
+def test_registry_matches_toc_and_notebooks():
+    assert _toc_chapters() == [c.stem for c in registry.CHAPTERS]
+    for c in registry.CHAPTERS:
+        assert (ROOT / c.notebook).is_file(), c.notebook
+        assert c.key == c.stem[:2]
+
+
+def _parameters_cell(path: Path) -> dict:
+    nb = nbformat.read(path, as_version=4)
+    cell = next(c for c in nb.cells if c.cell_type == "code" and "parameters" in c.metadata.get("tags", []))
+    return {n.targets[0].id: ast.literal_eval(n.value) for n in ast.parse(cell.source).body}
+
+
+@pytest.mark.parametrize("key", registry.KEYS)
+def test_chapter_module_matches_its_notebook(key):
+    mod = registry.module(key)
+    for name in ("Params", "setup", "plan", "results", "verdicts"):
+        assert hasattr(mod, name), f"{mod.__name__} has no {name}"
+    assert registry.defaults(key) == _parameters_cell(ROOT / registry.get(key).notebook)
+    assert dataclasses.is_dataclass(mod.Params) and mod.Params.__dataclass_params__.frozen
+    s = mod.setup(profile="smoke")
+    assert isinstance(mod.plan(s), list)
+
+
+@pytest.mark.parametrize("key", registry.KEYS)
+def test_setup_rejects_bad_parameters(key):
+    mod = registry.module(key)
+    with pytest.raises(chapter_params.ParameterError, match="profile = 'laptop'"):
+        mod.setup(profile="laptop")
+    with pytest.raises(chapter_params.ParameterError, match="unknown parameter.*'sede'"):
+        mod.setup(sede=1)
+    with pytest.raises(chapter_params.ParameterError, match="seed = 1.5 must be an integer"):
+        mod.setup(seed=1.5)
+    if "seeds" in registry.defaults(key):
+        with pytest.raises(chapter_params.ParameterError, match=r"seeds = \[0, 0\] repeats \[0\]"):
+            mod.setup(seeds=[0, 0])
+
+
+def test_key_of():
+    assert registry.key_of("5") == registry.key_of("chapters/05_pruning_mlp.ipynb") == "05"
+    with pytest.raises(ValueError, match="no chapter '11'; known: 02, 03"):
+        registry.key_of("11")
+
+
+def test_parameter_validators():
+    c = chapter_params
+    assert c.integers([64, 32], "widths", minimum=1) == (64, 32)
+    with pytest.raises(c.ParameterError, match=r"widths = \[64, -1\]: -1 is below the minimum 1"):
+        c.integers([64, -1], "widths", minimum=1)
+    with pytest.raises(c.ParameterError, match="widths = '64' must be a list of integers"):
+        c.integers("64", "widths")
+    with pytest.raises(c.ParameterError, match=r"density = 0 must lie in \(0, 1\]"):
+        c.density(0)
+    with pytest.raises(c.ParameterError, match="epochs = True must be an integer"):
+        c.integer(True, "epochs")
+    with pytest.raises(c.ParameterError, match="arch = 'x' is not allowed; choose one of: 'a', 'b'"):
+        c.choice("x", "arch", ["a", "b"])
+    assert c.seeds_with(3, (0, 1)) == (3, 0, 1) and c.seeds_with(1, (0, 1)) == (0, 1)
