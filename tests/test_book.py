@@ -257,17 +257,21 @@ def test_verdict_table_shows_full_text():
 
 
 def _cache(cfg, info=None):
-    """Put a finished-looking run for ``cfg`` in the run cache (metrics.csv, optionally info.json)."""
+    """Put a finished-looking run for ``cfg`` in the run cache (metrics.csv, model.pt, config.json,
+    optionally info.json, and the manifest the cache checks)."""
     import json
 
-    from lib import paths
+    from lib import paths, runs
     from lib.config import config_hash
 
     d = paths.run_dir(config_hash(cfg))
     d.mkdir(parents=True)
     (d / "metrics.csv").write_text("epoch\n0\n")
+    (d / "model.pt").write_bytes(b"")
+    (d / "config.json").write_text("{}")
     if info:
         (d / "info.json").write_text(json.dumps(info))
+    runs.write_manifest(d)
     return d
 
 
@@ -368,3 +372,41 @@ def test_a_run_the_notebook_trained_unplanned_fails_the_checks():
     problems = checks.unplanned_runs("05", before, before | {"cccc000000000000"})
     assert problems == ["chapter 05: the notebook trained run cccc000000000000, which "
                         "lib.chapters.ch05_pruning_mlp.plan does not list"]
+
+
+def test_poll_in_steps_rereads_the_socket_and_keeps_the_deadline(monkeypatch):
+    """nbclient#312 work-around: a blocking get_msg(timeout=None) becomes short polls, so a reply whose
+    wake-up was missed is still read; a finite timeout still ends in Empty."""
+    import asyncio
+    from queue import Empty
+
+    from nbclient.client import NotebookClient
+
+    from lib.book import execute
+
+    class Channel:
+        def __init__(self, ready_after: int):
+            self.calls, self.ready_after = [], ready_after
+
+        async def get_msg(self, timeout=None):
+            self.calls.append(timeout)
+            if len(self.calls) > self.ready_after:
+                return {"msg": "reply"}
+            raise Empty
+
+    class Client:
+        shell_channel, iopub_channel = Channel(3), Channel(10 ** 9)
+
+    async def start(self):
+        return Client()
+
+    monkeypatch.setattr(NotebookClient, "async_start_new_kernel_client", start)
+    monkeypatch.setattr(NotebookClient, "start_new_kernel_client", NotebookClient.start_new_kernel_client)
+    monkeypatch.setattr(NotebookClient, "_book_polls_in_steps", False, raising=False)
+    execute.poll_in_steps(step_s=0.01)
+    kc = asyncio.run(NotebookClient.async_start_new_kernel_client(object()))
+    assert asyncio.run(kc.shell_channel.get_msg(timeout=None)) == {"msg": "reply"}
+    assert Client.shell_channel.calls == [0.01] * 4  # never one blocking wait
+    with pytest.raises(Empty):
+        asyncio.run(kc.iopub_channel.get_msg(timeout=0.05))
+    assert max(Client.iopub_channel.calls) <= 0.01

@@ -94,6 +94,48 @@ def prepare_kernel() -> None:
 CELL_TIMEOUT_S = int(os.environ.get("BOOK_CELL_TIMEOUT", "3600"))
 
 
+def poll_in_steps(step_s: float = 1.0) -> None:
+    """Make nbclient's kernel clients wait for replies in short polls (idempotent).
+
+    nbclient waits for a cell's ``execute_reply`` with one blocking ``get_msg(timeout=None)`` on the
+    shell channel. ZeroMQ's socket events are edge-triggered, and with widget cells the wake-up can be
+    missed: the kernel is idle, the reply sits in the socket, and the build waits forever
+    (jupyter/nbclient#312; here chapter 3's explorer cell hung the build about one time in three).
+    Polling every ``step_s`` seconds rechecks the socket, so a reply that is there is read within a
+    second; an overall ``timeout`` is still honoured.
+    """
+    from queue import Empty
+
+    from nbclient.client import NotebookClient
+    from nbclient.util import run_sync
+
+    if getattr(NotebookClient, "_book_polls_in_steps", False):
+        return
+    start = NotebookClient.async_start_new_kernel_client
+
+    def stepped(get_msg):
+        async def get_msg_in_steps(timeout: float | None = None, **kw: Any):
+            deadline = None if timeout is None else time.monotonic() + timeout
+            while True:
+                left = step_s if deadline is None else min(step_s, max(0.0, deadline - time.monotonic()))
+                try:
+                    return await get_msg(timeout=left, **kw)
+                except Empty:
+                    if deadline is not None and time.monotonic() >= deadline:
+                        raise
+        return get_msg_in_steps
+
+    async def start_client(self):
+        kc = await start(self)
+        for channel in (kc.shell_channel, kc.iopub_channel):
+            channel.get_msg = stepped(channel.get_msg)
+        return kc
+
+    NotebookClient.async_start_new_kernel_client = start_client
+    NotebookClient.start_new_kernel_client = run_sync(start_client)  # papermill calls the sync wrapper
+    NotebookClient._book_polls_in_steps = True
+
+
 def execute_chapter(key: str, parameters: dict[str, Any], *, verbose: bool) -> float:
     """Run one chapter with papermill into the staged book (progress bar on a tty or with
     ``verbose``; cell outputs streamed with ``verbose``); returns seconds.
@@ -102,6 +144,8 @@ def execute_chapter(key: str, parameters: dict[str, Any], *, verbose: bool) -> f
     of chapter 3 hung the kernel and the build here, reproducibly."""
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
+
+    poll_in_steps()
 
     stem = registry.get(key).stem
     out = staged(stem)
