@@ -13,10 +13,15 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from .data import DataConfig
+from . import validate
+from .data import DataConfig, fingerprint
 from .models import ModelConfig
 
 OPTIMIZERS = ("sgd", "adam")
+#: Mask methods and scopes :class:`MaskConfig` accepts; :mod:`lib.masks` checks at import that its
+#: scorer registry holds exactly these methods (config cannot import masks: masks is above it).
+MASK_METHODS = ("diff", "magnitude", "random")
+MASK_SCOPES = ("global", "layer")
 
 
 @dataclass(frozen=True)
@@ -29,10 +34,10 @@ class OptimConfig:
     weight_decay: float = 0.0
 
     def __post_init__(self) -> None:
-        if self.name not in OPTIMIZERS:
-            raise ValueError(f"unknown optimiser {self.name!r}; known: {', '.join(OPTIMIZERS)}")
-        if not self.lr > 0:
-            raise ValueError(f"lr must be > 0, got {self.lr}")
+        validate.one_of(self, "name", OPTIMIZERS, "optimiser")
+        validate.real(self, "lr", 0, low_open=True)
+        validate.real(self, "momentum", 0)
+        validate.real(self, "weight_decay", 0)
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,12 @@ class StatsConfig:
     backend: str = "auto"
     bins: int = 50
     batch_size: int = 256
+
+    def __post_init__(self) -> None:  # backend names are checked by lib.stats when used
+        validate.integer(self, "every", 0)
+        validate.integer(self, "max_samples", 0)
+        validate.integer(self, "bins", 1)
+        validate.integer(self, "batch_size", 1)
 
 
 @dataclass(frozen=True)
@@ -69,6 +80,16 @@ class MaskConfig:
     invert: bool = False
     seed: int = 0
     min_size: int = 0
+
+    def __post_init__(self) -> None:
+        validate.one_of(self, "method", MASK_METHODS, "mask method", "allowed")
+        validate.real(self, "density", 0, 1, low_open=True)
+        validate.one_of(self, "scope", MASK_SCOPES, "scope", "allowed")
+        validate.real(self, "floor", 0, 1)
+        if not isinstance(self.invert, bool):
+            raise ValueError(f"MaskConfig.invert must be True or False, got {self.invert!r}")
+        validate.integer(self, "seed")
+        validate.integer(self, "min_size", 0)
 
 
 @dataclass(frozen=True)
@@ -92,10 +113,11 @@ class TrainConfig:
     track: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        if self.batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
-        if self.epochs < 0:
-            raise ValueError(f"epochs must be >= 0, got {self.epochs}")
+        validate.integer(self, "batch_size", 1)
+        validate.integer(self, "epochs", 0)  # 0 epochs: the untrained network (a run others start from)
+        validate.integer(self, "seed")
+        if not (isinstance(self.track, tuple) and all(isinstance(t, str) for t in self.track)):
+            raise ValueError(f"TrainConfig.track must be a tuple of parameter names, got {self.track!r}")
 
 
 def config_dict(cfg: Any, *, non_default_only: bool = True) -> dict[str, Any]:
@@ -117,9 +139,24 @@ def config_dict(cfg: Any, *, non_default_only: bool = True) -> dict[str, Any]:
     return out
 
 
+def data_configs(cfg: Any) -> list[DataConfig]:
+    """Every :class:`DataConfig` in a config tree: the run's own, its ``init_from``'s, its mask parent's, ..."""
+    if isinstance(cfg, DataConfig):
+        return [cfg]
+    if not dataclasses.is_dataclass(cfg) or isinstance(cfg, type):
+        return []
+    return [d for f in dataclasses.fields(cfg) for d in data_configs(getattr(cfg, f.name))]
+
+
 def config_hash(cfg: Any) -> str:
-    """16 hex digits of the SHA-256 of the config's non-default fields (JSON, sorted keys)."""
-    text = json.dumps({"type": type(cfg).__name__, **config_dict(cfg)}, sort_keys=True)
+    """16 hex digits of the SHA-256 of the config's non-default fields and the fingerprint of each dataset
+    its tree uses (JSON, sorted keys; :func:`lib.data.fingerprint`): the same config on another data file
+    is another run. Needs the CIFAR-10 file for a config that uses it (read once, then memoised)."""
+    tree = {"type": type(cfg).__name__, **config_dict(cfg)}
+    fingerprints = {d.dataset: fingerprint(d) for d in data_configs(cfg)}
+    if fingerprints:
+        tree["data_fingerprints"] = fingerprints
+    text = json.dumps(tree, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

@@ -46,7 +46,8 @@ Prunable tensors (:func:`prunable`), the rule this module documents
 Scores
     ``diff`` = |diffs| at the parent's max-coherence training epoch (epoch >= 1; the stats engine's
     ``diffs_max_trained.pt``), ``magnitude`` = |final weights|, ``random`` = uniform draws seeded per
-    (seed, tensor name). A new criterion is one function registered with :func:`scorer`.
+    (seed, tensor name). A new criterion is one function registered with :func:`scorer` and its name
+    added to :data:`lib.config.MASK_METHODS` (the names :class:`MaskConfig` accepts when built).
 
 A mask is cached in ``runs/masks/<hash of its MaskConfig>.pt``; the hash does not include this
 module's code, so after changing a rule above delete ``runs/masks``.
@@ -64,10 +65,10 @@ import torch
 from torch import nn
 
 from . import paths
-from .config import MaskConfig, config_hash
+from .config import MASK_METHODS, MASK_SCOPES, MaskConfig, config_hash
 from .models import Attention, build_model
 
-SCOPES = ("global", "layer")
+SCOPES = MASK_SCOPES
 #: Tensors with fewer weights than this are not pruned in ResNets and ViTs (MLPs: 0).
 DEFAULT_MIN_SIZE = 1024
 #: Name of the ViT input embedding, never pruned.
@@ -227,7 +228,11 @@ NEEDS_TRAINED_PARENT: set[str] = set()
 
 
 def scorer(name: str, *, needs_trained_parent: bool = True) -> Callable[[Scorer], Scorer]:
-    """Decorator registering a score function under a method name."""
+    """Decorator registering a score function under a method name (one of
+    :data:`lib.config.MASK_METHODS`, the names :class:`MaskConfig` accepts)."""
+    if name not in MASK_METHODS:
+        raise ValueError(f"mask method {name!r} is not in lib.config.MASK_METHODS {MASK_METHODS}: add it there")
+
     def deco(fn: Scorer) -> Scorer:
         SCORERS[name] = fn
         if needs_trained_parent:
@@ -249,6 +254,11 @@ def _magnitude(parent: Any, shapes: dict[str, torch.Size], cfg: MaskConfig) -> S
 @scorer("random", needs_trained_parent=False)
 def _random(parent: Any, shapes: dict[str, torch.Size], cfg: MaskConfig) -> Scores:
     return random_scores(shapes, cfg.seed)
+
+
+if set(SCORERS) != set(MASK_METHODS):  # MaskConfig accepts exactly the methods registered here
+    raise ImportError(f"lib.config.MASK_METHODS {MASK_METHODS} lists methods without a scorer: "
+                      f"{sorted(set(MASK_METHODS) - set(SCORERS))}")
 
 
 def _check_config(cfg: MaskConfig) -> None:

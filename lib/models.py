@@ -19,6 +19,8 @@ from typing import Callable
 import torch
 from torch import nn
 
+from . import validate
+
 IN_FEATURES = 3 * 32 * 32
 NUM_CLASSES = 10
 
@@ -32,12 +34,9 @@ class ModelConfig:
     depth: int = 3
 
     def __post_init__(self) -> None:
-        if self.arch not in ARCHS:
-            raise ValueError(f"unknown arch {self.arch!r}; known: {', '.join(sorted(ARCHS))}")
-        if self.width < 1:
-            raise ValueError(f"width must be >= 1, got {self.width}")
-        if self.depth < 0:
-            raise ValueError(f"depth must be >= 0, got {self.depth}")
+        validate.one_of(self, "arch", tuple(sorted(ARCHS)), "arch")
+        validate.integer(self, "width", 1)
+        validate.integer(self, "depth", 0)
 
 
 # ----------------------------------------------------------------------------------------- MLP

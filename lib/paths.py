@@ -18,13 +18,21 @@ def data_dir() -> Path:
 
 
 def runs_dir() -> Path:
-    """Run cache (``runs/`` or ``$BOOK_RUNS_DIR``, git-ignored)."""
-    return Path(os.environ.get("BOOK_RUNS_DIR", ROOT / "runs"))
+    """Run cache (``runs/`` or ``$BOOK_RUNS_DIR``, git-ignored); ``BOOK_RUNS_DIR`` set but empty is an error."""
+    value = os.environ.get("BOOK_RUNS_DIR")
+    if value is not None and not value.strip():
+        raise ValueError("BOOK_RUNS_DIR is set but empty: unset it (the cache is then runs/) or give a folder")
+    return Path(value) if value is not None else ROOT / "runs"
 
 
 def run_dir(run_hash: str) -> Path:
     """Folder of one finished training run."""
     return runs_dir() / "train" / run_hash
+
+
+def quarantine_dir() -> Path:
+    """Damaged runs moved out of the cache (``runs/quarantine/<hash>-<time>/``, see :mod:`lib.runs`)."""
+    return runs_dir() / "quarantine"
 
 
 def checkpoint_dir(run_hash: str) -> Path:

@@ -20,7 +20,8 @@ resumes after that epoch, and ends with the same metrics, weights and files as a
 run (on the CPU). ``BOOK_CHECKPOINT_SECONDS`` (environment, default 0) skips a checkpoint when the
 previous one is younger than that many seconds (for runs whose epochs take a second);
 ``BOOK_CHECKPOINT=0`` turns checkpoints off. Callbacks without ``state_dict``/``load_state_dict``
-turn them off too (with a warning).
+turn them off too (with a warning). A checkpoint that cannot be written (disk full) warns and the
+run goes on.
 """
 from __future__ import annotations
 
@@ -213,11 +214,30 @@ class Checkpoint:
 
     def save(self, epoch: int, state: dict[str, Any], out_dir: Path) -> bool:
         """Write a checkpoint after ``epoch`` unless the last one is younger than ``min_seconds``.
-        Files of ``out_dir`` unchanged since the previous checkpoint are hard-linked, not copied."""
+        Files of ``out_dir`` unchanged since the previous checkpoint are hard-linked, not copied.
+        A write that fails (disk full, permissions) warns and returns False: a checkpoint must never
+        stop a run, and ``LATEST`` still points at the previous checkpoint."""
         now = time.monotonic()
         if now - self.last_save < self.min_seconds:
             return False
         new = self.folder / f"epoch-{epoch:06d}-{os.getpid()}-{time.time_ns()}"
+        tmp = self.folder / f"LATEST.{os.getpid()}.{time.time_ns()}.tmp"
+        try:
+            stamps = self._write(new, tmp, epoch, state, out_dir)
+        except Exception as exc:
+            shutil.rmtree(new, ignore_errors=True)
+            tmp.unlink(missing_ok=True)
+            warnings.warn(f"checkpoint after epoch {epoch} not written ({type(exc).__name__}: {exc}); "
+                          "training goes on without it")
+            return False
+        if self.current is not None and self.current != new:
+            shutil.rmtree(self.current, ignore_errors=True)
+        self.current, self.stamps, self.last_save = new, stamps, time.monotonic()
+        return True
+
+    def _write(self, new: Path, tmp: Path, epoch: int, state: dict[str, Any], out_dir: Path) -> dict[str, tuple[int, int]]:
+        """Write checkpoint folder ``new``, then point ``LATEST`` at it (via ``tmp``, atomically);
+        returns the stamps of ``out_dir``'s files it holds."""
         (new / "files").mkdir(parents=True)
         stamps = _file_stamps(out_dir)
         for rel, stamp in stamps.items():
@@ -235,13 +255,9 @@ class Checkpoint:
             torch.save({**state, "key": self.key, "epoch": epoch}, f)
             f.flush()
             os.fsync(f.fileno())
-        tmp = self.folder / f"LATEST.{os.getpid()}.tmp"
         tmp.write_text(new.name)
         os.replace(tmp, self.folder / "LATEST")
-        if self.current is not None and self.current != new:
-            shutil.rmtree(self.current, ignore_errors=True)
-        self.current, self.stamps, self.last_save = new, stamps, time.monotonic()
-        return True
+        return stamps
 
 
 def _rng_state() -> dict[str, Any]:

@@ -146,6 +146,7 @@ def _parameters_cell(path: Path) -> dict:
     return {n.targets[0].id: ast.literal_eval(n.value) for n in ast.parse(cell.source).body}
 
 
+@pytest.mark.usefixtures("stand_in_fingerprint")
 @pytest.mark.parametrize("key", registry.KEYS)
 def test_chapter_module_matches_its_notebook(key):
     mod = registry.module(key)

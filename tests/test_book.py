@@ -275,6 +275,7 @@ def _cache(cfg, info=None):
     return d
 
 
+@pytest.mark.usefixtures("stand_in_fingerprint")
 def test_training_rows_count_own_cached_and_shared_runs(run_cache):
     records = {k: {"parameters": {"profile": "smoke"}} for k in ("02", "03", "04")}
     rows = status.training_rows(records)

@@ -139,6 +139,7 @@ def test_verdicts_in_rule_order_with_one_seed_note_and_headline():
     assert sum(int(part.split()[0]) for part in line.split("; ")[1][:-2].split(", ")) == 10
 
 
+@pytest.mark.usefixtures("stand_in_fingerprint")
 def test_results_trains_exactly_the_plan(monkeypatch):
     s = ch6.setup(profile="smoke")
     trained, called = [], {}

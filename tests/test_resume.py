@@ -107,6 +107,8 @@ def assert_same_run(a, b):
             pd.testing.assert_frame_equal(pd.read_csv(a / name), pd.read_csv(b / name), check_exact=True)
         elif name == "info.json":  # how long and where the run trained: the machine's, not the run's
             assert json.loads((a / name).read_text()).keys() == json.loads((b / name).read_text()).keys()
+        elif name == "manifest.json":  # the same files (their contents are compared above and below)
+            assert json.loads((a / name).read_text())["files"].keys() == json.loads((b / name).read_text())["files"].keys()
         else:
             assert (a / name).read_bytes() == (b / name).read_bytes(), name
 

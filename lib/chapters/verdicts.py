@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -46,9 +47,12 @@ def record(profile: str, v: Verdict) -> Verdict:
     """Store ``v`` for ``profile`` (atomically, replacing an earlier verdict of the same claim)."""
     d = _dir(profile)
     d.mkdir(parents=True, exist_ok=True)
-    tmp = d / f".{v.claim_id}.json.tmp"
-    tmp.write_text(json.dumps(asdict(v), indent=1))
-    os.replace(tmp, d / f"{v.claim_id}.json")
+    tmp = d / f".{v.claim_id}.json.{os.getpid()}.{time.time_ns()}.tmp"  # unique: writers may race
+    try:
+        tmp.write_text(json.dumps(asdict(v), indent=1))
+        os.replace(tmp, d / f"{v.claim_id}.json")
+    finally:
+        tmp.unlink(missing_ok=True)
     return v
 
 

@@ -252,9 +252,12 @@ def write_job(run_hash: str, record: dict[str, Any]) -> None:
     """Record the SLURM job of a run (atomically), where :func:`lib.cluster.plan.read_job` finds it."""
     p = paths.job_record(run_hash)
     p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(f"{p.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(record, indent=1))
-    os.replace(tmp, p)
+    tmp = p.with_name(f"{p.name}.{os.getpid()}.{time.time_ns()}.tmp")  # unique: writers may race
+    try:
+        tmp.write_text(json.dumps(record, indent=1))
+        os.replace(tmp, p)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def submit_slurm(stages: Stages | list[list[PlannedRun]], settings: SlurmSettings | None = None, *,
