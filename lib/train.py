@@ -8,7 +8,14 @@ after epoch 0 and every epoch after, and may add columns to the row or write fil
 
 Masked runs keep masked weights exactly zero: the mask multiplies the weights at initialisation,
 the gradients before every step and the weights after every step, so no optimiser state can
-revive them.
+revive them. In MLPs, masked ``nn.Linear`` layers may instead run on sparse kernels
+(:mod:`lib.sparse`: the weight exists only on the mask's pattern, the optimiser holds only kept
+weights): ``BOOK_SPARSE`` (environment) ``0`` = never, ``1`` = always, ``auto`` (default) = where a
+short measurement at the start of the run finds them faster. Both give the same run within float
+tolerance (``tests/test_sparse.py``), so the choice is not part of the run's hash. Callbacks,
+checkpoints and the returned model always see the ordinary network (``nn.Linear`` layers with full
+weight tensors, zeros where masked). A checkpoint records which layers ran sparse and a resumed run
+keeps that choice, whatever ``BOOK_SPARSE`` says then, so it resumes bit-identically.
 
 Checkpoints (``train(..., checkpoint_dir=...)``, which :func:`lib.runs.get_or_train` passes as
 ``runs/train/.ckpt-<hash>/``): after epoch 0 and every epoch but the last, the trainer writes the
@@ -46,6 +53,7 @@ from tqdm.auto import tqdm
 from .config import MaskConfig, OptimConfig, StatsConfig, TrainConfig
 from .data import DeviceData, load_data
 from .models import build_model
+from .sparse import SparseLayers, choose as choose_sparse
 
 @dataclass
 class EpochContext:
@@ -147,6 +155,18 @@ def _hold_mask(masked: list[tuple[nn.Parameter, torch.Tensor]], *, grads: bool) 
         t = p.grad if grads else p
         if t is not None:
             t.mul_(m)
+
+
+def _sparse_choice(cfg: TrainConfig, model: nn.Module, keep: dict[str, torch.Tensor] | None,
+                   device: torch.device, state: dict[str, Any] | None) -> list[str]:
+    """Weight names of the masked layers that train on sparse kernels: a resumed run's checkpoint
+    choice (none in checkpoints written before sparse kernels existed), else :func:`lib.sparse.choose`
+    for MLPs (other architectures: none; their convolutions and attention stay masked dense)."""
+    if state is not None:
+        return [k for k in state.get("sparse", []) if keep is not None and k in keep]
+    if keep is None or cfg.model.arch != "mlp":
+        return []
+    return choose_sparse(model, keep, batch=cfg.batch_size, optim=cfg.optim.name, device=device)
 
 
 def build_callbacks(cfg: TrainConfig) -> list[Callback]:
@@ -321,34 +341,46 @@ def train(cfg: TrainConfig, out_dir: Path, *, model: nn.Module | None = None,
             # allocate nothing (same values as multiplying by the boolean mask)
             mask[k] = v.to(device=device, dtype=names[k].dtype)
         apply_mask(model, mask)
-    masked = [(names[k], m) for k, m in mask.items()] if mask else []
-    opt = make_optimizer(cfg.optim, model.parameters())
     cbs = build_callbacks(cfg) + list(callbacks or [])
+    ckpt = _checkpointing(cfg, cbs, checkpoint_dir)
+    state = ckpt.load(device) if ckpt is not None else None
+    sparse_names = _sparse_choice(cfg, model, keep, device, state)
+    # sparse layers hold their mask by construction; the rest keep the two multiplications per step
+    layers = SparseLayers(model, {k: keep[k] for k in sparse_names}) if sparse_names else None  # type: ignore[index]
+    masked = [(names[k], m) for k, m in mask.items() if k not in sparse_names] if mask else []
+    opt = make_optimizer(cfg.optim, model.parameters())
     ctx = EpochContext(cfg, data, out_dir, device)
     gen = torch.Generator().manual_seed(cfg.seed + 7919)
     rows: list[dict[str, float]] = []
 
+    def weights() -> dict[str, torch.Tensor]:  # always the dense format (model.pt's)
+        return layers.state_dict() if layers is not None else model.state_dict()
+
     def finish_epoch(epoch: int, tr_loss: float, tr_acc: float) -> None:
         te_loss, te_acc = evaluate(model, data.x_test, data.y_test)
         row = {"epoch": epoch, "train_loss": tr_loss, "train_acc": tr_acc, "test_loss": te_loss, "test_acc": te_acc}
+        if cbs and layers is not None:  # callbacks see the ordinary network
+            layers.dense()
         for cb in cbs:
             row.update(cb.on_epoch_end(epoch, model, ctx))
+        if cbs and layers is not None:
+            layers.sparse()
         rows.append(row)
-
-    ckpt = _checkpointing(cfg, cbs, checkpoint_dir)
 
     def checkpoint(epoch: int) -> None:
         if ckpt is None or epoch >= cfg.epochs:  # after the last epoch the run itself is saved
             return
-        ckpt.save(epoch, {"model": model.state_dict(), "optimizer": opt.state_dict(), "rows": rows,
+        ckpt.save(epoch, {"model": weights(), "optimizer": opt.state_dict(), "rows": rows, "sparse": sparse_names,
                           "generator": gen.get_state(), "rng": _rng_state(),
                           "callbacks": [cb.state_dict() for cb in cbs]}, out_dir)  # type: ignore[attr-defined]
 
-    state = ckpt.load(device) if ckpt is not None else None
     if state is not None:
-        start_weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        start_weights = {k: v.detach().clone() for k, v in weights().items()}
         try:
-            model.load_state_dict(state["model"])
+            if layers is not None:
+                layers.load_state_dict(state["model"])
+            else:
+                model.load_state_dict(state["model"])
             opt.load_state_dict(state["optimizer"])
             for cb, st in zip(cbs, state["callbacks"]):
                 cb.load_state_dict(st)  # type: ignore[attr-defined]
@@ -358,6 +390,8 @@ def train(cfg: TrainConfig, out_dir: Path, *, model: nn.Module | None = None,
             warnings.warn(f"ignoring checkpoint {ckpt.current} that cannot be restored "  # type: ignore[union-attr]
                           f"({type(exc).__name__}: {exc}); training from the start")
             shutil.rmtree(checkpoint_dir, ignore_errors=True)  # type: ignore[arg-type]
+            if layers is not None:
+                layers.dense()
             model.load_state_dict(start_weights)
             return train(cfg, out_dir, model=model, mask=keep, device=device, progress=progress,
                          callbacks=callbacks, checkpoint_dir=checkpoint_dir)
@@ -392,6 +426,8 @@ def train(cfg: TrainConfig, out_dir: Path, *, model: nn.Module | None = None,
         finish_epoch(epoch, tot_loss.item() / data.n_train, tot_correct.item() / data.n_train)
         checkpoint(epoch)
         bar.set_postfix(loss=f"{rows[-1]['train_loss']:.3f}", test_acc=f"{rows[-1]['test_acc']:.3f}")
+    if layers is not None:
+        layers.dense()
     for cb in cbs:
         cb.on_train_end(model, ctx)
     return model, pd.DataFrame(rows)

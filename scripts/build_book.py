@@ -2,13 +2,15 @@
 """Build the book in one command: train each chapter's planned runs, execute every chapter with papermill, then render the HTML.
 
     python scripts/build_book.py [--profile smoke|cpu|paper] [--chapters 02 05 ...]
-                                 [-p NAME VALUE ...] [--offline] [--no-figure-check]
+                                 [-p NAME VALUE ...] [--offline] [--no-figure-check] [--workers N]
                                  [--executor local|slurm [SLURM flags] [--dry-run]]
 
 ``--executor local`` (the default) builds the book. Before a chapter's notebook executes, the build
 trains the runs its plan lists (``lib.chapters.registry.plan``, the same plan SLURM submission uses)
-that are not in the run cache, printing one plain line per run with an estimate of the time left;
-the notebook then finds every run cached. ``--executor slurm`` builds nothing: it plans the chosen
+that are not in the run cache, in ``--workers`` processes (default ``$BOOK_WORKERS``, else 1;
+``lib/parallel.py``: stage after stage, each run with the threads the thread policy gives its model,
+every core until the policy is measured), printing one plain line as each run starts and ends, with an estimate of the time
+left; the notebook then finds every run cached. ``--executor slurm`` builds nothing: it plans the chosen
 chapters' runs (with the same profile and ``-p`` parameters), submits the missing ones to SLURM with
 submitit (see ``lib.cluster``: one job array per stage, stages chained with SLURM dependencies,
 settings from ``slurm.toml`` and the SLURM flags) and exits with one line per chapter: runs done /
@@ -54,7 +56,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lib import cluster  # noqa: E402
+from lib import cluster, parallel  # noqa: E402
 from lib.book import assets, build, params  # noqa: E402
 from lib.book.layout import DEFAULT_PROFILE, HTML, PROFILES, ROOT, VENDOR, BuildError, format_seconds  # noqa: E402
 
@@ -86,6 +88,7 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--executor", choices=("local", "slurm"), default="local",
                     help="local: build the book, training each chapter's missing runs first (default); slurm: "
                          "submit the chapters' missing runs to SLURM, print a summary per chapter and exit")
+    cluster.cli.add_workers_argument(ap)
     cluster.add_arguments(ap)
     return ap
 
@@ -117,8 +120,12 @@ def main(argv: list[str] | None = None) -> int:
             return dispatch_slurm(args, chapter_params)
         if args.dry_run:
             raise BuildError("--dry-run goes with --executor slurm")
+        try:
+            workers = args.workers or parallel.default_workers()
+        except ValueError as exc:
+            raise BuildError(str(exc)) from None
         problems = build.build(chapter_params, declared, offline=offline, strict=args.strict,
-                               verbose=args.verbose, figure_check=not args.no_figure_check)
+                               verbose=args.verbose, figure_check=not args.no_figure_check, workers=workers)
         print(f"total: {format_seconds(time.perf_counter() - t_start)}")
         if problems:
             print("\nBUILD CHECKS FAILED:\n  " + "\n  ".join(problems), file=sys.stderr)

@@ -23,9 +23,9 @@ def chapter_plan(key: str, params: dict[str, Any]) -> Stages:
 
 
 def execute_chapters(chapter_params: dict[str, dict[str, Any]], records: dict[str, dict[str, Any]],
-                     source_sha: dict[str, str], *, verbose: bool) -> list[str]:
-    """For each chapter (key -> papermill parameters), in order: train its planned runs
-    (:func:`progress.train_planned`), then execute its notebook, recording the outcome in ``records``
+                     source_sha: dict[str, str], *, verbose: bool, workers: int = 1) -> list[str]:
+    """For each chapter (key -> papermill parameters), in order: train its planned runs in ``workers``
+    processes (:func:`progress.train_planned`), then execute its notebook, recording the outcome in ``records``
     (saved after each chapter). Returns the problems found: runs a notebook trained unplanned.
     A failing chapter is recorded "failed" and its BuildError stops the build."""
     machine = status.machine_summary()
@@ -39,7 +39,7 @@ def execute_chapters(chapter_params: dict[str, dict[str, Any]], records: dict[st
                   "date": status.now(), "source_sha": source_sha[key]}
         t0 = time.perf_counter()
         try:
-            training = progress.train_planned(key, chapter_plan(key, params))
+            training = progress.train_planned(key, chapter_plan(key, params), workers=workers)
             before = checks.run_folders()
             notebook_s = execute.execute_chapter(key, params, verbose=verbose)
         except BuildError:
@@ -57,13 +57,16 @@ def execute_chapters(chapter_params: dict[str, dict[str, Any]], records: dict[st
 
 
 def build(chapter_params: dict[str, dict[str, Any]], declared: dict[str, dict[str, Any]], *,
-          offline: bool, strict: bool = False, verbose: bool = False, figure_check: bool = True) -> list[str]:
-    """Build the book, executing the chapters in ``chapter_params`` (none: re-render only);
-    ``declared`` = each notebook's parameters, for the Status page. Returns the failed checks."""
+          offline: bool, strict: bool = False, verbose: bool = False, figure_check: bool = True,
+          workers: int = 1) -> list[str]:
+    """Build the book, executing the chapters in ``chapter_params`` (none: re-render only), their runs
+    trained in ``workers`` processes; ``declared`` = each notebook's parameters, for the Status page.
+    Returns the failed checks."""
     source_sha = {c.key: status.sha256(source(c.stem)) for c in registry.CHAPTERS}
     execute.stage_sources(offline=offline)
     records = status.load_status()
-    unplanned = execute_chapters(chapter_params, records, source_sha, verbose=verbose) if chapter_params else []
+    unplanned = (execute_chapters(chapter_params, records, source_sha, verbose=verbose, workers=workers)
+                 if chapter_params else [])
 
     (STAGE / "status.md").write_text(status.status_markdown(
         records, declared, source_sha, status.now("%Y-%m-%d %H:%M UTC"), status.training_rows(records)))

@@ -6,18 +6,20 @@ Plain, flushed lines (the same in a terminal and in a log file)::
     chapter 05: [13/58] mlp w=1370 cifar10 seed 0 diff mask d=0.1, 2 epochs ...
     chapter 05: [13/58] mlp w=1370 cifar10 seed 0 diff mask d=0.1, 2 epochs ... 84 s; about 21 min left
 
-The estimate multiplies the runs still to train by the mean recorded training time
-(``info.json``'s ``train_seconds``) of the runs this chapter trained so far; before the first one
-lands, of the chapter's planned runs already in the cache; with neither it says "estimating".
+With several workers (``--workers``, :mod:`lib.parallel`) runs start and end interleaved; a run's
+end line repeats its start line, number included. The estimate multiplies the runs still to train
+by the mean recorded training time (``info.json``'s ``train_seconds``) of the runs this chapter
+trained so far (before the first one lands, of the chapter's planned runs already in the cache;
+with neither it says "estimating") and divides it among the workers.
 """
 from __future__ import annotations
 
 import time
-import traceback
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from .. import runs
+from .. import parallel, runs
+from ..parallel import describe, distinct
 from ..config import Stages, TrainConfig, config_hash
 from .layout import BuildError
 
@@ -38,18 +40,6 @@ class Training:
     seconds: float
 
 
-def describe(cfg: TrainConfig) -> str:
-    """A run in a few words: 'mlp w=1370 cifar10 seed 0 diff mask d=0.1, 2 epochs'."""
-    m, mask = cfg.model, cfg.mask
-    what = f"{m.arch} w={m.width}" if m.arch == "mlp" else m.arch
-    what += f" {cfg.data.dataset} seed {cfg.seed}"
-    if mask is not None:
-        what += f" {mask.method}{' inverted' if mask.invert else ''} mask d={mask.density:g}"
-    if cfg.init_from is not None:
-        what += f" from {cfg.init_from.data.dataset} weights"
-    return f"{what}, {cfg.epochs} epochs"
-
-
 def about(seconds: float) -> str:
     """A rough duration: 'under a minute', 'about 21 min', 'about 3.4 h'."""
     if seconds < 60:
@@ -63,42 +53,41 @@ def recorded_seconds(done: Sequence[runs.Run]) -> float | None:
     return sum(secs) / len(secs) if secs else None
 
 
-def distinct(stages: Stages) -> list[TrainConfig]:
-    """The plan's configs in stage order, each once."""
-    seen: dict[str, TrainConfig] = {}
-    for stage in stages:
-        for cfg in stage:
-            seen.setdefault(config_hash(cfg), cfg)
-    return list(seen.values())
-
-
-def train_planned(key: str, stages: Stages, *, out: Out = _print) -> Training:
-    """Train every run of chapter ``key``'s plan that is not cached, stage by stage
-    (:func:`lib.runs.get_or_train`, no per-epoch bars), printing one line as each starts and ends.
-    A run that fails raises BuildError naming the chapter, the run and the traceback."""
+def train_planned(key: str, stages: Stages, *, out: Out = _print, workers: int = 1) -> Training:
+    """Train every run of chapter ``key``'s plan that is not cached, stage by stage, in ``workers``
+    processes (:func:`lib.parallel.train_stages`; 1: in this process; no per-epoch bars), printing one
+    line as each run starts and one as it ends; the estimate of the time left is divided among the
+    workers. A run that fails raises BuildError naming the chapter, the run and the traceback."""
     planned = distinct(stages)
     todo = [c for c in planned if not runs.is_cached(c)]
     cached = [runs.get_or_train(c, progress=False) for c in planned if runs.is_cached(c)]
     head = f"chapter {key}: {len(planned)} runs planned, {len(cached)} in the cache, {len(todo)} to train"
     if todo:
         mean = recorded_seconds(cached)
-        head += f"; {about(mean * len(todo))}" if mean is not None else "; estimating"
+        head += f"; {about(mean * len(todo) / min(workers, len(todo)))}" if mean is not None else "; estimating"
     out(head)
     t0 = time.perf_counter()
     trained: list[runs.Run] = []
-    for i, cfg in enumerate(todo, 1):
-        line = f"chapter {key}: [{i}/{len(todo)}] {describe(cfg)} ..."
+    lines: dict[str, tuple[str, float]] = {}  # run hash -> its start line, when it started
+
+    def started(cfg: TrainConfig) -> None:
+        line = f"chapter {key}: [{len(lines) + 1}/{len(todo)}] {describe(cfg)} ..."
+        lines[config_hash(cfg)] = (line, time.perf_counter())
         out(line)
-        started = time.perf_counter()
-        try:
-            trained.append(runs.get_or_train(cfg, progress=False))
-        except Exception as exc:
-            raise BuildError(f"chapter {key}: training run {config_hash(cfg)} ({describe(cfg)}) failed: "
-                             f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}") from None
-        mean = recorded_seconds(trained) or (time.perf_counter() - t0) / i
-        left = len(todo) - i
-        out(f"{line} {time.perf_counter() - started:.0f} s; "
-            + (f"{about(mean * left)} left" if left else "all trained"))
+
+    def finished(run: runs.Run, seconds: float) -> None:
+        trained.append(run)
+        line, began = lines[run.hash]
+        mean = recorded_seconds(trained) or (time.perf_counter() - t0) / len(trained)
+        left = len(todo) - len(trained)
+        out(f"{line} {time.perf_counter() - began:.0f} s; "
+            + (f"{about(mean * left / min(workers, left))} left" if left else "all trained"))
+
+    try:
+        parallel.train_stages(stages, workers=workers, started=started, finished=finished)
+    except parallel.RunFailed as exc:
+        raise BuildError(f"chapter {key}: training run {exc.hash} ({describe(exc.config)}) failed: "
+                         f"{exc.error}\n{exc.trace}") from None
     _release_gpu_memory()
     return Training(len(planned), len(cached), len(trained), time.perf_counter() - t0)
 

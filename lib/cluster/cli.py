@@ -1,11 +1,12 @@
 """The command line: ``python -m lib.cluster`` and the SLURM flags of ``scripts/build_book.py``.
 
     python -m lib.cluster [--chapters 05 06] [--profile paper] [--executor status|local|slurm]
-                          [--slurm-config FILE] [--partition P] [--sbatch FLAG=VALUE ...] [--dry-run]
+                          [--workers N] [--slurm-config FILE] [--partition P] [--sbatch FLAG=VALUE ...]
+                          [--dry-run]
 
 plans the chapters' runs (:mod:`lib.cluster.plan`), then shows their status (the default), trains the
-missing ones here (:mod:`lib.cluster.local`) or submits them to SLURM (:mod:`lib.cluster.slurm`),
-with one summary line per chapter and one line per failed run.
+missing ones here (:mod:`lib.cluster.local`, in ``--workers`` processes) or submits them to SLURM
+(:mod:`lib.cluster.slurm`), with one summary line per chapter and one line per failed run.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import argparse
 import sys
 from typing import Any
 
+from .. import parallel
 from ..chapters import registry
 from ..config import config_hash, merge_stages
 from .local import run_local
@@ -37,6 +39,20 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
     g.add_argument("--dry-run", action="store_true", help="plan and show the status; submit nothing")
 
 
+def _positive(text: str) -> int:
+    """A command-line number >= 1."""
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return int(text)
+
+
+def add_workers_argument(ap: argparse.ArgumentParser) -> None:
+    """``--workers N``: processes that train a stage's missing runs here (:mod:`lib.parallel`)."""
+    ap.add_argument("--workers", type=_positive, metavar="N",
+                    help=f"processes training the runs of a stage here (default: ${parallel.WORKERS_ENV}, else 1, "
+                         "which trains in this process)")
+
+
 def settings_from_args(args: argparse.Namespace) -> SlurmSettings:
     """:class:`~lib.cluster.slurm.SlurmSettings` from the config file and the flags of :func:`add_arguments`."""
     extra = {}
@@ -54,10 +70,10 @@ def settings_from_args(args: argparse.Namespace) -> SlurmSettings:
 
 
 def dispatch_chapters(chapter_params: dict[str, dict[str, Any]], settings: SlurmSettings | None, *,
-                      dry_run: bool = False, local: bool = False, out=print) -> int:
+                      dry_run: bool = False, local: bool = False, workers: int = 1, out=print) -> int:
     """Plan the chapters' runs (chapter key -> its papermill parameters), submit what is missing to
-    SLURM with ``settings`` (or train it here with ``local``; only show the status with ``dry_run`` or
-    no settings) and print one summary line per chapter plus one line per failed run.
+    SLURM with ``settings`` (or train it here with ``local``, in ``workers`` processes; only show the
+    status with ``dry_run`` or no settings) and print one summary line per chapter plus one line per failed run.
     Returns 1 when a run failed, else 0."""
     if settings is not None and not dry_run:
         check_cluster(settings)  # before planning, so that a bad setting fails fast
@@ -65,7 +81,7 @@ def dispatch_chapters(chapter_params: dict[str, dict[str, Any]], settings: Slurm
     merged = merge_stages(per_chapter.values())
     out(f"{sum(map(len, merged))} distinct runs in {len(merged)} stage(s) for chapter(s) {', '.join(per_chapter)}")
     if local and not dry_run:
-        result = run_local(merged)
+        result = run_local(merged, workers=workers)
     elif dry_run or settings is None:
         result = with_status(merged)
     else:
@@ -95,12 +111,17 @@ def main(argv: list[str] | None = None) -> int:
                     help=f"chapter keys (default: all, {' '.join(registry.KEYS)})")
     ap.add_argument("--profile", default="cpu")
     ap.add_argument("--executor", choices=("status", "local", "slurm"), default="status")
+    add_workers_argument(ap)
     add_arguments(ap)
     args = ap.parse_args(argv)
     try:
         params = {registry.key_of(k): {"profile": args.profile} for k in args.chapters}
         settings = settings_from_args(args) if args.executor == "slurm" and not args.dry_run else None
-        return dispatch_chapters(params, settings, dry_run=args.dry_run, local=args.executor == "local")
+        return dispatch_chapters(params, settings, dry_run=args.dry_run, local=args.executor == "local",
+                                 workers=args.workers or parallel.default_workers())
+    except parallel.RunFailed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     except (ClusterError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

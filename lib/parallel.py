@@ -1,0 +1,273 @@
+"""Train the missing runs of a plan in worker processes, stage after stage (parents before children).
+
+:func:`train_stages` with ``workers=1`` trains in this process, one run after another; with
+``workers=N`` it starts N processes (``spawn``: a new interpreter, never a fork of a process whose
+torch already runs OpenMP threads) and hands each idle one a run of the current stage, so no two
+workers get the same config; the next stage starts when every run of this one has landed. The run
+cache's atomic landing (:mod:`lib.runs`) makes the concurrent runs safe. A run that fails stops the
+others (their processes are terminated; their checkpoints stay, so the next call resumes them) and
+raises :class:`RunFailed` with the run and its traceback.
+
+Threads. The thread count changes a run's floats: a width-8 MLP trained with 1 and with 2 torch
+threads gives metrics that differ in the 7th-8th significant digit (the same for a width-1370 MLP,
+``resnet_small`` and ``vit_tiny``; each thread count on its own is deterministic). So a run's thread
+count is fixed by its config (:func:`threads_per_run`), never by the load or the number of workers:
+the same config trains to the same bits with 1 worker or N. Workers take runs only while the threads
+of the runs in flight fit the cores, so there are never more threads than cores.
+"""
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import queue
+import time
+import traceback
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
+
+import torch
+
+from . import paths, runs
+from .config import Stages, TrainConfig, config_hash
+
+#: Environment variable: the number of worker processes of the build and ``--executor local``.
+WORKERS_ENV = "BOOK_WORKERS"
+#: Thread settings a worker process is started with (torch reads them when it is imported).
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
+#: Torch threads per run by model, first matching rule: (arch, widest MLP the rule covers or None, threads).
+#: A model no rule covers trains with every core (torch's default, what every cached run used so far).
+#: To be filled from ``benchmarks/threads.py`` run on a quiet machine (see :func:`threads_per_run`).
+THREAD_RULES: tuple[tuple[str, int | None, int], ...] = ()
+
+Started = Callable[[TrainConfig], None]
+Finished = Callable[[runs.Run, float], None]
+
+
+def describe(cfg: TrainConfig) -> str:
+    """A run in a few words: 'mlp w=1370 cifar10 seed 0 diff mask d=0.1, 2 epochs'."""
+    m, mask = cfg.model, cfg.mask
+    what = f"{m.arch} w={m.width}" if m.arch == "mlp" else m.arch
+    what += f" {cfg.data.dataset} seed {cfg.seed}"
+    if mask is not None:
+        what += f" {mask.method}{' inverted' if mask.invert else ''} mask d={mask.density:g}"
+    if cfg.init_from is not None:
+        what += f" from {cfg.init_from.data.dataset} weights"
+    return f"{what}, {cfg.epochs} epochs"
+
+
+class RunFailed(RuntimeError):
+    """A run of :func:`train_stages` raised (or its worker process died); names the run and holds the
+    error line and the traceback."""
+
+    def __init__(self, cfg: TrainConfig, error: str, trace: str):
+        self.config, self.hash, self.error, self.trace = cfg, config_hash(cfg), error, trace
+        super().__init__(f"run {self.hash} ({describe(cfg)}) failed: {error}\n{trace}".rstrip())
+
+
+def cores() -> int:
+    """The CPU cores this process may use (its affinity mask, e.g. a SLURM allocation; else all)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def default_workers() -> int:
+    """Worker processes when none are asked for: ``$BOOK_WORKERS``, else 1 (the runs would share a GPU;
+    on a CPU, until :data:`THREAD_RULES` is measured every run takes every core, so one worker at a
+    time is all that fits). A ``$BOOK_WORKERS`` that is not a positive integer is a ValueError naming it."""
+    value = os.environ.get(WORKERS_ENV, "").strip()
+    if value:
+        if not value.isdigit() or int(value) < 1:
+            raise ValueError(f"{WORKERS_ENV}={value!r}: expected a positive whole number of worker processes")
+        return int(value)
+    return 1
+
+
+def threads_per_run(cfg: TrainConfig, n_cores: int | None = None) -> int:
+    """Torch threads one run of ``cfg`` trains with on a machine of ``n_cores`` cores (default: this
+    one's): the first rule of :data:`THREAD_RULES` that covers the model, else 1, at most ``n_cores``.
+    It depends on the config only (and the cores), never on the number of workers or the load, because
+    the thread count changes a run's floats (see the module docstring).
+
+    Measured with ``python benchmarks/threads.py`` on <machine> (<date>, torch <version>), epochs per
+    second, 1 and 2 threads, alone and beside a neighbour running the same; "2x1 / 1x2" is the
+    throughput of two 1-thread processes in parallel over one 2-thread process (above 1: 1 thread
+    per run is better)::
+
+        model                    1 thr  2 thr  1 thr + neighbour  2 thr + neighbour  2x1 / 1x2
+        mlp w=64    (5,000 img)  <...>  <...>  <...>              <...>              <...>
+        mlp w=256   (5,000 img)  <...>  <...>  <...>              <...>              <...>
+        mlp w=1370  (5,000 img)  <...>  <...>  <...>              <...>              <...>
+        resnet_small (1,000 img) <...>  <...>  <...>              <...>              <...>
+        vit_tiny    (1,000 img)  <...>  <...>  <...>              <...>              <...>
+
+    Until the table is filled, every run trains with every core, as all cached runs did, so that
+    nothing the book shows changes before the policy is measured; workers then run one run at a time
+    (their threads must fit the cores), and ``--workers`` pays off only for models a rule gives fewer
+    threads.
+    """
+    n_cores = cores() if n_cores is None else n_cores
+    threads = n_cores
+    for arch, widest, n in THREAD_RULES:
+        if cfg.model.arch == arch and (widest is None or cfg.model.width <= widest):
+            threads = n
+            break
+    return max(1, min(threads, n_cores))
+
+
+@contextmanager
+def torch_threads(n: int) -> Iterator[None]:
+    """Run the block with ``n`` torch threads, then restore the count it had."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+@contextmanager
+def _environment(**values: str) -> Iterator[None]:
+    """Set environment variables for the block (a spawned process inherits them), then restore them."""
+    before = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in before.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def distinct(stages: Stages) -> list[TrainConfig]:
+    """The plan's configs in stage order, each once."""
+    seen: dict[str, TrainConfig] = {}
+    for stage in stages:
+        for cfg in stage:
+            seen.setdefault(config_hash(cfg), cfg)
+    return list(seen.values())
+
+
+def train_stages(stages: Stages, *, workers: int = 1, started: Started | None = None,
+                 finished: Finished | None = None, n_cores: int | None = None) -> list[runs.Run]:
+    """Get or train every config of ``stages``, stage after stage, the missing runs of a stage in
+    ``workers`` processes (1: in this process), each with :func:`threads_per_run` threads. Calls
+    ``started(cfg)`` as a missing run starts and ``finished(run, seconds)`` as it lands (seconds: its
+    training, as the worker measured it); runs already cached are returned without either call.
+    Returns the runs in plan order. A failing run raises :class:`RunFailed` (the other workers are
+    terminated first)."""
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be a whole number >= 1, got {workers!r}")
+    n_cores = cores() if n_cores is None else n_cores
+    started = started or (lambda cfg: None)
+    finished = finished or (lambda run, seconds: None)
+    pool = _Pool(workers, n_cores) if workers > 1 else None
+    try:
+        for stage in stages:
+            todo = [c for c in distinct([stage]) if not runs.is_cached(c)]
+            if pool is None or len(todo) == 1:
+                _train_here(todo, n_cores, started, finished)
+            else:
+                pool.train(todo, started, finished)
+    finally:
+        if pool is not None:
+            pool.close()
+    return [runs.get_or_train(cfg, progress=False) for stage in stages for cfg in stage]
+
+
+def _train_here(todo: list[TrainConfig], n_cores: int, started: Started, finished: Finished) -> None:
+    """Train ``todo`` one after another in this process."""
+    for cfg in todo:
+        started(cfg)
+        t0 = time.perf_counter()
+        try:
+            with torch_threads(threads_per_run(cfg, n_cores)):
+                run = runs.get_or_train(cfg, progress=False)
+        except Exception as exc:
+            raise RunFailed(cfg, f"{type(exc).__name__}: {exc}", traceback.format_exc()) from exc
+        finished(run, run.info.get("train_seconds", time.perf_counter() - t0))
+
+
+def _work(tasks: Any, results: Any) -> None:
+    """A worker process: train each (index, config, threads) it is given; report ('done', index,
+    training seconds) or ('failed', index, error line, traceback). ``None`` ends it."""
+    while (task := tasks.get()) is not None:
+        index, cfg, threads = task
+        torch.set_num_threads(threads)
+        t0 = time.perf_counter()
+        try:
+            run = runs.get_or_train(cfg, progress=False)
+            results.put(("done", index, run.info.get("train_seconds", time.perf_counter() - t0)))
+        except BaseException as exc:  # noqa: BLE001 - reported to the parent, which stops everything
+            results.put(("failed", index, f"{type(exc).__name__}: {exc}", traceback.format_exc()))
+            if not isinstance(exc, Exception):
+                raise
+
+
+class _Pool:
+    """Worker processes (spawned on first need, reused across stages) and the cores they may use."""
+
+    def __init__(self, size: int, n_cores: int):
+        self.size, self.n_cores = size, n_cores
+        self.ctx = mp.get_context("spawn")
+        self.results = self.ctx.Queue()
+        self.procs: list[Any] = []
+        self.tasks: list[Any] = []
+        self.busy: dict[int, int] = {}  # worker -> index of the run it trains
+
+    def _start(self) -> int:
+        """Start one more worker; returns its number. Torch in it starts with its share of the cores."""
+        share = str(max(1, self.n_cores // self.size))
+        tasks = self.ctx.Queue()
+        proc = self.ctx.Process(target=_work, args=(tasks, self.results), daemon=True,
+                                name=f"book-worker-{len(self.procs)}")
+        with _environment(**{v: share for v in THREAD_VARIABLES}):
+            proc.start()
+        self.procs.append(proc)
+        self.tasks.append(tasks)
+        return len(self.procs) - 1
+
+    def train(self, todo: list[TrainConfig], started: Started, finished: Finished) -> None:
+        """Train the runs of one stage, each worker one run at a time, within the cores."""
+        threads = [threads_per_run(c, self.n_cores) for c in todo]
+        waiting = list(range(len(todo)))
+        busy = self.busy
+        while waiting or busy:
+            while waiting and sum(threads[i] for i in busy.values()) + threads[waiting[0]] <= self.n_cores:
+                idle = [w for w in range(len(self.procs)) if w not in busy]
+                if not idle and len(self.procs) >= self.size:
+                    break
+                w = idle[0] if idle else self._start()
+                i = waiting.pop(0)
+                busy[w] = i
+                started(todo[i])
+                self.tasks[w].put((i, todo[i], threads[i]))
+            try:
+                kind, i, *rest = self.results.get(timeout=0.5)
+            except queue.Empty:
+                for w, i in busy.items():
+                    if not self.procs[w].is_alive():
+                        raise RunFailed(todo[i], f"its worker process died (exit code {self.procs[w].exitcode})", "")
+                continue
+            del busy[next(w for w, j in busy.items() if j == i)]
+            if kind == "failed":
+                raise RunFailed(todo[i], rest[0], rest[1])
+            finished(runs.Run(todo[i], paths.run_dir(config_hash(todo[i]))), float(rest[0]))
+
+    def close(self) -> None:
+        """End the workers: idle ones are told to stop, busy ones (after a failure) terminated."""
+        for w, (proc, tasks) in enumerate(zip(self.procs, self.tasks)):
+            if w in self.busy:
+                proc.terminate()
+            elif proc.is_alive():
+                tasks.put(None)
+        deadline = time.monotonic() + 5
+        for proc in self.procs:
+            proc.join(timeout=max(0.0, deadline - time.monotonic()))
+            if proc.is_alive():
+                proc.terminate()
+                proc.join(timeout=5)
+        self.results.close()

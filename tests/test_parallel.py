@@ -1,0 +1,150 @@
+"""lib.parallel: a plan's runs trained in worker processes give the runs of sequential training, bit for
+bit; parents train before their children; a failing run stops the call naming the run; the build's
+progress lines with two workers."""
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import replace
+
+import pytest
+import torch
+
+from lib import cluster, parallel, runs
+from lib.book import progress
+from lib.book.layout import BuildError
+from lib.config import MaskConfig, OptimConfig, StatsConfig, TrainConfig, config_hash
+from lib.data import DataConfig
+from lib.models import ModelConfig
+
+
+def mlp(**kw) -> TrainConfig:
+    """A tiny MLP on Gaussian data with per-sample statistics (no dataset file needed)."""
+    base = dict(data=DataConfig("gaussian", 64, 32, seed=0), model=ModelConfig("mlp", width=8, depth=1),
+                optim=OptimConfig("adam", 1e-2), batch_size=16, epochs=2,
+                stats=StatsConfig(every=1, max_samples=32, bins=10))
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def four() -> list[TrainConfig]:
+    return [mlp(seed=0), mlp(seed=1), mlp(model=ModelConfig("mlp", width=16, depth=1)),
+            mlp(optim=OptimConfig("sgd", 0.05, momentum=0.9), stats=StatsConfig())]
+
+
+def trained(cache) -> dict[str, tuple[bytes, dict[str, torch.Tensor]]]:
+    """Run hash -> (metrics.csv bytes, final weights) of every finished run under ``cache``."""
+    out = {}
+    for d in sorted((cache / "train").iterdir()):
+        if not d.name.startswith("."):
+            out[d.name] = ((d / "metrics.csv").read_bytes(),
+                           torch.load(d / "model.pt", map_location="cpu", weights_only=True))
+    return out
+
+
+# ---------------------------------------------------------------------------------- thread policy
+def test_thread_policy_depends_on_the_config_and_the_cores_only(monkeypatch):
+    cfg = mlp()
+    assert parallel.threads_per_run(cfg, 1) == 1
+    assert parallel.threads_per_run(cfg, 64) == parallel.threads_per_run(cfg, 64) >= 1
+    monkeypatch.setattr(parallel, "THREAD_RULES", (("mlp", 8, 4), ("mlp", None, 2)))
+    assert [parallel.threads_per_run(mlp(model=ModelConfig("mlp", width=w)), 64) for w in (8, 9)] == [4, 2]
+    assert parallel.threads_per_run(cfg, 2) == 2  # never more than the cores
+    assert parallel.threads_per_run(mlp(model=ModelConfig("resnet_small")), 64) == 64  # no rule: every core
+
+
+def test_default_workers_reads_book_workers(monkeypatch):
+    monkeypatch.setenv(parallel.WORKERS_ENV, "3")
+    assert parallel.default_workers() == 3
+    for bad in ("0", "two", "-1"):
+        monkeypatch.setenv(parallel.WORKERS_ENV, bad)
+        with pytest.raises(ValueError, match=f"BOOK_WORKERS={bad!r}"):
+            parallel.default_workers()
+    monkeypatch.delenv(parallel.WORKERS_ENV)
+    assert parallel.default_workers() == 1  # until the thread policy is measured
+    with pytest.raises(ValueError, match="workers must be"):
+        parallel.train_stages([], workers=0)
+
+
+# ------------------------------------------------------------------------------------ the executor
+@pytest.mark.parametrize("threads", [1, 2])
+def test_two_workers_train_the_same_runs_as_one(tmp_path, monkeypatch, threads):
+    """Same hashes cached, same metrics.csv bytes and weights: the thread count is the policy's, not the
+    load's (with 2 threads per run on 2 cores the workers take turns)."""
+    monkeypatch.setattr(parallel, "THREAD_RULES", (("mlp", None, threads),))
+    plan = [four()]
+    monkeypatch.setenv("BOOK_RUNS_DIR", str(tmp_path / "one"))
+    one = parallel.train_stages(plan, workers=1, n_cores=2)
+    monkeypatch.setenv("BOOK_RUNS_DIR", str(tmp_path / "two"))
+    events: list[str] = []
+    two = parallel.train_stages(plan, workers=2, n_cores=2, started=lambda c: events.append("start"),
+                                finished=lambda r, s: events.append("end"))
+    assert [r.hash for r in one] == [r.hash for r in two] == [config_hash(c) for c in plan[0]]
+    assert sorted(events) == ["end"] * 4 + ["start"] * 4
+    a, b = trained(tmp_path / "one"), trained(tmp_path / "two")
+    assert list(a) == list(b) and len(a) == 4
+    for h in a:
+        assert a[h][0] == b[h][0], f"run {h}: metrics.csv differs between 1 and 2 workers"
+        assert all(torch.equal(a[h][1][k], b[h][1][k]) for k in a[h][1]), f"run {h}: weights differ"
+    assert {r.info["threads"] for r in one} == {r.info["threads"] for r in two} == {threads}
+    events.clear()  # all cached: nothing started
+    assert [r.hash for r in parallel.train_stages(plan, workers=2, started=events.append)] == [r.hash for r in one]
+    assert events == []
+
+
+def test_parents_train_before_their_children(run_cache):
+    parent = mlp(seed=3, model=ModelConfig("mlp", width=16, depth=1))
+    children = [mlp(seed=10 + i, model=parent.model, mask=MaskConfig(parent=parent, method=m, density=0.5))
+                for i, m in enumerate(("diff", "magnitude"))]
+    plan = cluster.plan("prune_sweep", mlp(), widths=(8,), methods=("diff", "magnitude"), ratio=1.5,
+                        include_none=False)
+    stages = [[parent, mlp(seed=4)], children, *cluster.configs_of(plan)]
+    events: list[tuple[str, str]] = []
+    parallel.train_stages(stages, workers=2, started=lambda c: events.append(("start", config_hash(c))),
+                          finished=lambda r, s: events.append(("end", r.hash)))
+    order = {e: i for i, e in enumerate(events)}
+    for child in children:
+        assert order[("end", config_hash(parent))] < order[("start", config_hash(child))]
+    for s, later in zip(plan, plan[1:]):
+        for p in s:
+            for c in later:
+                assert order[("end", p.hash)] < order[("start", c.hash)]
+    assert len(events) == 2 * (4 + sum(map(len, plan)))  # every run once: no worker trained a parent twice
+    assert all(runs.is_cached(c) for s in stages for c in s)
+
+
+def test_a_failing_run_fails_the_call_naming_it(run_cache, monkeypatch):
+    monkeypatch.setattr(parallel, "THREAD_RULES", (("mlp", None, 1),))  # 1 thread each: both workers run at once
+    no_stats = mlp(seed=5, stats=StatsConfig())
+    bad = mlp(seed=6, mask=MaskConfig(parent=no_stats, method="diff", density=0.5))  # diff needs parent statistics
+    slow = mlp(seed=7, epochs=200, data=DataConfig("gaussian", 512, 32, seed=0))
+    t0 = time.perf_counter()
+    with pytest.raises(parallel.RunFailed) as caught:
+        parallel.train_stages([[no_stats], [slow, bad]], workers=2)
+    assert time.perf_counter() - t0 < 120
+    err = caught.value
+    assert err.hash == config_hash(bad) and err.error.startswith("ValueError: method 'diff' needs a parent")
+    assert "Traceback" in err.trace and f"run {config_hash(bad)} (mlp w=8 gaussian seed 6 diff mask d=0.5" in str(err)
+    assert runs.is_cached(no_stats) and not runs.is_cached(bad) and not runs.is_cached(slow)
+
+    with pytest.raises(BuildError, match=rf"chapter 05: training run {config_hash(bad)} \(mlp w=8 gaussian seed 6 "
+                                         r"diff mask d=0.5, 2 epochs\) failed: ValueError: method 'diff'"):
+        progress.train_planned("05", [[no_stats], [bad, replace(no_stats, seed=8)]], out=lambda line: None, workers=2)
+
+
+def test_progress_lines_with_two_workers(run_cache):
+    plan = [[mlp(seed=s) for s in range(3)]]
+    lines: list[str] = []
+    done = progress.train_planned("04", plan, out=lines.append, workers=2)
+    assert (done.planned, done.cached, done.trained) == (3, 0, 3)
+    assert lines[0] == "chapter 04: 3 runs planned, 0 in the cache, 3 to train; estimating"
+    starts = [x for x in lines[1:] if x.endswith(" ...")]
+    ends = [x for x in lines[1:] if not x.endswith(" ...")]
+    assert [s.split("]")[0] for s in starts] == [f"chapter 04: [{i}/3" for i in (1, 2, 3)]
+    assert len(ends) == 3 and ends[-1].endswith("all trained")
+    for e in ends:
+        assert any(e.startswith(s + " ") for s in starts), e
+        assert re.fullmatch(r"chapter 04: \[\d/3\] mlp w=8 gaussian seed \d, 2 epochs \.\.\. \d+ s; "
+                            r"(under a minute left|all trained)", e), e
+    done = cluster.run_local(plan, progress=False, workers=2)
+    assert all(p.status == "done" for s in done for p in s)
