@@ -32,6 +32,7 @@ run goes on.
 """
 from __future__ import annotations
 
+import io
 import math
 import os
 import random
@@ -235,8 +236,11 @@ class Checkpoint:
     def save(self, epoch: int, state: dict[str, Any], out_dir: Path) -> bool:
         """Write a checkpoint after ``epoch`` unless the last one is younger than ``min_seconds``.
         Files of ``out_dir`` unchanged since the previous checkpoint are hard-linked, not copied.
-        A write that fails (disk full, permissions) warns and returns False: a checkpoint must never
-        stop a run, and ``LATEST`` still points at the previous checkpoint."""
+        A write that fails with an OSError (disk full, permissions) warns and returns False: a full
+        disk must not stop a run, and ``LATEST`` still points at the previous checkpoint. Anything else
+        (above all the exit SLURM's time-limit signal raises through submitit while the state is
+        being serialised, which torch reports as a RuntimeError) removes the partial folder and
+        propagates, so the job ends and its requeued successor resumes from ``LATEST``."""
         now = time.monotonic()
         if now - self.last_save < self.min_seconds:
             return False
@@ -244,9 +248,11 @@ class Checkpoint:
         tmp = self.folder / f"LATEST.{os.getpid()}.{time.time_ns()}.tmp"
         try:
             stamps = self._write(new, tmp, epoch, state, out_dir)
-        except Exception as exc:
+        except BaseException as exc:
             shutil.rmtree(new, ignore_errors=True)
             tmp.unlink(missing_ok=True)
+            if not isinstance(exc, OSError):
+                raise
             warnings.warn(f"checkpoint after epoch {epoch} not written ({type(exc).__name__}: {exc}); "
                           "training goes on without it")
             return False
@@ -271,8 +277,10 @@ class Checkpoint:
                 except OSError:
                     pass
             shutil.copy2(out_dir / rel, dst)
+        buffer = io.BytesIO()  # serialise first: a failing file write is then a plain OSError
+        torch.save({**state, "key": self.key, "epoch": epoch}, buffer)
         with open(new / "state.pt", "wb") as f:
-            torch.save({**state, "key": self.key, "epoch": epoch}, f)
+            f.write(buffer.getbuffer())
             f.flush()
             os.fsync(f.fileno())
         tmp.write_text(new.name)
