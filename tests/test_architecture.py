@@ -7,9 +7,11 @@ import dataclasses
 from pathlib import Path
 
 import nbformat
+import papermill
 import pytest
 import yaml
 
+from lib.book.params import notebook_parameters
 from lib.chapters import params as chapter_params
 from lib.chapters import registry
 
@@ -141,9 +143,8 @@ def test_registry_matches_toc_and_notebooks():
 
 
 def _parameters_cell(path: Path) -> dict:
-    nb = nbformat.read(path, as_version=4)
-    cell = next(c for c in nb.cells if c.cell_type == "code" and "parameters" in c.metadata.get("tags", []))
-    return {n.targets[0].id: ast.literal_eval(n.value) for n in ast.parse(cell.source).body}
+    """The notebook's parameters cell, read by the build's own parser."""
+    return notebook_parameters(nbformat.read(path, as_version=4))
 
 
 @pytest.mark.usefixtures("stand_in_fingerprint")
@@ -152,7 +153,10 @@ def test_chapter_module_matches_its_notebook(key):
     mod = registry.module(key)
     for name in ("Params", "setup", "plan", "results", "verdicts"):
         assert hasattr(mod, name), f"{mod.__name__} has no {name}"
-    assert registry.defaults(key) == _parameters_cell(ROOT / registry.get(key).notebook)
+    notebook = ROOT / registry.get(key).notebook
+    assert registry.defaults(key) == _parameters_cell(notebook)
+    seen_by_papermill = {n: ast.literal_eval(p["default"]) for n, p in papermill.inspect_notebook(str(notebook)).items()}
+    assert list(seen_by_papermill.items()) == list(registry.defaults(key).items())  # names, defaults and order
     assert dataclasses.is_dataclass(mod.Params) and mod.Params.__dataclass_params__.frozen
     s = mod.setup(profile="smoke")
     assert isinstance(mod.plan(s), list)

@@ -1,10 +1,6 @@
 """Chapters 2 and 3's modules without training: parameters, and every verdict rule on hand-made numbers."""
 from __future__ import annotations
 
-import ast
-import dataclasses
-import json
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -14,23 +10,11 @@ from lib.chapters import ch03_diffs as ch3
 from lib.chapters.params import ParameterError
 from lib.chapters.verdicts import VERDICTS, Verdict
 
-ROOT = Path(__file__).resolve().parent.parent
 NOT_MEASURED = "not measured at this scale"
 
 
 # ---------------------------------------------------------------------------------- parameters
-def notebook_parameters(stem: str) -> dict[str, object]:
-    """Name -> value of the assignments in the notebook's ``parameters`` cell."""
-    nb = json.loads((ROOT / "chapters" / f"{stem}.ipynb").read_text())
-    cell = next(c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", []))
-    tree = ast.parse("".join(cell["source"]))
-    return {node.targets[0].id: ast.literal_eval(node.value) for node in tree.body if isinstance(node, ast.Assign)}
-
-
-@pytest.mark.parametrize("mod, stem", [(ch2, "02_coherence"), (ch3, "03_diffs")])
-def test_params_defaults_are_the_notebook_parameters(mod, stem):
-    defaults = {f.name: f.default for f in dataclasses.fields(mod.Params)}
-    assert defaults == notebook_parameters(stem)
+# (Params defaults against each notebook's parameters cell: tests/test_architecture.py, every chapter)
 
 
 def test_repeated_seeds_are_refused():

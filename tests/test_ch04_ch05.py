@@ -2,38 +2,21 @@
 verdict rule on small hand-made frames (no training)."""
 from __future__ import annotations
 
-import ast
-import dataclasses
-from pathlib import Path
 from types import SimpleNamespace
 
 import pandas as pd
-import papermill
 import pytest
 
 from lib.chapters import ch04_width as ch4
 from lib.chapters import ch05_pruning_mlp as ch5
 from lib.chapters.params import ParameterError
 
-ROOT = Path(__file__).resolve().parents[1]
 SEEDS = (0, 1)
 JITTER = 0.005  # per-seed offset: seed 0 at mean - JITTER, seed 1 at mean + JITTER (sd about 0.007)
 
 
 # ------------------------------------------------------------------------------- parameters
-def notebook_parameters(stem: str) -> dict:
-    """The notebook's parameters as papermill reads them (name -> default literal, in order)."""
-    found = papermill.inspect_notebook(str(ROOT / "chapters" / f"{stem}.ipynb"))
-    return {name: ast.literal_eval(p["default"]) for name, p in found.items()}
-
-
-@pytest.mark.parametrize("module, stem", [(ch4, "04_width"), (ch5, "05_pruning_mlp")])
-def test_params_defaults_are_the_notebook_parameters(module, stem):
-    defaults = {f.name: f.default for f in dataclasses.fields(module.Params)}
-    assert defaults == notebook_parameters(stem)
-    assert list(defaults) == list(notebook_parameters(stem))
-
-
+# (Params defaults against each notebook's parameters cell: tests/test_architecture.py, every chapter)
 @pytest.mark.parametrize("module, bad, name", [
     (ch4, {"seeds": [0, 0]}, "seeds"), (ch4, {"widths": [64, -1]}, "widths"),
     (ch5, {"seeds": [0, 0]}, "seeds"), (ch5, {"widths": [64, -1]}, "widths"), (ch5, {"density": 0}, "density"),

@@ -2,10 +2,7 @@
 chapter 7's gathering of stored verdicts, its "what we changed" list, and both chapters' parameters."""
 from __future__ import annotations
 
-import ast
 import dataclasses
-import json
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -18,7 +15,6 @@ from lib.chapters.large import METHODS, PRUNED
 from lib.chapters.params import ParameterError
 from lib.chapters.verdicts import Verdict, record_all
 
-ROOT = Path(__file__).resolve().parent.parent
 P = ch6.Params(profile="smoke")  # floor 0.02, inversion_gap 0.02
 RG, RL, VG, VL = ("resnet", "global"), ("resnet", "layer"), ("vit", "global"), ("vit", "layer")
 
@@ -221,16 +217,7 @@ def test_changes_at_cpu_and_paper():
 
 
 # ------------------------------------------------------------------------------------------ parameters
-def _parameters_cell(stem: str) -> dict:
-    nb = json.loads((ROOT / "chapters" / f"{stem}.ipynb").read_text())
-    cell = next(c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", []))
-    tree = ast.parse("".join(cell["source"]))
-    return {n.targets[0].id: ast.literal_eval(n.value) for n in tree.body if isinstance(n, ast.Assign)}
-
-
-@pytest.mark.parametrize("mod, stem", [(ch6, "06_pruning_large"), (ch7, "07_conclusions")])
-def test_params_defaults_match_the_notebook(mod, stem):
-    assert _parameters_cell(stem) == {f.name: f.default for f in dataclasses.fields(mod.Params)}
+# (Params defaults against each notebook's parameters cell: tests/test_architecture.py, every chapter)
 
 
 @pytest.mark.parametrize("params, name", [(dict(seeds=[0, 0]), "seeds"), (dict(density=1.5), "density"),
