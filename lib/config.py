@@ -139,13 +139,26 @@ def config_dict(cfg: Any, *, non_default_only: bool = True) -> dict[str, Any]:
     return out
 
 
+def nested(cfg: Any, kind: type) -> list[Any]:
+    """Every config of type ``kind`` in a config tree (the root included), depth first."""
+    if isinstance(cfg, kind):
+        here = [cfg]
+    elif not dataclasses.is_dataclass(cfg) or isinstance(cfg, type):
+        return []
+    else:
+        here = []
+    return here + [d for f in dataclasses.fields(cfg) for d in nested(getattr(cfg, f.name), kind)]
+
+
 def data_configs(cfg: Any) -> list[DataConfig]:
     """Every :class:`DataConfig` in a config tree: the run's own, its ``init_from``'s, its mask parent's, ..."""
-    if isinstance(cfg, DataConfig):
-        return [cfg]
-    if not dataclasses.is_dataclass(cfg) or isinstance(cfg, type):
-        return []
-    return [d for f in dataclasses.fields(cfg) for d in data_configs(getattr(cfg, f.name))]
+    return nested(cfg, DataConfig)
+
+
+#: The rule :func:`lib.masks.make_mask` ranks by; it enters the hash of every config with a mask, so a
+#: change of rule never reuses a mask (or a child) made by the old one. 1: ties at the cut broken by
+#: flat index; 2: by a permutation seeded with the mask's seed.
+MASK_RULE = 2
 
 
 def config_hash(cfg: Any) -> str:
@@ -156,6 +169,8 @@ def config_hash(cfg: Any) -> str:
     fingerprints = {d.dataset: fingerprint(d) for d in data_configs(cfg)}
     if fingerprints:
         tree["data_fingerprints"] = fingerprints
+    if nested(cfg, MaskConfig):
+        tree["mask_rule"] = MASK_RULE
     text = json.dumps(tree, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 

@@ -16,10 +16,11 @@ Choices, and where the thesis leaves them open:
   seed and with statistics).
 * Children and "none" runs are trained without gradient statistics (``child_stats=False``): only
   parents need them (for diff masks), and they are the costly part.
-* MLP sweeps (5.3, 5.4) use **global** scope and **no floor** by default. Chapter 6 describes global
-  ranking as the pipeline's standard ("our first experiments", "the approach favored by most of the
-  pruning literature") and introduces the 2% floor and the per-layer ("local") scope there as later
-  changes, so chapter 5 most plausibly ran global pruning without a floor. Both are arguments.
+* MLP sweeps (5.3, 5.4) default to **global** scope and **no floor**; both are arguments, and chapter 5
+  runs each sweep in both scopes (``scope="global"`` and ``scope="layer"``), because the thesis never
+  names chapter 5's scope (its section 5.3 skips small layers against a bottleneck, the protection a
+  per-layer cut needs; section 6.1 introduces global ranking with a 2% floor for its own experiments).
+  The "none" run and the parents do not depend on the scope, so both scopes share them.
 * 5.4 (:func:`parent_scaling`) keeps the child's nonzero count at exactly ``W(base_width)``: the
   density is ``W(base_width) / W(parent)`` (close to ``1 / ratio``; ``scaled_width`` rounds).
 """

@@ -6,12 +6,16 @@ skipped layers) is trained normally. ``density`` is the fraction of the prunable
 thesis's "pruned to 10% sparsity" is ``density=0.1`` here ("10% kept").
 
 Ranking (:func:`make_mask`)
-    Scores are higher-is-better. All prunable entries are put in one order: by score, descending,
-    ties broken by the flat index (tensors concatenated in the order of the ``scores`` dict, which
-    :func:`mask_for` takes from the model; each tensor flattened in row-major order), the lower
-    index first. ``invert=True`` ("worst" masks) uses exactly the reverse of this order, so for the
-    same scores ``make_mask(.., density=d, invert=True)`` is the complement of ``make_mask(..,
-    density=1-d)`` whenever the kept counts add up. Nothing is left to chance.
+    Scores are higher-is-better. All prunable entries are put in one order: by score, descending
+    (tensors concatenated in the order of the ``scores`` dict, which :func:`mask_for` takes from the
+    model; each tensor flattened in row-major order). Entries of equal score are ordered by a random
+    permutation seeded with ``tie_seed`` (:func:`compute_mask` passes the mask config's seed), so a
+    tie class cut in two is split at random, not by tensor position (diffs over n samples take only
+    n + 1 values, so large tie classes are common); ``tie_seed=None`` orders them by flat index, the
+    lower first. ``invert=True`` ("worst" masks) uses exactly the reverse of this order, so for the
+    same scores and seed ``make_mask(.., density=d, invert=True)`` is the complement of
+    ``make_mask(.., density=1-d)`` whenever the kept counts add up. :func:`tie_chosen` counts the
+    kept entries the tie-breaking decided.
 
 Scopes
     * ``global`` (thesis 6.1): the first ``K = round(density * total)`` entries of the single order,
@@ -55,6 +59,7 @@ module's code, so after changing a rule above delete ``runs/masks``.
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import os
 import time
@@ -138,11 +143,12 @@ def _check(density: float, scope: str, floor: float) -> None:
 
 
 def make_mask(scores: Mapping[str, torch.Tensor], *, density: float, scope: str = "global", floor: float = 0.0,
-              invert: bool = False, shapes: Mapping[str, Any] | None = None) -> Mask:
+              invert: bool = False, shapes: Mapping[str, Any] | None = None, tie_seed: int | None = None) -> Mask:
     """Boolean keep-masks (True = kept) from per-entry scores, higher = better (module docstring).
 
     shapes: optional ``{name: shape or tensor}`` of the tensors to prune; then ``scores`` must hold
-    exactly these names with these shapes (extra score entries are ignored).
+    exactly these names with these shapes (extra score entries are ignored). tie_seed: seed of the
+    permutation that orders equal scores (None: flat index order).
     """
     _check(density, scope, floor)
     if shapes is not None:
@@ -165,33 +171,65 @@ def make_mask(scores: Mapping[str, torch.Tensor], *, density: float, scope: str 
         raise ValueError(f"scores of {bad} contain NaN or infinite values")
     sizes = [v.numel() for v in vals]
 
-    def ranked(v: torch.Tensor) -> torch.Tensor:
-        """Indices of ``v``, best first: descending score, ties by index (stable); reversed if ``invert``."""
-        o = torch.sort(v, descending=True, stable=True).indices
+    def ranked(v: torch.Tensor, pool: int) -> torch.Tensor:
+        """Indices of ``v``, best first: descending score, ties in :func:`tie_order`; reversed if ``invert``."""
+        perm = tie_order(v.numel(), tie_seed, pool)
+        o = perm[torch.sort(v[perm], descending=True, stable=True).indices]
         return o.flip(0) if invert else o
 
     keep = [torch.zeros(sz, dtype=torch.bool) for sz in sizes]
     if scope == "layer":
-        for v, kp in zip(vals, keep):
-            kp[ranked(v)[:_round(density * v.numel())]] = True
+        for i, (v, kp) in enumerate(zip(vals, keep)):
+            kp[ranked(v, i)[:_round(density * v.numel())]] = True
     else:
         k = _round(density * sum(sizes))
         floors = [min(sz, math.ceil(floor * sz - 1e-9)) for sz in sizes]
         if sum(floors) > k:
             raise ValueError(f"the floor {floor} needs {sum(floors)} entries, more than the {k} that density "
                              f"{density} keeps; lower the floor or raise the density")
-        for v, kp, f in zip(vals, keep, floors):  # each tensor's own best ``floor`` entries
+        for i, (v, kp, f) in enumerate(zip(vals, keep, floors)):  # each tensor's own best ``floor`` entries
             if f:
-                kp[ranked(v)[:f]] = True
+                kp[ranked(v, i)[:f]] = True
         rest = k - sum(floors)
         flat_keep = torch.cat(keep)
         if rest:
-            order = ranked(torch.cat(vals))
+            order = ranked(torch.cat(vals), -1)
             if sum(floors):
                 order = order[~flat_keep[order]]  # the global order of the entries not yet kept
             flat_keep[order[:rest]] = True
         keep = list(torch.split(flat_keep, sizes))
     return {n: kp.reshape(scores[n].shape).clone() for n, kp in zip(names, keep)}
+
+
+def tie_order(n: int, tie_seed: int | None, pool: int = -1) -> torch.Tensor:
+    """The order in which :func:`make_mask` visits ``n`` entries before its stable sort by score, i.e.
+    the order of equal scores: the identity for ``tie_seed=None``, else a permutation drawn from
+    (``tie_seed``, ``pool``) (``pool``: -1 for the global ranking, the tensor's index for its own)."""
+    if tie_seed is None:
+        return torch.arange(n)
+    sub = int.from_bytes(hashlib.sha256(f"ties:{tie_seed}:{pool}".encode()).digest()[:8], "little") >> 1
+    return torch.randperm(n, generator=torch.Generator().manual_seed(sub))
+
+
+def tie_chosen(scores: Mapping[str, torch.Tensor], mask: Mapping[str, torch.Tensor], scope: str = "global") -> dict[str, int]:
+    """How much of a mask the tie-breaking decided: ``tie_chosen``, the kept entries whose score some
+    dropped entry of the same ranking (all tensors for ``global``, the tensor for ``layer``) shares,
+    and ``tie_class``, all entries (kept or not) of those shared scores. Both 0 when the cut fell
+    between distinct scores."""
+    if scope not in SCOPES:
+        raise ValueError(f"unknown scope {scope!r}; allowed: {', '.join(SCOPES)}")
+    names = list(mask)
+    pools = [names] if scope == "global" else [[n] for n in names]
+    chosen = klass = 0
+    for pool in pools:
+        v = torch.cat([torch.as_tensor(scores[n]).detach().reshape(-1).cpu().double() for n in pool])
+        k = torch.cat([mask[n].reshape(-1).cpu() for n in pool])
+        shared = v[k][torch.isin(v[k], v[~k])] if k.any() and (~k).any() else v[:0]
+        if shared.numel():
+            values = torch.unique(shared)
+            chosen += int(shared.numel())
+            klass += int(torch.isin(v, values).sum())
+    return {"tie_chosen": chosen, "tie_class": klass}
 
 
 # --------------------------------------------------------------------------------- score makers
@@ -276,36 +314,60 @@ def _check_config(cfg: MaskConfig) -> None:
 def compute_mask(cfg: MaskConfig, parent: Any = None) -> Mask:
     """The mask ``cfg`` describes, computed now. ``parent``: the finished parent run (a
     :class:`lib.runs.Run`), needed by the methods in :data:`NEEDS_TRAINED_PARENT`."""
+    return _compute(cfg, parent)[0]
+
+
+def _compute(cfg: MaskConfig, parent: Any) -> tuple[Mask, dict[str, Any]]:
+    """The mask of ``cfg`` and its summary (:func:`mask_summary`'s fields)."""
     _check_config(cfg)
     if parent is None and cfg.method in NEEDS_TRAINED_PARENT:
         raise ValueError(f"method {cfg.method!r} needs the trained parent run; use lib.runs.mask_for(cfg), "
                          "which trains or loads it")
     model = build_model(cfg.parent.model)
     params = dict(model.named_parameters())
-    names = prunable(model, cfg.min_size or None)
-    shapes = {n: params[n].shape for n in names}
+    shapes = {n: params[n].shape for n in prunable(model, cfg.min_size or None)}
     scores = SCORERS[cfg.method](parent, shapes, cfg)
-    return make_mask(scores, density=cfg.density, scope=cfg.scope, floor=cfg.floor, invert=cfg.invert, shapes=shapes)
+    mask = make_mask(scores, density=cfg.density, scope=cfg.scope, floor=cfg.floor, invert=cfg.invert,
+                     shapes=shapes, tie_seed=cfg.seed)
+    kept, total = sum(int(m.sum()) for m in mask.values()), sum(m.numel() for m in mask.values())
+    return mask, {"kept": kept, "total": total, "tensors": len(mask), **tie_chosen(scores, mask, cfg.scope)}
 
 
-def cached_mask(cfg: MaskConfig, load_parent: Callable[[], Any] | None = None) -> Mask:
-    """The cached mask for ``cfg`` (computed and written atomically on the first call).
-    ``load_parent()`` returns the finished parent run; it is called only when the mask is not cached
-    and its method needs the parent (the runner, :func:`lib.runs.mask_for`, passes one that trains it)."""
-    _check_config(cfg)
-    path = paths.mask_path(config_hash(cfg))
-    if path.exists():
-        return torch.load(path, map_location="cpu", weights_only=True)
-    parent = load_parent() if (load_parent is not None and cfg.method in NEEDS_TRAINED_PARENT) else None
-    mask = compute_mask(cfg, parent)
+def _write_atomically(path: Any, write: Callable[[Any], None]) -> None:
+    """``write(tmp)`` to a unique temporary name beside ``path``, then rename it onto ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{time.time_ns()}.tmp")
     try:
-        torch.save(mask, tmp)
+        write(tmp)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def cached_mask(cfg: MaskConfig, load_parent: Callable[[], Any] | None = None) -> Mask:
+    """The cached mask for ``cfg`` (computed and written atomically on the first call, its summary
+    first, so a cached mask always has one). ``load_parent()`` returns the finished parent run; it is
+    called only when the mask is not cached and its method needs the parent (the runner,
+    :func:`lib.runs.mask_for`, passes one that trains it)."""
+    _check_config(cfg)
+    path = paths.mask_path(config_hash(cfg))
+    if path.exists() and path.with_suffix(".json").exists():
+        return torch.load(path, map_location="cpu", weights_only=True)
+    parent = load_parent() if (load_parent is not None and cfg.method in NEEDS_TRAINED_PARENT) else None
+    mask, summary = _compute(cfg, parent)
+    _write_atomically(path.with_suffix(".json"), lambda tmp: tmp.write_text(json.dumps(summary)))
+    _write_atomically(path, lambda tmp: torch.save(mask, tmp))
     return mask
+
+
+def mask_summary(cfg: MaskConfig, load_parent: Callable[[], Any] | None = None) -> dict[str, Any]:
+    """What the cached mask of ``cfg`` keeps: kept, total, tensors, and how many kept weights the
+    seeded tie-breaking chose (``tie_chosen``) from a tie class at the cut of ``tie_class`` weights
+    (:func:`tie_chosen`). Computes the mask first if it is not cached (see :func:`cached_mask`)."""
+    path = paths.mask_path(config_hash(cfg)).with_suffix(".json")
+    if not path.exists():
+        cached_mask(cfg, load_parent)
+    return json.loads(path.read_text())
 
 
 # --------------------------------------------------------------------------------- layer table

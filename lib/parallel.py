@@ -35,9 +35,11 @@ WORKERS_ENV = "BOOK_WORKERS"
 #: Thread settings a worker process is started with (torch reads them when it is imported).
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
 #: Torch threads per run by model, first matching rule: (arch, widest MLP the rule covers or None, threads).
-#: A model no rule covers trains with every core (torch's default, what every cached run used so far).
-#: To be filled from ``benchmarks/threads.py`` run on a quiet machine (see :func:`threads_per_run`).
-THREAD_RULES: tuple[tuple[str, int | None, int], ...] = ()
+#: Measured with ``benchmarks/threads.py`` on a quiet 2-core machine (see :func:`threads_per_run`): one
+#: thread per run, runs side by side, wins for every model the cpu profile trains. A model no rule
+#: covers (the paper's ``resnet50`` and ``vit``, never measured on a CPU) trains with every core.
+THREAD_RULES: tuple[tuple[str, int | None, int], ...] = (
+    ("mlp", None, 1), ("resnet_small", None, 1), ("vit_tiny", None, 1))
 
 Started = Callable[[TrainConfig], None]
 Finished = Callable[[runs.Run, float], None]
@@ -73,15 +75,16 @@ def cores() -> int:
 
 
 def default_workers() -> int:
-    """Worker processes when none are asked for: ``$BOOK_WORKERS``, else 1 (the runs would share a GPU;
-    on a CPU, until :data:`THREAD_RULES` is measured every run takes every core, so one worker at a
-    time is all that fits). A ``$BOOK_WORKERS`` that is not a positive integer is a ValueError naming it."""
+    """Worker processes when none are asked for: ``$BOOK_WORKERS``, else 1 with a GPU (the runs would
+    share it), else the number of cores (:func:`cores`; with one thread per run, see
+    :data:`THREAD_RULES`, that many runs fit side by side). A ``$BOOK_WORKERS`` that is not a positive
+    integer is a ValueError naming it."""
     value = os.environ.get(WORKERS_ENV, "").strip()
     if value:
         if not value.isdigit() or int(value) < 1:
             raise ValueError(f"{WORKERS_ENV}={value!r}: expected a positive whole number of worker processes")
         return int(value)
-    return 1
+    return 1 if torch.cuda.is_available() else cores()
 
 
 def threads_per_run(cfg: TrainConfig, n_cores: int | None = None) -> int:
@@ -104,14 +107,10 @@ def threads_per_run(cfg: TrainConfig, n_cores: int | None = None) -> int:
         vit_tiny    (1,000 img)   1.38   2.37   1.34               0.63              1.13
 
     So one thread per run with two workers wins for every model (by 3 % for resnet_small up to 54 % for
-    narrow MLPs), and a 2-thread run beside another process is 2-6x slower than alone. The rules are
-    not switched on yet: a run's floats change with its thread count, so the switch must come with a
-    cpu book built before and after, side by side, and its verdicts compared (issue 11).
-
-    Until the table is filled, every run trains with every core, as all cached runs did, so that
-    nothing the book shows changes before the policy is measured; workers then run one run at a time
-    (their threads must fit the cores), and ``--workers`` pays off only for models a rule gives fewer
-    threads.
+    narrow MLPs), and a 2-thread run beside another process is 2-6x slower than alone: every model of
+    the cpu profile gets one thread (:data:`THREAD_RULES`) and the build runs as many workers as cores
+    (:func:`default_workers`). Models no rule covers take every core, so their workers run one at a
+    time (their threads must fit the cores).
     """
     n_cores = cores() if n_cores is None else n_cores
     threads = n_cores

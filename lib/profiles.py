@@ -83,7 +83,7 @@ PROFILES: dict[str, Profile] = {
         epochs_real_cnn=10, epochs_real_vit=10, epochs_gaussian=20,
         widths=(32, 64, 128, 256, 512, 1024), prune_widths=(32, 64, 128, 256), mlp_lr=1e-3, mlp_epochs=20,
         base_width=64, ratios=(1, 2, 5, 10, 20), prune_cnn_lr=0.1, prune_epochs=10,
-        prune_n_train=1000, prune_n_test=1000, stats_every=1, stats_max_samples=256, seeds=(0, 1),
+        prune_n_train=1000, prune_n_test=1000, stats_every=1, stats_max_samples=256, seeds=(0, 1, 2),
     ),
     "paper": Profile(
         name="paper", n_train=0, n_test=0, n_train_large=0, n_test_large=0, batch_size=128,
@@ -124,17 +124,25 @@ def is_vit(arch: str) -> bool:
     return arch.startswith("vit")
 
 
+#: Training and test images of Gaussian data where a profile uses all of CIFAR-10 (its sizes).
+GAUSSIAN_FULL: tuple[int, int] = (50_000, 10_000)
+
+
 def large_config(p: Profile, arch: str, *, dataset: str = "cifar10", epochs: int | None = None,
                  seed: int = 0, stats: bool = True, lr: float | None = None,
                  n_train: int | None = None, n_test: int | None = None) -> TrainConfig:
     """A ResNet or ViT run of chapters 2, 3 and 6: SGD for ResNets, Adam for ViTs, as in the thesis.
-    Data sizes default to the profile's ``n_train_large`` / ``n_test_large``."""
+    Data sizes default to the profile's ``n_train_large`` / ``n_test_large``; where those mean "all of
+    CIFAR-10" (0), Gaussian data gets CIFAR-10's sizes (:data:`GAUSSIAN_FULL`), as in the thesis."""
+    n_train = p.n_train_large if n_train is None else n_train
+    n_test = p.n_test_large if n_test is None else n_test
+    if dataset == "gaussian":
+        n_train, n_test = n_train or GAUSSIAN_FULL[0], n_test or GAUSSIAN_FULL[1]
     if epochs is None:
         epochs = p.epochs_gaussian if dataset == "gaussian" else (p.epochs_real_vit if is_vit(arch) else p.epochs_real_cnn)
     optim = OptimConfig("adam", lr or p.vit_lr) if is_vit(arch) else OptimConfig("sgd", lr or p.cnn_lr)
     return TrainConfig(
-        data=DataConfig(dataset, p.n_train_large if n_train is None else n_train,
-                        p.n_test_large if n_test is None else n_test, seed=0),
+        data=DataConfig(dataset, n_train, n_test, seed=0),
         model=ModelConfig(arch=arch), optim=optim, batch_size=p.batch_size, epochs=epochs, seed=seed,
         stats=_stats(p) if stats else StatsConfig(),
     )

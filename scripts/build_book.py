@@ -7,9 +7,9 @@
 
 ``--executor local`` (the default) builds the book. Before a chapter's notebook executes, the build
 trains the runs its plan lists (``lib.chapters.registry.plan``, the same plan SLURM submission uses)
-that are not in the run cache, in ``--workers`` processes (default ``$BOOK_WORKERS``, else 1;
+that are not in the run cache, in ``--workers`` processes (default ``$BOOK_WORKERS``, else 1 with a GPU, else the cores;
 ``lib/parallel.py``: stage after stage, each run with the threads the thread policy gives its model,
-every core until the policy is measured), printing one plain line as each run starts and ends, with an estimate of the time
+one thread for every model of the cpu profile), printing one plain line as each run starts and ends, with an estimate of the time
 left; the notebook then finds every run cached. ``--executor slurm`` builds nothing: it plans the chosen
 chapters' runs (with the same profile and ``-p`` parameters), submits the missing ones to SLURM with
 submitit (see ``lib.cluster``: one job array per stage, stages chained with SLURM dependencies,

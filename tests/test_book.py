@@ -280,12 +280,12 @@ def test_training_rows_count_own_cached_and_shared_runs(run_cache):
     records = {k: {"parameters": {"profile": "smoke"}} for k in ("02", "03", "04")}
     rows = status.training_rows(records)
     assert rows[0].startswith("| 02_coherence | 12 | 0 | – |")  # 2 archs x 2 seeds x 3 runs, none cached
-    assert rows[1] == "| 03_diffs | 0 | 0 | – | 4 |"  # chapter 3 reuses chapter 2's runs
+    assert rows[1] == "| 03_diffs | 0 | 0 | – | 8 |"  # chapter 3 reuses chapter 2's runs (every seed)
     # a cached run with a recorded time, and one without
     cfgs = [c for st in registry.plan("04", profile="smoke") for c in st]
     _cache(cfgs[0], {"train_seconds": 90.0})
     _cache(cfgs[1])
-    assert status.training_rows(records)[2] == "| 04_width | 4 | 2 | 1.5 min (+1 runs without a recorded time) | – |"
+    assert status.training_rows(records)[2] == "| 04_width | 4 | 2 | 1.5 min (+1 runs without a recorded time) | 4 |"  # + chapter 2 real runs
     md = status.status_markdown(records, {}, {}, "now", status.training_rows(records))
     assert "## Training behind each chapter" in md and "| 04_width | 4 | 2 |" in md
 

@@ -1,7 +1,13 @@
-"""Chapters 2 and 3's modules without training: parameters, and every verdict rule on hand-made numbers."""
+"""Chapters 2 and 3's modules without training: parameters, and every claim on hand-made per-seed numbers
+(held, not held and inconclusive for each), the coherence floor and debiased columns, and checks that no
+verdict can come from a tie rule."""
 from __future__ import annotations
 
+import inspect
+import math
+from types import SimpleNamespace
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -10,21 +16,32 @@ from lib.chapters import ch03_diffs as ch3
 from lib.chapters.params import ParameterError
 from lib.chapters.verdicts import VERDICTS, Verdict
 
-NOT_MEASURED = "not measured at this scale"
+HELD, NOT_HELD, INCONCLUSIVE, NOT_MEASURED = VERDICTS
 
 
 # ---------------------------------------------------------------------------------- parameters
 # (Params defaults against each notebook's parameters cell: tests/test_architecture.py, every chapter)
 
 
-def test_repeated_seeds_are_refused():
+@pytest.mark.parametrize("ch", [ch2, ch3])
+def test_repeated_seeds_are_refused(ch):
     with pytest.raises(ParameterError, match=r"seeds = \[0, 0\] repeats \[0\]"):
-        ch2.setup(seeds=[0, 0])
+        ch.setup(seeds=[0, 0])
 
 
-def test_chapter_3_takes_no_seeds():
-    with pytest.raises(ParameterError, match=r"unknown parameter\(s\) \['seeds'\]"):
-        ch3.setup(seeds=[0, 0])
+@pytest.mark.parametrize("ch, name", [(ch2, "ks_same"), (ch3, "n_perm"), (ch3, "alpha_test"), (ch3, "centre_tol"),
+                                      (ch3, "kurtosis_tol")])
+def test_margins_are_not_parameters(ch, name):
+    """Margins are module constants fixed with the claims, not settings a reader could tune after a run."""
+    with pytest.raises(ParameterError, match=rf"unknown parameter\(s\) \['{name}'\]"):
+        ch.setup(**{name: 0.1})
+
+
+def test_chapter_3_uses_every_seed():
+    s = ch3.setup(profile="smoke", seed=5)
+    assert s.seeds == (5, 0, 1) and set(s.configs) == {(f, x) for f in ("cnn", "vit") for x in (5, 0, 1)}
+    assert len(set(ch3.plan(s)[0])) == 2 * 3 * 2  # real and gaussian of both families, every seed
+    assert set(ch3.plan(s)[0]) <= set(ch2.plan(ch2.setup(profile="smoke", seed=5))[0])  # chapter 2's runs
 
 
 def test_early_window_at_smoke():
@@ -33,191 +50,349 @@ def test_early_window_at_smoke():
     assert ch2.early_window(ch2.setup(profile="smoke", epochs=8, early_frac=0.5), "vit") == (4, 5, 8)
 
 
-# ------------------------------------------------------------------------- chapter 2: helpers
-def test_make_verdict_marks_one_seed_tentative():
-    v = ch2.make_verdict("02", "x", "c", "t", "ours", "held", "Figure 2.1", tentative=True)
-    assert v.ours == "ours" + ch2.TENTATIVE and v.chapter == "02"
-    assert ch2.make_verdict("02", "x", "c", "t", "ours", "held", "F", tentative=False).ours == "ours"
-    assert ch2.make_verdict("02", "x", "c", "t", "ours", NOT_MEASURED, "F", tentative=True).ours == "ours"
-
-
-# (a, b, verdict, tentative): held, not held, tie, not measured
+# ------------------------------------------------------------------ chapter 2: paired claims
+# (a, b, verdict) per seed: a clear gap, the reverse, a gap within the spread, one pair, a missing value
 CASES = [
-    ([0.30, 0.32], [0.10, 0.12], "held", False),
-    ([0.10, 0.12], [0.30, 0.31], "not held", False),
-    ([0.30, 0.10], [0.20, 0.21], "tie", False),
-    ([float("nan")], [0.1], NOT_MEASURED, True),
-    ([0.3], [0.1], "held", True),
+    ([0.30, 0.32, 0.31], [0.10, 0.12, 0.11], HELD),
+    ([0.10, 0.12, 0.11], [0.30, 0.31, 0.32], NOT_HELD),
+    ([0.30, 0.10], [0.20, 0.21], INCONCLUSIVE),
+    ([0.3], [0.1], INCONCLUSIVE),  # one pair: no interval
+    ([float("nan")], [0.1], NOT_MEASURED),
 ]
 
 
-def _check(v: Verdict, verdict: str, tentative: bool) -> None:
-    assert isinstance(v, Verdict) and v.verdict == verdict and v.verdict in VERDICTS
-    assert v.ours.endswith(ch2.TENTATIVE) == (tentative and verdict != NOT_MEASURED)
+def _two_sided(a, b) -> list[Verdict]:
+    return [ch2.peak_claim("cnn", "resnet_small", a, b), ch2.vit_memorises_less_claim("vit_tiny", a, b),
+            ch2.gravity_claim("vit", "vit_tiny", 10, 20, a, b), ch2.fresh_claim("cnn", "resnet_small", a, b)]
 
 
-@pytest.mark.parametrize("a, b, verdict, tentative", CASES)
-def test_two_sided_chapter_2_claims(a, b, verdict, tentative):
-    """Every "mean(a) > mean(b)" claim of chapter 2 follows verdicts.summary."""
-    vs = [ch2.peak_claim("cnn", "resnet_small", a, b), ch2.early_claim("vit", "vit_tiny", 0.25, 3, a, b),
-          ch2.late_claim("cnn", "resnet_small", 8, 10, a, b), ch2.vit_memorises_less_claim("vit_tiny", a, b),
-          ch2.gravity_claim("vit", "vit_tiny", 10, 20, a, b), ch2.fresh_claim("cnn", "resnet_small", a, b)]
-    for v in vs:
-        _check(v, verdict, tentative)
+@pytest.mark.parametrize("a, b, verdict", CASES)
+def test_two_sided_chapter_2_claims(a, b, verdict):
+    """Every "a > b" claim of chapter 2 is the paired test of its per-seed values."""
+    for v in _two_sided(a, b):
+        assert isinstance(v, Verdict) and v.verdict == verdict and v.chapter == "02"
+        assert v.test["n"] == sum(np.isfinite(a)) and v.test["claim"] == "greater"
 
 
-def test_chapter_2_claim_texts():
-    v = ch2.peak_claim("vit", "vit_tiny", [0.5], [0.25])
-    assert v.claim_id == "2-vit-peak-coherence-real-gt-gaussian" and v.figure == "Figure 2.2"
-    assert v.ours == "max α real 0.5, Gaussian 0.25" + ch2.TENTATIVE
-    v = ch2.early_claim("cnn", "resnet_small", 0.25, 3, [0.5, 0.5], [0.1, 0.1])
-    assert "first 25% of the real-data run" in v.claim and v.ours.startswith("mean α over epochs 1..3: real 0.5")
-    v = ch2.late_claim("cnn", "resnet_small", 8, 10, [0.5, 0.5], [0.1, 0.1])
-    assert v.ours == "mean α over epochs 8..10: Gaussian 0.5, real 0.1" and v.figure == "Figure 2.1"
-    v = ch2.gravity_claim("cnn", "resnet_small", 10, 20, [0.5, 0.5], [0.1, 0.1])
-    assert v.ours.endswith("(real over 10 epochs, Gaussian over 20)") and v.claim_id == "2-resnet-gravity-premise"
+def _window(real: dict[tuple[int, int], float], gaussian: dict[tuple[int, int], float]) -> pd.DataFrame:
+    """A window table from {(epoch, seed): coherence} per run."""
+    return pd.DataFrame([{"seed": sd, "epoch": e, "run": run, "coherence": v}
+                         for run, vals in (("real", real), ("gaussian", gaussian)) for (e, sd), v in vals.items()])
+
+
+@pytest.mark.parametrize("real, gaussian, verdict", [
+    ({(1, 0): 0.30, (2, 0): 0.31, (1, 1): 0.32, (2, 1): 0.33}, {(1, 0): 0.1, (2, 0): 0.11, (1, 1): 0.12, (2, 1): 0.1}, HELD),
+    ({(1, 0): 0.10, (2, 0): 0.11, (1, 1): 0.12, (2, 1): 0.10}, {(1, 0): 0.3, (2, 0): 0.31, (1, 1): 0.32, (2, 1): 0.3}, NOT_HELD),
+    ({(1, 0): 0.30, (2, 0): 0.10, (1, 1): 0.30, (2, 1): 0.10}, {(1, 0): 0.2, (2, 0): 0.2, (1, 1): 0.2, (2, 1): 0.2}, INCONCLUSIVE),
+])
+def test_window_claims_pool_every_epoch_and_seed(real, gaussian, verdict):
+    w = _window(real, gaussian)
+    v = ch2.early_claim("vit", "vit_tiny", 0.25, 2, w)
+    assert v.verdict == verdict and v.test["n"] == 4 and "4 (epoch, seed) pairs" in v.ours
+    assert v.claim_id == "2-vit-early-coherence-real-gt-gaussian" and "first 25% of the real-data run" in v.claim
+    late = ch2.late_claim("cnn", "resnet_small", 1, 2, w)  # the same numbers, the claim the other way round
+    assert late.verdict == {HELD: NOT_HELD, NOT_HELD: HELD}.get(verdict, verdict)
+    assert late.ours.startswith("α over epochs 1..2: Gaussian")
+    pooled, per_epoch = ch2.window_test(w, "early")
+    assert list(per_epoch.epoch) == [1, 2] and (per_epoch.n == 2).all() and pooled["n"] == 4
 
 
 @pytest.mark.parametrize("acc, learning, verdict", [
-    ([1.0, 0.99], [False, False], "held"),       # memorised
-    ([0.97, 1.0], [True, True], "held"),          # memorised; still learning does not matter
-    ([0.2, 0.3], [False, False], "not held"),     # stuck below the threshold
-    ([0.2, 0.3], [False, True], NOT_MEASURED),    # below it, but one seed's loss was still falling
-    ([0.90, 1.0], [True, False], "tie"),          # mean 0.95 within the seed spread
+    ([1.0, 0.99, 1.0], [False, False, False], HELD),      # memorised
+    ([0.99, 1.0, 0.995], [True, True, True], HELD),        # memorised; still learning does not matter
+    ([0.2, 0.3, 0.25], [False, False, False], NOT_HELD),  # stuck below the threshold
+    ([0.2, 0.3, 0.25], [True, True, False], NOT_HELD),    # below it while still learning: still decided, and said so
+    ([0.90, 1.0], [True, False], INCONCLUSIVE),           # the interval straddles 0.95
+    ([0.3], [True], INCONCLUSIVE),                        # one seed
 ])
 def test_memorisation_claim(acc, learning, verdict):
-    v = ch2.memorisation_claim("resnet_small", 0.95, 3, acc, learning)
+    v = ch2.memorisation_claim("resnet_small", 0.95, 20, acc, learning)
     assert v.verdict == verdict and v.claim_id == "2-resnet-memorises-gaussian"
     assert v.claim.endswith("(final train accuracy >= 0.95)")
-    assert v.ours.startswith(f"final Gaussian train accuracy {sum(acc) / len(acc):.3f} after 3 epochs")
-    assert ("still falling" in v.ours) == (verdict == NOT_MEASURED)
-
-
-def test_memorisation_claim_one_seed_is_tentative():
-    assert ch2.memorisation_claim("resnet_small", 0.95, 3, [0.2], [False]).ours.endswith(ch2.TENTATIVE)
-    assert not ch2.memorisation_claim("resnet_small", 0.95, 3, [0.2], [True]).ours.endswith(ch2.TENTATIVE)
+    assert v.ours.startswith(f"final Gaussian train accuracy {sum(acc) / len(acc):.3f}")
+    assert "after 20 epochs (thesis 1000)" in v.ours
+    n_learning = sum(learning)
+    assert (f"in {n_learning} of {len(acc)} seeds: still learning" in v.ours) == (n_learning > 0)
+    assert v.scale.endswith(f"Gaussian loss still falling in {n_learning} of {len(acc)} seeds")
+    assert "20 of the thesis's 1000 epochs" in v.scale
 
 
 @pytest.mark.parametrize("ks, verdict", [
-    ([0.01, 0.02], "held"), ([0.3, 0.4], "not held"), ([0.01, 0.2], "tie"), ([float("nan")], NOT_MEASURED)])
+    ([0.01, 0.02, 0.015], HELD), ([0.3, 0.4, 0.35], NOT_HELD), ([0.01, 0.2], INCONCLUSIVE),
+    ([float("nan")], NOT_MEASURED)])
 def test_magnitudes_claim(ks, verdict):
-    v = ch2.magnitudes_claim("cnn", "resnet_small", 0.05, ks)
-    assert v.verdict == verdict and v.figure == "Figure 2.3" and "(KS < 0.05)" in v.claim
+    v = ch2.magnitudes_claim("cnn", "resnet_small", ks)
+    assert v.verdict == verdict and v.figure == "Figure 2.3" and f"(KS < {ch2.KS_SAME})" in v.claim
+    if verdict != NOT_MEASURED:
+        assert v.test["b"] == pytest.approx(ch2.KS_SAME) and v.test["claim"] == "less"
 
 
 def synthetic_measures(s: ch2.Setup, **cols: float) -> pd.DataFrame:
-    """One row per family and seed, every measure 0.5 unless given."""
-    rows = [{"family": f, "seed": seed, **{c: cols.get(c, 0.5) for c in ch2.MEASURES}}
-            for f in s.archs for seed in s.seeds]
+    """One row per family and seed, every measure 0.5 unless given; per-seed noise on top so that intervals
+    have a width."""
+    rows = [{"family": f, "seed": seed, **{c: cols.get(c, 0.5) + 0.001 * i * (1 + len(c) % 3) for c in ch2.MEASURES}}
+            for f in s.archs for i, seed in enumerate(s.seeds)]
+    df = pd.DataFrame(rows)
+    df["still_learning_gaussian"] = False
+    return df
+
+
+def synthetic_windows(s: ch2.Setup, real: float, gaussian: float) -> pd.DataFrame:
+    rows = []
+    for fam in s.archs:
+        k, lo, last = ch2.early_window(s, fam)
+        for i, seed in enumerate(s.seeds):
+            for window, (first, end) in (("early", (1, k)), ("late", (lo, last))):
+                for e in range(first, end + 1):
+                    rows += [{"family": fam, "window": window, "seed": seed, "epoch": e, "run": "real",
+                              "coherence": real + 0.01 * i},
+                             {"family": fam, "window": window, "seed": seed, "epoch": e, "run": "gaussian",
+                              "coherence": gaussian + 0.013 * i}]
     return pd.DataFrame(rows)
 
 
-def test_claims_order_and_ids_from_synthetic_measures():
+CH2_IDS = ([f"2-{f}-peak-coherence-real-gt-gaussian" for f in ("resnet", "vit")]
+           + [f"2-{f}-early-coherence-real-gt-gaussian" for f in ("resnet", "vit")]
+           + [f"2-{f}-late-coherence-gaussian-gt-real" for f in ("resnet", "vit")]
+           + ["2-resnet-memorises-gaussian", "2-vit-memorises-less-than-resnet"]
+           + [f"2-{f}-magnitudes-real-like-gaussian" for f in ("resnet", "vit")]
+           + [f"2-{f}-gravity-premise" for f in ("resnet", "vit")]
+           + [f"2-{f}-fresh-real-gt-trained-gaussian" for f in ("resnet", "vit")])
+
+
+def test_claims_order_ids_and_scale_from_synthetic_measures():
     s = ch2.setup(profile="smoke")
-    vs = ch2.claims(s, synthetic_measures(s, peak_real=0.9, peak_gaussian=0.1, final_acc_gaussian=1.0,
-                                          still_learning_gaussian=False, ks_gaussian=0.01))
-    fams = ("resnet", "vit")
-    expected = ([f"2-{f}-peak-coherence-real-gt-gaussian" for f in fams]
-                + [f"2-{f}-early-coherence-real-gt-gaussian" for f in fams]
-                + [f"2-{f}-late-coherence-gaussian-gt-real" for f in fams]
-                + ["2-resnet-memorises-gaussian", "2-vit-memorises-less-than-resnet"]
-                + [f"2-{f}-magnitudes-real-like-gaussian" for f in fams]
-                + [f"2-{f}-gravity-premise" for f in fams]
-                + [f"2-{f}-fresh-real-gt-trained-gaussian" for f in fams])
-    assert [v.claim_id for v in vs] == expected
-    by_id = {v.claim_id: v.verdict for v in vs}
-    assert by_id["2-resnet-peak-coherence-real-gt-gaussian"] == "held"
-    assert by_id["2-vit-fresh-real-gt-trained-gaussian"] == "held"  # 0.9 vs the default 0.5
-    assert by_id["2-resnet-memorises-gaussian"] == "held" and by_id["2-vit-magnitudes-real-like-gaussian"] == "held"
-    assert by_id["2-resnet-early-coherence-real-gt-gaussian"] == "tie"  # equal values
-    assert all(v.chapter == "02" and not v.ours.endswith(ch2.TENTATIVE) for v in vs)  # smoke: seeds 0 and 1
+    m = synthetic_measures(s, peak_real=0.9, peak_gaussian=0.1, final_acc_gaussian=0.97, ks_gaussian=0.01,
+                           test_acc_real=0.41)
+    vs = ch2.claims(s, m, synthetic_windows(s, 0.5, 0.5))
+    assert [v.claim_id for v in vs] == CH2_IDS
+    by_id = {v.claim_id: v for v in vs}
+    assert by_id["2-resnet-peak-coherence-real-gt-gaussian"].verdict == HELD
+    assert by_id["2-vit-fresh-real-gt-trained-gaussian"].verdict == HELD  # 0.9 vs the default 0.5
+    assert by_id["2-resnet-magnitudes-real-like-gaussian"].verdict == HELD
+    assert by_id["2-resnet-early-coherence-real-gt-gaussian"].verdict == INCONCLUSIVE  # equal within the spread
+    assert all(v.chapter == "02" and v.scale for v in vs)
+    sc = by_id["2-resnet-gravity-premise"].scale
+    assert sc.startswith("resnet_small: CIFAR-10 test acc 0.41 after 2 of the thesis's 300 epochs (its dense ResNet50 0.90")
+    assert "Gaussian train acc 0.97 after 3 of its 1000 epochs" in sc
+    assert "vit_tiny" in by_id["2-vit-memorises-less-than-resnet"].scale
 
 
-def test_claims_with_one_seed_are_tentative():
+def test_claims_with_one_seed_are_inconclusive():
     s = ch2.setup(profile="smoke", seeds=[0])
-    vs = ch2.claims(s, synthetic_measures(s, peak_real=0.9))
-    assert len(vs) == 14 and all(v.ours.endswith(ch2.TENTATIVE) for v in vs if v.verdict != NOT_MEASURED)
+    vs = ch2.claims(s, synthetic_measures(s, peak_real=0.9, peak_gaussian=0.1), synthetic_windows(s, 0.9, 0.1))
+    assert len(vs) == 14 and all(v.verdict == INCONCLUSIVE for v in vs)
+    assert "no interval" in ch2.seeds_line(s) and "no interval" not in ch2.seeds_line(ch2.setup(profile="smoke"))
+
+
+# ------------------------------------------------------------------ coherence floor, debiased
+def test_with_debiased_inserts_the_debiased_value_beside_alpha():
+    df = pd.DataFrame({"max": [0.01, 0.5], "epoch": [1, 2], "min": [0.004, 1.0]})
+    out = ch2.with_debiased(df, ("max", "min"), 100)
+    assert list(out.columns) == ["max", "max debiased", "epoch", "min", "min debiased"]
+    np.testing.assert_allclose(out["max debiased"], [(100 * 0.01 - 1) / 99, (100 * 0.5 - 1) / 99])
+    assert out["min debiased"].iloc[1] == pytest.approx(1.0)  # identical gradients stay at 1
+
+
+def _fake_run(coherence: list[float], n_train: int = 100, max_samples: int = 100) -> SimpleNamespace:
+    m = pd.DataFrame({"epoch": range(len(coherence)), "coherence": coherence})
+    cfg = SimpleNamespace(data=SimpleNamespace(n_train=n_train), stats=SimpleNamespace(max_samples=max_samples))
+    return SimpleNamespace(metrics=m, config=cfg, hash="fake")
+
+
+def test_peak_table_gives_debiased_coherence():
+    s = ch2.setup(profile="smoke")  # 100 statistics images
+    runs = {"cnn": {0: {"real": _fake_run([0.02, 0.05, 0.03]), "gaussian": _fake_run([0.02, 0.011, 0.015])}}}
+    r = ch2.Results(runs, 0, {})
+    t = ch2.peak_table(s, r, "cnn")
+    assert list(t.columns) == ["max", "max debiased", "epoch_max", "min", "min debiased", "epoch_min", "init",
+                               "init debiased"]
+    assert t.loc["real", "max debiased"] == pytest.approx((100 * 0.05 - 1) / 99)
+    assert ch2.stats_n(s, "vit") == 100 and ch2.stats_n(ch2.setup(profile="cpu"), "cnn") == 256
+
+
+def test_measure_and_window_tables_give_debiased_coherence():
+    s = ch2.setup(profile="smoke")
+    coh, other = ch2.measure_tables(s, synthetic_measures(s))
+    assert list(coh.columns[:2]) == ["peak_real", "peak_real debiased"] and len(coh.columns) == 14
+    assert "ks_gaussian" in other.columns and coh.index.names == ["arch", "seed"] and len(coh) == 4
+    wt = ch2.window_table(s, synthetic_windows(s, 0.3, 0.1))
+    assert {"a debiased", "b debiased", "ci_low", "ci_high", "verdict"} <= set(wt.columns)
+    assert wt.index.names == ["arch", "window", "epoch"]
 
 
 # ---------------------------------------------------------------------------------- chapter 3
-def diff_summary(rows: list[dict]) -> pd.DataFrame:
-    """A diff summary table; unset columns get harmless values."""
-    base = {"arch": "resnet_small", "run": "real", "which": "max", "mean": 0.0, "std": 0.1,
-            "excess_kurtosis": 0.0, "frac_abs_one": 0.0}
-    return pd.DataFrame([{**base, **r} for r in rows])
+ARCHS = {"cnn": "resnet_small", "vit": "vit_tiny"}
+LAYERS = ("l0.weight", "l1.weight")
 
 
-@pytest.mark.parametrize("flags, verdict", [
-    ([True, True, False], "held"), ([True, False, False], "not held"), ([True, False], "tie"), ([], NOT_MEASURED)])
-def test_share_verdict(flags, verdict):
-    assert ch3.share_verdict(flags) == verdict
-
-
-@pytest.mark.parametrize("n_ok, verdict", [(3, "held"), (1, "not held"), (2, "tie")])
-def test_centred_normal_claim(n_ok, verdict):
-    # four real-run tensors at the max epoch; the first n_ok are centred and normal, the rest have a shifted mean
-    rows = [{"layer": f"l{i}", "mean": 0.0 if i < n_ok else 0.1, "std": 0.1, "excess_kurtosis": 0.5} for i in range(4)]
-    rows += [{"layer": "l0", "run": "gaussian", "mean": 1.0}, {"layer": "l0", "which": "min", "mean": 1.0}]  # ignored
-    v = ch3.centred_normal_claim(diff_summary(rows), 0.25, 1.0)
-    assert v.verdict == verdict and v.chapter == "03" and v.claim_id == "3-diffs-centred-normal"
-    assert v.ours.startswith(f"{n_ok} of 4 tensors have |mean| < 0.25·std and |excess kurtosis| < 1.0")
-    assert v.ours.endswith(ch2.TENTATIVE)
-
-
-def test_centred_normal_claim_checks_kurtosis():
-    rows = [{"layer": f"l{i}", "excess_kurtosis": 3.0} for i in range(3)]
-    assert ch3.centred_normal_claim(diff_summary(rows), 0.25, 1.0).verdict == "not held"
-
-
-def _two_epochs(stds: list[tuple[float, float]]) -> pd.DataFrame:
-    """Real-run tensors with (std at the max epoch, std at the min epoch)."""
+def summ(seeds=(0, 1, 2), **over) -> pd.DataFrame:
+    """A diff summary table of both archs, both runs, both epoch kinds, two layers, every seed: std 0.1,
+    mean 0, kurtosis 0, no |diff| = 1. ``over``: {column: f(arch, run, layer, which, seed) -> value}."""
     rows = []
-    for i, (hi, lo) in enumerate(stds):
-        rows += [{"layer": f"l{i}", "which": "max", "std": hi}, {"layer": f"l{i}", "which": "min", "std": lo}]
-    return diff_summary(rows)
+    for arch in ARCHS.values():
+        for run in ("real", "gaussian"):
+            for layer in LAYERS:
+                for which in ("max", "min"):
+                    for i, seed in enumerate(seeds):
+                        row = {"arch": arch, "run": run, "layer": layer, "which": which, "seed": seed,
+                               "epoch": 1, "coherence": 0.1, "mean": 0.0, "std": 0.1 * (1 + 0.01 * i),
+                               "excess_kurtosis": 0.0, "frac_abs_one": 0.0}
+                        row.update({c: f(arch, run, layer, which, i) for c, f in over.items()})
+                        rows.append(row)
+    return pd.DataFrame(rows)
 
 
-@pytest.mark.parametrize("stds, verdict", [
-    ([(0.2, 0.1), (0.3, 0.1), (0.1, 0.2)], "held"), ([(0.1, 0.2), (0.1, 0.3), (0.3, 0.2)], "not held"),
-    ([(0.2, 0.1), (0.1, 0.2)], "tie")])
-def test_wider_claim(stds, verdict):
-    v = ch3.wider_claim(_two_epochs(stds))
-    assert v.verdict == verdict and f"of {len(stds)} run × tensor cases" in v.ours
+noisy = lambda centre, spread: (lambda a, r, l, w, i: centre + spread * (i - 1))  # noqa: E731
 
 
-def _two_runs(values: list[tuple[float, float]], column: str, arch: str = "resnet_small") -> pd.DataFrame:
-    """Tensors with (Gaussian, real) values of ``column`` at the max epoch."""
-    rows = []
-    for i, (g, r) in enumerate(values):
-        rows += [{"arch": arch, "layer": f"l{i}.weight", "run": "gaussian", column: g},
-                 {"arch": arch, "layer": f"l{i}.weight", "run": "real", column: r}]
-    return diff_summary(rows)
+@pytest.mark.parametrize("mean, verdict", [(noisy(0.001, 0.0005), HELD), (noisy(0.1, 0.002), NOT_HELD),
+                                           (noisy(0.025, 0.02), INCONCLUSIVE)])
+def test_centred_claim(mean, verdict):
+    v = ch3.centred_claim(summ(mean=mean))  # std 0.1: |mean|/std around 0.01, 1 or 0.25
+    assert v.verdict == verdict and v.claim_id == "3-diffs-centred" and v.chapter == "03"
+    assert v.test["n"] == 2 * 2 * 3  # real run, max epoch: (arch, layer, seed) pairs
+    assert v.test["b"] == ch3.CENTRE_MARGIN
 
 
-@pytest.mark.parametrize("stds, verdict", [
-    ([(0.2, 0.1), (0.1, 0.1), (0.1, 0.2)], "held"),  # equal counts as "not smaller"
-    ([(0.1, 0.2), (0.1, 0.3)], "not held"), ([(0.2, 0.1), (0.1, 0.2)], "tie")])
-def test_gaussian_not_smaller_claim(stds, verdict):
-    v = ch3.gaussian_not_smaller_claim(_two_runs(stds, "std"))
-    assert v.verdict == verdict and v.claim_id == "3-gaussian-diffs-not-smaller"
+@pytest.mark.parametrize("kurt, verdict", [(noisy(0.1, 0.05), HELD), (noisy(-3.0, 0.1), NOT_HELD),
+                                           (noisy(1.0, 0.3), INCONCLUSIVE)])
+def test_normal_claim_uses_the_size_of_the_kurtosis(kurt, verdict):
+    v = ch3.normal_claim(summ(excess_kurtosis=kurt))
+    assert v.verdict == verdict and v.claim_id == "3-diffs-roughly-normal"
 
 
-@pytest.mark.parametrize("shares, verdict", [
-    ([(0.1, 0.0), (0.2, 0.1), (0.0, 0.0)], "held"),  # (0, 0): no spike at all, not a case for
-    ([(0.0, 0.0), (0.1, 0.2), (0.3, 0.0)], "not held"), ([(0.1, 0.0), (0.0, 0.0)], "tie")])
-def test_vit_spikes_claim(shares, verdict):
-    summ = pd.concat([_two_runs(shares, "frac_abs_one", arch="vit_tiny"),
-                      _two_runs([(0.0, 0.5)] * 3, "frac_abs_one")])  # the ResNet's rows are ignored
-    v = ch3.vit_spikes_claim(summ, "vit_tiny")
-    assert v.verdict == verdict and v.claim.startswith("[vit_tiny]")
-    assert v.ours.startswith(f"share of |diff| = 1, Gaussian vs real: l0 {shares[0][0]:.3g} vs {shares[0][1]:.3g}")
+def test_normal_claim_does_not_let_opposite_kurtoses_cancel():
+    alternating = lambda a, r, l, w, i: 3.0 if l == LAYERS[0] else -3.0  # noqa: E731
+    assert ch3.normal_claim(summ(excess_kurtosis=alternating)).verdict == NOT_HELD
 
 
-@pytest.mark.parametrize("p, verdict", [(0.5, "held"), (0.05, "held"), (0.01, "not held")])
-def test_move_alike_claim(p, verdict):
-    test = {"mean_high": 0.2, "mean_low": 0.1, "ratio": 2.0, "diff": 0.1, "p": p}
-    corr = {"n": 2304, "rho_displacement": 0.1, "rho_magnitude": 0.2}
-    v = ch3.move_alike_claim("vit", "vit_tiny", test, corr, alpha=0.05)
+def _std(max_f: float, min_f: float = 1.0, gauss_f: float = 1.0):
+    """std per (which, run), with a per-seed wobble that differs between the runs and the epochs."""
+    return lambda a, r, l, w, i: 0.1 * (max_f if w == "max" else min_f) * (gauss_f if r == "gaussian" else 1.0) \
+        * (1 + 0.02 * ((i * 7 + len(l) + len(r) + len(w)) % 3))
+
+
+@pytest.mark.parametrize("std, verdict", [(_std(1.5), HELD), (_std(0.6), NOT_HELD),
+                                          (lambda a, r, l, w, i: 0.1 * (1 + 0.3 * (i - 1) * (w == "max")), INCONCLUSIVE)])
+def test_wider_claim(std, verdict):
+    v = ch3.wider_claim(summ(std=std))
+    assert v.verdict == verdict and v.test["n"] == 2 * 2 * 2 * 3  # (arch, run, layer) x seed
+
+
+@pytest.mark.parametrize("gauss_f, not_smaller, similar", [
+    (1.0, HELD, HELD),            # same spread
+    (1.5, HELD, NOT_HELD),        # wider on Gaussian data: not smaller, but not similar either
+    (0.5, NOT_HELD, NOT_HELD),    # half the spread
+    (0.8, INCONCLUSIVE, INCONCLUSIVE),  # right at the margin 1/1.25
+])
+def test_gaussian_spread_claims(gauss_f, not_smaller, similar):
+    s = summ(std=_std(1.0, gauss_f=gauss_f))
+    a, b = ch3.gaussian_not_smaller_claim(s), ch3.gaussian_similar_claim(s)
+    assert (a.verdict, b.verdict) == (not_smaller, similar)
+    assert a.claim_id == "3-gaussian-diffs-not-smaller" and b.claim_id == "3-gaussian-diffs-similar-to-real"
+    assert a.test["diff"] - ch3.SPREAD_MARGIN == pytest.approx(b.test["diff"])  # the shift is the margin
+    assert math.exp(b.test["diff"]) == pytest.approx(gauss_f, rel=0.05)  # the mean log ratio of the stds
+
+
+@pytest.mark.parametrize("share, verdict", [
+    (lambda a, r, l, w, i: 0.1 + 0.01 * i if r == "gaussian" else 0.0, HELD),
+    (lambda a, r, l, w, i: 0.0 if r == "gaussian" else 0.1 + 0.01 * i, NOT_HELD),
+    (lambda a, r, l, w, i: 0.0, INCONCLUSIVE),  # no spikes in either run: no effect, not "held"
+])
+def test_vit_spikes_claim_reads_only_the_vit(share, verdict):
+    s = summ(frac_abs_one=share)
+    s.loc[s.arch == "resnet_small", "frac_abs_one"] = np.where(s.run[s.arch == "resnet_small"] == "real", 0.9, 0.0)
+    v = ch3.vit_spikes_claim(s, "vit_tiny")
+    assert v.verdict == verdict and v.test["n"] == 2 * 3 and v.claim.startswith("[vit_tiny]")
+
+
+@pytest.mark.parametrize("high, low, verdict", [
+    ([0.10, 0.12, 0.11], [0.10, 0.11, 0.115], HELD),
+    ([0.40, 0.50, 0.45], [0.10, 0.11, 0.10], NOT_HELD),  # four times as far: a factor beyond 2
+    ([0.10, 0.40], [0.10, 0.10], INCONCLUSIVE),
+    ([0.10], [0.10], INCONCLUSIVE),  # one seed
+])
+def test_move_alike_claim(high, low, verdict):
+    v = ch3.move_alike_claim("vit", "vit_tiny", 10, high, low, [0.1] * len(high))
     assert v.verdict == verdict and v.claim_id == "3-vit-high-low-diff-move-alike" and v.figure == "Figure 3.4"
-    assert f"permutation p = {p:.3f}" in v.ours and "over all 2,304 entries" in v.ours
-    assert v.ours.endswith(ch2.TENTATIVE)
+    assert v.test["claim"] == "equal" and v.test["margin"] == ch3.MOVE_MARGIN
+    assert "Spearman ρ(|diff|, |w_T − w_0|) = 0.100" in v.ours
+
+
+def test_relative_moves():
+    assert ch3.relative_moves([2.0, 1.0], [1.0, 2.0]) == pytest.approx([2 / 3, -2 / 3])  # a factor 2 is the margin
+    assert np.isnan(ch3.relative_moves([0.0], [0.0])[0])
+
+
+def synthetic_ch3_measures(s: ch3.Setup) -> pd.DataFrame:
+    rows = [{"family": f, "seed": seed, **{c: 0.5 + 0.01 * i for c in ch3.MEASURES}}
+            for f in s.archs for i, seed in enumerate(s.seeds)]
+    return pd.DataFrame(rows)
+
+
+CH3_IDS = ["3-diffs-centred", "3-diffs-roughly-normal", "3-diffs-wider-at-max-coherence", "3-gaussian-diffs-not-smaller",
+           "3-gaussian-diffs-similar-to-real", "3-vit-gaussian-diff-spikes", "3-resnet-high-low-diff-move-alike",
+           "3-vit-high-low-diff-move-alike"]
+
+
+def test_chapter_3_claims_order_and_ids():
+    s = ch3.setup(profile="smoke")
+    vs = ch3.claims(s, summ(seeds=s.seeds), synthetic_ch3_measures(s))
+    assert [v.claim_id for v in vs] == CH3_IDS and all(v.chapter == "03" and v.scale for v in vs)
+    assert list(ch3.tensor_tests(summ(), "vit_tiny")) == CH3_IDS[:6]
+
+
+def _fake_ch3_results(s: ch3.Setup) -> ch3.Results:
+    return ch3.Results({}, s.params.seed, {}, {}, summ(seeds=s.seeds), {}, {})
+
+
+def test_interval_table_shows_every_tensor():
+    s = ch3.setup(profile="smoke")
+    t = ch3.interval_table(s, _fake_ch3_results(s))
+    assert t.index.names == ["claim", "arch", "run", "layer"]
+    assert list(dict.fromkeys(t.index.get_level_values("claim"))) == CH3_IDS[:6]
+    assert len(t.loc["3-diffs-wider-at-max-coherence"]) == 2 * 2 * 2 and len(t.loc["3-vit-gaussian-diff-spikes"]) == 2
+    assert set(t.loc["3-vit-gaussian-diff-spikes"].index.get_level_values("arch")) == {"vit_tiny"}
+    assert {"n", "diff", "ci_low", "ci_high", "verdict"} <= set(t.columns)
+
+
+def test_summary_table_gives_debiased_coherence_and_the_diff_floor():
+    s = ch3.setup(profile="smoke")
+    summ_ = summ(seeds=s.seeds).assign(std_null=0.1, mean_abs=0.05, frac_zero=0.0)
+    r = ch3.Results({}, 0, {}, {}, summ_, {}, {})
+    t = ch3.summary_table(s, r, "cnn")
+    cols = list(t.columns)
+    assert cols[cols.index("coherence") + 1] == "coherence debiased" and "std_null" in cols
+    assert t["coherence debiased"].iloc[0] == pytest.approx((100 * 0.1 - 1) / 99)
+    assert len(t) == 2 * 2 * 2  # one seed: (run, layer, which)
+
+
+# ---------------------------------------------------------------------------------- no tie rule
+@pytest.mark.parametrize("module", [ch2, ch3])
+def test_no_tie_rule_in_these_chapters(module):
+    """The chapters use only the paired toolkit: no compare/summary/compare_groups/majority, no "tie"."""
+    src = inspect.getsource(module)
+    for old in ("compare", "summary", "compare_groups", "majority", "share_verdict", "make_verdict", "TENTATIVE"):
+        assert not hasattr(module, old), old
+        assert f"verdicts.{old}" not in src and f" {old}(" not in src, old
+    for word in ("tentative", "record_all", '"tie"', "'tie'"):
+        assert word not in src, word
+
+
+@pytest.mark.parametrize("a, b", [([0.30, 0.10], [0.20, 0.21]),  # the old rule's tie: |gap| within the seed sd
+                                  ([0.5, 0.5, 0.5], [0.5, 0.5, 0.5])])  # no difference at all
+def test_a_tie_is_never_held(a, b):
+    for v in _two_sided(a, b):
+        assert v.verdict == INCONCLUSIVE
+    assert ch2.memorisation_claim("r", 0.5, 3, a, [False] * len(a)).verdict != HELD
+    assert ch2.magnitudes_claim("cnn", "r", [ch2.KS_SAME] * 3).verdict == INCONCLUSIVE
+
+
+def test_every_chapter_verdict_is_a_paired_test():
+    s2, s3 = ch2.setup(profile="smoke"), ch3.setup(profile="smoke")
+    vs = ch2.claims(s2, synthetic_measures(s2), synthetic_windows(s2, 0.3, 0.2))
+    vs += ch3.claims(s3, summ(seeds=s3.seeds), synthetic_ch3_measures(s3))
+    for v in vs:
+        assert v.verdict in VERDICTS and v.test and v.test["verdict"] == v.verdict
+        assert {"n", "diff", "ci_low", "ci_high", "claim"} <= set(v.test)

@@ -1,5 +1,6 @@
-"""Chapters 4 and 5 (lib.chapters.ch04_width, ch05_pruning_mlp): parameters, setup errors, and every
-verdict rule on small hand-made frames (no training)."""
+"""Chapters 4 and 5 (lib.chapters.ch04_width, ch05_pruning_mlp): parameters, setup errors, the plans, and
+every claim on small hand-made per-seed frames (no training): each claim must be able to come out held,
+not held and inconclusive (or not measured at this scale where the sweep cannot show it)."""
 from __future__ import annotations
 
 from types import SimpleNamespace
@@ -7,12 +8,14 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
+from lib.chapters import ch02_coherence as ch2
 from lib.chapters import ch04_width as ch4
 from lib.chapters import ch05_pruning_mlp as ch5
 from lib.chapters.params import ParameterError
+from lib.config import config_hash
 
-SEEDS = (0, 1)
-JITTER = 0.005  # per-seed offset: seed 0 at mean - JITTER, seed 1 at mean + JITTER (sd about 0.007)
+SEEDS = (0, 1, 2)
+JITTER = 0.005  # per-seed offsets -J, 0, +J, with the sign flipped for every other group: paired sd 0.01
 
 
 # ------------------------------------------------------------------------------- parameters
@@ -29,223 +32,341 @@ def test_setup_errors_name_the_parameter(module, bad, name):
 
 def test_setup_resolves_the_profile():
     s4 = ch4.setup(profile="smoke", seed=5, widths=[32, 16])
-    assert s4.widths == (16, 32) and s4.seeds[0] == 5 and set(s4.seeds) == {5, *SEEDS}
+    assert s4.widths == (16, 32) and s4.seeds[0] == 5 and set(s4.seeds) == {5, 0, 1}
     s5 = ch5.setup(profile="smoke", density=0.25)
     assert s5.ratio == 4.0 and s5.widths == tuple(sorted(s5.profile.prune_widths))
+    assert s5.sweep_scopes == ("global", "layer") and s5.scaling_scopes == ch5.SCALING_SCOPES
+
+
+# ------------------------------------------------------------------------------------ plans
+def test_chapter_4_plan_reuses_chapter_2_real_runs(stand_in_fingerprint):
+    s4 = ch4.setup(profile="smoke")
+    (stage,) = ch4.plan(s4)
+    mlps = [c for c in stage if c.model.arch == "mlp"]
+    assert len(mlps) == len(s4.widths) * len(s4.seeds)
+    large = {config_hash(c) for c in stage if c.model.arch != "mlp"}
+    s2 = ch2.setup(profile="smoke")
+    real = {config_hash(c["real"]) for c in s2.configs.values()}
+    assert large == real and len(large) == 2 * len(s4.seeds)  # ResNet and ViT per seed, chapter 2's own configs
+
+
+def _children(stages, scope):
+    return [c for c in stages[-1] if c.mask is not None and c.mask.scope == scope]
+
+
+def test_chapter_5_plans_both_scopes_and_shares_parents(stand_in_fingerprint):
+    s = ch5.setup(profile="smoke")
+    stages = ch5.plan(s)
+    n_methods, n_seeds = len(ch5.METHODS), len(s.seeds)
+    sparse_ratios = [r for r in s.profile.ratios if r > 1]
+    per_scope = n_methods * n_seeds * (len(s.widths) + len(sparse_ratios))
+    assert len(_children(stages, "global")) == per_scope and len(_children(stages, "layer")) == per_scope
+    hashes = [config_hash(c) for st in stages for c in st]
+    assert len(hashes) == len(set(hashes))  # parents and dense runs are listed once for both scopes
+    dense = [c for c in stages[-1] if c.mask is None]
+    parents = {config_hash(c.mask.parent) for c in _children(stages, "layer")}
+    assert parents == {config_hash(c.mask.parent) for c in _children(stages, "global")}
+    assert parents <= {config_hash(c) for c in stages[0]}
+    assert len(dense) == n_seeds * len({*s.widths, s.profile.base_width})
+    only_global = ch5.plan(ch5.Setup(s.params, s.profile, s.base, s.widths, s.seeds, s.ratio, ("global",), ("global",)))
+    assert {config_hash(c) for st in only_global for c in st} <= set(hashes)  # the global runs keep their hashes
+    assert len(hashes) - sum(map(len, only_global)) == per_scope
+
+
+def test_chapter_5_plan_with_layer_scope_for_the_prune_sweep_only(stand_in_fingerprint):
+    s = ch5.setup(profile="smoke")
+    s = ch5.Setup(s.params, s.profile, s.base, s.widths, s.seeds, s.ratio, ("global", "layer"), ("global",))
+    layer = _children(ch5.plan(s), "layer")
+    assert len(layer) == len(ch5.METHODS) * len(s.seeds) * len(s.widths)
+    assert {c.mask.density for c in layer} == {s.params.density}
 
 
 # ------------------------------------------------------------------------------- synthetic frames
-def per_seed(mean: float) -> list[float]:
-    return [mean - JITTER, mean + JITTER]
+def per_seed(mean: float, k: int = 0, jitter: float = JITTER) -> list[float]:
+    """Three per-seed values around ``mean``; group ``k`` odd flips the offsets, so paired differences vary."""
+    sign = 1 if k % 2 == 0 else -1
+    return [mean + sign * (s - 1) * jitter for s in SEEDS]
 
 
 def width_frame(col: str, means: dict[int, float], **extra: dict[int, float]) -> pd.DataFrame:
     """Rows (width, seed, col, *extra) with the given per-width means."""
     rows = []
-    for w, m in means.items():
-        for s, v in zip(SEEDS, per_seed(m)):
+    for k, (w, m) in enumerate(means.items()):
+        for s, v in zip(SEEDS, per_seed(m, k)):
             row = {"width": w, "seed": s, col: v}
-            row.update({k: per_seed(e[w])[s] for k, e in extra.items()})
+            row.update({name: per_seed(e[w], k)[s] for name, e in extra.items()})
             rows.append(row)
     return pd.DataFrame(rows)
 
 
-def sweep_frame(test_acc: dict[str, float | dict], gap: dict[str, float | dict] | None = None,
-                widths=(16, 32)) -> pd.DataFrame:
-    """Prune-sweep rows (width, seed, method, test_acc, gap); a method's value is one mean for every
-    width or a {width: mean} dict."""
-    gap = gap or {m: 0.1 for m in test_acc}
-    at = lambda v, w: v[w] if isinstance(v, dict) else v  # noqa: E731
-    return pd.DataFrame([{"width": w, "seed": s, "method": m, "test_acc": per_seed(at(test_acc[m], w))[i],
-                          "gap": per_seed(at(gap[m], w))[i]}
-                         for w in widths for m in test_acc for i, s in enumerate(SEEDS)])
-
-
-def scaling_frame(acc: dict[str, dict[float, float]], dense: float = 0.3) -> pd.DataFrame:
-    """Parent-scaling rows (ratio, seed, method, test_acc, density): the dense "none" row at ratio 1
-    and each method's {ratio: mean test accuracy} at density 1/ratio."""
-    rows = [{"ratio": 1.0, "seed": s, "method": "none", "test_acc": v, "density": 1.0}
-            for s, v in zip(SEEDS, per_seed(dense))]
-    rows += [{"ratio": float(r), "seed": s, "method": m, "test_acc": v, "density": 1 / r}
-             for m, by_r in acc.items() for r, mean in by_r.items() for s, v in zip(SEEDS, per_seed(mean))]
-    return pd.DataFrame(rows)
+def gap_frame(gaps: dict[int, float], fit: float = 1.0) -> pd.DataFrame:
+    return width_frame("gap", gaps, train_acc={w: fit for w in gaps}, test_acc={w: 0.5 for w in gaps})
 
 
 # ------------------------------------------------------------------------------------ chapter 4
-@pytest.mark.parametrize("gaps, verdict", [({16: 0.1, 32: 0.3}, "held"), ({16: 0.3, 32: 0.1}, "not held"),
-                                           ({16: 0.2, 32: 0.2}, "tie")])
+@pytest.mark.parametrize("gaps, verdict", [({16: 0.1, 32: 0.3, 64: 0.5}, "held"), ({16: 0.5, 32: 0.3, 64: 0.1}, "not held"),
+                                           ({16: 0.2, 32: 0.2, 64: 0.2}, "inconclusive")])
 def test_gap_grows(gaps, verdict):
-    v = ch4.gap_grows(width_frame("gap", gaps))
-    assert v.claim_id == "4-gap-grows-with-width" and v.chapter == "04" and v.verdict == verdict
-    assert "at width 16 vs" in v.ours and "rank correlation" in v.ours
+    v, groups = ch4.gap_grows(gap_frame(gaps), scale="s")
+    assert v.claim_id == "4-gap-grows-with-width" and v.chapter == "04" and v.verdict == verdict and v.scale == "s"
+    assert v.test["n"] == 2 * len(SEEDS) and len(groups) == 2  # two width steps, every seed: one interval
+    assert groups[["from", "to"]].values.tolist() == [[16, 32], [32, 64]]
+    assert "at width 16 ->" in v.ours and "rank correlation" in v.ours
+
+
+def test_gap_grows_stops_at_the_plateau():
+    v, groups = ch4.gap_grows(gap_frame({16: 0.1, 32: 0.3, 1500: 0.5, 2000: 0.1, 2800: 0.1}), plateau=1500)
+    assert v.verdict == "held" and groups["to"].max() == 1500  # the climb is read up to the plateau width only
 
 
 @pytest.mark.parametrize("gaps, verdict", [({64: 0.1, 1500: 0.3, 2000: 0.3, 2800: 0.3}, "held"),
-                                           ({1500: 0.3, 2800: 0.5}, "not held"),
-                                           ({1500: 0.5, 2800: 0.3}, "not held")])
-def test_gap_levels_off(gaps, verdict):
-    final = width_frame("gap", gaps, train_acc={w: 1.0 for w in gaps})
-    v = ch4.gap_levels_off(final, plateau=1500)
-    assert v.verdict == verdict
-    assert "at width 1500 vs" in v.ours and "first reaches 0.99 at width" in v.ours
+                                           ({1500: 0.3, 2000: 0.5, 2800: 0.7}, "not held"),
+                                           ({1500: 0.3, 2000: 0.32, 2800: 0.34}, "inconclusive")])
+def test_gap_levels_off_is_an_equivalence_test(gaps, verdict):
+    v, groups = ch4.gap_levels_off(gap_frame(gaps), plateau=1500)
+    assert v.verdict == verdict and v.test["claim"] == "equal" and v.test["margin"] == ch4.GAP_LEVEL_MARGIN
+    assert groups["from"].min() == 1500 and "first reaches 0.99 at width" in v.ours
 
 
 def test_gap_levels_off_not_measured_below_the_plateau():
-    final = width_frame("gap", {16: 0.0, 32: 0.05}, train_acc={16: 0.5, 32: 0.6})
-    v = ch4.gap_levels_off(final)
-    assert v.verdict == "not measured at this scale"
+    v, groups = ch4.gap_levels_off(gap_frame({16: 0.0, 32: 0.05}, fit=0.5))
+    assert v.verdict == "not measured at this scale" and groups.empty and not v.test
     assert "widest width here is 32" in v.ours and "stays below 0.99 at every width" in v.ours
-    assert ch4.gap_levels_off(width_frame("gap", {16: 0.0, 1600: 0.1}, train_acc={16: .5, 1600: 1.}),
-                              plateau=1500).verdict == "not measured at this scale"  # one width past it
+    one_past = gap_frame({16: 0.0, 1600: 0.1})
+    assert ch4.gap_levels_off(one_past, plateau=1500)[0].verdict == "not measured at this scale"
 
 
-@pytest.mark.parametrize("peaks, verdict, best", [({16: 0.01, 32: 0.05, 64: 0.03}, "held", 32),
+@pytest.mark.parametrize("peaks, verdict, best", [({16: 0.01, 32: 0.03, 64: 0.05}, "held", 64),
                                                   ({16: 0.05, 64: 0.01}, "not held", 16),
-                                                  ({16: 0.02, 64: 0.02}, "tie", 16)])
+                                                  ({16: 0.02, 64: 0.02}, "inconclusive", 16)])
 def test_coherence_grows(peaks, verdict, best):
-    v = ch4.coherence_grows(width_frame("max_coherence", peaks))
+    v, _ = ch4.coherence_grows(width_frame("max_coherence", peaks))
     assert v.verdict == verdict and f"highest mean peak at width {best}" in v.ours
     assert v.claim_id == "4-coherence-grows-with-width"
 
 
-def spread_frame(narrower: int, wider_same: int, pooled: tuple[float, float] = (0.1, 0.05)) -> pd.DataFrame:
-    """Diff spreads at widths 16 and 64 of five weight matrices: the first ``narrower`` have a smaller sd
-    at width 64, the next ``wider_same`` the same sd, the rest a larger one; "all" is ``pooled``."""
-    layers = ch4.mlp.weight_layers(3)
+def spread_frame(lo: float, hi: float, pooled: tuple[float, float] = (0.1, 0.05), which: str | None = None) -> pd.DataFrame:
+    """Diff spreads at widths 16 and 64 of the five weight matrices (sd ``lo`` at width 16, ``hi`` at 64,
+    per-seed jitter alternating by layer) and of all weights pooled ("all")."""
     rows = []
+    layers = [*ch4.mlp.weight_layers(3), "all"]
     for i, layer in enumerate(layers):
-        lo = 0.1
-        hi = 0.05 if i < narrower else (0.1 if i < narrower + wider_same else 0.2)
-        rows.append((layer, lo, hi))
-    rows.append(("all", *pooled))
-    out = []
-    for layer, lo, hi in rows:
-        for w, m in ((16, lo), (64, hi)):
-            out += [{"width": w, "seed": s, "layer": layer, "sd": v} for s, v in zip(SEEDS, per_seed(m))]
-    return pd.DataFrame(out)
+        a, b = pooled if layer == "all" else (lo, hi)
+        for j, (w, m) in enumerate(((16, a), (64, b))):
+            rows += [{"width": w, "seed": s, "layer": layer, "sd": v} for s, v in zip(SEEDS, per_seed(m, i + j))]
+    df = pd.DataFrame(rows)
+    return df.assign(which=which) if which else df
 
 
-@pytest.mark.parametrize("narrower, same, verdict, n", [(3, 2, "held", 3), (2, 3, "tie", 2), (5, 0, "held", 5),
-                                                        (0, 2, "not held", 0), (2, 1, "tie", 2)])
-def test_diffs_narrow_is_a_majority_over_weight_matrices(narrower, same, verdict, n):
-    v = ch4.diffs_narrow(spread_frame(narrower, same))
-    assert v.verdict == verdict
-    assert v.ours.endswith(f"narrower at the wider width in {n} of 5 weight matrices")
-    assert v.ours.startswith("sd of all diffs 0.1000 at width 16 vs 0.0500 at width 64")
+@pytest.mark.parametrize("lo, hi, verdict", [(0.1, 0.05, "held"), (0.05, 0.1, "not held"), (0.1, 0.1, "inconclusive")])
+def test_diffs_narrow(lo, hi, verdict):
+    v, groups = ch4.diffs_narrow(spread_frame(lo, hi))
+    assert v.verdict == verdict and v.test["n"] == 5 * len(SEEDS)  # (layer, seed) pairs of the one width step
+    assert len(groups) == 1 and v.ours.startswith("sd of all diffs 0.1000 at width 16 vs 0.0500 at width 64")
+
+
+@pytest.mark.parametrize("at_max, at_min, verdict", [(0.1, 0.05, "held"), (0.05, 0.1, "not held"),
+                                                      (0.08, 0.08, "inconclusive")])
+def test_diffs_wider_at_max(at_max, at_min, verdict):
+    spread = pd.concat([spread_frame(0.1, 0.1, (at_max, at_max), "max"), spread_frame(0.1, 0.1, (at_min, at_min), "min")])
+    v, groups = ch4.diffs_wider_at_max(spread)
+    assert v.claim_id == "4-diffs-wider-at-max-coherence" and v.verdict == verdict
+    assert v.test["n"] == 2 * len(SEEDS) and groups["width"].tolist() == [16, 64]
+
+
+def large_frame(resnet: float, vit: float) -> pd.DataFrame:
+    return pd.DataFrame([{"family": f, "arch": a, "seed": s, "max_debiased": v, "test_acc": 0.4}
+                         for k, (f, a, m) in enumerate((("resnet", "resnet_small", resnet), ("vit", "vit_tiny", vit)))
+                         for s, v in zip(SEEDS, per_seed(m, k + 1))])
+
+
+@pytest.mark.parametrize("mlp_peak, large_peak, verdict", [(0.01, 0.1, "held"), (0.1, 0.1, "not held"),
+                                                            (0.05, 0.1, "inconclusive")])
+def test_mlp_coherence_much_smaller(mlp_peak, large_peak, verdict):
+    peak = width_frame("max_debiased", {16: mlp_peak, 32: mlp_peak})
+    v, groups = ch4.mlp_coherence_smaller(peak, large_frame(large_peak, large_peak), "resnet")
+    assert v.claim_id == "4-coherence-much-smaller-than-resnet" and v.verdict == verdict
+    assert v.test["n"] == 2 * len(SEEDS) and groups["width"].tolist() == [16, 32]
+    assert "resnet_small" in v.claim and f"under 1/{ch4.MUCH_SMALLER_RATIO:g}" in v.claim
 
 
 def test_chapter_4_verdicts_are_pure_and_ordered(run_cache):
-    final = width_frame("gap", {16: 0.1, 32: 0.3}, train_acc={16: .5, 32: .6})
-    r = SimpleNamespace(final=final, peak=width_frame("max_coherence", {16: .01, 32: .02}),
-                        spread=spread_frame(3, 2))
-    vs = ch4.verdicts(None, r)
+    final = gap_frame({16: 0.1, 32: 0.3}, fit=0.5)
+    peak = width_frame("max_coherence", {16: .01, 32: .02}, max_debiased={16: .005, 32: .01})
+    spread = pd.concat([spread_frame(0.1, 0.05, which="max"), spread_frame(0.05, 0.02, (0.05, 0.02), "min")])
+    r = SimpleNamespace(final=final, peak=peak, spread=spread, large=large_frame(0.1, 0.2))
+    s = SimpleNamespace(base=ch4.setup(profile="smoke").base)
+    vs = ch4.verdicts(s, r)
     assert [v.claim_id for v in vs] == ["4-gap-grows-with-width", "4-gap-levels-off", "4-coherence-grows-with-width",
-                                        "4-diffs-narrow-with-width"]
+                                        "4-diffs-narrow-with-width", "4-diffs-wider-at-max-coherence",
+                                        "4-coherence-much-smaller-than-resnet", "4-coherence-much-smaller-than-vit"]
+    assert all(v.scale.startswith("MLP widths 16-32") for v in vs) and "test acc 0.40" in vs[-1].scale
+    assert {v.verdict for v in vs} <= {"held", "not held", "inconclusive", "not measured at this scale"}
+    shown = ch4.mlp.intervals_frame(ch4.claims(s, r))
+    assert set(shown["claim_id"]) == {v.claim_id for v in vs} - {"4-gap-levels-off"}
     assert not run_cache.exists()  # nothing stored
 
 
 # ------------------------------------------------------------------------------------ chapter 5
-def test_sparse_beats_dense():
-    held = sweep_frame({"none": 0.3, "diff": 0.4, "magnitude": 0.4, "random": 0.3})  # 4 of 6 above dense
-    v = ch5.sparse_beats_dense(held)
-    assert v.verdict == "held" and v.claim_id == "5-sparse-beats-dense"
-    assert v.ours == "diff above dense at 2/2 widths; magnitude above dense at 2/2 widths; random above dense at 0/2 widths"
-    assert ch5.sparse_beats_dense(sweep_frame({"none": 0.5, "diff": 0.4, "magnitude": 0.4, "random": 0.5})).verdict \
-        == "not held"
-    assert ch5.sparse_beats_dense(sweep_frame({"none": 0.5, "diff": 0.6, "magnitude": 0.4, "random": 0.5})).verdict \
-        == "tie"
+def sweep_frame(values: dict[str, float | dict], col: str = "test_acc", widths=(16, 32)) -> pd.DataFrame:
+    """Prune-sweep rows (width, seed, method, test_acc, train_acc, gap): column ``col`` from ``values`` (one
+    mean for every width or a {width: mean} dict per method), the other two constant."""
+    at = lambda v, w: v[w] if isinstance(v, dict) else v  # noqa: E731
+    rows = []
+    for k, m in enumerate(values):
+        for w in widths:
+            for s, v in zip(SEEDS, per_seed(at(values[m], w), k)):
+                row = {"width": w, "seed": s, "method": m, "test_acc": 0.5, "train_acc": 0.9, "gap": 0.4}
+                row[col] = v
+                rows.append(row)
+    return pd.DataFrame(rows)
 
 
-@pytest.mark.parametrize("gaps, verdict", [({"none": 0.3, "diff": 0.1, "magnitude": 0.1, "random": 0.1}, "held"),
-                                           ({"none": 0.1, "diff": 0.3, "magnitude": 0.3, "random": 0.1}, "not held"),
-                                           ({"none": 0.2, "diff": 0.2, "magnitude": 0.2, "random": 0.2}, "tie")])
-def test_sparse_smaller_gap(gaps, verdict):
-    v = ch5.sparse_smaller_gap(sweep_frame({m: 0.5 for m in gaps}, gaps))
-    assert v.verdict == verdict
-    n = {"held": 2, "not held": 0, "tie": 0}[verdict]
-    assert v.ours.startswith(f"diff gap below dense at {n}/2 widths")
+def scaling_frame(acc: dict[str, dict[float, float]], dense: float = 0.3, base_weights: int = 200_000) -> pd.DataFrame:
+    """Parent-scaling rows (ratio, seed, method, test_acc, density, parent_weights, parent_width): the dense
+    "none" row at ratio 1 and each method's {ratio: mean test accuracy} at density 1/ratio."""
+    rows = [{"ratio": 1.0, "seed": s, "method": "none", "test_acc": v, "density": 1.0, "parent_weights": base_weights,
+             "parent_width": 64} for s, v in zip(SEEDS, per_seed(dense))]
+    rows += [{"ratio": float(r), "seed": s, "method": m, "test_acc": v, "density": 1 / r,
+              "parent_weights": int(r * base_weights), "parent_width": int(64 * r ** 0.5)}
+             for k, (m, by_r) in enumerate(acc.items()) for j, (r, mean) in enumerate(by_r.items())
+             for s, v in zip(SEEDS, per_seed(mean, k + j))]
+    return pd.DataFrame(rows)
 
 
-def test_magnitude_beats_diff_counts_both_sweeps():
-    final = sweep_frame({"none": 0.3, "diff": 0.3, "magnitude": 0.4, "random": 0.3})
-    up = scaling_frame({"magnitude": {2: 0.5, 4: 0.5}, "diff": {2: 0.4, 4: 0.4}})
-    down = scaling_frame({"magnitude": {2: 0.3, 4: 0.3, 8: 0.3}, "diff": {2: 0.4, 4: 0.4, 8: 0.4}})
-    v = ch5.magnitude_beats_diff(final, up)
-    assert v.verdict == "held"
-    assert v.ours == ("magnitude above diff at 2/2 widths (Fig. 5.1) and 2/2 parent ratios (Fig. 5.3); "
-                      "mean test accuracy 0.400 vs 0.300 over the width sweep")
-    assert ch5.magnitude_beats_diff(final, down).verdict == "not held"  # 3 of 5 comparisons against
-    assert ch5.magnitude_beats_diff(sweep_frame({"none": .3, "diff": .3, "magnitude": .3, "random": .3}),
-                                    up).verdict == "tie"  # 2 held, 2 ties
+DENSE_CASES = [(0.6, 0.5, "held"), (0.4, 0.5, "not held"), (0.5, 0.5, "inconclusive")]
 
 
-@pytest.mark.parametrize("gaps, verdict, tally", [({"random": 0.1, "magnitude": 0.3, "diff": 0.3}, "held", "4/4"),
-                                                  ({"random": 0.3, "magnitude": 0.1, "diff": 0.1}, "not held", "0/4"),
-                                                  ({"random": 0.1, "magnitude": 0.3, "diff": 0.1}, "tie", "2/4")])
-def test_random_smallest_gap(gaps, verdict, tally):
-    v = ch5.random_smallest_gap(sweep_frame({m: 0.5 for m in gaps}, gaps))
-    assert v.verdict == verdict
-    assert v.ours == f"random gap below magnitude and diff in {tally} comparisons (widths x 2 masks)"
+@pytest.mark.parametrize("sparse, dense, verdict", DENSE_CASES)
+def test_sparse_beats_dense(sparse, dense, verdict):
+    v, groups = ch5.sparse_beats_dense(sweep_frame({"none": dense, **{m: sparse for m in ch5.METHODS}}), "layer")
+    assert v.claim_id == "5-sparse-beats-dense-layer" and v.verdict == verdict and v.claim.startswith("[same fraction")
+    assert v.test["n"] == 3 * 2 * len(SEEDS) and len(groups) == 3 * 2  # (mask, width) groups, pooled
+
+
+@pytest.mark.parametrize("sparse, dense, verdict", [(0.8, 0.9, "held"), (0.95, 0.9, "not held"), (0.9, 0.9, "inconclusive")])
+def test_sparse_lower_train_acc(sparse, dense, verdict):
+    v, _ = ch5.sparse_lower_train_acc(sweep_frame({"none": dense, **{m: sparse for m in ch5.METHODS}}, "train_acc"))
+    assert v.claim_id == "5-sparse-lower-train-acc-global" and v.verdict == verdict
+
+
+@pytest.mark.parametrize("sparse, dense, verdict", [(0.1, 0.3, "held"), (0.3, 0.1, "not held"), (0.2, 0.2, "inconclusive")])
+def test_sparse_smaller_gap(sparse, dense, verdict):
+    v, _ = ch5.sparse_smaller_gap(sweep_frame({"none": dense, **{m: sparse for m in ch5.METHODS}}, "gap"))
+    assert v.claim_id == "5-sparse-smaller-gap-global" and v.verdict == verdict
+
+
+@pytest.mark.parametrize("acc, verdict, runner", [
+    ({"none": .4, "magnitude": .45, "diff": .4, "random": {16: .3, 32: .6}}, "held", "magnitude"),
+    ({"none": .4, "magnitude": .45, "diff": {16: .6, 32: .6}, "random": .5}, "not held", "diff"),
+    ({"none": .4, "magnitude": .5, "diff": .4, "random": .5}, "inconclusive", "magnitude"),
+])
+def test_random_best_at_large_widths(acc, verdict, runner):
+    v, groups = ch5.random_best_at_large_widths(sweep_frame(acc))
+    assert v.verdict == verdict and f"runner-up {runner}" in v.ours
+    assert groups["width"].tolist() == [32]  # the wider half of (16, 32)
+
+
+@pytest.mark.parametrize("mag, diff, verdict", [(0.5, 0.4, "held"), (0.4, 0.5, "not held"), (0.45, 0.45, "inconclusive")])
+def test_magnitude_beats_diff_pools_both_sweeps(mag, diff, verdict):
+    final = sweep_frame({"none": 0.3, "diff": diff, "magnitude": mag, "random": 0.3})
+    scaling = scaling_frame({"magnitude": {2: mag, 4: mag}, "diff": {2: diff, 4: diff}})
+    v, groups = ch5.magnitude_beats_diff(final, scaling)
+    assert v.claim_id == "5-magnitude-beats-diff-global" and v.verdict == verdict and v.figure == "Figures 5.1, 5.3"
+    assert v.test["n"] == 4 * len(SEEDS) and groups["sweep"].tolist() == ["ratio", "ratio", "width", "width"]
+    assert "(2 widths of Fig. 5.1, 2 parent ratios of Fig. 5.3)" in v.ours
+    alone, _ = ch5.magnitude_beats_diff(final, None, "layer")
+    assert alone.figure == "Figure 5.1" and alone.test["n"] == 2 * len(SEEDS)
+
+
+@pytest.mark.parametrize("diff, rnd, verdict", [(0.5, 0.4, "held"), (0.4, 0.5, "not held"), (0.45, 0.45, "inconclusive")])
+def test_diff_beats_random(diff, rnd, verdict):
+    final = sweep_frame({"none": 0.3, "diff": diff, "magnitude": 0.4, "random": rnd})
+    v, _ = ch5.diff_beats_random(final, scaling_frame({"diff": {2: diff}, "random": {2: rnd}}))
+    assert v.claim_id == "5-diff-beats-random-global" and v.verdict == verdict
+
+
+@pytest.mark.parametrize("gaps, verdict", [({"random": 0.1, "magnitude": 0.3, "diff": 0.3}, "held"),
+                                           ({"random": 0.3, "magnitude": 0.1, "diff": 0.1}, "not held"),
+                                           ({"random": 0.2, "magnitude": 0.25, "diff": 0.15}, "inconclusive")])
+def test_random_smallest_gap(gaps, verdict):
+    v, groups = ch5.random_smallest_gap(sweep_frame(gaps, "gap"))
+    assert v.verdict == verdict and v.test["n"] == 2 * 2 * len(SEEDS)
+    assert sorted(set(groups["versus"])) == ["random vs diff", "random vs magnitude"]
 
 
 def test_diff_smaller_gap_only_at_the_narrow_widths():
     widths = (16, 32, 64, 128, 256)  # narrow: 16, 32, 64
-    held = sweep_frame({"diff": 0.5, "magnitude": 0.5},
-                       {"diff": {16: .1, 32: .1, 64: .3, 128: .9, 256: .9}, "magnitude": .3}, widths)
-    v = ch5.diff_smaller_gap_narrow(held)
-    assert v.verdict == "held"
-    assert v.ours.startswith("width 16: gap 0.100 (diff) vs 0.300 (magnitude), held; width 32:")
-    assert "width 128" not in v.ours and "width 64: gap 0.300 (diff) vs 0.300 (magnitude), tie" in v.ours
-    not_held = sweep_frame({"diff": 0.5, "magnitude": 0.5}, {"diff": .4, "magnitude": .2}, (16, 32))
-    assert ch5.diff_smaller_gap_narrow(not_held).verdict == "not held"  # narrow: width 16 only
-    tie = sweep_frame({"diff": 0.5, "magnitude": 0.5}, {"diff": {16: .1, 32: .5, 64: .2}, "magnitude": .2}, (16, 32, 64))
-    assert ch5.diff_smaller_gap_narrow(tie).verdict == "tie"  # narrow 16, 32: held, not held
+    held = sweep_frame({"diff": {16: .1, 32: .1, 64: .1, 128: .9, 256: .9}, "magnitude": .3}, "gap", widths)
+    v, groups = ch5.diff_smaller_gap_narrow(held)
+    assert v.verdict == "held" and groups["width"].tolist() == [16, 32, 64]
+    assert v.ours == "at widths 16, 32, 64: mean gap diff 0.100 vs magnitude 0.300"
+    assert ch5.diff_smaller_gap_narrow(sweep_frame({"diff": .4, "magnitude": .2}, "gap"))[0].verdict == "not held"
+    assert ch5.diff_smaller_gap_narrow(sweep_frame({"diff": .2, "magnitude": .2}, "gap"))[0].verdict == "inconclusive"
 
 
 @pytest.mark.parametrize("acc, verdict", [
-    ({"magnitude": {2: 0.3, 20: 0.5}, "diff": {2: 0.3, 20: 0.5}, "random": {2: .3, 20: .3}}, "held"),
+    ({"magnitude": {2: 0.3, 5: 0.4, 20: 0.5}, "diff": {2: 0.3, 5: 0.4, 20: 0.5}, "random": {2: .3, 20: .3}}, "held"),
     ({"magnitude": {2: 0.5, 20: 0.3}, "diff": {2: 0.5, 20: 0.3}, "random": {2: .3, 20: .3}}, "not held"),
-    ({"magnitude": {2: 0.3, 20: 0.5}, "diff": {2: 0.5, 20: 0.5}, "random": {2: .3, 20: .3}}, "tie"),
+    ({"magnitude": {2: 0.4, 20: 0.4}, "diff": {2: 0.4, 20: 0.4}, "random": {2: .3, 20: .3}}, "inconclusive"),
 ])
 def test_parent_scaling_helps(acc, verdict):
-    v = ch5.parent_scaling_helps(scaling_frame(acc))
-    assert v.verdict == verdict
-    assert v.ours.startswith("magnitude: ") and "at r=2 ->" in v.ours and "vs dense 0.300" in v.ours
+    v, groups = ch5.parent_scaling_helps(scaling_frame(acc))
+    assert v.claim_id == "5-parent-scaling-helps-global" and v.verdict == verdict
+    assert set(groups["method"]) == {"magnitude", "diff"} and "at r=2 ->" in v.ours and "dense base 0.300" in v.ours
 
 
 def test_parent_scaling_not_measured_with_one_ratio():
-    v = ch5.parent_scaling_helps(scaling_frame({"magnitude": {4: 0.14}, "diff": {4: 0.1}, "random": {4: 0.1}},
-                                               dense=0.115))
-    assert v.verdict == "not measured at this scale"
-    assert v.ours == ("only one parent ratio (4) was trained, so no trend can be read; "
-                      "best child magnitude at r=4: 0.140 vs dense 0.115")
-    assert ch5.parent_scaling_helps(scaling_frame({})).verdict == "not measured at this scale"
+    v, groups = ch5.parent_scaling_helps(scaling_frame({"magnitude": {4: 0.14}, "diff": {4: 0.1}, "random": {4: 0.1}}))
+    assert v.verdict == "not measured at this scale" and groups.empty
+    assert v.ours == "only one parent ratio (4) was trained, so no trend can be read"
+    assert ch5.parent_scaling_helps(scaling_frame({}))[0].verdict == "not measured at this scale"
 
 
 @pytest.mark.parametrize("mag, rnd, verdict", [
-    ({2: 0.5, 62: 0.5}, {2: 0.5, 62: 0.2}, "held"),      # behind at r=62, and more than at r=2
-    ({2: 0.5, 62: 0.3}, {2: 0.5, 62: 0.5}, "not held"),  # random ahead at r=62
-    ({2: 0.5, 62: 0.5}, {2: 0.3, 62: 0.3}, "tie"),       # behind at r=62, but no more than at r=2
+    ({2: 0.5, 20: 0.5}, {2: 0.5, 20: 0.2}, "held"),      # random falls behind as the parent grows
+    ({2: 0.5, 20: 0.3}, {2: 0.3, 20: 0.5}, "not held"),  # random catches up
+    ({2: 0.5, 20: 0.5}, {2: 0.3, 20: 0.3}, "inconclusive"),  # behind by the same amount at both ratios
 ])
 def test_random_weak_at_high_sparsity(mag, rnd, verdict):
-    v = ch5.random_weak_at_high_sparsity(scaling_frame({"magnitude": mag, "random": rnd, "diff": mag}))
-    assert v.verdict == verdict
-    assert v.ours.startswith("at r=62 (1.6% kept) random")
+    v, _ = ch5.random_weak_at_high_sparsity(scaling_frame({"magnitude": mag, "random": rnd, "diff": mag}))
+    assert v.claim_id == "5-random-weak-at-high-sparsity-global" and v.verdict == verdict
+    assert "at r=20 (5.0% kept)" in v.ours  # 1/20 is sparse enough, although W(base)/W(parent) is a hair above
 
 
 def test_random_weak_not_measured_when_pruning_is_mild():
-    v = ch5.random_weak_at_high_sparsity(scaling_frame({"magnitude": {2: .5, 4: .5}, "random": {2: .1, 4: .1}}))
+    v, _ = ch5.random_weak_at_high_sparsity(scaling_frame({"magnitude": {2: .5, 4: .5}, "random": {2: .1, 4: .1}}))
     assert v.verdict == "not measured at this scale"
     assert v.ours.startswith("the sparsest child here keeps 25.0% of its parent")
     one = scaling_frame({"magnitude": {62: .5}, "random": {62: .1}})
-    assert ch5.random_weak_at_high_sparsity(one).verdict == "not measured at this scale"
+    assert ch5.random_weak_at_high_sparsity(one)[0].verdict == "not measured at this scale"
 
 
-def test_chapter_5_verdicts_are_pure_and_ordered(run_cache):
-    final = sweep_frame({"none": 0.3, "diff": 0.4, "magnitude": 0.4, "random": 0.3})
-    scaling = scaling_frame({"magnitude": {4: 0.14}, "diff": {4: 0.1}, "random": {4: 0.1}})
-    vs = ch5.verdicts(None, SimpleNamespace(final=final, scaling=scaling))
-    assert [v.claim_id for v in vs] == ["5-sparse-beats-dense", "5-sparse-smaller-gap", "5-magnitude-beats-diff",
-                                        "5-random-smallest-gap", "5-diff-smaller-gap-narrow", "5-parent-scaling-helps",
-                                        "5-random-weak-at-high-sparsity"]
+def test_parent_size_needed():
+    small = scaling_frame({"magnitude": {2: .5, 20: .5}, "diff": {2: .5, 20: .5}})  # parents of 0.4 M and 4 M weights
+    v, _ = ch5.parent_size_needed(small)
+    assert v.claim_id == "5-parent-60m-100m-needed-global" and v.verdict == "not measured at this scale"
+    assert v.ours.startswith("the largest parent here has 4.00 M weights")
+    for late, verdict in ((0.6, "held"), (0.4, "not held"), (0.5, "inconclusive")):
+        big = scaling_frame({"magnitude": {100: .5, 400: late}, "diff": {100: .5, 400: late}}, base_weights=200_000)
+        v, _ = ch5.parent_size_needed(big)  # parents of 20 M (below 60 M) and 80 M weights
+        assert v.verdict == verdict and "(r=100) vs" in v.ours and "(r=400)" in v.ours
+
+
+def test_chapter_5_verdicts_are_pure_and_ordered_by_claim_then_scope(run_cache):
+    one = sweep_frame({"none": 0.3, "diff": 0.4, "magnitude": 0.4, "random": 0.3})
+    final = pd.concat([one.assign(scope="global"), one.assign(scope="layer")], ignore_index=True)
+    scaling = scaling_frame({"magnitude": {4: 0.14}, "diff": {4: 0.1}, "random": {4: 0.1}}).assign(scope="global")
+    vs = ch5.verdicts_of(final, scaling)
+    sweep_ids = ["5-sparse-beats-dense", "5-sparse-lower-train-acc", "5-sparse-smaller-gap", "5-random-best-at-large-widths",
+                 "5-magnitude-beats-diff", "5-diff-beats-random", "5-random-smallest-gap", "5-diff-smaller-gap-narrow"]
+    scaling_ids = ["5-parent-scaling-helps", "5-random-weak-at-high-sparsity", "5-parent-60m-100m-needed"]
+    assert [v.claim_id for v in vs] == ([f"{c}-{sc}" for c in sweep_ids for sc in ("global", "layer")]
+                                        + [f"{c}-global" for c in scaling_ids])
     assert {v.chapter for v in vs} == {"05"} and not run_cache.exists()
+    assert ch5.verdicts_of(one, scaling.drop(columns="scope"))[0].claim_id == "5-sparse-beats-dense-global"
+    s = SimpleNamespace(ratio=10.0, profile=SimpleNamespace(base_width=16), base=ch5.setup(profile="smoke").base)
+    decided = ch5.claims(s, SimpleNamespace(final=final, scaling=scaling))
+    assert all(v.scale.endswith("2 epochs (thesis 200)") for v, _ in decided)
+    assert decided[0][0].scale.startswith("dense width-32 MLP test acc 0.30") and "dense base" not in decided[0][0].scale
+    assert "dense base width 16" in decided[-1][0].scale

@@ -130,6 +130,21 @@ def test_plan_configs_stages():
         ex.plan_configs("nope")
 
 
+def test_layer_scope_shares_parents_and_dense_runs_with_global():
+    from lib.config import config_hash, merge_stages
+
+    args = dict(widths=(4, 8), methods=("magnitude", "random"), seeds=(0, 1))
+    glob = ex.plan_configs("prune_sweep", tiny(), **args)
+    layer = ex.plan_configs("prune_sweep", tiny(), scope="layer", **args)
+    h = lambda stages: {config_hash(c) for st in stages for c in st}  # noqa: E731
+    assert {config_hash(c) for c in glob[0]} == {config_hash(c) for c in layer[0]}  # the same parents
+    dense = lambda st: {config_hash(c) for c in st[1] if c.mask is None}  # noqa: E731
+    assert dense(glob) == dense(layer) and len(dense(glob)) == 4
+    assert {c.mask.scope for c in layer[1] if c.mask is not None} == {"layer"}
+    both = merge_stages([glob, layer])
+    assert h(both) == h(glob) | h(layer) and sum(map(len, both)) == len(h(glob)) + 2 * 2 * 2
+
+
 def test_prune_sweep_with_diff_masks(run_cache):
     base = tiny(stats=StatsConfig(every=1))
     df = ex.prune_sweep(base, widths=(4,), methods=("diff", "random"), progress=False)

@@ -77,12 +77,13 @@ def test_floor_on_layer_with_all_lowest_scores():
 
 @pytest.mark.parametrize("scope", ["global", "layer"])
 @pytest.mark.parametrize("ties", [False, True])
-def test_invert_is_the_complement_ranking(scope, ties):
+@pytest.mark.parametrize("tie_seed", [None, 5])
+def test_invert_is_the_complement_ranking(scope, ties, tie_seed):
     s = rnd(2)
     if ties:
         s = {n: torch.ones_like(v) for n, v in s.items()}
-    worst = make_mask(s, density=0.3, scope=scope, invert=True)
-    best = make_mask(s, density=0.7, scope=scope)
+    worst = make_mask(s, density=0.3, scope=scope, invert=True, tie_seed=tie_seed)
+    best = make_mask(s, density=0.7, scope=scope, tie_seed=tie_seed)
     assert count(worst) + count(best) == sum(v.numel() for v in s.values())
     for n in s:
         assert torch.equal(worst[n], ~best[n])
@@ -105,6 +106,51 @@ def test_ties_give_a_fixed_mask():
     assert not inv["a"].any() and inv["b"][2:].all() and not inv["b"][:2].any()
     for _ in range(3):
         assert all(torch.equal(make_mask(s, density=0.25)[n], m[n]) for n in s)
+
+
+def few_values(seed: int = 0) -> dict[str, torch.Tensor]:
+    """Scores of few distinct values (like diffs over a handful of samples): 0, 0.5 or 1."""
+    g = torch.Generator().manual_seed(seed)
+    return {"a": torch.randint(0, 3, (40, 25), generator=g).float() / 2,
+            "b": torch.randint(0, 3, (300,), generator=g).float() / 2}
+
+
+@pytest.mark.parametrize("scope", ["global", "layer"])
+def test_seeded_ties_split_a_tie_class_at_random_with_exact_counts(scope):
+    s = few_values()
+    masks_ = [make_mask(s, density=0.5, scope=scope, tie_seed=seed) for seed in range(4)]
+    # exact counts, the same for every seed; the cut falls in the 0.5 class: above it always kept, below never
+    for m in masks_:
+        assert count(m) == count(masks_[0])
+        for n in s:
+            assert m[n][s[n] == 1].all() and not m[n][s[n] == 0].any()
+    # the seed decides which of the tied entries are kept: masks differ, the same seed repeats
+    assert any(not torch.equal(masks_[0][n], masks_[1][n]) for n in s)
+    again = make_mask(s, density=0.5, scope=scope, tie_seed=0)
+    assert all(torch.equal(again[n], masks_[0][n]) for n in s)
+    # by flat index, the kept tied entries of the first tensor are its first ones; seeded, they are spread
+    by_index = make_mask(s, density=0.5, scope=scope, tie_seed=None)
+    top = 0.5
+    cut_a = by_index["a"][s["a"] == top]
+    assert cut_a.any() and not cut_a.all()
+    idx = torch.nonzero(cut_a).squeeze(1)
+    assert torch.equal(idx, torch.arange(len(idx)))  # the lowest indices of the tie class
+    seeded = masks_[0]["a"][s["a"] == top]
+    assert not torch.equal(torch.nonzero(seeded).squeeze(1), torch.arange(int(seeded.sum())))
+
+
+def test_tie_chosen_counts_the_kept_entries_of_a_cut_tie_class():
+    s = {"a": torch.tensor([3.0, 2.0, 2.0, 2.0, 1.0]), "b": torch.tensor([2.0, 0.0])}
+    m = make_mask(s, density=3 / 7, scope="global", tie_seed=1)  # keeps 3: the 3.0 and two of the four 2.0
+    assert masks.tie_chosen(s, m, "global") == {"tie_chosen": 2, "tie_class": 4}
+    m = make_mask(s, density=4 / 7, scope="global", tie_seed=1)  # keeps 4: the 3.0 and three of the four 2.0
+    assert count(m) == 4
+    assert masks.tie_chosen(s, m, "global") == {"tie_chosen": 3, "tie_class": 4}
+    distinct = {"a": torch.tensor([5.0, 4.0, 3.0, 2.0])}
+    m = make_mask(distinct, density=0.5, tie_seed=0)
+    assert masks.tie_chosen(distinct, m) == {"tie_chosen": 0, "tie_class": 0}
+    m = make_mask(s, density=0.4, scope="layer", tie_seed=0)  # a keeps 2 of 5 (3.0 + one 2.0), b keeps 1 of 2
+    assert masks.tie_chosen(s, m, "layer") == {"tie_chosen": 1, "tie_class": 3}
 
 
 def test_bad_inputs():
@@ -227,8 +273,12 @@ def test_mask_for_caches_atomically(run_cache, monkeypatch):
     m = mask_for(cfg)
     assert runs.TRAIN_COUNT == before + 1
     files = sorted(p.name for p in (run_cache / "masks").iterdir())
-    assert len(files) == 2 and all(f.endswith(".pt") and not f.startswith(".") for f in files)
-    monkeypatch.setattr(masks, "compute_mask", lambda cfg: (_ for _ in ()).throw(AssertionError("recomputed")))
+    assert len(files) == 4 and not any(f.startswith(".") for f in files)  # each mask and its summary
+    assert sorted(f.rsplit(".", 1)[1] for f in files) == ["json", "json", "pt", "pt"]
+    summary = masks.mask_summary(cfg)
+    assert summary["kept"] == sum(int(v.sum()) for v in m.values()) and summary["tensors"] == len(m)
+    assert 0 <= summary["tie_chosen"] <= summary["kept"]
+    monkeypatch.setattr(masks, "_compute", lambda *a: (_ for _ in ()).throw(AssertionError("recomputed")))
     again = mask_for(cfg)
     assert all(torch.equal(again[n], m[n]) for n in m)
     assert runs.TRAIN_COUNT == before + 1
@@ -260,7 +310,7 @@ def test_diff_mask_end_to_end(run_cache):
     trained = met[met["epoch"] >= 1]
     assert blob["epoch"] == int(trained.loc[trained["coherence"].idxmax(), "epoch"])  # the max-coherence epoch
     m = mask_for(mc)
-    expect = make_mask(masks.diff_scores(prun), density=0.1, floor=0.02,
+    expect = make_mask(masks.diff_scores(prun), density=0.1, floor=0.02, tie_seed=mc.seed,
                        shapes={n: p.shape for n, p in models.mlp(8, depth=1).named_parameters() if p.dim() == 2})
     assert all(torch.equal(m[n], expect[n]) for n in expect)
     sd = run.state_dict()

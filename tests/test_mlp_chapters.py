@@ -65,6 +65,7 @@ def test_hist_density_and_extreme_epochs():
     assert mc.extreme_epochs(curve) == (2, 3)
     assert mc.extreme_epochs(curve, epochs=[0, 1, 2]) == (2, 1)
     assert mc.extreme_epochs(curve, min_epoch=0) == (0, 3)
+    assert mc.extreme_epochs(pd.DataFrame({"epoch": [0, 1, 2], "coherence": [0.1, 0.5, 0.3]}), low_from=0) == (1, 0)
     with pytest.raises(ValueError):
         mc.extreme_epochs(curve, epochs=[0])
 
@@ -86,6 +87,10 @@ def test_diff_tables_from_real_runs(run_cache):
         spread = mc.diff_spread(run, layers)
         stored = torch.load(run.file("diffs_max_trained.pt"), weights_only=True)
         assert spread["epoch"].iloc[0] == stored["epoch"] == e_max
+        both = mc.diff_spreads(run, layers)
+        e_min = int(dens.loc[dens["which"] == "min", "epoch"].iloc[0])
+        assert set(both["which"]) == {"max", "min"} and both.loc[both["which"] == "min", "epoch"].iloc[0] == e_min
+        assert curve["coherence"].min() == curve.loc[curve["epoch"] == e_min, "coherence"].iloc[0]
         v = stored["diffs"][layers[0]].double().ravel()
         assert np.isclose(spread["sd"].iloc[0], float(v.std(unbiased=False)))
         assert spread["n"].tolist()[-1] == sum(spread["n"].tolist()[:-1])
@@ -99,18 +104,35 @@ def test_mask_layer_shares(run_cache):
     for _, g in t.groupby("method"):
         assert g["layer"].tolist() == mc.weight_layers(1)
         assert abs(g["kept"].sum() - 0.25 * g["size"].sum()) <= 1
+    layer = mc.mask_layer_shares(base, 4, density=0.25, seed=0, ratio=4, methods=("magnitude",), scope="layer")
+    assert np.allclose(layer["fraction_kept"], 0.25, atol=0.5 / layer["size"].min())  # the same share of every layer
 
 
-def test_majority_and_compare_groups():
-    assert lv.majority(["held", "held", "tie"]) == "held"
-    assert lv.majority(["held", "not held"]) == "tie"
-    assert lv.majority(["not held", "not held", "held"]) == "not held"
-    with pytest.raises(ValueError):
-        lv.majority([])
-    df = pd.DataFrame({"width": [1, 1, 1, 1, 2, 2, 2, 2], "method": ["a", "a", "b", "b"] * 2,
-                       "v": [1.0, 1.1, 0.0, 0.1, 1.0, 1.1, 1.0, 1.2]})
-    c = lv.compare_groups(df, "method", "a", "b", "v", by=["width"])
-    assert c["verdict"].tolist() == ["held", "tie"]
-    assert lv.compare_groups(df, "method", "a", "b", "v", by=["width"], higher_is="not held")["verdict"].tolist() == ["not held", "tie"]
-    assert lv.compare_groups(df, "method", "a", "zzz", "v").empty
+def test_adjacent_steps_pair_each_width_with_the_next():
+    df = pd.DataFrame({"width": [8, 8, 4, 4, 16, 16], "seed": [0, 1] * 3, "v": [2., 3., 1., 1., 5., 9.]})
+    long = mc.adjacent_steps(df, "width", "v")
+    assert list(long.columns) == ["from", "to", "side", "seed", "v"]
+    assert long[["from", "to"]].drop_duplicates().values.tolist() == [[4, 8], [8, 16]]
+    test, groups = lv.paired_groups(long, "side", "upper", "lower", "v", by=["from", "to"], claim="greater")
+    assert test["n"] == 4 and np.isclose(test["diff"], np.mean([1, 2, 3, 6]))
+    assert groups["n"].tolist() == [2, 2] and np.allclose(groups["diff"], [1.5, 4.5])
+    assert mc.adjacent_steps(df[df["width"] == 4], "width", "v").empty
+
+
+def test_stats_samples():
+    assert mc.stats_samples(tiny()) == 32  # max_samples 32 of 64 training images
+    assert mc.stats_samples(tiny(stats=StatsConfig(every=1, max_samples=0))) == 64
+    assert mc.stats_samples(tiny(stats=StatsConfig(every=1, max_samples=500))) == 64
+    assert mc.stats_samples(tiny(data=DataConfig("cifar10", 0, 0))) == 32
+
+
+def test_intervals_frame_labels_every_group():
+    v = lv.Verdict("x-1", "05", "c", "t", "o", "held", "Figure 5.1")
+    g = pd.DataFrame({"versus": ["a vs b"], "sweep": ["ratio"], "x": [2.0], "n": [3], "a": [1.], "b": [0.],
+                      "diff": [1.], "ci_low": [.5], "ci_high": [1.5], "verdict": ["held"]})
+    steps = pd.DataFrame({"method": ["diff"], "from": [32], "to": [64], "n": [3], "a": [1.], "b": [0.], "diff": [1.],
+                          "ci_low": [np.nan], "ci_high": [np.nan], "verdict": ["inconclusive"]})
+    out = mc.intervals_frame([(v, g), (v, steps)])
+    assert out["group"].tolist() == ["a vs b, ratio 2", "diff, 32→64"]
+    assert mc.show_intervals(out).data["difference [95 % CI]"].tolist() == ["+1 [+0.5, +1.5]", "+1 (no interval)"]
     assert np.isclose(mc.spearman([1, 2, 3], [3, 5, 9]), 1.0) and np.isnan(mc.spearman([1], [2]))

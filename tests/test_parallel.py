@@ -50,7 +50,13 @@ def test_thread_policy_depends_on_the_config_and_the_cores_only(monkeypatch):
     monkeypatch.setattr(parallel, "THREAD_RULES", (("mlp", 8, 4), ("mlp", None, 2)))
     assert [parallel.threads_per_run(mlp(model=ModelConfig("mlp", width=w)), 64) for w in (8, 9)] == [4, 2]
     assert parallel.threads_per_run(cfg, 2) == 2  # never more than the cores
-    assert parallel.threads_per_run(mlp(model=ModelConfig("resnet_small")), 64) == 64  # no rule: every core
+    assert parallel.threads_per_run(mlp(model=ModelConfig("resnet50")), 64) == 64  # no rule: every core
+
+
+def test_measured_policy_gives_the_cpu_models_one_thread():
+    for arch in ("mlp", "resnet_small", "vit_tiny"):
+        assert parallel.threads_per_run(mlp(model=ModelConfig(arch, width=1370)), 16) == 1
+    assert parallel.threads_per_run(mlp(model=ModelConfig("vit")), 16) == 16  # never measured on a CPU
 
 
 def test_default_workers_reads_book_workers(monkeypatch):
@@ -61,7 +67,11 @@ def test_default_workers_reads_book_workers(monkeypatch):
         with pytest.raises(ValueError, match=f"BOOK_WORKERS={bad!r}"):
             parallel.default_workers()
     monkeypatch.delenv(parallel.WORKERS_ENV)
-    assert parallel.default_workers() == 1  # until the thread policy is measured
+    monkeypatch.setattr(parallel.torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(parallel, "cores", lambda: 5)
+    assert parallel.default_workers() == 5  # one 1-thread run per core
+    monkeypatch.setattr(parallel.torch.cuda, "is_available", lambda: True)
+    assert parallel.default_workers() == 1  # the runs would share one GPU
     with pytest.raises(ValueError, match="workers must be"):
         parallel.train_stages([], workers=0)
 

@@ -5,14 +5,19 @@ initialisation on CIFAR-10 ("real"), the same initialisation on Gaussian noise (
 real run's final weights trained further on Gaussian noise ("real_then_gaussian").
 
 The notebook calls :func:`setup`, :func:`results`, one function per figure and table, and
-:func:`verdicts`; the verdicts are :func:`claims` of the per-seed numbers :func:`measure` reads from the
-runs, and each claim is one small function of those numbers (tests feed them hand-made values).
+:func:`claims` of the per-seed numbers :func:`measure` and :func:`windows` read from the runs (the
+notebook shows both tables before the verdicts); each claim is one small function of those numbers
+(tests feed them hand-made values) and its verdict is the paired test's (:func:`verdicts.paired`): runs
+of the same seed are paired, and a claim is held or not held only when the 95 % interval of the mean
+paired difference lies wholly on one side. Every coherence figure draws the floor 1/n of n unrelated
+gradients, and every table of coherence gives the debiased value (n α − 1)/(n − 1) beside α.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Sequence
 
+import numpy as np
 import pandas as pd
 
 from .. import profiles
@@ -21,19 +26,26 @@ from ..models import ARCHS
 from ..runs import Run, get_or_train, train_stages
 from . import params as check
 from . import realdata as rd
-from .figures import Provenance, show
+from . import thesis
+from .figures import Provenance, debiased_coherence, show
 from .figures import style as figure_style
 from .realdata import run_configs
-from .verdicts import Verdict, summary
+from .verdicts import Verdict, paired, paired_groups
 
 
 FAMILIES = ("cnn", "vit")
 #: Family -> the name used in claim ids.
 FAMILY = {"cnn": "resnet", "vit": "vit"}
+#: Family -> the thesis's network of that family.
+THESIS_MODEL = {"cnn": "ResNet50", "vit": "ViT"}
 #: Family -> the figure that draws its curves.
 CURVE_FIGURE = {"cnn": "Figure 2.1", "vit": "Figure 2.2"}
-#: Appended to "ours" when a verdict rests on one seed.
-TENTATIVE = " [one seed: tentative]"
+#: The thesis's own settings (epochs per family, Gaussian epochs), for the ``scale`` of each verdict.
+THESIS = profiles.get("paper")
+#: Kolmogorov-Smirnov distance below which two bottom-99 % |w| distributions count as "almost the same",
+#: fixed before any run: at KS < 0.05 no |w| cut puts 5 % more of one network's weights below it than of the
+#: other's, a gap overlaid density histograms like Fig. 2.3's barely show.
+KS_SAME = 0.05
 
 
 @dataclass(frozen=True)
@@ -52,14 +64,12 @@ class Params:
     stats_max_samples: int | None = None  # images used for the per-sample gradient statistics
     early_frac: float = 0.25  # "early epochs": the first early_frac of the real-data run
     memorised_acc: float = 0.95  # final train accuracy on Gaussian data that counts as memorised
-    ks_same: float = 0.05  # KS distance below which two |w| distributions count as "almost the same"
 
     def __post_init__(self) -> None:
         check_large(self)
         check.integers(self.seeds, "seeds", minimum=0)
         check.number(self.early_frac, "early_frac", low=0.0, high=1.0, low_open=True)
         check.number(self.memorised_acc, "memorised_acc", low=0.0, high=1.0)
-        check.number(self.ks_same, "ks_same", low=0.0, high=1.0)
 
 
 def check_large(p: Any) -> None:
@@ -153,7 +163,22 @@ def provenance(s: Setup, fam: str, runs: Sequence[str] = ("real", "gaussian")) -
     text = Provenance.of(p.name, cfg).text()
     if any(r != "real" for r in runs):
         text += f"; Gaussian runs {p.epochs_gaussian} epochs on {cfg.data.n_train or 50000:,d} noise images"
-    return text + f"; gradient statistics on {p.stats_max_samples or 'all'} training images"
+    return text + f"; gradient statistics on {stats_n(s, fam):,d} training images"
+
+
+def stats_n(s: Any, fam: str) -> int:
+    """n, the number of images the coherence of ``fam``'s runs averages over (:func:`realdata.stats_samples`
+    of the real run of the figures' seed; the Gaussian runs use as many)."""
+    return rd.stats_samples(s.configs[(fam, s.params.seed)]["real"])
+
+
+def with_debiased(df: pd.DataFrame, cols: Sequence[str], n: int) -> pd.DataFrame:
+    """``df`` with a column "<col> debiased" right after each coherence column of ``cols``: the value with
+    the floor 1/n of n unrelated gradients removed (:func:`figures.debiased_coherence`)."""
+    out = df.copy()
+    for c in cols:
+        out.insert(out.columns.get_loc(c) + 1, f"{c} debiased", debiased_coherence(out[c].astype(float), n))
+    return out
 
 
 # --------------------------------------------------------------------------- figures, tables
@@ -173,12 +198,15 @@ def settings_table(s: Setup) -> pd.DataFrame:
     return large_settings(s.profile, "images for gradient statistics", {"seeds": list(s.seeds)})
 
 
+FLOOR_NOTE = "the dotted grey line is 1/n, the coherence of n unrelated gradients"
+
+
 def _curves_figure(s: Setup, r: Results, fam: str, model: str) -> None:
     arch = s.archs[fam]
-    show(rd.fig_curves(r.curves[fam], f"{arch}: CIFAR-10 versus Gaussian data"), CURVE_FIGURE[fam],
+    show(rd.fig_curves(r.curves[fam], f"{arch}: CIFAR-10 versus Gaussian data", stats_n(s, fam)), CURVE_FIGURE[fam],
          f"{model} ({arch}) trained from the same initialisation on CIFAR-10 and on Gaussian noise with random "
          "labels: coherence per epoch (left), cross-entropy loss (middle) and accuracy (right), training solid and test "
-         "dashed", provenance(s, fam))
+         f"dashed; {FLOOR_NOTE}", provenance(s, fam))
 
 
 def figure_2_1(s: Setup, r: Results) -> None:
@@ -191,10 +219,11 @@ def figure_2_2(s: Setup, r: Results) -> None:
     _curves_figure(s, r, "vit", "ViT")
 
 
-def peak_table(r: Results, fam: str) -> pd.DataFrame:
+def peak_table(s: Setup, r: Results, fam: str) -> pd.DataFrame:
     """Highest and lowest coherence and their epochs, and coherence at initialisation, of the real and
-    Gaussian runs of ``fam`` (the figures' seed)."""
-    return pd.DataFrame({k: rd.peak_coherence(r.of_seed(fam)[k]) for k in ("real", "gaussian")}).T.rename_axis("run")
+    Gaussian runs of ``fam`` (the figures' seed), each α with its debiased value beside it."""
+    df = pd.DataFrame({k: rd.peak_coherence(r.of_seed(fam)[k]) for k in ("real", "gaussian")}).T.rename_axis("run")
+    return with_debiased(df, ("max", "min", "init"), stats_n(s, fam))
 
 
 def figure_2_3(s: Setup, r: Results) -> None:
@@ -227,10 +256,11 @@ def distance_table(s: Setup, r: Results) -> pd.DataFrame:
 
 def _runs_figure(s: Setup, r: Results, fam: str, number: str, model: str) -> None:
     arch = s.archs[fam]
-    show(rd.fig_coherence_runs(r.curves[fam], f"{arch}: fresh init on CIFAR-10 vs trained init on Gaussian data"),
+    show(rd.fig_coherence_runs(r.curves[fam], f"{arch}: fresh init on CIFAR-10 vs trained init on Gaussian data",
+                               stats_n(s, fam)),
          number, f"{model}: coherence per epoch of a randomly initialised network trained on CIFAR-10 and of the "
-         "CIFAR-10-trained network then trained on Gaussian data (epoch 0 = its starting point, the trained weights)",
-         provenance(s, fam, runs=rd.RUN_NAMES))
+         "CIFAR-10-trained network then trained on Gaussian data (epoch 0 = its starting point, the trained weights); "
+         f"{FLOOR_NOTE}", provenance(s, fam, runs=rd.RUN_NAMES))
 
 
 def figure_2_4(s: Setup, r: Results) -> None:
@@ -243,25 +273,14 @@ def figure_2_4b(s: Setup, r: Results) -> None:
     _runs_figure(s, r, "vit", "Figure 2.4b", "ViT (ours; the thesis shows the ResNet only)")
 
 
-def seeds_line(s: Setup) -> str:
-    """Markdown line above the verdict table: profile and seeds."""
+def seeds_line(s: Any) -> str:
+    """Markdown line above the verdict table: profile and seeds (with one seed no claim can be decided)."""
     seeds = list(s.seeds)
-    return f"Profile `{s.profile.name}`, seeds {seeds}." + (" One seed: every verdict is tentative." if len(seeds) == 1 else "")
+    return (f"Profile `{s.profile.name}`, seeds {seeds}."
+            + (" With one seed there is no interval: every measured claim is inconclusive." if len(seeds) < 2 else ""))
 
 
 # ----------------------------------------------------------------------------------- verdicts
-def make_verdict(chapter: str, claim_id: str, claim: str, thesis: str, ours: str, verdict: str, figure: str,
-                 tentative: bool) -> Verdict:
-    """A :class:`Verdict`; ``ours`` gets :data:`TENTATIVE` appended when ``tentative`` and the claim was measured."""
-    if tentative and not verdict.startswith("not measured"):
-        ours += TENTATIVE
-    return Verdict(claim_id, chapter, claim, thesis, ours, verdict, figure)
-
-
-def _from_summary(claim_id: str, claim: str, thesis: str, ours: str, res: dict[str, Any], figure: str) -> Verdict:
-    return make_verdict("02", claim_id, claim, thesis, ours, res["verdict"], figure, res["tentative"])
-
-
 def early_window(s: Setup, fam: str) -> tuple[int, int, int]:
     """(k, lo, last): the early window is epochs 1..k (the first ``early_frac`` of the real run, at least
     one epoch), the late window lo..last (its last k epochs)."""
@@ -276,28 +295,33 @@ def moved(run: Run) -> float:
     return float(d[d.start == "own"].rel_distance.iloc[0])
 
 
+#: Columns of :func:`measure` holding coherence (shown with their debiased values).
+COHERENCE_MEASURES = ("peak_real", "peak_gaussian", "peak_real_then_gaussian", "early_real", "early_gaussian",
+                      "late_real", "late_gaussian")
 #: Columns of :func:`measure` (besides family and seed): one number per family and seed each.
-MEASURES = ("peak_real", "peak_gaussian", "peak_real_then_gaussian", "early_real", "early_gaussian",
-            "late_real", "late_gaussian", "final_acc_gaussian", "still_learning_gaussian", "ks_gaussian",
-            "moved_real", "moved_gaussian")
+MEASURES = (*COHERENCE_MEASURES, "train_acc_real", "test_acc_real", "final_acc_gaussian", "still_learning_gaussian",
+            "ks_gaussian", "moved_real", "moved_gaussian")
 
 
 def measure(s: Setup, r: Results) -> pd.DataFrame:
     """What the verdicts compare, one row per family and seed (in ``s.seeds`` order): peak coherence
-    of each run, mean coherence over the early and late windows (:func:`early_window`), the Gaussian
-    run's final train accuracy and whether it was still learning, the KS distance of its bottom-99 %
-    |w| to the real run's, and the distance each fresh run travelled (:func:`moved`)."""
+    of each run, mean coherence over the early and late windows (:func:`early_window`), the real run's
+    final train and test accuracy, the Gaussian run's final train accuracy and whether it was still
+    learning, the KS distance of its bottom-99 % |w| to the real run's, and the distance each fresh run
+    travelled (:func:`moved`)."""
     rows = []
     for fam, arch in s.archs.items():
         k, lo, last = early_window(s, fam)
         for seed in s.seeds:
             x = r.runs[fam][seed]
+            real = x["real"].metrics
             rows.append({
                 "family": fam, "seed": seed,
                 **{f"peak_{n}": rd.peak_coherence(x[n])["max"] for n in rd.RUN_NAMES},
                 "early_real": rd.window_coherence(x["real"], 1, k), "early_gaussian": rd.window_coherence(x["gaussian"], 1, k),
                 "late_real": rd.window_coherence(x["real"], lo, last),
                 "late_gaussian": rd.window_coherence(x["gaussian"], lo, last),
+                "train_acc_real": float(real.train_acc.iloc[-1]), "test_acc_real": float(real.test_acc.iloc[-1]),
                 "final_acc_gaussian": float(x["gaussian"].metrics.train_acc.iloc[-1]),
                 "still_learning_gaussian": rd.still_learning(x["gaussian"]),
                 "ks_gaussian": float(rd.magnitude_summary(s.profile, arch, x).set_index("state").ks_to_real["gaussian"]),
@@ -305,112 +329,210 @@ def measure(s: Setup, r: Results) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["family", "seed", *MEASURES])
 
 
-def peak_claim(fam: str, arch: str, real: Sequence[float], gaussian: Sequence[float]) -> Verdict:
-    """The highest coherence over training is larger on real than on Gaussian data (one value per seed)."""
-    res = summary(real, gaussian)
-    return _from_summary(f"2-{FAMILY[fam]}-peak-coherence-real-gt-gaussian",
-                         f"[{arch}] the highest coherence over training is larger on real data than on Gaussian data",
-                         "a higher maximum on real data (Fig. 2.1, ResNet50)",
-                         f"max α real {res['a']:.4g}, Gaussian {res['b']:.4g}", res, CURVE_FIGURE[fam])
+MEASURE_LEAD = ("**Per-seed numbers behind the verdicts** (one row per architecture and seed): peak coherence of each "
+                "run and mean coherence over the early and late windows, each α with its debiased value beside it; "
+                "then the accuracies, the Kolmogorov-Smirnov distance of the Gaussian run's bottom-99 % |w| to the real "
+                "run's, and the relative distance each fresh run travelled.")
 
 
-def early_claim(fam: str, arch: str, early_frac: float, k: int, real: Sequence[float],
-                gaussian: Sequence[float]) -> Verdict:
-    """Mean coherence over epochs 1..k is higher on real data."""
-    res = summary(real, gaussian)
-    return _from_summary(
-        f"2-{FAMILY[fam]}-early-coherence-real-gt-gaussian",
+def measure_tables(s: Setup, m: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`measure`'s table for display, in two parts indexed by (architecture, seed): the coherence
+    columns with their debiased values, and the other columns; see :data:`MEASURE_LEAD`."""
+    parts = []
+    for fam, arch in s.archs.items():
+        rows = m[m.family == fam].assign(arch=arch)
+        parts.append(with_debiased(rows, COHERENCE_MEASURES, stats_n(s, fam)))
+    df = pd.concat(parts).drop(columns="family").set_index(["arch", "seed"])
+    coh = [c for c in df.columns if c.split(" ")[0] in COHERENCE_MEASURES]
+    return df[coh], df[[c for c in df.columns if c not in coh]]
+
+
+def windows(s: Setup, r: Results) -> pd.DataFrame:
+    """Coherence per epoch of the early and late windows (:func:`early_window`), one row per family,
+    window, seed, epoch and run ("real", "gaussian"); NaN where a run recorded no statistics that epoch.
+    The window claims pair the two runs' values of the same (epoch, seed)."""
+    rows = []
+    for fam in s.archs:
+        k, lo, last = early_window(s, fam)
+        for seed in s.seeds:
+            for run in ("real", "gaussian"):
+                coh = r.runs[fam][seed][run].metrics.set_index("epoch")["coherence"]
+                for window, (first, end) in (("early", (1, k)), ("late", (lo, last))):
+                    rows += [{"family": fam, "window": window, "seed": seed, "epoch": e, "run": run,
+                              "coherence": float(coh.get(e, np.nan))} for e in range(first, end + 1)]
+    return pd.DataFrame(rows, columns=["family", "window", "seed", "epoch", "run", "coherence"])
+
+
+#: Which run a window's claim says is higher: (a, b) with the claim a > b.
+WINDOW_SIDES = {"early": ("real", "gaussian"), "late": ("gaussian", "real")}
+
+
+def window_test(w: pd.DataFrame, window: str) -> tuple[dict[str, Any], pd.DataFrame]:
+    """The paired test of a window's claim over all its (epoch, seed) pairs, and one interval per epoch.
+    ``w``: rows of one family and window with columns seed, epoch, run, coherence."""
+    a, b = WINDOW_SIDES[window]
+    return paired_groups(w, "run", a, b, "coherence", by=("epoch",), claim="greater")
+
+
+WINDOW_LEAD = ("**Per-epoch intervals of the window claims**: for each epoch of the early window (real > Gaussian) and "
+               "of the late window (Gaussian > real), the mean over seeds of each run's α (`a` is the run the claim "
+               "says is higher), the mean paired difference and its 95 % interval; the verdict pools every "
+               "(epoch, seed) pair of the window.")
+
+
+def window_table(s: Setup, w: pd.DataFrame) -> pd.DataFrame:
+    """Per family, window and epoch: :func:`window_test`'s interval, the two means with their debiased
+    values (see :data:`WINDOW_LEAD`)."""
+    parts = []
+    for fam, arch in s.archs.items():
+        for window in WINDOW_SIDES:
+            sub = w[(w.family == fam) & (w.window == window)]
+            groups = with_debiased(window_test(sub, window)[1], ("a", "b"), stats_n(s, fam))
+            parts.append(groups.assign(arch=arch, window=window))
+    return pd.concat(parts).set_index(["arch", "window", "epoch"])
+
+
+def scale_text(p: profiles.Profile, archs: dict[str, str], m: pd.DataFrame, fams: Sequence[str]) -> str:
+    """How close to the thesis's regime the runs of ``fams`` are: each family's mean CIFAR-10 test
+    accuracy after our epochs against the thesis's epochs and its dense network's test accuracy (Tables
+    6.1, 6.2), and the mean Gaussian train accuracy after our Gaussian epochs against its 1000.
+    ``m``: rows with family, test_acc_real, final_acc_gaussian."""
+    parts = []
+    for fam in fams:
+        rows = m[m.family == fam]
+        ours_e, thesis_e = (p.epochs_real_cnn, THESIS.epochs_real_cnn) if fam == "cnn" else (p.epochs_real_vit,
+                                                                                              THESIS.epochs_real_vit)
+        dense = thesis.PRUNE_TABLES[(FAMILY[fam], "global")]["none"][1]
+        parts.append(f"{archs[fam]}: CIFAR-10 test acc {rows.test_acc_real.mean():.2f} after {ours_e} of the thesis's "
+                     f"{thesis_e} epochs (its dense {THESIS_MODEL[fam]} {dense:.2f}, Table "
+                     f"{thesis.TABLE_NUMBERS[(FAMILY[fam], 'global')]}); Gaussian train acc "
+                     f"{rows.final_acc_gaussian.mean():.2f} after {p.epochs_gaussian} of its {THESIS.epochs_gaussian} epochs")
+    return "; ".join(parts)
+
+
+def _values(xs: Sequence[float], digits: int = 3) -> str:
+    return ", ".join(f"{float(x):.{digits}g}" for x in xs)
+
+
+def peak_claim(fam: str, arch: str, real: Sequence[float], gaussian: Sequence[float], scale: str = "") -> Verdict:
+    """The highest coherence over training is larger on real than on Gaussian data (paired by seed)."""
+    t = paired(real, gaussian, claim="greater")
+    return Verdict.of(f"2-{FAMILY[fam]}-peak-coherence-real-gt-gaussian", "02",
+                      f"[{arch}] the highest coherence over training is larger on real data than on Gaussian data",
+                      "a higher maximum on real data (Fig. 2.1, ResNet50)",
+                      f"max α real {t['a']:.4g}, Gaussian {t['b']:.4g} (mean over seeds)", t, CURVE_FIGURE[fam], scale)
+
+
+def early_claim(fam: str, arch: str, early_frac: float, k: int, w: pd.DataFrame, scale: str = "") -> Verdict:
+    """Coherence over epochs 1..k is higher on real data: every (epoch, seed) pair of the window in one
+    interval. ``w``: rows with seed, epoch, run ("real"/"gaussian"), coherence."""
+    t = window_test(w, "early")[0]
+    return Verdict.of(
+        f"2-{FAMILY[fam]}-early-coherence-real-gt-gaussian", "02",
         f"[{arch}] in the early epochs (the first {early_frac:.0%} of the real-data run) coherence is higher on real data",
         "clearly higher on real data early in training (Fig. 2.2, ViT; also Fig. 2.1)",
-        f"mean α over epochs 1..{k}: real {res['a']:.4g}, Gaussian {res['b']:.4g}", res, CURVE_FIGURE[fam])
+        f"α over epochs 1..{k}: real {t['a']:.4g}, Gaussian {t['b']:.4g} (mean over {t['n']} (epoch, seed) pairs)",
+        t, CURVE_FIGURE[fam], scale)
 
 
-def late_claim(fam: str, arch: str, lo: int, last: int, gaussian: Sequence[float], real: Sequence[float]) -> Verdict:
-    """Mean coherence over epochs lo..last (the end of the real run) is higher on Gaussian data."""
-    res = summary(gaussian, real)
-    return _from_summary(f"2-{FAMILY[fam]}-late-coherence-gaussian-gt-real",
-                         f"[{arch}] in the last epochs of the real-data run coherence is higher on Gaussian data",
-                         "later in training coherence is higher on Gaussian data (section 2.1)",
-                         f"mean α over epochs {lo}..{last}: Gaussian {res['a']:.4g}, real {res['b']:.4g}", res,
-                         CURVE_FIGURE[fam])
+def late_claim(fam: str, arch: str, lo: int, last: int, w: pd.DataFrame, scale: str = "") -> Verdict:
+    """Coherence over epochs lo..last (the end of the real run) is higher on Gaussian data: every
+    (epoch, seed) pair in one interval. ``w``: rows with seed, epoch, run, coherence."""
+    t = window_test(w, "late")[0]
+    return Verdict.of(f"2-{FAMILY[fam]}-late-coherence-gaussian-gt-real", "02",
+                      f"[{arch}] in the last epochs of the real-data run coherence is higher on Gaussian data",
+                      "later in training coherence is higher on Gaussian data (section 2.1)",
+                      f"α over epochs {lo}..{last}: Gaussian {t['a']:.4g}, real {t['b']:.4g} "
+                      f"(mean over {t['n']} (epoch, seed) pairs)", t, CURVE_FIGURE[fam], scale)
 
 
 def memorisation_claim(arch: str, memorised_acc: float, epochs_gaussian: int, final_acc: Sequence[float],
-                       still_learning: Sequence[bool]) -> Verdict:
-    """The ResNet's final Gaussian train accuracy reaches ``memorised_acc``. Below it while some seed's
-    training loss was still falling (:func:`realdata.still_learning`): not measured at this scale."""
-    res = summary(final_acc, [memorised_acc] * len(final_acc))
-    ours = f"final Gaussian train accuracy {res['a']:.3f} after {epochs_gaussian} epochs"
-    if res["a"] < memorised_acc and any(still_learning):
-        res["verdict"] = "not measured at this scale"
-        ours += "; the training loss was still falling by more than 5 % over the last quarter of the epochs"
-    return _from_summary("2-resnet-memorises-gaussian",
-                         f"[{arch}] the ResNet memorises the Gaussian training set (final train accuracy >= {memorised_acc})",
-                         "ResNet50 reaches perfect training accuracy on Gaussian data in 1000 epochs (Fig. 2.1)",
-                         ours, res, "Figure 2.1")
+                       still_learning: Sequence[bool], scale: str = "") -> Verdict:
+    """The ResNet's final Gaussian train accuracy reaches ``memorised_acc``: the one-sample interval of
+    the per-seed accuracies against ``memorised_acc`` decides, whether or not the loss still fell (a run
+    still learning is said so in ``ours`` and ``scale``; it does not turn the verdict into "not measured")."""
+    t = paired(final_acc, [memorised_acc] * len(final_acc), claim="greater")
+    n_learning, n = int(sum(bool(x) for x in still_learning)), len(final_acc)
+    state = (f"the training loss was still falling (by more than 5 % over the last quarter of the epochs) in "
+             f"{n_learning} of {n} seeds: still learning" if n_learning else "the training loss had levelled off in every seed")
+    ours = (f"final Gaussian train accuracy {t['a']:.3f} (seeds: {_values(final_acc)}) after {epochs_gaussian} epochs "
+            f"(thesis {THESIS.epochs_gaussian}); {state}")
+    scale = (f"{scale}; " if scale else f"Gaussian run {epochs_gaussian} of the thesis's {THESIS.epochs_gaussian} "
+             "epochs, ") + f"Gaussian loss still falling in {n_learning} of {n} seeds"
+    return Verdict.of("2-resnet-memorises-gaussian", "02",
+                      f"[{arch}] the ResNet memorises the Gaussian training set (final train accuracy >= {memorised_acc})",
+                      "ResNet50 reaches perfect training accuracy on Gaussian data in 1000 epochs (Fig. 2.1)",
+                      ours, t, "Figure 2.1", scale)
 
 
-def vit_memorises_less_claim(arch_vit: str, cnn_acc: Sequence[float], vit_acc: Sequence[float]) -> Verdict:
-    """The ViT's final Gaussian train accuracy is below the ResNet's."""
-    res = summary(cnn_acc, vit_acc)
-    return _from_summary("2-vit-memorises-less-than-resnet",
-                         f"[{arch_vit}] the ViT memorises Gaussian data less completely than the ResNet",
-                         "the ViT memorises only part of the Gaussian data (Fig. 2.2)",
-                         f"final Gaussian train accuracy ResNet {res['a']:.3f}, ViT {res['b']:.3f}", res, "Figure 2.2")
+def vit_memorises_less_claim(arch_vit: str, cnn_acc: Sequence[float], vit_acc: Sequence[float], scale: str = "") -> Verdict:
+    """The ViT's final Gaussian train accuracy is below the ResNet's (paired by seed)."""
+    t = paired(cnn_acc, vit_acc, claim="greater")
+    return Verdict.of("2-vit-memorises-less-than-resnet", "02",
+                      f"[{arch_vit}] the ViT memorises Gaussian data less completely than the ResNet",
+                      "the ViT memorises only part of the Gaussian data (Fig. 2.2)",
+                      f"final Gaussian train accuracy ResNet {t['a']:.3f}, ViT {t['b']:.3f} (mean over seeds)", t,
+                      "Figure 2.2", scale)
 
 
-def magnitudes_claim(fam: str, arch: str, ks_same: float, ks: Sequence[float]) -> Verdict:
-    """The KS distance between the bottom-99 % |w| after real and after Gaussian training is below ``ks_same``."""
-    res = summary([ks_same] * len(ks), ks)
-    return _from_summary(
-        f"2-{FAMILY[fam]}-magnitudes-real-like-gaussian",
-        f"[{arch}] the bottom 99 % of |w| after real and after Gaussian training are almost the same (KS < {ks_same})",
+def magnitudes_claim(fam: str, arch: str, ks: Sequence[float], scale: str = "") -> Verdict:
+    """The KS distance between the bottom-99 % |w| after real and after Gaussian training lies below
+    :data:`KS_SAME` (the one-sample interval of the per-seed distances against it)."""
+    t = paired(ks, [KS_SAME] * len(ks), claim="less")
+    return Verdict.of(
+        f"2-{FAMILY[fam]}-magnitudes-real-like-gaussian", "02",
+        f"[{arch}] the bottom 99 % of |w| after real and after Gaussian training are almost the same (KS < {KS_SAME})",
         "almost no difference between the bulk of the two distributions (Fig. 2.3, ResNet50)",
-        f"Kolmogorov-Smirnov distance real vs Gaussian {res['b']:.4f}", res, "Figure 2.3")
+        f"Kolmogorov-Smirnov distance real vs Gaussian {t['a']:.4f} (seeds: {_values(ks)}); threshold {KS_SAME}",
+        t, "Figure 2.3", scale)
 
 
 def gravity_claim(fam: str, arch: str, epochs_real: int, epochs_gaussian: int, real: Sequence[float],
-                  gaussian: Sequence[float]) -> Verdict:
+                  gaussian: Sequence[float], scale: str = "") -> Verdict:
     """(Ours) weights trained on real data end further from their start than on Gaussian data."""
-    res = summary(real, gaussian)
-    return _from_summary(
-        f"2-{FAMILY[fam]}-gravity-premise",
+    t = paired(real, gaussian, claim="greater")
+    return Verdict.of(
+        f"2-{FAMILY[fam]}-gravity-premise", "02",
         f"[{arch}] (our check) the gravity premise: weights trained on real data end further from their "
         "initialisation than weights trained on Gaussian data",
         "not measured directly; the thesis argues from Fig. 2.3 that the premise fails",
-        f"||w_T − w_0|| / ||w_0||: real {res['a']:.4g}, Gaussian {res['b']:.4g} "
-        f"(real over {epochs_real} epochs, Gaussian over {epochs_gaussian})", res, "Figure 2.3")
+        f"||w_T − w_0|| / ||w_0||: real {t['a']:.4g}, Gaussian {t['b']:.4g} "
+        f"(real over {epochs_real} epochs, Gaussian over {epochs_gaussian})", t, "Figure 2.3", scale)
 
 
-def fresh_claim(fam: str, arch: str, fresh: Sequence[float], trained: Sequence[float]) -> Verdict:
+def fresh_claim(fam: str, arch: str, fresh: Sequence[float], trained: Sequence[float], scale: str = "") -> Verdict:
     """A fresh network on real data peaks higher than a CIFAR-10-trained one trained further on Gaussian data."""
-    res = summary(fresh, trained)
-    return _from_summary(f"2-{FAMILY[fam]}-fresh-real-gt-trained-gaussian",
-                         f"[{arch}] a fresh network on real data reaches a higher coherence than a real-data-trained "
-                         "network trained further on Gaussian data",
-                         "coherence is much higher for the fresh network on real data (Fig. 2.4, ResNet50)",
-                         f"max α fresh/real {res['a']:.4g}, trained-init/Gaussian {res['b']:.4g}", res, "Figure 2.4")
+    t = paired(fresh, trained, claim="greater")
+    return Verdict.of(f"2-{FAMILY[fam]}-fresh-real-gt-trained-gaussian", "02",
+                      f"[{arch}] a fresh network on real data reaches a higher coherence than a real-data-trained "
+                      "network trained further on Gaussian data",
+                      "coherence is much higher for the fresh network on real data (Fig. 2.4, ResNet50)",
+                      f"max α fresh/real {t['a']:.4g}, trained-init/Gaussian {t['b']:.4g} (mean over seeds)", t,
+                      "Figure 2.4", scale)
 
 
-def claims(s: Setup, m: pd.DataFrame) -> list[Verdict]:
-    """Every chapter-2 verdict from :func:`measure`'s table ``m``, in the notebook's order."""
+def claims(s: Setup, m: pd.DataFrame, w: pd.DataFrame) -> list[Verdict]:
+    """Every chapter-2 verdict from :func:`measure`'s table ``m`` and :func:`windows`' table ``w``, in the
+    notebook's order; each carries the scale of its runs (:func:`scale_text`)."""
     p, prof = s.params, s.profile
     col = {fam: {c: m.loc[m.family == fam, c].tolist() for c in MEASURES} for fam in s.archs}
-    out = [peak_claim(f, a, col[f]["peak_real"], col[f]["peak_gaussian"]) for f, a in s.archs.items()]
-    out += [early_claim(f, a, p.early_frac, early_window(s, f)[0], col[f]["early_real"], col[f]["early_gaussian"])
-            for f, a in s.archs.items()]
-    out += [late_claim(f, a, *early_window(s, f)[1:], col[f]["late_gaussian"], col[f]["late_real"])
-            for f, a in s.archs.items()]
-    out.append(memorisation_claim(s.archs["cnn"], p.memorised_acc, prof.epochs_gaussian,
-                                  col["cnn"]["final_acc_gaussian"], col["cnn"]["still_learning_gaussian"]))
-    out.append(vit_memorises_less_claim(s.archs["vit"], col["cnn"]["final_acc_gaussian"], col["vit"]["final_acc_gaussian"]))
-    out += [magnitudes_claim(f, a, p.ks_same, col[f]["ks_gaussian"]) for f, a in s.archs.items()]
+    sc = {fam: scale_text(prof, s.archs, m, [fam]) for fam in s.archs}
+    win = {(fam, x): w[(w.family == fam) & (w.window == x)] for fam in s.archs for x in WINDOW_SIDES}
+    out = [peak_claim(f, a, col[f]["peak_real"], col[f]["peak_gaussian"], sc[f]) for f, a in s.archs.items()]
+    out += [early_claim(f, a, p.early_frac, early_window(s, f)[0], win[(f, "early")], sc[f]) for f, a in s.archs.items()]
+    out += [late_claim(f, a, *early_window(s, f)[1:], win[(f, "late")], sc[f]) for f, a in s.archs.items()]
+    out.append(memorisation_claim(s.archs["cnn"], p.memorised_acc, prof.epochs_gaussian, col["cnn"]["final_acc_gaussian"],
+                                  col["cnn"]["still_learning_gaussian"], sc["cnn"]))
+    out.append(vit_memorises_less_claim(s.archs["vit"], col["cnn"]["final_acc_gaussian"], col["vit"]["final_acc_gaussian"],
+                                        scale_text(prof, s.archs, m, list(s.archs))))
+    out += [magnitudes_claim(f, a, col[f]["ks_gaussian"], sc[f]) for f, a in s.archs.items()]
     out += [gravity_claim(f, a, early_window(s, f)[2], prof.epochs_gaussian, col[f]["moved_real"],
-                          col[f]["moved_gaussian"]) for f, a in s.archs.items()]
-    out += [fresh_claim(f, a, col[f]["peak_real"], col[f]["peak_real_then_gaussian"]) for f, a in s.archs.items()]
+                          col[f]["moved_gaussian"], sc[f]) for f, a in s.archs.items()]
+    out += [fresh_claim(f, a, col[f]["peak_real"], col[f]["peak_real_then_gaussian"], sc[f]) for f, a in s.archs.items()]
     return out
 
 
 def verdicts(s: Setup, r: Results) -> list[Verdict]:
-    """Chapter 2's verdicts (pure: nothing is stored or printed): :func:`claims` of :func:`measure`."""
-    return claims(s, measure(s, r))
+    """Chapter 2's verdicts (pure: nothing is stored or printed): :func:`claims` of :func:`measure` and
+    :func:`windows`."""
+    return claims(s, measure(s, r), windows(s, r))

@@ -1,8 +1,16 @@
 """Chapter 5: pruning dense MLPs (thesis 5.3 prune sweep, 5.4 parent scaling; Figs. 5.1-5.3).
 
+The thesis never says whether chapter 5's masks rank the weights of all layers together or keep the
+same fraction of every layer, so both sweeps run in both mask scopes (:data:`SWEEP_SCOPES`,
+:data:`SCALING_SCOPES`): ``global`` (one ranking over every prunable weight) and ``layer`` (each weight
+matrix keeps the same fraction), and every claim is decided once per scope (its id ends in the scope).
+
 The notebook calls, in order: :func:`setup`, :func:`results` (trains or loads exactly :func:`plan`),
-one function per figure and table, and :func:`verdicts` (seven claims, each decided by its own small
-function on the sweeps' plain DataFrames so that tests can feed it hand-made numbers).
+one function per figure and table, and :func:`verdicts`. Each claim is decided by its own small
+function on the sweeps' plain per-seed DataFrames (tests feed them hand-made numbers) with the paired
+test of :mod:`lib.chapters.verdicts`: a child and the dense network of the same seed are paired, a claim
+over several widths or ratios pools every (group, seed) pair into one interval, and the chapter shows
+each group's own interval beside the verdict (:func:`intervals_table`).
 """
 from __future__ import annotations
 
@@ -10,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
@@ -25,6 +34,11 @@ from .thesis import FACTS
 from .verdicts import Verdict
 
 METHODS = ("diff", "magnitude", "random")
+#: Mask scopes of the prune sweep (Figs. 5.1, 5.2) and of the parent-scaling sweep (Fig. 5.3), each
+#: decided separately: "global" ranks every prunable weight together (no floor), "layer" keeps the same
+#: fraction of every weight matrix (:mod:`lib.masks`). See :func:`scope_note` for the thesis's wording.
+SWEEP_SCOPES = ("global", "layer")
+SCALING_SCOPES = ("global", "layer")
 
 
 @dataclass(frozen=True)
@@ -51,8 +65,8 @@ class Params:
 
 @dataclass(frozen=True)
 class Setup:
-    """Chapter 5's parameters, resolved profile, template config, sorted child widths, seeds and the
-    prune sweep's parent ratio (``1 / density``)."""
+    """Chapter 5's parameters, resolved profile, template config, sorted child widths, seeds, the
+    prune sweep's parent ratio (``1 / density``) and the mask scopes of both sweeps."""
 
     params: Params
     profile: profiles.Profile
@@ -60,6 +74,8 @@ class Setup:
     widths: tuple[int, ...]
     seeds: tuple[int, ...]
     ratio: float
+    sweep_scopes: tuple[str, ...] = SWEEP_SCOPES
+    scaling_scopes: tuple[str, ...] = SCALING_SCOPES
 
 
 def setup(**params: Any) -> Setup:
@@ -72,17 +88,23 @@ def setup(**params: Any) -> Setup:
                  1.0 / p.density)
 
 
+def _sweep_args(s: Setup) -> dict[str, Any]:
+    return {"density": s.params.density, "seeds": s.seeds, "ratio": s.ratio}
+
+
 def plan(s: Setup) -> Stages:
-    """[parents of both sweeps], [children and dense baselines]."""
-    sweep = plan_configs("prune_sweep", s.base, s.widths, METHODS, density=s.params.density, seeds=s.seeds,
-                         ratio=s.ratio)
-    scaling = plan_configs("parent_scaling", s.base, s.profile.base_width, s.profile.ratios, METHODS, seeds=s.seeds)
-    return merge_stages([sweep, scaling])
+    """[parents of both sweeps], [children of every scope and the dense baselines] (parents and dense
+    runs are shared by the scopes, so each is listed once)."""
+    sweeps = [plan_configs("prune_sweep", s.base, s.widths, METHODS, scope=sc, **_sweep_args(s)) for sc in s.sweep_scopes]
+    scaling = [plan_configs("parent_scaling", s.base, s.profile.base_width, s.profile.ratios, METHODS, seeds=s.seeds,
+                            scope=sc) for sc in s.scaling_scopes]
+    return merge_stages([*sweeps, *scaling])
 
 
 ORDER = ("none", *METHODS)
 COLORS = {"none": "0.15", "random": "tab:green", "magnitude": "tab:orange", "diff": "tab:blue"}
 MARKERS = {"none": "s", "random": "^", "magnitude": "o", "diff": "D"}
+SCOPE_NAMES = {"global": "global ranking", "layer": "same fraction per layer"}
 
 
 # ------------------------------------------------------------------------------------- results
@@ -91,11 +113,11 @@ class Results:
     """Everything chapter 5 draws and decides from.
 
     formula: :func:`mlp.parent_width_table` of every parent trained here and the thesis's largest,
-    with a "used in" column. final: one row per (width, seed, method) of the prune sweep (5.3; method
-    "none" = the dense MLP of width w); sweep: its seed summary per (method, width). shares: the
-    per-layer fraction each mask of run ``seed``'s largest parent keeps. scaling: one row per (ratio,
-    seed, method) of the parent-scaling sweep (5.4; ratio 1 = the dense base network); scaling_summary:
-    its seed summary per (method, ratio).
+    with a "used in" column. final: one row per (scope, width, seed, method) of the prune sweep (5.3;
+    method "none" = the dense MLP of width w, the same run in every scope); sweep: its seed summary per
+    (scope, method, width). shares: the per-layer fraction each mask of run ``seed``'s largest parent
+    keeps, per scope. scaling: one row per (scope, ratio, seed, method) of the parent-scaling sweep
+    (5.4; ratio 1 = the dense base network); scaling_summary: its seed summary per (scope, method, ratio).
     """
 
     formula: pd.DataFrame
@@ -107,10 +129,11 @@ class Results:
 
 
 def by_method(df: pd.DataFrame, x: str, cols: Sequence[str]) -> pd.DataFrame:
-    """:func:`mlp.seed_summary` of ``cols`` per (method, ``x``), methods in :data:`ORDER`."""
-    out = mlp.seed_summary(df, ["method", x], cols)
+    """:func:`mlp.seed_summary` of ``cols`` per ([scope,] method, ``x``), methods in :data:`ORDER`."""
+    keys = [k for k in ("scope",) if k in df.columns] + ["method", x]
+    out = mlp.seed_summary(df, keys, cols)
     out["method"] = pd.Categorical(out["method"], ORDER, ordered=True)
-    return out.sort_values(["method", x]).reset_index(drop=True)
+    return out.sort_values(keys).reset_index(drop=True)
 
 
 def formula_table(s: Setup) -> pd.DataFrame:
@@ -124,15 +147,19 @@ def formula_table(s: Setup) -> pd.DataFrame:
 
 
 def results(s: Setup) -> Results:
-    """Train (or load) every run of :func:`plan`, then read both sweeps and the largest parent's masks."""
+    """Train (or load) every run of :func:`plan`, then read both sweeps in every scope and the largest
+    parent's masks."""
     runs.train_stages(plan(s))
     p = s.params
-    final = ex.prune_sweep(s.base, s.widths, METHODS, density=p.density, seeds=s.seeds, ratio=s.ratio,
-                           progress=False)  # the runs above: read, not trained
+    final = pd.concat([ex.prune_sweep(s.base, s.widths, METHODS, scope=sc, progress=False, **_sweep_args(s))
+                       .assign(scope=sc) for sc in s.sweep_scopes], ignore_index=True)  # the runs above: read
     sweep = by_method(final, "width", ["train_loss", "test_loss", "train_acc", "test_acc", "gap", "nonzero_weights"])
-    shares = mlp.mask_layer_shares(s.base, s.widths[-1], density=p.density, seed=p.seed, ratio=s.ratio,
-                                   methods=METHODS)
-    scaling = ex.parent_scaling(s.base, s.profile.base_width, s.profile.ratios, METHODS, seeds=s.seeds, progress=False)
+    shares = pd.concat([mlp.mask_layer_shares(s.base, s.widths[-1], density=p.density, seed=p.seed, ratio=s.ratio,
+                                              methods=METHODS, scope=sc).assign(scope=sc) for sc in s.sweep_scopes],
+                       ignore_index=True)
+    scaling = pd.concat([ex.parent_scaling(s.base, s.profile.base_width, s.profile.ratios, METHODS, seeds=s.seeds,
+                                           scope=sc, progress=False).assign(scope=sc) for sc in s.scaling_scopes],
+                        ignore_index=True)
     ssum = by_method(scaling, "ratio", ["train_acc", "test_acc", "gap", "density", "parent_width"])
     return Results(formula_table(s), final, sweep, shares, scaling, ssum)
 
@@ -146,12 +173,27 @@ def provenance(s: Setup, scaling: bool = False) -> figures.Provenance:
 
 
 def describe(s: Setup) -> Markdown:
-    """One paragraph: data, optimiser, epochs, seeds and the fraction kept."""
+    """One paragraph: data, optimiser, epochs, seeds, the fraction kept and the mask scopes."""
     b = s.base
     return Markdown(f"Profile **{s.profile.name}**: {b.data.n_train:,d} training and {b.data.n_test:,d} test images, "
                     f"Adam at learning rate {b.optim.lr:g}, batch {b.batch_size}, {b.epochs} epochs for parents "
                     f"and children alike, seeds {', '.join(map(str, s.seeds))}; {s.params.density:.0%} of the "
-                    "weights kept.")
+                    f"weights kept; mask scopes: {', '.join(s.sweep_scopes)} (Figs. 5.1, 5.2), "
+                    f"{', '.join(s.scaling_scopes)} (Fig. 5.3).")
+
+
+def scope_note() -> Markdown:
+    """Which mask scope the thesis's wording supports (sections and numbers, in our words)."""
+    return Markdown(
+        "**Which scope does the thesis mean?** Section 5.3 prunes every network to one fraction "
+        f"({FACTS['density']:.0%} kept) and skips small layers to avoid a bottleneck, without naming a scope. "
+        "Skipping the small layers is the protection a per-layer cut needs: when every layer keeps "
+        f"{FACTS['density']:.0%}, only a layer that is small to begin with can become a bottleneck. A global ranking "
+        "threatens any layer whose scores rank low, whatever its size, and the thesis meets that risk only in "
+        f"section 6.1, where it introduces global ranking together with a {FACTS['global_floor']:.0%} floor per layer; "
+        "section 6.2 then adds per-layer pruning. Chapter 5's wording therefore fits the **layer** scope better, "
+        "while chapter 6's account of its own first experiments is global. We run both and decide every claim "
+        "once per scope.")
 
 
 def table_5a(s: Setup, r: Results) -> Any:
@@ -182,9 +224,10 @@ def formula_note(s: Setup, r: Results) -> Markdown:
 
 
 def accuracy_table(s: Setup, r: Results) -> pd.DataFrame:
-    """Shows a one-line caption and returns the last-epoch test accuracy per child width and method."""
-    display(Markdown("Test accuracy at the last epoch, mean over seeds (rows: child width $w$; columns: method):"))
-    return r.sweep.pivot(index="width", columns="method", values="test_acc_mean").round(4)
+    """Shows a one-line caption and returns the last-epoch test accuracy per child width, scope and method."""
+    display(Markdown("Test accuracy at the last epoch, mean over seeds (rows: child width $w$; columns: mask scope "
+                     "and method; \"none\" is the same dense run in both scopes):"))
+    return r.sweep.pivot(index="width", columns=["scope", "method"], values="test_acc_mean").round(4)
 
 
 def _subplots(*args: Any, **kw: Any) -> tuple[plt.Figure, Any]:
@@ -205,226 +248,451 @@ def _method_lines(ax: plt.Axes, df: pd.DataFrame, x: str, col: str, log: bool = 
 
 
 def figure_5_1(s: Setup, r: Results) -> None:
-    """Accuracy and loss of the children and of the dense MLP of equal nonzero count, against width."""
-    fig, axes = _subplots(2, 2, figsize=(10, 7), sharex=True)
-    for ax, col, name in zip(axes.ravel(), ("train_acc", "test_acc", "train_loss", "test_loss"),
-                             ("train accuracy", "test accuracy", "train loss", "test loss")):
-        _method_lines(ax, r.sweep, "width", col)
-        ax.set_ylabel(name)
-        ax.set_title(name)
-    for ax in axes[1]:
-        ax.set_xticks(s.widths, [str(w) for w in s.widths])
-        ax.set_xlabel("child width w (nonzero count of dense width w)")
-    axes[0, 0].legend(title="mask")
+    """Accuracy and loss of the children and of the dense MLP of equal nonzero count, against width: one
+    figure per mask scope."""
     d = s.params.density
-    figures.show(fig, "Figure 5.1", f"Children keeping {d:.0%} of the weights of a {s.ratio:g}x parent, by mask, "
-                 "against the dense MLP of the same nonzero count (none): accuracy and loss at the last epoch, mean "
-                 "and standard deviation over seeds", provenance(s))
+    for sc in s.sweep_scopes:
+        fig, axes = _subplots(2, 2, figsize=(10, 7), sharex=True)
+        sweep = r.sweep[r.sweep["scope"] == sc]
+        for ax, col, name in zip(axes.ravel(), ("train_acc", "test_acc", "train_loss", "test_loss"),
+                                 ("train accuracy", "test accuracy", "train loss", "test loss")):
+            _method_lines(ax, sweep, "width", col)
+            ax.set_ylabel(name)
+            ax.set_title(name)
+        for ax in axes[1]:
+            ax.set_xticks(s.widths, [str(w) for w in s.widths])
+            ax.set_xlabel("child width w (nonzero count of dense width w)")
+        axes[0, 0].legend(title="mask")
+        fig.suptitle(f"Mask scope: {SCOPE_NAMES[sc]}", y=1.0)
+        figures.show(fig, f"Figure 5.1 ({sc})", f"Children keeping {d:.0%} of the weights of a {s.ratio:g}x parent "
+                     f"({SCOPE_NAMES[sc]}), by mask, against the dense MLP of the same nonzero count (none): accuracy "
+                     "and loss at the last epoch, mean and standard deviation over seeds", provenance(s))
 
 
 def figure_5_2(s: Setup, r: Results) -> None:
-    """Generalization gap of the children and of the dense MLP against width."""
-    fig, ax = _subplots(figsize=(6.8, 4))
-    _method_lines(ax, r.sweep, "width", "gap")
-    ax.set_xticks(s.widths, [str(w) for w in s.widths])
-    ax.set_xlabel("child width w")
-    ax.set_ylabel("train accuracy − test accuracy")
-    ax.legend(title="mask")
+    """Generalization gap of the children and of the dense MLP against width, one panel per mask scope."""
+    scopes = s.sweep_scopes
+    fig, axes = _subplots(1, len(scopes), figsize=(6.2 * len(scopes), 4), sharey=True, squeeze=False)
+    for ax, sc in zip(axes[0], scopes):
+        _method_lines(ax, r.sweep[r.sweep["scope"] == sc], "width", "gap")
+        ax.set_xticks(s.widths, [str(w) for w in s.widths])
+        ax.set_xlabel("child width w")
+        ax.set_title(SCOPE_NAMES[sc])
+    axes[0, 0].set_ylabel("train accuracy − test accuracy")
+    axes[0, 0].legend(title="mask")
     figures.show(fig, "Figure 5.2", f"Generalization gap of the children ({s.params.density:.0%} kept) and of the "
-                 "dense MLP of equal nonzero count, at the last epoch; mean and standard deviation over seeds",
-                 provenance(s))
+                 "dense MLP of equal nonzero count, at the last epoch, per mask scope; mean and standard deviation "
+                 "over seeds", provenance(s))
 
 
 def table_5b(s: Setup, r: Results) -> pd.DataFrame:
-    """Shows Table 5.b's caption and returns the fraction of each weight matrix each mask keeps."""
+    """Shows Table 5.b's caption and returns the fraction of each weight matrix each mask keeps, per scope."""
     depth = s.base.model.depth
     shares = r.shares.assign(layer=[mlp.layer_label(n, depth) for n in r.shares["layer"]])
-    t = shares.pivot(index="layer", columns="method", values="fraction_kept").reindex(
-        [mlp.layer_label(n, depth) for n in mlp.weight_layers(depth)])[list(METHODS)]
-    t.insert(0, "weights", shares.drop_duplicates("layer").set_index("layer")["size"])
+    t = shares.pivot(index="layer", columns=["scope", "method"], values="fraction_kept").reindex(
+        [mlp.layer_label(n, depth) for n in mlp.weight_layers(depth)])
+    t = t[[(sc, m) for sc in s.sweep_scopes for m in METHODS]]
+    t.insert(0, ("", "weights"), shares.drop_duplicates("layer").set_index("layer")["size"])
     p = s.params
-    display(Markdown(f"**Table 5.b.** Fraction of each weight matrix kept by each mask; parent of width "
+    display(Markdown(f"**Table 5.b.** Fraction of each weight matrix kept by each mask and scope; parent of width "
                      f"{int(shares['parent_width'].iloc[0])} (child width {s.widths[-1]}), seed {p.seed}, "
-                     f"{p.density:.0%} kept globally (profile `{s.profile.name}`)."))
+                     f"{p.density:.0%} kept in all (profile `{s.profile.name}`)."))
     return t.round(4)
 
 
 def figure_5_3(s: Setup, r: Results) -> None:
-    """Test and train accuracy of the fixed-size children against the parent ratio, beside the dense base."""
+    """Test and train accuracy of the fixed-size children against the parent ratio, beside the dense base;
+    one row of panels per mask scope."""
     ssum = r.scaling_summary
-    dense = ssum[ssum["method"] == "none"].iloc[0]
-    sparse = ssum[ssum["method"] != "none"]
     largest, base_width = FACTS["max_parent_ratio"], s.profile.base_width
     ticks = sorted({1.0} | {float(x) for x in s.profile.ratios if x > 1} | {float(largest)})
-    fig, axes = _subplots(1, 2, figsize=(11, 4))
-    for ax, col, name in ((axes[0], "test_acc", "test accuracy"), (axes[1], "train_acc", "train accuracy")):
-        m, sd = dense[f"{col}_mean"], dense[f"{col}_sd"]
-        _method_lines(ax, sparse, "ratio", col, log=False)
-        ax.axhspan(m - sd, m + sd, color="0.5", alpha=0.2)
-        ax.axhline(m, color=COLORS["none"], ls="--", lw=1, label=f"none (dense width {base_width})")
-        ax.errorbar([1.0], [m], yerr=[sd], color=COLORS["none"], marker=MARKERS["none"], capsize=3)
-        ax.axvline(largest, color="0.3", ls=":", label=f"thesis: largest parent {largest}x")
-        ax.set_xscale("log")
-        ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
-        ax.minorticks_off()
-        ax.set_xlabel("parent size / child nonzero count (ratio r)")
-        ax.set_ylabel(name)
-        ax.set_title(name)
-    axes[0].legend(fontsize=8)
+    scopes = s.scaling_scopes
+    fig, axes = _subplots(len(scopes), 2, figsize=(11, 4 * len(scopes)), squeeze=False)
+    for row, sc in zip(axes, scopes):
+        part = ssum[ssum["scope"] == sc]
+        dense = part[part["method"] == "none"].iloc[0]
+        sparse = part[part["method"] != "none"]
+        for ax, col, name in ((row[0], "test_acc", "test accuracy"), (row[1], "train_acc", "train accuracy")):
+            m, sd = dense[f"{col}_mean"], dense[f"{col}_sd"]
+            _method_lines(ax, sparse, "ratio", col, log=False)
+            ax.axhspan(m - sd, m + sd, color="0.5", alpha=0.2)
+            ax.axhline(m, color=COLORS["none"], ls="--", lw=1, label=f"none (dense width {base_width})")
+            ax.errorbar([1.0], [m], yerr=[sd], color=COLORS["none"], marker=MARKERS["none"], capsize=3)
+            ax.axvline(largest, color="0.3", ls=":", label=f"thesis: largest parent {largest}x")
+            ax.set_xscale("log")
+            ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+            ax.minorticks_off()
+            ax.set_xlabel("parent size / child nonzero count (ratio r)")
+            ax.set_ylabel(name)
+            ax.set_title(f"{name} ({SCOPE_NAMES[sc]})")
+        row[0].legend(fontsize=8)
     weights = mlp_weight_count(base_width, depth=s.base.model.depth)
     figures.show(fig, "Figure 5.3", f"Children with the nonzero weight count of the dense width-{base_width} MLP "
-                 f"({weights:,.0f} weights), pruned from parents r times larger, by mask; the dashed line and band are "
-                 "the dense base network (mean ± sd); mean and standard deviation over seeds", provenance(s, True))
+                 f"({weights:,.0f} weights), pruned from parents r times larger, by mask, one row per mask scope; the "
+                 "dashed line and band are the dense base network (mean ± sd); mean and standard deviation over seeds",
+                 provenance(s, True))
 
 
 def table_5c(s: Setup, r: Results) -> Any:
-    """Shows Table 5.c's caption and returns test accuracy by parent ratio and method (a Styler)."""
+    """Shows Table 5.c's caption and returns test accuracy by parent ratio, scope and method (a Styler)."""
     ssum = r.scaling_summary
-    t = ssum.pivot(index="ratio", columns="method", values="test_acc_mean")[[m for m in ORDER if m in set(ssum["method"])]]
-    t.insert(0, "density", ssum.groupby("ratio")["density_mean"].first())
-    t.insert(0, "parent_width", ssum.groupby("ratio")["parent_width_mean"].first().astype(int))
-    display(Markdown("**Table 5.c.** Test accuracy of the fixed-size children by parent ratio (mean over seeds; ratio "
-                     f"1 is the dense base network), profile `{s.profile.name}`."))
+    t = ssum.pivot(index="ratio", columns=["scope", "method"], values="test_acc_mean")
+    t = t[[c for c in ((sc, m) for sc in s.scaling_scopes for m in ORDER) if c in t.columns]]
+    t.insert(0, ("", "density"), ssum.groupby("ratio")["density_mean"].first())
+    t.insert(0, ("", "parent_width"), ssum.groupby("ratio")["parent_width_mean"].first().astype(int))
+    display(Markdown("**Table 5.c.** Test accuracy of the fixed-size children by parent ratio, mask scope and method "
+                     "(mean over seeds; ratio 1 is the dense base network, the same run in every scope), profile "
+                     f"`{s.profile.name}`."))
     return t.style.format(precision=4, na_rep="–").format_index("{:g}", axis=0)  # parent_width is int: unaffected
 
 
 # -------------------------------------------------------------------------------------- verdicts
-def _verdict(claim_id: str, claim: str, thesis: str, ours: str, verdict: str, figure: str) -> Verdict:
-    return Verdict(claim_id, "05", claim, thesis, ours, verdict, figure)
+#: Section 5.4: the parent size (weights) the thesis needed for the fixed-size child to match the
+#: 10 %-kept sweep's best accuracy ("between 60M and 100M parameters").
+NEEDED_PARENT_WEIGHTS = 60e6
+#: 5-random-weak-at-high-sparsity is measured only when the sparsest child keeps at most this share of
+#: its parent (nominally 1 / r; the thesis reaches 1/62, about 1.6 %).
+SPARSE_ENOUGH = 0.05
+THESIS_EPOCHS = 200  # sections 5.3, 5.4
+
+#: A decided claim: its verdict and the per-group intervals (``paired_groups``) the chapter shows beside it.
+Decided = tuple[Verdict, pd.DataFrame]
+_EMPTY = pd.DataFrame(columns=["versus", *mlp.GROUP_STATS])
 
 
-def versus(df: pd.DataFrame, a: str, b: str, value: str, by: Sequence[str], higher_is: str = "held") -> pd.DataFrame:
-    """:func:`lib.chapters.verdicts.compare_groups` of ``value`` between methods ``a`` and ``b`` per ``by`` group."""
-    return toolkit.compare_groups(df[df["method"].isin([a, b])], "method", a, b, value, by=by, higher_is=higher_is)
+def _v(claim_id: str, claim: str, thesis: str, ours: str, test: dict, figure: str, scale: str) -> Verdict:
+    return Verdict.of(claim_id, "05", claim, thesis, ours, test, figure, scale)
 
 
-def _tally(c: pd.DataFrame) -> str:
-    return f"{int((c['verdict'] == 'held').sum())}/{len(c)}"
+def _unmeasured(claim_id: str, claim: str, thesis: str, ours: str, figure: str, scale: str) -> Decided:
+    return Verdict(claim_id, "05", claim, thesis, ours, toolkit.NOT_MEASURED, figure, {}, scale), _EMPTY
 
 
-def sparse_beats_dense(final: pd.DataFrame) -> Verdict:
-    """Claim 5-sparse-beats-dense from the prune sweep (width, seed, method, test_acc): every mask
-    against "none" at every width; the majority of all comparisons decides."""
-    cs = {m: versus(final, m, "none", "test_acc", ["width"]) for m in METHODS}
-    return _verdict("5-sparse-beats-dense", "A sparse child beats the dense MLP with the same number of nonzero "
-                    "weights on test accuracy.", "Children pruned to 10 % of 10x parents reach higher test accuracy "
-                    "than the dense network of equal nonzero count, which overfits most (Fig. 5.1).",
-                    "; ".join(f"{m} above dense at {_tally(c)} widths" for m, c in cs.items()),
-                    toolkit.majority(pd.concat(cs.values())["verdict"]), "Figure 5.1")
+def versus(df: pd.DataFrame, pairs: Sequence[tuple[str, str]], value: str, by: Sequence[str], claim: str,
+           pair_on: Sequence[str] = ("seed",)) -> tuple[dict, pd.DataFrame]:
+    """:func:`lib.chapters.verdicts.paired_groups` of ``value`` between methods: for each (a, b) of
+    ``pairs`` the rows of method a against those of method b of the same seed within each ``by``
+    group; the pooled test over every (pair of methods, group, seed) and one row per (a vs b, group)."""
+    if not pairs:
+        raise ValueError("versus needs at least one (a, b) pair of methods")
+    parts = []
+    for a, b in pairs:
+        sub = df[df["method"].isin([a, b])]
+        parts.append(sub.assign(side=np.where(sub["method"] == a, "a", "b"), versus=f"{a} vs {b}"))
+    long = pd.concat(parts, ignore_index=True)
+    return toolkit.paired_groups(long, "side", "a", "b", value, by=["versus", *by], pair_on=tuple(pair_on), claim=claim)
 
 
-def sparse_smaller_gap(final: pd.DataFrame) -> Verdict:
-    """Claim 5-sparse-smaller-gap from the prune sweep (width, seed, method, gap): every mask's gap
-    below "none"'s at every width; the majority of all comparisons decides."""
-    cg = {m: versus(final, m, "none", "gap", ["width"], higher_is="not held") for m in METHODS}
-    return _verdict("5-sparse-smaller-gap", "A sparse child has a smaller generalization gap than the dense MLP of "
-                    "equal nonzero count.", "Every pruning method gives a smaller gap than the dense network (Fig. 5.2).",
-                    "; ".join(f"{m} gap below dense at {_tally(c)} widths" for m, c in cg.items()),
-                    toolkit.majority(pd.concat(cg.values())["verdict"]), "Figure 5.2")
+def _sid(base: str, scope: str) -> str:
+    return f"{base}-{scope}"
 
 
-def magnitude_beats_diff(final: pd.DataFrame, scaling: pd.DataFrame) -> Verdict:
-    """Claim 5-magnitude-beats-diff: magnitude's test accuracy above diff's at every width of the
-    prune sweep and every ratio of the parent-scaling sweep; the majority of all comparisons decides."""
-    c1 = versus(final, "magnitude", "diff", "test_acc", ["width"])
-    c2 = versus(scaling, "magnitude", "diff", "test_acc", ["ratio"])
-    acc = {m: final.loc[final["method"] == m, "test_acc"].mean() for m in ("magnitude", "diff")}
-    return _verdict("5-magnitude-beats-diff", "Magnitude masks give better test accuracy than diff masks for MLPs.",
-                    "Magnitude pruning generally outperforms diff-based pruning in Figures 5.1 and 5.3.",
-                    f"magnitude above diff at {_tally(c1)} widths (Fig. 5.1) and {_tally(c2)} parent ratios (Fig. 5.3); "
-                    f"mean test accuracy {acc['magnitude']:.3f} vs {acc['diff']:.3f} over the width sweep",
-                    toolkit.majority(pd.concat([c1, c2])["verdict"]), "Figures 5.1, 5.3")
+def _scoped(claim: str, scope: str) -> str:
+    return f"[{SCOPE_NAMES.get(scope, scope)}] {claim}"
 
 
-def random_smallest_gap(final: pd.DataFrame) -> Verdict:
-    """Claim 5-random-smallest-gap: random's gap below magnitude's and below diff's at every width;
-    the majority of all comparisons decides."""
-    cr = pd.concat([versus(final, "random", m, "gap", ["width"], higher_is="not held") for m in ("magnitude", "diff")])
-    return _verdict("5-random-smallest-gap", "Random masks give the smallest generalization gap of the three masks.",
-                    "Random pruning generalized best in Figure 5.2, better even than diff-based pruning.",
-                    f"random gap below magnitude and diff in {_tally(cr)} comparisons (widths x 2 masks)",
-                    toolkit.majority(cr["verdict"]), "Figure 5.2")
+def _mean(df: pd.DataFrame, method: str, value: str) -> float:
+    return float(df.loc[df["method"] == method, value].mean())
 
 
-def diff_smaller_gap_narrow(final: pd.DataFrame) -> Verdict:
-    """Claim 5-diff-smaller-gap-narrow: diff's gap below magnitude's at the narrower half of the widths
-    (the middle one included); the majority of those widths decides."""
-    widths = sorted(int(w) for w in final["width"].unique())
-    narrow = widths[: max(1, (len(widths) + 1) // 2)]
-    cd = versus(final[final["width"].isin(narrow)], "diff", "magnitude", "gap", ["width"], higher_is="not held")
-    return _verdict("5-diff-smaller-gap-narrow", "At narrow widths, diff masks give a smaller gap than magnitude masks.",
-                    "Especially in the smaller networks, diff-based pruning generalizes better than magnitude pruning "
-                    "(Fig. 5.2).", "; ".join(f"width {int(c.width)}: gap {c.mean_a:.3f} (diff) vs {c.mean_b:.3f} "
-                                             f"(magnitude), {c.verdict}" for c in cd.itertuples()),
-                    toolkit.majority(cd["verdict"]), "Figure 5.2")
+def _vs_dense(final: pd.DataFrame, scope: str, base_id: str, value: str, claim: str, text: str, thesis: str,
+              figure: str, scale: str) -> Decided:
+    """Every mask against "none" (the dense MLP of the child's nonzero count) on ``value``, every (mask,
+    width, seed) pair in one interval."""
+    test, groups = versus(final, [(m, "none") for m in METHODS], value, ["width"], claim)
+    ours = (f"{value}: " + ", ".join(f"{m} {_mean(final, m, value):.3f}" for m in METHODS)
+            + f" vs dense {_mean(final, 'none', value):.3f} (means over widths and seeds)")
+    return _v(_sid(base_id, scope), _scoped(text, scope), thesis, ours, test, figure, scale), groups
 
 
-def _sparse_ratios(scaling: pd.DataFrame) -> list[float]:
-    return sorted(set(scaling.loc[scaling["method"] != "none", "ratio"]))
+def sparse_beats_dense(final: pd.DataFrame, scope: str = "global", scale: str = "") -> Decided:
+    """Claim 5-sparse-beats-dense-<scope> from the prune sweep (width, seed, method, test_acc): each
+    mask's child against the dense MLP of equal nonzero count, claim "greater"."""
+    return _vs_dense(final, scope, "5-sparse-beats-dense", "test_acc", "greater",
+                     "A sparse child beats the dense MLP with the same number of nonzero weights on test accuracy.",
+                     "Children pruned to 10 % of 10x parents reach higher test accuracy than the dense network of "
+                     "equal nonzero count, which overfits most (Fig. 5.1).", "Figure 5.1", scale)
 
 
-def parent_scaling_helps(scaling: pd.DataFrame) -> Verdict:
-    """Claim 5-parent-scaling-helps from the parent-scaling sweep (ratio, seed, method, test_acc):
-    magnitude and diff children at the largest ratio against the smallest (ratio 1 excluded); the
-    majority of the two decides; fewer than two ratios: not measured at this scale."""
-    ssum = by_method(scaling, "ratio", ["test_acc"])
-    dense, sparse = ssum[ssum["method"] == "none"], ssum[ssum["method"] != "none"]
-    rs = _sparse_ratios(scaling)
-    text = {"claim": "With the child's nonzero count fixed, a larger parent gives a more accurate child.",
-            "thesis": "Accuracy rises with the parent's size, for parents up to 62x the 2.3 M-parameter base (Fig. 5.3)."}
-    if not rs:
-        return _verdict("5-parent-scaling-helps", *text.values(), "no parent larger than the child was trained",
-                        "not measured at this scale", "Figure 5.3")
-    best = sparse.loc[sparse["test_acc_mean"].idxmax()]
-    best_text = (f"best child {best['method']} at r={best['ratio']:g}: {best['test_acc_mean']:.3f} vs dense "
-                 f"{dense['test_acc_mean'].iloc[0]:.3f}")
+def sparse_lower_train_acc(final: pd.DataFrame, scope: str = "global", scale: str = "") -> Decided:
+    """Claim 5-sparse-lower-train-acc-<scope> (section 7.1) from the prune sweep (width, seed, method,
+    train_acc): each mask's child against the dense MLP of equal nonzero count, claim "less"."""
+    return _vs_dense(final, scope, "5-sparse-lower-train-acc", "train_acc", "less",
+                     "A sparse child reaches a lower training accuracy than the dense MLP with the same number of "
+                     "nonzero weights.", "The pruned networks have lower training accuracy and higher test accuracy "
+                     "than their dense counterparts (section 7.1, Fig. 5.1).", "Figure 5.1", scale)
+
+
+def sparse_smaller_gap(final: pd.DataFrame, scope: str = "global", scale: str = "") -> Decided:
+    """Claim 5-sparse-smaller-gap-<scope> from the prune sweep (width, seed, method, gap): each mask's
+    child against the dense MLP of equal nonzero count, claim "less"."""
+    return _vs_dense(final, scope, "5-sparse-smaller-gap", "gap", "less",
+                     "A sparse child has a smaller generalization gap than the dense MLP of equal nonzero count.",
+                     "Every pruning method gives a smaller gap than the dense network (Fig. 5.2).", "Figure 5.2", scale)
+
+
+def _halves(final: pd.DataFrame) -> tuple[list[int], list[int]]:
+    """(the narrower half of the sweep's widths, the wider half); with an odd count the middle width is in both."""
+    ws = sorted(int(w) for w in final["width"].unique())
+    k = (len(ws) + 1) // 2
+    return ws[:k], ws[len(ws) - k:]
+
+
+def random_best_at_large_widths(final: pd.DataFrame, scope: str = "global", scale: str = "") -> Decided:
+    """Claim 5-random-best-at-large-widths-<scope> from the prune sweep (width, seed, method, test_acc):
+    at the wider half of the widths (:func:`_halves`), random's test accuracy against the runner-up (the
+    other method, dense included, with the highest mean test accuracy there), every (width, seed) pair
+    in one interval, claim "greater"."""
+    _, wide = _halves(final)
+    sub = final[final["width"].isin(wide)]
+    text = (_sid("5-random-best-at-large-widths", scope),
+            _scoped("At the larger widths, random masks give the highest test accuracy of all masks and the dense "
+                    "network.", scope),
+            "The randomly pruned network achieves the highest accuracy at large widths (Fig. 5.1).")
+    others = [m for m in ("none", "magnitude", "diff") if (sub["method"] == m).any()]
+    if not (sub["method"] == "random").any() or not others:
+        return _unmeasured(*text, "no random child, or nothing to compare it with", "Figure 5.1", scale)
+    runner = max(others, key=lambda m: _mean(sub, m, "test_acc"))
+    test, groups = versus(sub, [("random", runner)], "test_acc", ["width"], "greater")
+    ours = (f"at widths {', '.join(map(str, wide))}: random {test['a']:.3f} vs the runner-up {runner} {test['b']:.3f} "
+            "(mean test accuracy)")
+    return _v(*text, ours, test, "Figure 5.1", scale), groups
+
+
+def _both_sweeps(final: pd.DataFrame, scaling: pd.DataFrame | None) -> pd.DataFrame:
+    """The children of the prune sweep (sweep "width", x = width) and of the parent-scaling sweep (sweep
+    "ratio", x = ratio; dense rows left out) as one frame, grouped by (sweep, x)."""
+    parts = [final.assign(sweep="width", x=final["width"].astype(float))]
+    if scaling is not None and len(scaling):
+        sc = scaling[scaling["method"] != "none"]
+        parts.append(sc.assign(sweep="ratio", x=sc["ratio"].astype(float)))
+    return pd.concat(parts, ignore_index=True)
+
+
+def _method_over_sweeps(final: pd.DataFrame, scaling: pd.DataFrame | None, a: str, b: str, scope: str, base_id: str,
+                        text: str, thesis: str, scale: str) -> Decided:
+    both = _both_sweeps(final, scaling)
+    test, groups = versus(both, [(a, b)], "test_acc", ["sweep", "x"], "greater")
+    n_ratio = int((groups["sweep"] == "ratio").sum()) if len(groups) else 0
+    ours = (f"mean test accuracy {a} {test['a']:.3f} vs {b} {test['b']:.3f} over {test['n']} (width or ratio, seed) "
+            f"pairs ({len(groups) - n_ratio} widths of Fig. 5.1, {n_ratio} parent ratios of Fig. 5.3)")
+    figure = "Figures 5.1, 5.3" if n_ratio else "Figure 5.1"
+    return _v(_sid(base_id, scope), _scoped(text, scope), thesis, ours, test, figure, scale), groups
+
+
+def magnitude_beats_diff(final: pd.DataFrame, scaling: pd.DataFrame | None = None, scope: str = "global",
+                         scale: str = "") -> Decided:
+    """Claim 5-magnitude-beats-diff-<scope>: magnitude's test accuracy against diff's at every width of the
+    prune sweep and every ratio of the parent-scaling sweep (same scope), every (width or ratio, seed)
+    pair in one interval, claim "greater"."""
+    return _method_over_sweeps(final, scaling, "magnitude", "diff", scope, "5-magnitude-beats-diff",
+                               "Magnitude masks give better test accuracy than diff masks for MLPs.",
+                               "Magnitude pruning generally outperforms diff-based pruning in Figures 5.1 and 5.3.",
+                               scale)
+
+
+def diff_beats_random(final: pd.DataFrame, scaling: pd.DataFrame | None = None, scope: str = "global",
+                      scale: str = "") -> Decided:
+    """Claim 5-diff-beats-random-<scope> (section 7.1, "can outperform random"): diff's test accuracy
+    against random's over both sweeps (as :func:`magnitude_beats_diff`), claim "greater". "Can" is read
+    as "does, over the sweeps taken together"; the per-group intervals show where it does alone."""
+    return _method_over_sweeps(final, scaling, "diff", "random", scope, "5-diff-beats-random",
+                               "Diff masks give better test accuracy than random masks for MLPs.",
+                               "Diff-based pruning can outperform random pruning (section 7.1, on Figs. 5.1-5.3).",
+                               scale)
+
+
+def random_smallest_gap(final: pd.DataFrame, scope: str = "global", scale: str = "") -> Decided:
+    """Claim 5-random-smallest-gap-<scope>: random's gap against magnitude's and against diff's, every
+    (other mask, width, seed) pair in one interval, claim "less"."""
+    test, groups = versus(final, [("random", "magnitude"), ("random", "diff")], "gap", ["width"], "less")
+    ours = (f"mean gap random {_mean(final, 'random', 'gap'):.3f}, magnitude {_mean(final, 'magnitude', 'gap'):.3f}, "
+            f"diff {_mean(final, 'diff', 'gap'):.3f}")
+    return _v(_sid("5-random-smallest-gap", scope),
+              _scoped("Random masks give the smallest generalization gap of the three masks.", scope),
+              "Random pruning generalized best in Figure 5.2, better even than diff-based pruning.", ours, test,
+              "Figure 5.2", scale), groups
+
+
+def diff_smaller_gap_narrow(final: pd.DataFrame, scope: str = "global", scale: str = "") -> Decided:
+    """Claim 5-diff-smaller-gap-narrow-<scope>: diff's gap against magnitude's at the narrower half of the
+    widths (:func:`_halves`), every (width, seed) pair in one interval, claim "less"."""
+    narrow, _ = _halves(final)
+    sub = final[final["width"].isin(narrow)]
+    test, groups = versus(sub, [("diff", "magnitude")], "gap", ["width"], "less")
+    ours = (f"at widths {', '.join(map(str, narrow))}: mean gap diff {test['a']:.3f} vs magnitude {test['b']:.3f}")
+    return _v(_sid("5-diff-smaller-gap-narrow", scope),
+              _scoped("At narrow widths, diff masks give a smaller gap than magnitude masks.", scope),
+              "Especially in the smaller networks, diff-based pruning generalizes better than magnitude pruning "
+              "(Fig. 5.2).", ours, test, "Figure 5.2", scale), groups
+
+
+def _sparse(scaling: pd.DataFrame) -> pd.DataFrame:
+    return scaling[scaling["method"] != "none"]
+
+
+def parent_scaling_helps(scaling: pd.DataFrame, scope: str = "global", scale: str = "") -> Decided:
+    """Claim 5-parent-scaling-helps-<scope> from the parent-scaling sweep (ratio, seed, method, test_acc):
+    the magnitude and diff children at each ratio against the next smaller ratio (ratio 1, the dense
+    base, left out), every (method, step, seed) pair in one interval, claim "greater"; fewer than two
+    sparse ratios: not measured at this scale."""
+    sparse = _sparse(scaling)
+    rs = sorted(set(sparse["ratio"]))
+    text = (_sid("5-parent-scaling-helps", scope),
+            _scoped("With the child's nonzero count fixed, a larger parent gives a more accurate child.", scope),
+            "Accuracy rises with the parent's size, for parents up to 62x the 2.3 M-parameter base (Fig. 5.3).")
     if len(rs) < 2:
-        return _verdict("5-parent-scaling-helps", *text.values(), f"only one parent ratio ({rs[0]:g}) was trained, so "
-                        f"no trend can be read; {best_text}", "not measured at this scale", "Figure 5.3")
-    lo, hi = rs[0], rs[-1]
-    cp = {m: toolkit.compare_groups(scaling[(scaling["method"] == m) & scaling["ratio"].isin([lo, hi])], "ratio", hi,
-                                    lo, "test_acc").iloc[0] for m in ("magnitude", "diff")}
-    ours = "; ".join(f"{m}: {c.mean_b:.3f} at r={lo:g} -> {c.mean_a:.3f} at r={hi:g} ({c.verdict})" for m, c in cp.items())
-    return _verdict("5-parent-scaling-helps", *text.values(), f"{ours}; {best_text}",
-                    toolkit.majority([c.verdict for c in cp.values()]), "Figure 5.3")
+        what = "no parent larger than the child was trained" if not rs else \
+            f"only one parent ratio ({rs[0]:g}) was trained, so no trend can be read"
+        return _unmeasured(*text, what, "Figure 5.3", scale)
+    mine = sparse[sparse["method"].isin(["magnitude", "diff"])]
+    long = mlp.adjacent_steps(mine, "ratio", "test_acc", keep=("method", "seed"))
+    test, groups = toolkit.paired_groups(long, "side", "upper", "lower", "test_acc", by=["method", "from", "to"],
+                                         pair_on=("seed",), claim="greater")
+    ends = mine.groupby("ratio")["test_acc"].mean()
+    dense = _mean(scaling, "none", "test_acc")
+    ours = (f"magnitude and diff children: {ends.iloc[0]:.3f} at r={rs[0]:g} -> {ends.iloc[-1]:.3f} at r={rs[-1]:g}; "
+            f"mean change per ratio step {test['diff']:+.3f}; dense base {dense:.3f}")
+    return _v(*text, ours, test, "Figure 5.3", scale), groups
 
 
-def random_weak_at_high_sparsity(scaling: pd.DataFrame, sparse_enough: float = 0.05) -> Verdict:
-    """Claim 5-random-weak-at-high-sparsity from the parent-scaling sweep (ratio, seed, method,
-    test_acc, density): held when magnitude beats random at the largest ratio AND magnitude's lead
-    over random grows from the smallest ratio to the largest; not held when either comparison says
-    the opposite; else a tie. Not measured when the sparsest child keeps more than ``sparse_enough``
-    of its parent or fewer than two ratios were trained."""
-    rs = _sparse_ratios(scaling)
-    sparsest = float(scaling.loc[scaling["method"] != "none", "density"].min())
-    text = ("5-random-weak-at-high-sparsity", "Random masks fall behind the other masks when the parent is pruned "
-            "very hard.", "Random pruning struggles at the highest parent ratios (up to 62x, about 1.6 % kept; Fig. 5.3).")
-    if sparsest > sparse_enough or len(rs) < 2:
-        return _verdict(*text, f"the sparsest child here keeps {sparsest:.1%} of its parent, too mild to test the "
-                        "effect (the thesis reaches about 1.6 %)", "not measured at this scale", "Figure 5.3")
-    lo, hi = rs[0], rs[-1]
-    piv = scaling[scaling["method"].isin(["magnitude", "random"])].pivot_table(index=["ratio", "seed"],
-                                                                               columns="method", values="test_acc")
-    deficit = (piv["magnitude"] - piv["random"]).rename("deficit").reset_index()
-    end = versus(scaling[scaling["ratio"] == hi], "magnitude", "random", "test_acc", []).iloc[0]
-    grow = toolkit.compare_groups(deficit[deficit["ratio"].isin([lo, hi])], "ratio", hi, lo, "deficit").iloc[0]
-    verdict = "held" if (end.verdict == "held" and grow.verdict == "held") else (
-        "not held" if "not held" in (end.verdict, grow.verdict) else "tie")
-    return _verdict(*text, f"at r={hi:g} ({sparsest:.1%} kept) random {end.mean_b:.3f} vs magnitude {end.mean_a:.3f}; "
-                    f"magnitude's lead {grow.mean_b:+.3f} at r={lo:g} -> {grow.mean_a:+.3f} at r={hi:g}", verdict,
-                    "Figure 5.3")
+def random_weak_at_high_sparsity(scaling: pd.DataFrame, scope: str = "global", sparse_enough: float = SPARSE_ENOUGH,
+                                 scale: str = "") -> Decided:
+    """Claim 5-random-weak-at-high-sparsity-<scope> from the parent-scaling sweep (ratio, seed, method,
+    test_acc): magnitude's lead over random (per ratio and seed) at each ratio against the next
+    smaller ratio, every (step, seed) pair in one interval, claim "greater" (the lead grows as the
+    parent is pruned harder). Not measured when the sparsest child nominally keeps more than
+    ``sparse_enough`` (1 / its ratio; the exact share is a rounding hair above) or fewer than two
+    sparse ratios were trained."""
+    sparse = _sparse(scaling)
+    rs = sorted(set(sparse["ratio"]))
+    text = (_sid("5-random-weak-at-high-sparsity", scope),
+            _scoped("Random masks fall behind the magnitude masks more and more as the parent is pruned harder.", scope),
+            "Random pruning struggles at the highest parent ratios (up to 62x, about 1.6 % kept; Fig. 5.3).")
+    if not rs or 1 / rs[-1] > sparse_enough or len(rs) < 2:
+        kept = f"{1 / rs[-1]:.1%}" if rs else "everything"
+        return _unmeasured(*text, f"the sparsest child here keeps {kept} of its parent (1/r), too mild to test the "
+                           f"effect (measured from {sparse_enough:.0%} on; the thesis reaches about 1.6 %)",
+                           "Figure 5.3", scale)
+    piv = sparse[sparse["method"].isin(["magnitude", "random"])].pivot_table(index=["ratio", "seed"], columns="method",
+                                                                              values="test_acc")
+    lead = (piv["magnitude"] - piv["random"]).rename("lead").reset_index()
+    long = mlp.adjacent_steps(lead, "ratio", "lead")
+    test, groups = toolkit.paired_groups(long, "side", "upper", "lower", "lead", by=["from", "to"], claim="greater")
+    at = lead.groupby("ratio")["lead"].mean()
+    ours = (f"magnitude's lead over random {at.iloc[0]:+.3f} at r={rs[0]:g} -> {at.iloc[-1]:+.3f} at r={rs[-1]:g} "
+            f"({1 / rs[-1]:.1%} kept); mean change per ratio step {test['diff']:+.3f}")
+    return _v(*text, ours, test, "Figure 5.3", scale), groups
+
+
+def parent_size_needed(scaling: pd.DataFrame, scope: str = "global", needed: float = NEEDED_PARENT_WEIGHTS,
+                       scale: str = "") -> Decided:
+    """Claim 5-parent-60m-100m-needed-<scope> (section 5.4) from the parent-scaling sweep (ratio, seed,
+    method, test_acc, parent_weights, parent_width): the magnitude and diff children of the smallest
+    parent with at least ``needed`` weights against those of the largest parent below it, paired on
+    (method, seed), claim "greater" (accuracy still rises past ``needed``). Not measured at this scale
+    when no parent reaches ``needed`` weights, or none stays below it."""
+    sparse = _sparse(scaling)
+    text = (_sid("5-parent-60m-100m-needed", scope),
+            _scoped(f"A fixed-size child keeps gaining accuracy up to parents of about {needed / 1e6:.0f} M weights.",
+                    scope),
+            "The fixed-size child needed a parent of between 60M and 100M parameters to match the best accuracy "
+            "of the 10 % sweep, whose best parent had 50M (section 5.4).")
+    if not len(sparse):
+        return _unmeasured(*text, "no parent larger than the child was trained", "Figure 5.3", scale)
+    size = sparse.groupby("ratio")[["parent_weights", "parent_width"]].first()
+    big = size[size["parent_weights"] >= needed]
+    small = size[size["parent_weights"] < needed]
+    top = size.iloc[-1]
+    if not len(big) or not len(small):
+        return _unmeasured(*text, f"the largest parent here has {top['parent_weights'] / 1e6:.2f} M weights (width "
+                           f"{int(top['parent_width'])}, r={size.index[-1]:g}); the thesis's range starts at "
+                           f"{needed / 1e6:.0f} M", "Figure 5.3", scale)
+    r_hi, r_lo = float(big.index[0]), float(small.index[-1])
+    sub = sparse[sparse["method"].isin(["magnitude", "diff"]) & sparse["ratio"].isin([r_hi, r_lo])]
+    test, groups = toolkit.paired_groups(sub, "ratio", r_hi, r_lo, "test_acc", pair_on=("method", "seed"),
+                                         claim="greater")
+    ours = (f"magnitude and diff children: {test['b']:.3f} from the {small['parent_weights'].iloc[-1] / 1e6:.0f} M-weight "
+            f"parent (r={r_lo:g}) vs {test['a']:.3f} from the {big['parent_weights'].iloc[0] / 1e6:.0f} M-weight parent "
+            f"(r={r_hi:g})")
+    return _v(*text, ours, test, "Figure 5.3", scale), groups
+
+
+def sweep_scale(final: pd.DataFrame, ratio: float) -> str:
+    """How close the prune sweep is to the thesis's: the widest dense MLP's test accuracy and the widths."""
+    dense = final[final["method"] == "none"]
+    widest = int(final["width"].max())
+    acc = float(dense.loc[dense["width"] == widest, "test_acc"].mean()) if len(dense) else float("nan")
+    return (f"dense width-{widest} MLP test acc {acc:.2f} (thesis: plotted only, Fig. 5.1); child widths "
+            f"{int(final['width'].min())}-{widest} from {ratio:g}x parents")
+
+
+def scaling_scale(scaling: pd.DataFrame, base_width: int) -> str:
+    """How close the parent-scaling sweep is to the thesis's: the dense base's test accuracy, the largest parent."""
+    acc = _mean(scaling, "none", "test_acc")
+    sparse = _sparse(scaling)
+    top = (f"parents up to {sparse['ratio'].max():g}x ({sparse['parent_weights'].max() / 1e6:.2f} M weights)"
+           if len(sparse) else "no parents")
+    return (f"dense base width {base_width} test acc {acc:.2f} (thesis: width 512, {FACTS['mlp512_params'] / 1e6:.1f} M "
+            f"parameters, accuracy plotted only); {top} (thesis {FACTS['max_parent_ratio']}x)")
+
+
+def data_scale(n_train: int, epochs: int) -> str:
+    """The data size and epochs against the thesis's."""
+    return f"{n_train:,d} training images (thesis 50,000), {epochs} epochs (thesis {THESIS_EPOCHS})"
+
+
+def _join(*parts: str) -> str:
+    return "; ".join(x for x in parts if x)
+
+
+def claims_of(final: pd.DataFrame, scaling: pd.DataFrame, sweep_scale_text: str = "",
+              scaling_scale_text: str = "", data_text: str = "") -> list[Decided]:
+    """The chapter's claims from the two sweeps' rows (with a ``scope`` column; without one, every row is
+    taken as "global"), claim by claim, each once per scope its sweep has; see each claim's function.
+    The scale texts (:func:`sweep_scale`, :func:`scaling_scale`, :func:`data_scale`) go to the claims of
+    the sweeps they describe."""
+    final = final if "scope" in final.columns else final.assign(scope="global")
+    scaling = scaling if "scope" in scaling.columns else scaling.assign(scope="global")
+    fs = {sc: final[final["scope"] == sc] for sc in dict.fromkeys(final["scope"])}
+    ss = {sc: scaling[scaling["scope"] == sc] for sc in dict.fromkeys(scaling["scope"])}
+    a, b = _join(sweep_scale_text, data_text), _join(scaling_scale_text, data_text)
+    out: list[Decided] = []
+    for claim in (sparse_beats_dense, sparse_lower_train_acc, sparse_smaller_gap, random_best_at_large_widths):
+        out += [claim(f, sc, a) for sc, f in fs.items()]
+    for claim in (magnitude_beats_diff, diff_beats_random):
+        out += [claim(f, ss.get(sc), sc, _join(sweep_scale_text, scaling_scale_text if sc in ss else "", data_text))
+                for sc, f in fs.items()]
+    for claim in (random_smallest_gap, diff_smaller_gap_narrow):
+        out += [claim(f, sc, a) for sc, f in fs.items()]
+    for claim in (parent_scaling_helps, random_weak_at_high_sparsity, parent_size_needed):
+        out += [claim(x, sc, scale=b) for sc, x in ss.items()]
+    return out
+
+
+def claims(s: Setup, r: Results) -> list[Decided]:
+    """The chapter's claims and their per-group intervals (pure: nothing is stored or shown)."""
+    return claims_of(r.final, r.scaling, sweep_scale(r.final, s.ratio), scaling_scale(r.scaling, s.profile.base_width),
+                     data_scale(s.base.data.n_train or 50_000, s.base.epochs))
 
 
 def verdicts_of(final: pd.DataFrame, scaling: pd.DataFrame) -> list[Verdict]:
-    """The chapter's seven claims from the two sweeps' rows (see each claim's function)."""
-    return [sparse_beats_dense(final), sparse_smaller_gap(final), magnitude_beats_diff(final, scaling),
-            random_smallest_gap(final), diff_smaller_gap_narrow(final), parent_scaling_helps(scaling),
-            random_weak_at_high_sparsity(scaling)]
+    """The verdicts of :func:`claims_of` (no scale text)."""
+    return [v for v, _ in claims_of(final, scaling)]
 
 
 def verdicts(s: Setup, r: Results) -> list[Verdict]:
     """The chapter's verdicts (pure: nothing is stored or shown)."""
-    return verdicts_of(r.final, r.scaling)
+    return [v for v, _ in claims(s, r)]
+
+
+def intervals_table(s: Setup, r: Results) -> Any:
+    """Shows Table 5.e's caption and returns the per-group intervals behind the verdicts (a Styler)."""
+    display(Markdown("**Table 5.e.** The pairs behind each verdict, group by group: each (mask against mask, width) "
+                     "or (ratio step) with its own mean paired difference, 95 % interval and verdict. The verdict in "
+                     "Table 5.d pools every pair of a claim into one interval "
+                     f"(profile `{s.profile.name}`, seeds {', '.join(map(str, s.seeds))})."))
+    return mlp.show_intervals(mlp.intervals_frame(claims(s, r)))
 
 
 def table_5d(s: Setup, vs: list[Verdict]) -> Any:

@@ -3,16 +3,18 @@
 The notebook calls, in order: :func:`setup`, :func:`results` (trains or loads exactly :func:`plan`),
 :func:`settings_table`, :func:`weight_budget_table`, :func:`table_6_1`, :func:`table_6_2`,
 :func:`figure_6_3` and :func:`floor_table_6_3`, :func:`figure_6_4` and :func:`floor_table_6_4`,
-:func:`table_6_5`, :func:`table_6_6`, then :func:`verdicts` (pure) and :func:`headline`. The analysis
-(result tables, floors, the layer figure) lives in :mod:`lib.chapters.large`; the decision rules of
-the claims are here, one function per claim (:data:`RULES`).
+:func:`table_6_5`, :func:`table_6_6`, then :func:`verdicts` (pure), :func:`headline` and :func:`items`.
+The analysis (result tables, floors, the layer figure) lives in :mod:`lib.chapters.large`; the claims
+are here, one function per claim (:data:`RULES`), each a paired test (:func:`judge`) with its margin
+fixed in a named constant, and each verdict carries the dense networks' accuracy against the
+thesis's (:func:`scale_text`).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from typing import Any, Callable, Mapping, Optional
+import math
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Optional, Sequence
 
-import numpy as np
 import pandas as pd
 
 from .. import profiles, runs
@@ -21,11 +23,11 @@ from ..experiments import plan_configs
 from ..models import ARCHS
 from . import figures
 from . import params as check
-from .large import (METHODS, PRUNED, SCOPES, accuracies, base_config, best_rival, fig_layers, floor_shares,
-                    floor_table, format_results, mean_sd, results_table, run_all, scope_floor, table_title,
-                    weight_budget)
+from .large import (METHODS, PRUNED, SCOPES, base_config, fig_layers, floor_table, format_results, layer_stats,
+                    layer_values, mean_sd, per_seed, results_table, run_all, scope_floor, table_title, tie_columns,
+                    tie_rows, weight_budget)
 from .thesis import PRUNE_TABLES, TABLE_NUMBERS
-from .verdicts import Verdict, compare
+from .verdicts import HELD, NOT_HELD, Verdict, interval_text, paired
 
 #: ``{(family, scope): (results, layers)}``: :func:`lib.experiments.prune_large`'s two frames per setting.
 Tables = Mapping[tuple[str, str], tuple[pd.DataFrame, pd.DataFrame]]
@@ -43,7 +45,6 @@ class Params:
     floor: float = 0.02  # global ranking: every pruned tensor keeps at least this fraction
     epochs: int | None = None  # epochs of parents and children (profile: prune_epochs)
     seeds: Any = None  # list of seeds; None: as many as the profile's seeds, starting at `seed`
-    inversion_gap: float = 0.02  # test-accuracy gap magnitude_best - magnitude_worst that counts as "small"
 
     def __post_init__(self) -> None:
         check.profile(self.profile)
@@ -54,7 +55,6 @@ class Params:
         check.number(self.floor, "floor", low=0.0, high=self.density)
         check.integer(self.epochs, "epochs", minimum=1, optional=True)
         check.integers(self.seeds, "seeds", minimum=0)
-        check.number(self.inversion_gap, "inversion_gap", low=0.0)
 
 
 @dataclass(frozen=True)
@@ -71,9 +71,12 @@ class Setup:
 
 @dataclass(frozen=True)
 class Results:
-    """The chapter's runs, read back: ``tables[(family, scope)] = (results, layers)``."""
+    """The chapter's runs, read back: ``tables[(family, scope)] = (results, layers)``; ``ties``: per global
+    mask and seed, the weights its seeded tie-breaking chose (:func:`lib.chapters.large.tie_rows`; None
+    when not read)."""
 
     tables: Tables
+    ties: Optional[pd.DataFrame] = None
 
     def summary(self, fam: str, scope: str) -> pd.DataFrame:
         """:func:`lib.chapters.large.results_table` of one setting (ours beside the thesis's)."""
@@ -100,7 +103,9 @@ def plan(s: Setup) -> Stages:
 def results(s: Setup) -> Results:
     """Train (or load) every run of :func:`plan`, stage by stage, then read the result and layer tables."""
     runs.train_stages(plan(s))
-    return Results(run_all(s.bases, seeds=s.seeds, density=s.params.density, floor=s.params.floor, progress=False))
+    tables = run_all(s.bases, seeds=s.seeds, density=s.params.density, floor=s.params.floor, progress=False)
+    ties = tie_rows(s.bases, seeds=s.seeds, density=s.params.density, floor=s.params.floor) if tables else None
+    return Results(tables, ties)
 
 
 # ------------------------------------------------------------------------------------ tables, figures
@@ -186,11 +191,15 @@ def figure_6_4(s: Setup, r: Results) -> None:
 
 def _floor(s: Setup, r: Results, fam: str) -> "pd.io.formats.style.Styler":
     layers = r.tables[(fam, "global")][1]
-    return _left(floor_table(layers, s.params.floor, s.params.density)).format(precision=3)
+    table = floor_table(layers, s.params.floor, s.params.density)
+    if r.ties is not None and len(r.ties):
+        table = table.merge(tie_columns(r.ties, fam), on="method", how="left")
+    return _left(table).format(precision=3)
 
 
 def floor_table_6_3(s: Setup, r: Results) -> "pd.io.formats.style.Styler":
-    """Under Figure 6.3: per ResNet global mask, tensors at the floor, thin tensors, extremes, early share."""
+    """Under Figure 6.3: per ResNet global mask, tensors at the floor, thin tensors, extremes, early share, and
+    (when read) the weights chosen by tie-breaking at the cut."""
     return _floor(s, r, "resnet")
 
 
@@ -200,180 +209,533 @@ def floor_table_6_4(s: Setup, r: Results) -> "pd.io.formats.style.Styler":
 
 
 # ------------------------------------------------------------------------------------------ verdicts
-def _thesis_test(fam: str, scope: str, *methods: str) -> str:
-    t = PRUNE_TABLES[(fam, scope)]
-    return ", ".join(f"{m} {t[m][1]:.4f}" for m in methods)
+# Every claim is decided by :func:`lib.chapters.verdicts.paired` on per-seed values: a child is paired with
+# the other children (and the dense ``none`` run) of the same parent seed. Claims over several tables or
+# masks pool all (item, seed) pairs in one interval and keep each item's interval in ``test["items"]``
+# (shown by :func:`item_table`); "no difference" claims over several items need every item inside the
+# margin (a pooled mean would let gaps of opposite sign cancel). Margins are fixed here, before any run.
+
+#: "Matches", "parity", "competitive with dense": within one percentage point of test accuracy, the
+#: smallest difference the thesis's own tables treat as a real gap between rows (its 6.2 text calls a 1.8-point
+#: shortfall "unable to achieve parity").
+PARITY_MARGIN = 0.01
+#: "Nearly matched", "within a few percentage points": three points, the smallest number "a few" names.
+NEAR_MARGIN = 0.03
+#: "Rather small" gap between a mask and its inversion (section 7.2): two points, fixed when the claim was
+#: first written (the gaps the thesis calls small are 1.2 points or less).
+INVERSION_MARGIN = 0.02
+#: "No tensor at the floor": fewer than half a tensor at the floor on average over the seeds (a count is
+#: zero or at least one, so the interval must exclude a whole tensor).
+EVEN_MARGIN = 0.5
+
+Setting = tuple[str, str]
+RG, RL, VG, VL = ("resnet", "global"), ("resnet", "layer"), ("vit", "global"), ("vit", "layer")
+FAMILY = {"resnet": "ResNet", "vit": "ViT"}
+#: Items of a pooled claim: name -> (a per seed, b per seed), each a Series indexed by the parent seed.
+Pairs = Mapping[str, tuple[pd.Series, pd.Series]]
 
 
-def _beats(results: pd.DataFrame, method: str, rivals: list[str]) -> tuple[str, str]:
-    """(verdict of "method has the highest test accuracy among method and rivals", description)."""
-    r, b = best_rival(results, rivals)
-    a = accuracies(results, method)
-    return compare(a, b), f"{method} {mean_sd(a)} vs best other ({r}) {mean_sd(b)}"
+def _have(t: Tables, *settings: Setting) -> bool:
+    return all(k in t for k in settings)
 
 
-def _res(t: Tables, fam: str, scope: str) -> pd.DataFrame:
-    return t[(fam, scope)][0]
+def values(t: Tables, setting: Setting, method: str, column: str = "test_acc") -> pd.Series:
+    """``column`` of ``method``'s runs in ``setting``, indexed by parent seed (:func:`lib.chapters.large.per_seed`)."""
+    return per_seed(t[setting][0], method, column)
 
 
-def _v(cid: str, claim: str, thesis: str, ours: str, verdict: str, figure: str) -> Verdict:
-    return Verdict(cid, "06", claim, thesis, ours, verdict, figure)
+def best_of(t: Tables, setting: Setting, methods: Sequence[str]) -> str:
+    """The mask among ``methods`` (those run in ``setting``) with the highest mean test accuracy."""
+    have = [m for m in methods if m in set(t[setting][0]["method"])]
+    if not have:
+        raise ValueError(f"none of {list(methods)} was run in {setting}")
+    return max(have, key=lambda m: float(values(t, setting, m).mean()))
 
 
+def _one(a: pd.Series, b: pd.Series, claim: str, margin: float | None, threshold: float) -> dict[str, Any]:
+    """:func:`paired` of mean(a - b) against ``threshold`` on the seeds both have; diff and interval of a - b."""
+    seeds = sorted(set(a.index) & set(b.index))
+    av, bv = a.loc[seeds].to_numpy(float), b.loc[seeds].to_numpy(float)
+    out = paired(av, bv + threshold, claim=claim, margin=margin)
+    if threshold:
+        out.update(b=float(bv.mean()) if len(bv) else math.nan, threshold=threshold,
+                   **{k: out[k] + threshold for k in ("diff", "ci_low", "ci_high")})
+    return out
+
+
+def _room(t: Mapping[str, Any]) -> float:
+    """How far a held test's interval lies inside its claimed region (for picking the closest call)."""
+    thr = t.get("threshold", 0.0)
+    if t["claim"] == "equal":
+        return t["margin"] - max(abs(t["ci_low"]), abs(t["ci_high"]))
+    return t["ci_low"] - thr if t["claim"] == "greater" else thr - t["ci_high"]
+
+
+def judge(pairs: Pairs, *, claim: str = "greater", margin: float | None = None, threshold: float = 0.0,
+          every: bool = False) -> dict[str, Any]:
+    """The test of a claim about mean(a - b) over the items of ``pairs`` (name -> per-seed a and b).
+
+    ``claim`` and ``margin`` as in :func:`lib.chapters.verdicts.paired`; ``threshold`` moves the
+    one-sided claims' boundary from 0 (e.g. "a is less than b by more than 0.01": claim "less",
+    threshold -0.01). One item: its paired test. Several: all (item, seed) pairs pooled in one interval,
+    or with ``every=True`` each item judged alone and the claim held only when every item holds (not held
+    when any is not held; the returned numbers are those of the deciding item). With several items the
+    test keeps ``items``: one row per item with its own interval."""
+    tests = {k: _one(a, b, claim, margin, threshold) for k, (a, b) in pairs.items()}
+    if len(tests) == 1:
+        return next(iter(tests.values()))
+    if every:
+        return _every_of(tests)
+    a = pd.concat([x.set_axis([f"{k}|{i}" for i in x.index]) for k, (x, _) in pairs.items()])
+    b = pd.concat([y.set_axis([f"{k}|{i}" for i in y.index]) for k, (_, y) in pairs.items()])
+    out = {**_one(a, b, claim, margin, threshold), "rule": "pooled (item, seed) pairs", "items": _items(tests)}
+    if out["seeds_needed"]:  # pairs needed -> seeds needed: each seed gives one pair per item
+        out["seeds_needed"] = math.ceil(out["seeds_needed"] / len(tests))
+    return out
+
+
+def _items(tests: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """One row per item: its pairs, means, difference, interval and verdict."""
+    return [{"item": k, **{c: v[c] for c in ("n", "a", "b", "diff", "ci_low", "ci_high", "verdict")}}
+            for k, v in tests.items()]
+
+
+def scale_text(t: Tables, *settings: Setting) -> str:
+    """How close to the thesis's regime: per architecture, our dense ``none`` test accuracy (seed mean)
+    against the thesis's in each table named, e.g. "ResNet dense test acc 0.27 (thesis 0.90, Table 6.1)"."""
+    parts = []
+    for fam in dict.fromkeys(f for f, _ in settings):
+        mine = [k for k in settings if k[0] == fam and k in t]
+        if not mine:
+            continue
+        res = t[mine[0]][0]
+        ours = f"{values(t, mine[0], 'none').mean():.2f}" if "none" in set(res["method"]) else "not run"
+        thesis = ", ".join(f"{PRUNE_TABLES[k]['none'][1]:.2f}" + (f" in Table {TABLE_NUMBERS[k]}" if len(mine) > 1 else "")
+                           for k in mine)
+        tables = "" if len(mine) > 1 else f", Table {TABLE_NUMBERS[mine[0]]}"
+        parts.append(f"{FAMILY[fam]} dense test acc {ours} (thesis {thesis}{tables})")
+    return "; ".join(parts)
+
+
+def _thesis(setting: Setting, *methods: str) -> str:
+    """'Table 6.1: random 0.9133, magnitude_best 0.9091' (the thesis's test accuracies)."""
+    tab = PRUNE_TABLES[setting]
+    return f"Table {TABLE_NUMBERS[setting]}: " + ", ".join(f"{m} {tab[m][1]:.4f}" for m in methods)
+
+
+def _ms(x: pd.Series) -> str:
+    return mean_sd(list(x))
+
+
+def _v(cid: str, claim: str, thesis: str, ours: str, test: Mapping[str, Any], figure: str, t: Tables,
+       *settings: Setting) -> Verdict:
+    return Verdict.of(cid, "06", claim, thesis, ours, test, figure, scale=scale_text(t, *settings))
+
+
+def _wins(t: Tables, setting: Setting, method: str, rivals: Sequence[str] | None = None) -> tuple[dict, str]:
+    """(test of ``method`` > the best of ``rivals`` by mean, our numbers); rivals default: the other pruned masks."""
+    rival = best_of(t, setting, [m for m in (rivals or PRUNED) if m != method])
+    a, b = values(t, setting, method), values(t, setting, rival)
+    return judge({f"{method} - {rival}": (a, b)}), f"{method} {_ms(a)} vs the best other ({rival}) {_ms(b)}"
+
+
+def _two(t: Tables, setting: Setting, a: str, b: str, **kw: Any) -> tuple[dict, str]:
+    """(test of ``a`` against ``b`` in one setting, our numbers)."""
+    x, y = values(t, setting, a), values(t, setting, b)
+    return judge({f"{a} - {b}": (x, y)}, **kw), f"{a} {_ms(x)}, {b} {_ms(y)}"
+
+
+# ---- Table 6.1 (ResNet, global ranking)
 def magnitude_best_wins_global(t: Tables, p: Params) -> Optional[Verdict]:
-    """ResNet, global: magnitude_best against the best other pruned mask."""
-    if ("resnet", "global") not in t:
+    """Section 6.1's text: magnitude_best > the best other pruned mask (ResNet, global)."""
+    if not _have(t, RG):
         return None
-    verdict, ours = _beats(_res(t, "resnet", "global"), "magnitude_best", [m for m in PRUNED if m != "magnitude_best"])
+    test, ours = _wins(t, RG, "magnitude_best")
     return _v("6-resnet-magnitude-best-wins-global",
-              "With global ranking, the ResNet pruned by largest magnitude has the best test accuracy of the pruned networks",
-              "section 6.1's text says magnitude pruning is best; its Table 6.1 puts random first (" +
-              _thesis_test("resnet", "global", "random", "magnitude_best") + ")", ours, verdict, "Table 6.1")
+              "ResNet, global ranking: the largest-magnitude mask gives the best pruned network (section 6.1's text)",
+              "text: magnitude pruning is the most effective; " + _thesis(RG, "random", "magnitude_best") +
+              " (the table puts random first)", ours, test, "Table 6.1", t, RG)
 
 
-def _magnitude_beats_diff(t: Tables, scope: str) -> Optional[Verdict]:
-    if ("resnet", scope) not in t:
+def random_best_global(t: Tables, p: Params) -> Optional[Verdict]:
+    """Table 6.1's order: random > the best other pruned mask (ResNet, global)."""
+    if not _have(t, RG):
         return None
-    r = _res(t, "resnet", scope)
-    a, b = accuracies(r, "magnitude_best"), accuracies(r, "coherence_best")
+    test, ours = _wins(t, RG, "random")
+    return _v("6-resnet-random-best-global",
+              "ResNet, global ranking: the random mask gives the best pruned network (Table 6.1's order)",
+              _thesis(RG, "random", "magnitude_best", "magnitude_worst") + " (the text says magnitude is best)",
+              ours, test, "Table 6.1", t, RG)
+
+
+def coherence_worst_second_global(t: Tables, p: Params) -> Optional[Verdict]:
+    """Section 6.1's text: after magnitude pruning comes coherence_worst, i.e. coherence_worst > the best of
+    random, magnitude_worst and coherence_best (ResNet, global)."""
+    if not _have(t, RG):
+        return None
+    test, ours = _wins(t, RG, "coherence_worst", ["random", "magnitude_worst", "coherence_best"])
+    return _v("6-resnet-coherence-worst-second-global",
+              "ResNet, global ranking: the smallest-diff mask is the best pruned network after the magnitude mask "
+              "(section 6.1's text)",
+              "text: magnitude pruning is followed by coherence_worst (an inverse effect of diffs); " +
+              _thesis(RG, "coherence_worst", "coherence_best", "magnitude_worst") + " (the table puts it last)",
+              ours, test, "Table 6.1", t, RG)
+
+
+def coherence_best_above_worst_global(t: Tables, p: Params) -> Optional[Verdict]:
+    """Table 6.1's order: coherence_best > coherence_worst (ResNet, global)."""
+    if not _have(t, RG):
+        return None
+    test, ours = _two(t, RG, "coherence_best", "coherence_worst")
+    return _v("6-resnet-coherence-best-above-worst-global",
+              "ResNet, global ranking: the largest-diff mask is followed by the smallest-diff mask, which does "
+              "worse (Table 6.1's order)",
+              _thesis(RG, "coherence_best", "coherence_worst") + " (both near chance; the text reads the reverse)",
+              ours, test, "Table 6.1", t, RG)
+
+
+def _magnitude_beats_diff(t: Tables, setting: Setting) -> Optional[Verdict]:
+    if not _have(t, setting):
+        return None
+    scope = setting[1]
+    test, ours = _two(t, setting, "magnitude_best", "coherence_best")
+    table = f"Table {TABLE_NUMBERS[setting]}"
     what = "global ranking" if scope == "global" else "per-layer ranking"
-    table = f"Table {TABLE_NUMBERS[('resnet', scope)]}"
-    return _v(f"6-resnet-magnitude-beats-diff-{scope}", f"ResNet, {what}: magnitude masks beat diff masks",
-              f"{table}: " + _thesis_test("resnet", scope, "magnitude_best", "coherence_best"),
-              f"magnitude_best {mean_sd(a)}, coherence_best {mean_sd(b)}", compare(a, b), table)
+    return _v(f"6-resnet-magnitude-beats-diff-{scope}", f"ResNet, {what}: the magnitude mask beats the diff mask",
+              _thesis(setting, "magnitude_best", "coherence_best"), ours, test, table, t, setting)
 
 
 def magnitude_beats_diff_global(t: Tables, p: Params) -> Optional[Verdict]:
-    """ResNet, global: magnitude_best against coherence_best."""
-    return _magnitude_beats_diff(t, "global")
+    """ResNet, global: magnitude_best > coherence_best (section 7.1, citing Table 6.1)."""
+    return _magnitude_beats_diff(t, RG)
 
 
 def magnitude_beats_diff_layer(t: Tables, p: Params) -> Optional[Verdict]:
-    """ResNet, per layer: magnitude_best against coherence_best."""
-    return _magnitude_beats_diff(t, "layer")
+    """ResNet, per layer: magnitude_best > coherence_best (Table 6.5)."""
+    return _magnitude_beats_diff(t, RL)
 
 
+def diff_beats_random_resnet(t: Tables, p: Params) -> Optional[Verdict]:
+    """Section 7.1 (C8): coherence_best > random on the ResNet, pooled over both scopes."""
+    settings = [k for k in (RG, RL) if k in t]
+    if not settings:
+        return None
+    pairs = {k[1]: (values(t, k, "coherence_best"), values(t, k, "random")) for k in settings}
+    test = judge(pairs)
+    ours = "; ".join(f"{k[1]}: coherence_best {_ms(pairs[k[1]][0])}, random {_ms(pairs[k[1]][1])}" for k in settings)
+    return _v("6-resnet-diff-beats-random", "ResNet: the diff mask beats the random mask (both scopes pooled)",
+              "section 7.1: diff-based pruning can outperform random pruning; " +
+              "; ".join(_thesis(k, "coherence_best", "random") for k in (RG, RL)),
+              ours, test, "Tables " + ", ".join(TABLE_NUMBERS[k] for k in settings), t, *settings)
+
+
+# ---- Tables 6.1 and 6.5 together, and Table 6.5 (ResNet, per layer)
 def layer_fixes_resnet_diff(t: Tables, p: Params) -> Optional[Verdict]:
-    """ResNet: coherence_best per layer against coherence_best global."""
-    if ("resnet", "global") not in t or ("resnet", "layer") not in t:
+    """ResNet: coherence_best per layer > coherence_best global (children of the same parent seed)."""
+    if not _have(t, RG, RL):
         return None
-    a, b = accuracies(_res(t, "resnet", "layer"), "coherence_best"), accuracies(_res(t, "resnet", "global"), "coherence_best")
+    a, b = values(t, RL, "coherence_best"), values(t, RG, "coherence_best")
     return _v("6-layer-fixes-resnet-diff", "Ranking within each layer rescues the ResNet's diff (coherence_best) mask",
-              f"coherence_best test accuracy {PRUNE_TABLES[('resnet', 'layer')]['coherence_best'][1]:.4f} per layer "
-              f"(Table 6.5) against {PRUNE_TABLES[('resnet', 'global')]['coherence_best'][1]:.4f} global (Table 6.1)",
-              f"coherence_best per layer {mean_sd(a)}, global {mean_sd(b)}", compare(a, b), "Tables 6.1, 6.5")
+              f"coherence_best test accuracy {PRUNE_TABLES[RL]['coherence_best'][1]:.4f} per layer (Table 6.5) against "
+              f"{PRUNE_TABLES[RG]['coherence_best'][1]:.4f} global (Table 6.1)",
+              f"coherence_best per layer {_ms(a)}, global {_ms(b)}", judge({"layer - global": (a, b)}),
+              "Tables 6.1, 6.5", t, RG, RL)
 
 
-def vit_diff_competitive(t: Tables, p: Params) -> Optional[Verdict]:
-    """ViT, global: coherence_best against the better of magnitude_best and random."""
-    if ("vit", "global") not in t:
+def no_longer_inverted_layer(t: Tables, p: Params) -> Optional[Verdict]:
+    """Section 6.2: per layer, *_best > *_worst for magnitude and for coherence (pooled over the two)."""
+    if not _have(t, RL):
         return None
-    r = _res(t, "vit", "global")
-    verdict, ours = _beats(r, "coherence_best", ["magnitude_best", "random"])
-    return _v("6-vit-diff-competitive",
-              "ViT, global ranking: the diff mask does at least as well as magnitude and random masks",
-              "section 6.1's text: diff pruning wins and matches the dense ViT; Table 6.2: " +
-              _thesis_test("vit", "global", "none", "magnitude_best", "coherence_worst", "coherence_best", "random"),
-              f"{ours}; coherence_worst {mean_sd(accuracies(r, 'coherence_worst'))}; dense {mean_sd(accuracies(r, 'none'))}",
-              verdict, "Table 6.2")
-
-
-def vit_diff_best_layer(t: Tables, p: Params) -> Optional[Verdict]:
-    """ViT, per layer: coherence_best against the best other pruned mask."""
-    if ("vit", "layer") not in t:
-        return None
-    verdict, ours = _beats(_res(t, "vit", "layer"), "coherence_best", [m for m in PRUNED if m != "coherence_best"])
-    return _v("6-vit-diff-best-layer", "ViT, per-layer ranking: the diff mask gives the best pruned network",
-              "Table 6.6: " + _thesis_test("vit", "layer", "coherence_best", "magnitude_worst", "magnitude_best"),
-              ours, verdict, "Table 6.6")
+    pairs = {c: (values(t, RL, f"{c}_best"), values(t, RL, f"{c}_worst")) for c in ("magnitude", "coherence")}
+    ours = "; ".join(f"{c}_best {_ms(a)}, {c}_worst {_ms(b)}" for c, (a, b) in pairs.items())
+    return _v("6-resnet-no-longer-inverted-layer",
+              "ResNet, per-layer ranking: each criterion's best mask beats its inversion (magnitude and diff pooled)",
+              "section 6.2's text: no longer inverted (though the same sentence has worst prevailing over best); " +
+              _thesis(RL, "magnitude_best", "magnitude_worst", "coherence_best", "coherence_worst"),
+              ours, judge(pairs), "Table 6.5", t, RL)
 
 
 def random_strong(t: Tables, p: Params) -> Optional[Verdict]:
-    """ResNet: random against magnitude_best in each scope; held when no scope has magnitude_best ahead
-    beyond the seed spread (a tie counts as "as well as"), else not held."""
-    scopes = [s for s in SCOPES if ("resnet", s) in t]
-    if not scopes:
+    """Section 6.2: random per layer nearly matches magnitude_best global on the ResNet: random (per layer)
+    is no more than :data:`NEAR_MARGIN` below magnitude_best (global), one-sided."""
+    if not _have(t, RG, RL):
         return None
-    parts, ahead = [], []
-    for s in scopes:
-        a, b = accuracies(_res(t, "resnet", s), "random"), accuracies(_res(t, "resnet", s), "magnitude_best")
-        c = compare(a, b)
-        ahead.append(c == "not held")
-        parts.append(f"{s}: random {mean_sd(a)}, magnitude_best {mean_sd(b)} ({c})")
-    return _v("6-random-strong", "On the ResNet a random mask does as well as (within the seed spread) or better than "
-              "the largest-magnitude mask",
-              "Tables 6.1 and 6.5: " + "; ".join(_thesis_test("resnet", s, "random", "magnitude_best") for s in SCOPES),
-              "; ".join(parts), "not held" if any(ahead) else "held", "Tables 6.1, 6.5")
+    a, b = values(t, RL, "random"), values(t, RG, "magnitude_best")
+    test = judge({"random (layer) - magnitude_best (global)": (a, b)}, claim="greater", threshold=-NEAR_MARGIN)
+    return _v("6-random-strong",
+              f"ResNet: the per-layer random mask is no more than {NEAR_MARGIN:.0%} below the global magnitude mask "
+              "(it nearly matches the best ResNet mask)",
+              f"section 6.2: random {PRUNE_TABLES[RL]['random'][1]:.4f} (Table 6.5) against magnitude_best "
+              f"{PRUNE_TABLES[RG]['magnitude_best'][1]:.4f} (Table 6.1)",
+              f"random per layer {_ms(a)}, magnitude_best global {_ms(b)} (held: the interval lies above "
+              f"-{NEAR_MARGIN:g})", test, "Tables 6.1, 6.5", t, RG, RL)
+
+
+# ---- section 7.2: the mask inversion
+def _inversion(t: Tables, settings: Sequence[Setting]) -> tuple[dict, str]:
+    pairs = {f"{FAMILY[k[0]]} {k[1]}": (values(t, k, "magnitude_best"), values(t, k, "magnitude_worst")) for k in settings}
+    ours = "gaps magnitude_best - magnitude_worst: " + "; ".join(
+        f"{name} {float((a - b).mean()):+.3f}" for name, (a, b) in pairs.items())
+    return judge(pairs, claim="equal", margin=INVERSION_MARGIN, every=True), ours
 
 
 def mask_inversion_gap_small(t: Tables, p: Params) -> Optional[Verdict]:
-    """magnitude_best - magnitude_worst per setting; "small" when the gap less the larger seed sd is at most
-    ``inversion_gap``. Held when every setting the thesis calls small (ResNet both scopes, ViT per layer)
-    that we ran is small."""
-    settings = [k for k in [("resnet", "global"), ("resnet", "layer"), ("vit", "layer"), ("vit", "global")] if k in t]
+    """Section 7.2, where its tables agree (ResNet both scopes, ViT per layer): |magnitude_best -
+    magnitude_worst| < :data:`INVERSION_MARGIN` in every setting (equivalence)."""
+    settings = [k for k in (RG, RL, VL) if k in t]
     if not settings:
         return None
-    parts, small = [], {}
-    for k in settings:
-        a, b = accuracies(_res(t, *k), "magnitude_best"), accuracies(_res(t, *k), "magnitude_worst")
-        gap = float(np.mean(a) - np.mean(b))
-        sd = max(float(np.std(a, ddof=1)) if len(a) > 1 else 0.0, float(np.std(b, ddof=1)) if len(b) > 1 else 0.0)
-        small[k] = gap - sd <= p.inversion_gap
-        parts.append(f"{k[0]} {k[1]} {gap:+.3f}{' (small)' if small[k] else ''}")
-    thesis_small = [k for k in [("resnet", "global"), ("resnet", "layer"), ("vit", "layer")] if k in small]
-    verdict = "held" if thesis_small and all(small[k] for k in thesis_small) else "not held"
-    tg = {k: PRUNE_TABLES[k]["magnitude_best"][1] - PRUNE_TABLES[k]["magnitude_worst"][1] for k in PRUNE_TABLES}
+    test, ours = _inversion(t, settings)
+    gaps = ", ".join(f"{TABLE_NUMBERS[k]} {PRUNE_TABLES[k]['magnitude_best'][1] - PRUNE_TABLES[k]['magnitude_worst'][1]:+.4f}"
+                     for k in (RG, RL, VL))
     return _v("6-mask-inversion-gap-small",
-              f"Keeping the smallest weights costs little against keeping the largest (test-accuracy gap within "
-              f"{p.inversion_gap:.0%} after the seed sd) where the thesis's tables say so: ResNet both scopes, ViT per layer",
-              "section 7.2, citing Tables 6.1, 6.2, 6.5, 6.6; their gaps magnitude_best - magnitude_worst: " +
-              ", ".join(f"{TABLE_NUMBERS[k]} {g:+.4f}" for k, g in tg.items()) + " (Table 6.2's is large)",
-              "gaps " + "; ".join(parts), verdict, "Tables 6.1, 6.2, 6.5, 6.6")
+              f"Keeping the smallest weights costs less than {INVERSION_MARGIN:.0%} against keeping the largest, in "
+              "each setting where the thesis's tables show a small gap (ResNet both scopes, ViT per layer)",
+              f"section 7.2: the gap is rather small; gaps magnitude_best - magnitude_worst in Tables {gaps}",
+              ours, test, "Tables " + ", ".join(TABLE_NUMBERS[k] for k in settings), t, *settings)
+
+
+def mask_inversion_gap_small_vit_global(t: Tables, p: Params) -> Optional[Verdict]:
+    """Section 7.2's text also cites Table 6.2, whose gap is 49 points: the same equivalence on the ViT, global."""
+    if not _have(t, VG):
+        return None
+    test, ours = _inversion(t, [VG])
+    gap = PRUNE_TABLES[VG]["magnitude_best"][1] - PRUNE_TABLES[VG]["magnitude_worst"][1]
+    return _v("6-mask-inversion-gap-small-vit-global",
+              f"ViT, global ranking: keeping the smallest weights costs less than {INVERSION_MARGIN:.0%} against keeping "
+              "the largest (section 7.2's text, citing Table 6.2)",
+              f"section 7.2 calls the gap small in Tables 6.1, 6.2, 6.5, 6.6; Table 6.2's is {gap:+.4f}",
+              ours, test, "Table 6.2", t, VG)
+
+
+# ---- Figures 6.3 and 6.4: the layers a global mask keeps
+def _layer(t: Tables, setting: Setting, p: Params, method: str, column: str) -> pd.Series:
+    return layer_values(t[setting][1], p.floor, p.density, method, column)
 
 
 def global_diff_overprunes_layers(t: Tables, p: Params) -> Optional[Verdict]:
-    """ResNet, global: share of tensors at the floor, coherence_best against magnitude_best."""
-    if ("resnet", "global") not in t or p.floor <= 0:
+    """ResNet, global: share of tensors at the floor, coherence_best > magnitude_best."""
+    if not _have(t, RG) or p.floor <= 0:
         return None
-    lay = t[("resnet", "global")][1]
-    a, b = floor_shares(lay, p.floor, "coherence_best"), floor_shares(lay, p.floor, "magnitude_best")
-    cw = floor_shares(lay, p.floor, "coherence_worst")
+    a, b = _layer(t, RG, p, "coherence_best", "at_floor"), _layer(t, RG, p, "magnitude_best", "at_floor")
     return _v("6-global-diff-overprunes-layers",
-              "ResNet, global ranking: the diff mask leaves more layers at the floor than the magnitude mask",
-              "section 6.2's text: coherence_worst and magnitude_best push many layers down to the 2 % floor; the caption "
-              "of Fig. 6.3 names coherence_best and magnitude_worst (early layers); no counts given",
-              f"share of pruned tensors at the {p.floor:.0%} floor: coherence_best {mean_sd(a)}, magnitude_best "
-              f"{mean_sd(b)}, coherence_worst {mean_sd(cw)}", compare(a, b), "Figure 6.3")
+              "ResNet, global ranking: the diff mask leaves more tensors at the floor than the magnitude mask",
+              "section 6.2 explains the diff collapse by layers pruned to the 2 % floor; no counts given",
+              f"share of pruned tensors at the {p.floor:.0%} floor: coherence_best {_ms(a)}, magnitude_best {_ms(b)}",
+              judge({"coherence_best - magnitude_best": (a, b)}), "Figure 6.3", t, RG)
+
+
+def floor_masks_text(t: Tables, p: Params) -> Optional[Verdict]:
+    """Section 6.2's text: coherence_worst and magnitude_best leave more tensors at the floor than random
+    (pooled over the two masks)."""
+    if not _have(t, RG) or p.floor <= 0:
+        return None
+    rnd = _layer(t, RG, p, "random", "at_floor")
+    pairs = {m: (_layer(t, RG, p, m, "at_floor"), rnd) for m in ("coherence_worst", "magnitude_best")}
+    ours = (f"share of pruned tensors at the {p.floor:.0%} floor: " +
+            ", ".join(f"{m} {_ms(a)}" for m, (a, _) in pairs.items()) + f", random {_ms(rnd)}")
+    return _v("6-resnet-floor-coherence-worst-magnitude-best",
+              "ResNet, global ranking: the smallest-diff and the largest-magnitude masks leave more tensors at the "
+              "floor than a random mask (section 6.2's text)",
+              "text: coherence_worst and magnitude_best pruned many layers to the 2 % minimum (the caption of "
+              "Fig. 6.3 names coherence_best and magnitude_worst instead); no counts given",
+              ours, judge(pairs), "Figure 6.3", t, RG)
+
+
+def early_layers_caption(t: Tables, p: Params) -> Optional[Verdict]:
+    """Caption of Fig. 6.3: coherence_best and magnitude_worst keep less of the early tensors (first half by
+    depth) than random (pooled over the two masks)."""
+    if not _have(t, RG):
+        return None
+    rnd = _layer(t, RG, p, "random", "early_kept")
+    pairs = {m: (_layer(t, RG, p, m, "early_kept"), rnd) for m in ("coherence_best", "magnitude_worst")}
+    ours = ("fraction kept of the weights in the first half of the tensors: " +
+            ", ".join(f"{m} {_ms(a)}" for m, (a, _) in pairs.items()) + f", random {_ms(rnd)}")
+    return _v("6-resnet-early-layers-coherence-best-magnitude-worst",
+              "ResNet, global ranking: the largest-diff and the smallest-magnitude masks keep less of the early "
+              "layers than a random mask (the caption of Fig. 6.3)",
+              "caption of Fig. 6.3: coherence_best and magnitude_worst severely pruned the early layers (the text "
+              "names coherence_worst and magnitude_best); no counts given",
+              ours, judge(pairs, claim="less"), "Figure 6.3", t, RG)
 
 
 def vit_global_even_layers(t: Tables, p: Params) -> Optional[Verdict]:
-    """ViT, global: held when no mask leaves any tensor at the floor in any seed."""
-    if ("vit", "global") not in t or p.floor <= 0:
+    """ViT, global: per seed, the number of (mask, tensor) pairs at the floor is 0 within :data:`EVEN_MARGIN`."""
+    if not _have(t, VG) or p.floor <= 0:
         return None
-    lay = t[("vit", "global")][1]
-    shares = {m: floor_shares(lay, p.floor, m) for m in PRUNED if m in set(lay["method"])}
-    worst = max(shares, key=lambda m: np.mean(shares[m]))
-    return _v("6-vit-global-even-layers", "ViT, global ranking: no mask pushes any layer down to the floor",
-              "Fig. 6.4: ViT layers are pruned evenly, none reaches the floor",
-              f"largest share of tensors at the {p.floor:.0%} floor: {worst} {mean_sd(shares[worst])}; smallest fraction "
-              f"kept {lay['fraction_kept'].min():.3f}", "held" if all(max(x) == 0 for x in shares.values()) else "not held",
-              "Figure 6.4")
+    st = layer_stats(t[VG][1], p.floor, p.density)
+    st = st[st["method"].isin(PRUNED)]
+    counts = st.groupby("seed")["n_at_floor"].sum().astype(float).sort_index()
+    worst = st.groupby("method")["n_at_floor"].mean().idxmax()
+    test = judge({"tensors at the floor": (counts, pd.Series(0.0, index=counts.index))}, claim="equal",
+                 margin=EVEN_MARGIN)
+    return _v("6-vit-global-even-layers", "ViT, global ranking: no mask pushes any tensor down to the floor",
+              "section 6.2: no ViT layer hits the 2 % minimum (Fig. 6.4)",
+              f"tensors at the {p.floor:.0%} floor over all masks, per seed: {[int(x) for x in counts]} (most: "
+              f"{worst}); smallest fraction kept {st['min_kept'].min():.3f}", test, "Figure 6.4", t, VG)
 
 
-#: The claims of chapter 6 (and of 7.2 that rest on it), in display order.
+# ---- Table 6.2 (ViT, global ranking)
+def vit_diff_wins_global(t: Tables, p: Params) -> Optional[Verdict]:
+    """Section 6.1's text: coherence_best > the best of magnitude_best, magnitude_worst and random (ViT, global)."""
+    if not _have(t, VG):
+        return None
+    test, ours = _wins(t, VG, "coherence_best", ["magnitude_best", "magnitude_worst", "random"])
+    return _v("6-vit-diff-wins-global",
+              "ViT, global ranking: the diff mask beats the magnitude and random masks (section 6.1's text)",
+              "text: diff-based pruning is the clear winner; " +
+              _thesis(VG, "magnitude_best", "coherence_worst", "coherence_best", "random"),
+              ours, test, "Table 6.2", t, VG)
+
+
+def vit_diff_matches_dense_global(t: Tables, p: Params) -> Optional[Verdict]:
+    """Section 6.1's text: coherence_best within :data:`PARITY_MARGIN` of the dense ViT (equivalence)."""
+    if not _have(t, VG):
+        return None
+    test, ours = _two(t, VG, "coherence_best", "none", claim="equal", margin=PARITY_MARGIN)
+    return _v("6-vit-diff-matches-dense-global",
+              f"ViT, global ranking: the diff mask is within {PARITY_MARGIN:.0%} of the dense network (section 6.1's text)",
+              "text: diff pruning matches the dense network; " + _thesis(VG, "none", "coherence_worst", "coherence_best"),
+              ours, test, "Table 6.2", t, VG)
+
+
+def vit_magnitude_best_wins_global(t: Tables, p: Params) -> Optional[Verdict]:
+    """Table 6.2's order: magnitude_best > the best other pruned mask (ViT, global)."""
+    if not _have(t, VG):
+        return None
+    test, ours = _wins(t, VG, "magnitude_best")
+    return _v("6-vit-magnitude-best-wins-global",
+              "ViT, global ranking: the largest-magnitude mask gives the best pruned network (Table 6.2's order)",
+              _thesis(VG, "magnitude_best", "coherence_worst", "coherence_best") + " (the text says diff pruning wins)",
+              ours, test, "Table 6.2", t, VG)
+
+
+def vit_random_beats_magnitude_global(t: Tables, p: Params) -> Optional[Verdict]:
+    """Section 6.1's text: random > magnitude_best (ViT, global)."""
+    if not _have(t, VG):
+        return None
+    test, ours = _two(t, VG, "random", "magnitude_best")
+    return _v("6-vit-random-beats-magnitude-global",
+              "ViT, global ranking: the random mask beats the largest-magnitude mask (section 6.1's text)",
+              "text: random pruning outperforms magnitude pruning; " + _thesis(VG, "magnitude_best", "random") +
+              " (the table says the reverse)", ours, test, "Table 6.2", t, VG)
+
+
+# ---- Table 6.6 (ViT, per layer)
+def vit_diff_best_layer(t: Tables, p: Params) -> Optional[Verdict]:
+    """ViT, per layer: coherence_best > the best other pruned mask."""
+    if not _have(t, VL):
+        return None
+    test, ours = _wins(t, VL, "coherence_best")
+    return _v("6-vit-diff-best-layer", "ViT, per-layer ranking: the diff mask gives the best pruned network",
+              _thesis(VL, "coherence_best", "magnitude_worst", "magnitude_best"), ours, test, "Table 6.6", t, VL)
+
+
+def vit_no_parity_layer(t: Tables, p: Params) -> Optional[Verdict]:
+    """Section 6.2: per layer the ViT's diff mask stays more than :data:`PARITY_MARGIN` below dense (one-sided)."""
+    if not _have(t, VL):
+        return None
+    test, ours = _two(t, VL, "coherence_best", "none", claim="less", threshold=-PARITY_MARGIN)
+    return _v("6-vit-no-parity-layer",
+              f"ViT, per-layer ranking: the diff mask stays more than {PARITY_MARGIN:.0%} below the dense network "
+              "(it does not reach parity)",
+              "section 6.2: unable to achieve parity with the dense network; " + _thesis(VL, "none", "coherence_best"),
+              ours + f" (held: the interval lies below -{PARITY_MARGIN:g})", test, "Table 6.6", t, VL)
+
+
+# ---- section 7.3
+def _best_vs_dense(t: Tables, setting: Setting) -> tuple[str, pd.Series, pd.Series]:
+    best = best_of(t, setting, PRUNED)
+    return best, values(t, setting, best), values(t, setting, "none")
+
+
+def pruned_near_parity(t: Tables, p: Params) -> Optional[Verdict]:
+    """Section 7.3: for each architecture, the best pruned mask (global, by mean) within :data:`NEAR_MARGIN` of
+    dense (equivalence, every architecture)."""
+    settings = [k for k in (RG, VG) if k in t]
+    if not settings:
+        return None
+    best = {k: _best_vs_dense(t, k) for k in settings}
+    pairs = {f"{FAMILY[k[0]]} {m} - none": (a, b) for k, (m, a, b) in best.items()}
+    ours = "; ".join(f"{FAMILY[k[0]]}: {m} {_ms(a)}, dense {_ms(b)}" for k, (m, a, b) in best.items())
+    return _v("6-pruned-near-parity",
+              f"The best pruned ResNet and the best pruned ViT (global ranking) are each within {NEAR_MARGIN:.0%} of "
+              "their dense network",
+              "section 7.3: pruned versions of both models are within a few percentage points of parity; " +
+              "; ".join(_thesis(k, "none", max(PRUNED, key=lambda m: PRUNE_TABLES[k][m][1])) for k in (RG, VG)),
+              ours, judge(pairs, claim="equal", margin=NEAR_MARGIN, every=True),
+              "Tables " + ", ".join(TABLE_NUMBERS[k] for k in settings), t, *settings)
+
+
+def only_vit_competitive(t: Tables, p: Params) -> Optional[Verdict]:
+    """Section 7.3: the best pruned ViT is no more than :data:`PARITY_MARGIN` below dense, and the best pruned
+    ResNet is more than that below (both one-sided; both must hold)."""
+    if not _have(t, RG, VG):
+        return None
+    (mv, av, bv), (mr, ar, br) = _best_vs_dense(t, VG), _best_vs_dense(t, RG)
+    vit = judge({"v": (av, bv)}, claim="greater", threshold=-PARITY_MARGIN)
+    res = judge({"r": (ar, br)}, claim="less", threshold=-PARITY_MARGIN)
+    parts = {f"ViT {mv} - none (above -{PARITY_MARGIN:g})": (av, bv), f"ResNet {mr} - none (below -{PARITY_MARGIN:g})": (ar, br)}
+    tests = dict(zip(parts, (vit, res)))
+    test = _every_of(tests)
+    return _v("6-only-vit-competitive",
+              f"Only the ViT has a pruned network competitive with its dense one: the best pruned ViT is no more than "
+              f"{PARITY_MARGIN:.0%} below dense, the best pruned ResNet more than that",
+              "section 7.3: only the ViT permitted a pruned model competitive with the dense model; " +
+              "; ".join(_thesis(k, "none", max(PRUNED, key=lambda m: PRUNE_TABLES[k][m][1])) for k in (VG, RG)) +
+              " (the ResNet table has a pruned network above dense)",
+              f"ViT: {mv} {_ms(av)}, dense {_ms(bv)}; ResNet: {mr} {_ms(ar)}, dense {_ms(br)}", test,
+              "Tables 6.1, 6.2", t, RG, VG)
+
+
+def _every_of(tests: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
+    """Conjunction of separately judged parts (as ``judge(..., every=True)``, for parts of different claims)."""
+    words = [v["verdict"] for v in tests.values()]
+    if NOT_HELD in words:
+        key = next(k for k, v in tests.items() if v["verdict"] == NOT_HELD)
+    elif all(w == HELD for w in words):
+        key = min(tests, key=lambda k: _room(tests[k]))
+    else:
+        key = next(k for k, v in tests.items() if v["verdict"] != HELD)
+    return {**tests[key], "rule": "every item", "decided_by": key, "items": _items(tests)}
+
+
+#: The claims of chapter 6 (and of sections 7.1-7.3 that rest on it), in display order.
 RULES: tuple[Callable[[Tables, Params], Optional[Verdict]], ...] = (
-    magnitude_best_wins_global, magnitude_beats_diff_global, magnitude_beats_diff_layer, layer_fixes_resnet_diff,
-    vit_diff_competitive, vit_diff_best_layer, random_strong, mask_inversion_gap_small,
-    global_diff_overprunes_layers, vit_global_even_layers,
+    magnitude_best_wins_global, random_best_global, coherence_worst_second_global, coherence_best_above_worst_global,
+    magnitude_beats_diff_global, magnitude_beats_diff_layer, diff_beats_random_resnet,
+    layer_fixes_resnet_diff, no_longer_inverted_layer, random_strong,
+    vit_diff_wins_global, vit_diff_matches_dense_global, vit_magnitude_best_wins_global,
+    vit_random_beats_magnitude_global, vit_diff_best_layer, vit_no_parity_layer,
+    mask_inversion_gap_small, mask_inversion_gap_small_vit_global,
+    global_diff_overprunes_layers, floor_masks_text, early_layers_caption, vit_global_even_layers,
+    pruned_near_parity, only_vit_competitive,
 )
 
 
 def verdicts(s: Setup, r: Results) -> list[Verdict]:
     """The verdicts of chapter 6 from ``r.tables`` (pure: nothing stored or shown). Claims whose runs are
-    missing are not returned; with one seed each "ours" says the sign decided."""
-    note = "" if len(s.seeds) > 1 else " (one seed: no spread to compare with, the sign decides)"
-    out = [rule(r.tables, s.params) for rule in RULES]
-    return [replace(v, ours=v.ours + note) for v in out if v is not None]
+    missing are not returned."""
+    return [v for v in (rule(r.tables, s.params) for rule in RULES) if v is not None]
+
+
+def item_table(vs: Sequence[Verdict]) -> pd.DataFrame:
+    """The per-item intervals of the claims decided over several tables, masks or architectures: one row
+    per (claim, item) with the paired difference, its 95 % interval and the item's own verdict; the rule
+    says how the items made the claim's verdict (pooled pairs, or every item)."""
+    rows = []
+    for v in vs:
+        for it in v.test.get("items", []):
+            rows.append({"claim_id": v.claim_id, "rule": v.test.get("rule", ""), "item": it["item"],
+                         "difference [95 % CI]": interval_text(it), "item verdict": it["verdict"],
+                         "claim verdict": v.verdict})
+    return pd.DataFrame(rows, columns=["claim_id", "rule", "item", "difference [95 % CI]", "item verdict",
+                                       "claim verdict"])
+
+
+def items(s: Setup, vs: Sequence[Verdict]) -> "pd.io.formats.style.Styler":
+    """:func:`item_table` for display."""
+    return _left(item_table(vs))
 
 
 def headline(s: Setup, vs: list[Verdict]) -> str:

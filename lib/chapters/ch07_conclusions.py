@@ -3,16 +3,19 @@
 * :data:`CONCLUSIONS`: the eight conclusions of section 7.1, in our words, with the figures that decide each.
 * :func:`assign`: every stored verdict attached to the conclusion it bears on (fixed ids in
   :data:`EXPLICIT`, else by the figure it names, then by its wording).
-* :func:`results` (the stored verdicts with their conclusion), and the page's tables in order:
-  :func:`headline`, :func:`conclusions`, :func:`every_verdict`, :func:`counts`, :func:`changes`,
-  :func:`summary` (:func:`verdicts` is empty: this chapter decides no claim). Chapter links come from
-  :data:`lib.chapters.registry.CHAPTERS`.
+* :func:`results`: the verdicts chapters 02-06 stored for the parameters and runs they have at this
+  page's profile (:func:`expected`, :func:`lib.chapters.verdicts.load_for`), with their conclusion and
+  :func:`regime`, and the chapters whose verdicts are missing or stale.
+* The page's tables in order: :func:`headline`, :func:`problems`, :func:`conclusions`, :func:`every_verdict`,
+  :func:`counts`, :func:`regimes`, :func:`changes`, :func:`summary` (:func:`verdicts` is empty: this
+  chapter decides no claim). Chapter links come from :data:`lib.chapters.registry.CHAPTERS`.
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Sequence
 
 import pandas as pd
 
@@ -20,7 +23,7 @@ from .. import profiles
 from ..config import Stages
 from . import params as check
 from . import registry
-from .verdicts import VERDICTS, Verdict, combine, load_all
+from .verdicts import INCONCLUSIVE, VERDICTS, Verdict, combine, interval_text, load_for, run_hashes
 
 NOT_MEASURED = "not measured at this scale"
 
@@ -95,23 +98,32 @@ CONCLUSION_LINKS = {
     "C7": [("Figure 5.3", "05")], "C8": [("Figures 5.1-5.3", "05"), ("Tables 6.1, 6.2, 6.5, 6.6", "06")],
 }
 
-#: Verdict ids (regular expressions, matched in order) whose conclusion is fixed: the ids chapters 02-06 record
-#: now. "" = bears on none of the eight (e.g. chapter 6's floor claims, the gravity check of chapter 2).
-#: Ids not listed here fall back to :func:`assign`'s rule (figure, then wording).
+#: Verdict ids (regular expressions, matched in order) whose conclusion is fixed. "" = bears on none of the
+#: eight (e.g. chapter 6's floor claims, the gravity check of chapter 2). Chapters may add a scope or
+#: architecture suffix to an id (``-global``, ``-layer``, ``-resnet``, ...): the patterns allow one where a
+#: chapter may split a claim. Ids not listed fall back to :func:`assign`'s rule (figure, then wording).
+_SUFFIX = r"(-[a-z0-9]+)*$"
 EXPLICIT: tuple[tuple[str, str], ...] = (
-    (r"^2-\w+-(peak|early|late)-coherence-", "C1"), (r"^2-\w+-fresh-real-gt-trained-gaussian$", "C1"),
+    # chapter 2
+    (r"^2-\w+-(peak|early|late)-coherence-", "C1"), (r"^2-\w+-fresh-real-gt-trained-gaussian", "C1"),
     (r"^2-.*(memoris|magnitudes|gravity)", ""),
-    (r"^3-diffs-wider-at-max-coherence$", "C2"), (r"^3-gaussian-diffs-not-smaller$", "C3"),
-    (r"^3-(diffs-centred-normal|vit-gaussian-diff-spikes|\w+-high-low-diff-move-alike)$", ""),
-    (r"^4-coherence-grows-with-width$", "C4"), (r"^4-diffs-narrow-with-width$", "C5"),
-    (r"^4-gap-(grows-with-width|levels-off)$", ""),
-    (r"^5-sparse-(beats-dense|smaller-gap)$", "C6"), (r"^5-parent-scaling-helps$", "C7"),
-    (r"^5-(magnitude-beats-diff|random-weak-at-high-sparsity)$", "C8"),
-    (r"^5-(random-smallest-gap|diff-smaller-gap-narrow)$", ""),
-    (r"^6-(resnet-magnitude-best-wins-global|resnet-magnitude-beats-diff-(global|layer)|vit-diff-competitive|"
-     r"vit-diff-best-layer)$", "C8"),
-    (r"^6-(layer-fixes-resnet-diff|random-strong|mask-inversion-gap-small|global-diff-overprunes-layers|"
-     r"vit-global-even-layers)$", ""),
+    # chapter 3
+    (r"^3-diffs-wider-at-max-coherence", "C2"), (r"^3-gaussian-diffs-not-smaller", "C3"),
+    (r"^3-(diffs-centred-normal|vit-gaussian-diff-spikes|\w+-high-low-diff-move-alike)", ""),
+    # chapter 4 (4.2 "coherence much smaller for fully-connected networks" bears on none of the eight)
+    (r"^4-coherence-grows-with-width", "C4"), (r"^4-diffs-narrow-with-width", "C5"),
+    (r"^4-diffs?-wider-at-max", "C2"), (r"^4-coherence-(much-)?smaller", ""),
+    (r"^4-gap-(grows-with-width|levels-off)", ""),
+    # chapter 5 (ids may end in a mask scope, e.g. -global / -layer)
+    (r"^5-sparse-(beats-dense|smaller-gap|lower-train)" + _SUFFIX, "C6"),
+    (r"^5-(pruned|sparse)-.*(train|test|gap|dense)", "C6"),
+    (r"^5-parent-(scaling-helps|size|params|60m)", "C7"),
+    (r"^5-(magnitude-beats-diff|random-weak-at-high-sparsity|random-(best|highest)|diff-beats-random)", "C8"),
+    (r"^5-(random-smallest-gap|diff-smaller-gap-narrow)" + _SUFFIX, ""),
+    # chapter 6
+    (r"^6-(resnet-magnitude-best-wins-global|resnet-magnitude-beats-diff-(global|layer)|resnet-diff-beats-random|"
+     r"vit-diff-(wins-global|competitive|matches-dense-global|best-layer))$", "C8"),
+    (r"^6-", ""),
 )
 
 _FIG = re.compile(r"(\d+)\.(\d+)")
@@ -198,13 +210,67 @@ def markdown_table(df: pd.DataFrame) -> str:
     return "\n".join([head, sep, *body])
 
 
+# ------------------------------------------------------------------------------------- regimes
+#: A claim measured with its reference networks at this share of the thesis's accuracy or more counts
+#: as measured near the thesis's regime (a tenth below the thesis's number).
+NEAR_RATIO = 0.9
+#: Below this share of the thesis's accuracy (less than half) a claim was measured in another regime.
+FAR_RATIO = 0.5
+REGIMES = ("near the thesis's regime", "partway to it", "far from it", "no reference accuracy")
+#: The forms of "ours (thesis's)" a ``scale`` field may take: "0.27 (thesis 0.90" and "acc 0.12 after 2 of
+#: 300 epochs (its dense resnet 0.90" (an accuracy, then in the next parenthesis the thesis's number).
+_SCALE = (re.compile(r"(\d+(?:\.\d+)?)\s*%?\s*\(thesis\s+(\d+(?:\.\d+)?)"),
+          re.compile(r"acc\w*\s+(\d+(?:\.\d+)?)\s*%?[^;()]*?\((?:thesis|its)\b[^\d;)]*?(\d+(?:\.\d+)?)"))
+
+
+def scale_ratio(scale: str) -> float | None:
+    """The smallest ratio ours / thesis's among the (ours, thesis's) pairs a verdict's ``scale`` field names
+    (e.g. "ResNet dense test acc 0.27 (thesis 0.90, Table 6.1); ViT ..." -> 0.30; see :data:`_SCALE`), or
+    None when it names none."""
+    pairs = {m.span(): m.groups() for rx in _SCALE for m in rx.finditer(str(scale or ""))}
+    ratios = [float(o) / float(t) for o, t in pairs.values() if float(t) > 0]
+    return min(ratios) if ratios else None
+
+
+def regime(scale: str) -> str:
+    """How close to the thesis's regime a verdict was measured (one of :data:`REGIMES`), from its ``scale``
+    field: the reference accuracy at :data:`NEAR_RATIO` of the thesis's or more is near it, under
+    :data:`FAR_RATIO` far from it, in between partway; no "X (thesis Y)" pair: no reference accuracy."""
+    r = scale_ratio(scale)
+    if r is None:
+        return REGIMES[3]
+    return REGIMES[0] if r >= NEAR_RATIO else REGIMES[1] if r >= FAR_RATIO else REGIMES[2]
+
+
+def regime_counts(verdicts: pd.DataFrame) -> pd.DataFrame:
+    """Verdicts per regime (rows in :data:`REGIMES` order, only those present) and kind, with the claims."""
+    cols = ["regime", *VERDICTS, "total", "claims"]
+    if not len(verdicts):
+        return pd.DataFrame(columns=cols)
+    reg = verdicts["regime"] if "regime" in verdicts else verdicts["scale"].map(regime)
+    rows = []
+    for name in REGIMES:
+        mine = verdicts[reg == name]
+        if len(mine):
+            c = mine["verdict"].value_counts()
+            rows.append({"regime": name, **{k: int(c.get(k, 0)) for k in VERDICTS}, "total": len(mine),
+                         "claims": ", ".join(mine["claim_id"])})
+    return pd.DataFrame(rows, columns=cols)
+
+
 # ------------------------------------------------------------------------------------- the page
+#: The chapters whose verdicts this page gathers.
+SOURCES = ("02", "03", "04", "05", "06")
+
+
 @dataclass(frozen=True)
 class Results:
-    """The stored verdicts of the profile (with a ``conclusion`` column) and the conclusions table."""
+    """The verdicts stored for the parameters this page was built with (with ``conclusion`` and ``regime``
+    columns), the conclusions table, and the problems found (chapters missing or stale)."""
 
     verdicts: pd.DataFrame
     claims: pd.DataFrame
+    problems: tuple[str, ...] = ()
 
     @property
     def measured(self) -> int:
@@ -212,15 +278,37 @@ class Results:
         return int((self.claims["verdict"] != NOT_MEASURED).sum())
 
 
-def gather(verdicts: pd.DataFrame) -> Results:
+def gather(verdicts: pd.DataFrame, problems: Sequence[str] = ()) -> Results:
     """:class:`Results` from a table of verdicts (rows of :class:`lib.chapters.verdicts.Verdict`)."""
-    v = verdicts.assign(conclusion=assign(verdicts) if len(verdicts) else pd.Series(dtype=object))
-    return Results(v, conclusions_table(v))
+    v = verdicts.assign(conclusion=assign(verdicts) if len(verdicts) else pd.Series(dtype=object),
+                        regime=verdicts["scale"].map(regime) if len(verdicts) else pd.Series(dtype=object))
+    return Results(v, conclusions_table(v), tuple(problems))
+
+
+def expected(s: Setup) -> tuple[dict[str, tuple[Any, list[str]]], list[str]]:
+    """For each chapter of :data:`SOURCES`: its parameters at this page's profile (and seed, where the
+    chapter takes one) and the run hashes its plan lists for them; and a problem line for each chapter
+    whose setup or plan fails (the error named)."""
+    out, problems = {}, []
+    for key in SOURCES:
+        try:
+            mod = registry.module(key)
+            kw: dict[str, Any] = {"profile": s.profile.name}
+            if "seed" in {f.name for f in dataclasses.fields(mod.Params)}:
+                kw["seed"] = s.params.seed
+            cs = mod.setup(**kw)
+            out[key] = (cs.params, run_hashes(mod.plan(cs)))
+        except Exception as e:  # a chapter that cannot even plan is reported, not fatal to this page
+            problems.append(f"chapter {key}: its parameters or plan could not be resolved ({type(e).__name__}: {e})")
+    return out, problems
 
 
 def results(s: Setup) -> Results:
-    """Every verdict stored for the profile (:func:`lib.chapters.verdicts.load_all`), gathered."""
-    return gather(load_all(s.profile.name))
+    """The verdicts chapters 02-06 stored for the parameters and runs they have at this page's profile
+    (:func:`lib.chapters.verdicts.load_for`), gathered, with the chapters missing or stale named."""
+    exp, problems = expected(s)
+    table, more = load_for(s.profile.name, exp)
+    return gather(table, [*problems, *more])
 
 
 def verdicts(s: Setup, r: Results) -> list[Verdict]:
@@ -229,13 +317,24 @@ def verdicts(s: Setup, r: Results) -> list[Verdict]:
 
 
 def headline(s: Setup, r: Results) -> str:
-    """Markdown: how many verdicts, from which chapters, of which kind, and how many conclusions they reach."""
+    """Markdown: how many verdicts, from which chapters, of which kind, how many conclusions they reach,
+    and how many chapters are missing or stale."""
     v = r.verdicts
     counts = v["verdict"].value_counts() if len(v) else pd.Series(dtype=int)
     return (f"Profile `{s.profile.name}`: **{len(v)} verdicts** stored by chapters "
             f"{', '.join(sorted(v['chapter'].unique())) or 'none'}"
             + (" (" + ", ".join(f"{n} {k}" for k, n in counts.items()) + ")" if len(v) else "")
-            + f"; **{r.measured} of {len(r.claims)}** conclusions of section 7.1 have at least one verdict.")
+            + f"; **{r.measured} of {len(r.claims)}** conclusions of section 7.1 have at least one verdict"
+            + (f"; **{len(r.problems)} chapter(s) missing or stale** (listed below)." if r.problems else "."))
+
+
+def problems(s: Setup, r: Results) -> str:
+    """Markdown: each chapter whose verdicts are missing or stale for this page's parameters, with the
+    claims concerned, or a line saying every chapter's verdicts match its current plan."""
+    if not r.problems:
+        return (f"Every chapter of {', '.join(SOURCES)} has verdicts stored for the parameters of profile "
+                f"`{s.profile.name}`, computed from the runs its plan lists now.")
+    return "\n".join(f"* {p}" for p in r.problems)
 
 
 def conclusions(s: Setup, r: Results) -> str:
@@ -243,14 +342,32 @@ def conclusions(s: Setup, r: Results) -> str:
     return markdown_table(r.claims)
 
 
+def _interval(test: Any) -> str:
+    return interval_text(test) if isinstance(test, dict) and test else ""
+
+
+def _shown(verdict: str, test: Any) -> str:
+    need = test.get("seeds_needed") if isinstance(test, dict) else None
+    if verdict == INCONCLUSIVE:
+        return f"{verdict} (≈{need} seeds)" if need else f"{verdict} (no effect seen)"
+    return verdict
+
+
 def every_verdict(s: Setup, r: Results) -> Any:
-    """Every stored verdict with the conclusion it counts towards (a Styler), or a Markdown note when none."""
+    """Every verdict with its interval, the scale it was measured at, its regime and the conclusion it counts
+    towards (a Styler), or a Markdown note when none is stored."""
     from IPython.display import Markdown
 
     if not len(r.verdicts):
-        return Markdown(f"No verdict is stored for profile `{s.profile.name}`: run chapters 02-06 first.")
-    cols = ["chapter", "claim_id", "claim", "thesis", "ours", "verdict", "figure", "conclusion"]
-    return r.verdicts[cols].style.hide(axis="index").set_properties(**{"text-align": "left"})
+        return Markdown(f"No verdict is stored for profile `{s.profile.name}` and these parameters: run chapters "
+                        "02-06 first.")
+    v = r.verdicts
+    df = pd.DataFrame({"chapter": v["chapter"], "claim_id": v["claim_id"], "claim": v["claim"], "thesis": v["thesis"],
+                       "ours": v["ours"], "difference [95 % CI]": v["test"].map(_interval),
+                       "verdict": [_shown(a, b) for a, b in zip(v["verdict"], v["test"])],
+                       "scale": v["scale"], "regime": v["regime"], "decided by": v["figure"],
+                       "conclusion": v["conclusion"]})
+    return df.style.hide(axis="index").set_properties(**{"text-align": "left", "vertical-align": "top"})
 
 
 def counts(s: Setup, r: Results) -> "pd.io.formats.style.Styler":
@@ -258,58 +375,138 @@ def counts(s: Setup, r: Results) -> "pd.io.formats.style.Styler":
     return verdict_counts(r.verdicts).style.hide(axis="index")
 
 
+def regimes(s: Setup, r: Results) -> "pd.io.formats.style.Styler":
+    """Verdicts grouped by how close to the thesis's regime they were measured (:func:`regime_counts`)."""
+    return regime_counts(r.verdicts).style.hide(axis="index").set_properties(**{"text-align": "left"})
+
+
+# ------------------------------------------------------------------------------------- what we changed
 def _n(x: int) -> str:
     return "all" if not x else f"{x:,d}"
 
 
+#: What the thesis states for the profile fields it gives (its chapter 2, 4, 5 and 6 text), and our words
+#: for them. Fields it does not state (batch size, the steps of the parent ratios) are covered in :func:`changes`.
+THESIS: dict[str, tuple[Any, str]] = {
+    "arch_cnn": ("resnet50", "ResNet"),
+    "arch_vit": ("vit", "ViT"),
+    "n_train": (0, "chapters 4-5 (MLPs)"), "n_train_large": (0, "chapters 2-3 (real and Gaussian data)"),
+    "prune_n_train": (0, "chapter 6"),
+    "epochs_real_cnn": (300, "ResNet epochs on real data"), "epochs_real_vit": (200, "ViT epochs on real data"),
+    "epochs_gaussian": (1000, "epochs on Gaussian data"), "mlp_epochs": (200, "MLP epochs"),
+    "prune_epochs": (300, "chapter 6 epochs"),
+    "cnn_lr": (0.1, "ResNet SGD learning rate (chapters 2-3)"), "prune_cnn_lr": (0.5, "ResNet SGD learning rate (chapter 6)"),
+    "vit_lr": (1e-4, "ViT Adam learning rate"), "mlp_lr": (1e-4, "MLP Adam learning rate"),
+    "base_width": (512, "base width of the parent-scaling sweep"),
+}
+
+
+def _differs(p: profiles.Profile, fields: Sequence[str]) -> list[str]:
+    """"label ours (thesis X)" for each of ``fields`` where the profile departs from :data:`THESIS`."""
+    out = []
+    for f in fields:
+        want, label = THESIS[f]
+        have = getattr(p, f)
+        if have != want:
+            show = (lambda x: f"{x:g}" if isinstance(x, float) else str(x))
+            out.append(f"{label} {show(have)} (thesis {show(want)})")
+    return out
+
+
+def _vit_shape(arch: str) -> str:
+    """'embedding 64, depth 2, 4 heads of 16, feed-forward 128' of a ViT of :data:`lib.models.ARCHS`."""
+    from ..models import ModelConfig, build_model
+
+    m = build_model(ModelConfig(arch=arch))
+    b = m.blocks[0]
+    return (f"embedding {m.patch_embed.out_features}, depth {len(m.blocks)}, {b.attn.heads} heads of "
+            f"{b.attn.dim_head}, feed-forward {b.ff.hidden.out_features}")
+
+
+def _weights(arch: str) -> str:
+    from ..models import ModelConfig, build_model, count_weights
+
+    return f"{count_weights(build_model(ModelConfig(arch=arch)))[0] / 1e6:.2f} M weights"
+
+
+def _chapter5_scope() -> str:
+    """Chapter 5's mask scope from its parameters (a ``scope``-named one), or its default: global, no floor."""
+    try:
+        d = registry.defaults("05")
+    except Exception:  # a chapter module mid-edit: fall back to the documented default
+        d = {}
+    scope = {k: v for k, v in d.items() if "scope" in k}
+    if scope:
+        return "chapter 5 ranks the MLP's weights with " + ", ".join(f"`{k}` = {v!r}" for k, v in scope.items())
+    return "chapter 5 ranks the MLP's weights globally with no floor"
+
+
 def changes(s: Setup) -> list[str]:
-    """Where the profile departs from the thesis and why, one Markdown item each: the choices the thesis
-    leaves open (every profile), then, unless the profile is ``paper``, each setting that differs from it."""
+    """Every way the profile departs from the thesis, one Markdown item each, generated from the profile:
+    first the choices the thesis leaves open and what differs even at ``paper`` (statistics on a sample,
+    batch size, augmentation, the ViT's width, chapter 5's widths, parent ratios, mask choices, seeds),
+    then the settings the profile scales down (networks, data subsets, epochs, learning rates, widths)."""
+    from ..experiments import CHILD_SEED_OFFSET
+    from ..masks import DEFAULT_MIN_SIZE
+
     p, paper = s.profile, profiles.get("paper")
+    n_stats = p.stats_max_samples
+    n_train = p.n_train_large or 50_000
     out = [
-        "**Choices the thesis leaves open (every profile).** Children restart from a fresh initialisation with "
-        "seed + 1000 and keep their mask at zero throughout training; the dense comparison `none` is a fresh run "
-        "trained like the children. Chapter 5 prunes globally with no floor by default (the floor and per-layer ranking are "
-        "introduced only in chapter 6). In ResNets and ViTs the classifier head, the ViT's patch embedding and "
-        "every tensor under 1,024 weights stay dense (the thesis only says small layers were skipped). SGD runs "
-        "without momentum or weight decay at a constant learning rate; coherence is measured with BatchNorm in "
-        "eval mode and reported unscaled.",
+        f"**Gradient statistics on a sample.** Per-sample gradients over the first {_n(n_stats)} training images "
+        f"(of {n_train:,d} for the ResNet and ViT), after {'every epoch' if p.stats_every == 1 else f'every {p.stats_every} epochs'}; "
+        "the thesis computes them over the entire training set.",
+        f"**Batch size.** {p.batch_size} in every chapter; the thesis does not give one.",
+        "**No data augmentation.** Images are only normalised per channel (`lib.data`); the thesis does not say "
+        "whether it augmented its images.",
+        f"**ViT width.** `{p.arch_vit}`: {_vit_shape(p.arch_vit)}; the thesis gives patch 4, depth 6, 8 heads and "
+        "feed-forward width 512, but no embedding width.",
+        f"**Parent ratios.** The parent-scaling sweep uses ratios {list(p.ratios)}; the thesis goes up to 62× without "
+        "listing the steps.",
+        f"**Mask choices the thesis leaves open.** Children restart from a fresh initialisation (seed + "
+        f"{CHILD_SEED_OFFSET}) and keep their mask at zero throughout; the dense comparison `none` is a fresh run "
+        f"trained like the children; {_chapter5_scope()}; in ResNets and ViTs the classifier head, the ViT's patch "
+        f"embedding and every tensor under {DEFAULT_MIN_SIZE:,d} weights stay dense (the thesis only says small "
+        "layers were skipped); with global ranking each tensor first keeps its best `floor` share; equal scores at the cut "
+        "are ordered by a seeded permutation.",
+        "**Optimisers and measurement.** SGD runs without momentum or weight decay at a constant learning rate; "
+        "coherence is measured with BatchNorm in eval mode and reported unscaled.",
+        f"**Seeds.** {len(p.seeds)} seeds {list(p.seeds)} per setting where the thesis reports one run; each verdict "
+        "comes from the paired 95 % interval over seeds (held or not held only when it excludes the claim's "
+        "boundary, otherwise inconclusive).",
     ]
-    if p.name == paper.name:
-        return out
-    return out + [
-        f"**Smaller networks.** ResNet `{p.arch_cnn}` instead of `{paper.arch_cnn}` and ViT `{p.arch_vit}` "
-        f"instead of `{paper.arch_vit}` (same families: bottleneck blocks; pre-norm transformer blocks with 4×4 "
-        f"patches), MLP widths {list(p.widths)} instead of {list(paper.widths)}: a full build has to fit on a "
-        "two-core laptop.",
-        f"**Subsets of CIFAR-10.** {_n(p.n_train_large)} training and {_n(p.n_test_large)} test images for the "
-        f"ResNet and ViT, {_n(p.n_train)} / {_n(p.n_test)} for the MLPs, against all 50,000 / 10,000; the subset is "
-        "drawn once and shared by every run, so parents and children see the same images.",
-        f"**Far fewer epochs.** {p.epochs_real_cnn} (ResNet) and {p.epochs_real_vit} (ViT) on real data instead of "
-        f"{paper.epochs_real_cnn} and {paper.epochs_real_vit}, {p.epochs_gaussian} on Gaussian data instead of "
-        f"{paper.epochs_gaussian}, {p.mlp_epochs} for the MLPs instead of {paper.mlp_epochs}, {p.prune_epochs} for "
-        f"the pruned ResNets and ViTs instead of {paper.prune_epochs}. Claims about late training (the Gaussian "
-        "network memorising its data, coherence after the peak) are the most exposed to this.",
-        f"**Learning rates.** The ViT uses Adam at {p.vit_lr:g} instead of {paper.vit_lr:g}, a larger step so that "
-        "the small transformer gets somewhere in its few epochs (a choice of this profile, not compared here with "
-        f"the thesis's rate). The ResNet of chapter 6 uses SGD at {p.prune_cnn_lr:g} instead of "
-        f"{paper.prune_cnn_lr:g}, the same rate as in chapters 2-3; 0.5 was not tried at this scale. "
-        + (f"The MLPs keep Adam at {p.mlp_lr:g}." if p.mlp_lr == paper.mlp_lr else
-           f"The MLPs use Adam at {p.mlp_lr:g} instead of {paper.mlp_lr:g}."),
-        f"**Pruning sweeps.** Chapter 5's widths {list(p.prune_widths)} instead of {list(paper.prune_widths)}, "
-        f"parent ratios {list(p.ratios)} instead of up to {max(paper.ratios)}, base width {p.base_width} instead "
-        f"of {paper.base_width}.",
-        f"**Gradient statistics on a sample.** Per-sample gradients over the first {_n(p.stats_max_samples)} "
-        f"training images after every epoch (`paper`: {_n(paper.stats_max_samples)}).",
-        f"**Repetitions.** Seeds {list(p.seeds)} where the thesis reports one run per setting; a difference "
-        "within the seed spread counts as a tie.",
-    ]
+    if sorted(p.prune_widths) != sorted(p.widths):
+        out.insert(4, f"**Chapter 5 widths.** The prune sweep uses widths {list(p.prune_widths)} where the thesis "
+                   f"prunes the widths of chapter 4 ({list(p.widths)} here).")
+    if p.arch_cnn != THESIS["arch_cnn"][0]:
+        out.append(f"**Smaller ResNet.** `{p.arch_cnn}` ({_weights(p.arch_cnn)}) instead of `{paper.arch_cnn}` "
+                   f"({_weights(paper.arch_cnn)}), the same family of bottleneck blocks.")
+    subsets = [f"{THESIS[f][1]} {_n(getattr(p, f))} / {_n(getattr(p, f.replace('train', 'test')))}"
+               for f in ("n_train", "n_train_large", "prune_n_train") if getattr(p, f) or getattr(p, f.replace("train", "test"))]
+    if subsets:
+        out.append("**Data subsets.** Training / test images: " + "; ".join(subsets) + ", against all 50,000 / 10,000 "
+                   "in the thesis; each subset is drawn once and shared by every run of its chapters.")
+    groups = {
+        "Epochs": ["epochs_real_cnn", "epochs_real_vit", "epochs_gaussian", "mlp_epochs", "prune_epochs"],
+        "Learning rates": ["cnn_lr", "prune_cnn_lr", "vit_lr", "mlp_lr"],
+    }
+    for name, fields in groups.items():
+        d = _differs(p, fields)
+        if d:
+            out.append(f"**{name}.** " + "; ".join(d) + ".")
+    if list(p.widths) != list(paper.widths) or p.base_width != paper.base_width:
+        out.append(f"**Chapter 4 widths.** {list(p.widths)} instead of {list(paper.widths)} (read from the thesis's "
+                   f"figures, which reach 2,800); parent-scaling base width {p.base_width} (thesis "
+                   f"{THESIS['base_width'][0]}).")
+    return out
 
 
 def summary(s: Setup, r: Results) -> "pd.io.formats.style.Styler":
-    """The headline count: verdicts stored, per kind, and conclusions of 7.1 with a verdict."""
+    """The headline count: verdicts stored, per kind, conclusions of 7.1 with a verdict, chapters missing or stale."""
     c = r.verdicts["verdict"].value_counts() if len(r.verdicts) else pd.Series(dtype=int)
     return pd.DataFrame({
-        "": ["verdicts stored", *[f"  {k}" for k in VERDICTS], "conclusions of 7.1 with a verdict"],
-        "count": [len(r.verdicts), *[int(c.get(k, 0)) for k in VERDICTS], f"{r.measured} of {len(r.claims)}"],
+        "": ["verdicts stored", *[f"  {k}" for k in VERDICTS], "conclusions of 7.1 with a verdict",
+             "chapters missing or stale"],
+        "count": [len(r.verdicts), *[int(c.get(k, 0)) for k in VERDICTS], f"{r.measured} of {len(r.claims)}",
+                  len(r.problems)],
     }).style.hide(axis="index")

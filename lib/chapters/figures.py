@@ -62,3 +62,25 @@ def show(fig: plt.Figure, number: str, what: str, prov: Provenance | str) -> Non
 def thesis_line(ax: plt.Axes, y: float, label: str, **kw) -> None:
     """A dashed horizontal line at the thesis's value ``y``, labelled."""
     ax.axhline(y, ls="--", lw=1, color=kw.pop("color", "0.3"), label=label, **kw)
+
+
+def coherence_floor(n: int) -> float:
+    """The coherence of ``n`` unrelated gradients: for independent zero-mean per-sample gradients of
+    equal expected norm, E||mean g||^2 = E||g||^2 / n, so alpha sits near 1/n even when nothing is shared."""
+    if n < 1:
+        raise ValueError(f"n must be a positive number of samples, got {n!r}")
+    return 1.0 / n
+
+
+def debiased_coherence(alpha, n: int):
+    """(n alpha - 1) / (n - 1): coherence with the 1/n floor of :func:`coherence_floor` removed (0 for
+    unrelated gradients, 1 when every per-sample gradient is the same). Works on scalars and arrays."""
+    if n < 2:
+        raise ValueError(f"debiasing needs n >= 2 samples, got {n!r}")
+    return (n * alpha - 1) / (n - 1)
+
+
+def floor_line(ax: plt.Axes, n: int, **kw) -> None:
+    """A dotted horizontal line at the coherence floor 1/n (:func:`coherence_floor`), labelled."""
+    ax.axhline(coherence_floor(n), ls=":", lw=1, color=kw.pop("color", "0.5"),
+               label=kw.pop("label", f"floor 1/n (n = {n:,d}, unrelated gradients)"), **kw)

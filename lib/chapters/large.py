@@ -7,8 +7,8 @@
     * :func:`results_table`: our train/test accuracy per mask (mean and seed sd) beside the thesis's
       Table 6.1/6.2/6.5/6.6, in the thesis's row order.
     * :func:`floor_table`, :func:`fig_layers`: how much of each layer a global mask keeps (Figs. 6.3, 6.4).
-    * :func:`accuracies`, :func:`best_rival`, :func:`floor_shares`, :func:`mean_sd`: the per-seed numbers
-      the verdicts of :mod:`lib.chapters.ch06_pruning_large` compare.
+    * :func:`per_seed`, :func:`best_rival`, :func:`layer_stats`, :func:`layer_values`, :func:`mean_sd`: the
+      per-seed numbers the paired verdicts of :mod:`lib.chapters.ch06_pruning_large` compare.
 
 Everything returns DataFrames or matplotlib figures; the chapter module captions and displays them.
 """
@@ -68,6 +68,37 @@ def run_all(bases: Mapping[str, TrainConfig], *, seeds: Sequence[int], density: 
     return out
 
 
+def tie_rows(bases: Mapping[str, TrainConfig], *, seeds: Sequence[int], density: float = 0.1, floor: float = 0.02,
+             scopes: Sequence[str] = ("global",)) -> pd.DataFrame:
+    """Per (family, scope, mask, seed): the weights a cached mask keeps and how many of them the seeded
+    tie-breaking chose from the tie class at the cut (:func:`lib.masks.mask_summary`; NaN where a mask's
+    summary predates that count). Reads the masks :func:`run_all` made: call it after the runs exist."""
+    from ..experiments import plan_prune_large
+    from ..masks import mask_summary
+
+    rows = []
+    for fam, base in bases.items():
+        for scope in scopes:
+            stages = plan_prune_large(base, METHODS, scope, scope_floor(scope, floor), density, list(seeds))
+            for planned in stages[-1]:
+                if planned.config.mask is None:
+                    continue
+                info = mask_summary(planned.config.mask)
+                rows.append({"family": fam, "scope": scope, "method": planned.labels["method"],
+                             "seed": planned.labels["seed"], "kept": info.get("kept", math.nan),
+                             "tie_chosen": info.get("tie_chosen", math.nan), "tie_class": info.get("tie_class", math.nan)})
+    return pd.DataFrame(rows, columns=["family", "scope", "method", "seed", "kept", "tie_chosen", "tie_class"])
+
+
+def tie_columns(ties: pd.DataFrame, fam: str, scope: str = "global") -> pd.DataFrame:
+    """Per mask (mean over seeds) of :func:`tie_rows`: weights kept by tie-breaking at the cut and their
+    share of the weights kept."""
+    d = ties[(ties["family"] == fam) & (ties["scope"] == scope)]
+    d = d.assign(share=d["tie_chosen"].astype(float) / d["kept"].astype(float))
+    out = d.groupby("method").agg(kept_by_tie_breaking=("tie_chosen", "mean"), share_kept_by_tie_breaking=("share", "mean"))
+    return out.reset_index()
+
+
 def weight_budget(arch: str, density: float) -> dict[str, object]:
     """Weight counts of ``arch``: all weight tensors, the prunable ones (:func:`lib.masks.prunable`),
     how many a mask keeps at ``density``, and the share of the child's nonzero weights that sit in
@@ -93,6 +124,15 @@ def accuracies(results: pd.DataFrame, method: str, column: str = "test_acc") -> 
     if not len(d):
         raise ValueError(f"no runs of method {method!r}; have {sorted(results['method'].unique())}")
     return [float(x) for x in d[column]]
+
+
+def per_seed(results: pd.DataFrame, method: str, column: str = "test_acc") -> pd.Series:
+    """``column`` of ``method``'s runs indexed by (parent) seed, ascending: the values the paired
+    verdicts match seed by seed."""
+    d = results[results["method"] == method]
+    if not len(d):
+        raise ValueError(f"no runs of method {method!r}; have {sorted(results['method'].unique())}")
+    return d.set_index("seed")[column].astype(float).sort_index()
 
 
 def _sd(x: Sequence[float]) -> float:
@@ -163,25 +203,43 @@ def at_floor(layers: pd.DataFrame, floor: float) -> pd.Series:
     return layers["kept"] <= [floor_count(int(s), floor) for s in layers["size"]]
 
 
-def floor_table(layers: pd.DataFrame, floor: float, density: float) -> pd.DataFrame:
-    """Per mask (mean over seeds): share of the pruned tensors left at the floor, share kept below half
-    the target density, the smallest and largest fraction kept of any tensor, and the share of the
-    pruned weights that sit in the first half of the tensors (by depth)."""
+def layer_stats(layers: pd.DataFrame, floor: float, density: float) -> pd.DataFrame:
+    """Per mask and seed (parent seed): tensors, ``n_at_floor`` and ``at_floor`` (count and share of the
+    pruned tensors kept no more than the floor), ``below_half_density`` (share kept below half the
+    overall density), ``min_kept`` / ``max_kept`` (extreme fractions kept) and ``early_kept`` (the
+    fraction kept of the weights in the first half of the tensors, by depth)."""
     d = layers.assign(at_floor=at_floor(layers, floor), thin=layers["fraction_kept"] < density / 2)
     rows = []
     for (m, s), g in d.groupby(["method", "seed"], sort=False):
         half = g["depth"] < g["depth"].max() / 2
-        rows.append({"method": m, "seed": s, "tensors": len(g), "at_floor": float(g["at_floor"].mean()),
-                     "below_half_density": float(g["thin"].mean()), "min_kept": float(g["fraction_kept"].min()),
-                     "max_kept": float(g["fraction_kept"].max()),
+        rows.append({"method": m, "seed": s, "tensors": len(g), "n_at_floor": int(g["at_floor"].sum()),
+                     "at_floor": float(g["at_floor"].mean()), "below_half_density": float(g["thin"].mean()),
+                     "min_kept": float(g["fraction_kept"].min()), "max_kept": float(g["fraction_kept"].max()),
                      "early_kept": float(g.loc[half, "kept"].sum() / max(1, g.loc[half, "size"].sum()))})
-    per_seed = pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["method", "seed", "tensors", "n_at_floor", "at_floor", "below_half_density",
+                                       "min_kept", "max_kept", "early_kept"])
+
+
+def floor_table(layers: pd.DataFrame, floor: float, density: float) -> pd.DataFrame:
+    """Per mask (mean over seeds of :func:`layer_stats`): share of the pruned tensors left at the floor,
+    share kept below half the target density, the smallest and largest fraction kept of any tensor, and
+    the fraction kept of the weights in the first half of the tensors (by depth)."""
+    per_seed = layer_stats(layers, floor, density)
     order = [m for m in PRUNED if m in set(per_seed["method"])]
     out = per_seed.groupby("method").agg(
         tensors=("tensors", "first"), share_at_floor=("at_floor", "mean"), share_at_floor_sd=("at_floor", "std"),
         share_below_half_density=("below_half_density", "mean"), min_fraction_kept=("min_kept", "min"),
         max_fraction_kept=("max_kept", "max"), kept_in_first_half=("early_kept", "mean"))
     return out.loc[order].reset_index()
+
+
+def layer_values(layers: pd.DataFrame, floor: float, density: float, method: str, column: str) -> pd.Series:
+    """``column`` of :func:`layer_stats` for ``method``, one value per seed (indexed by seed)."""
+    st = layer_stats(layers, floor, density)
+    d = st[st["method"] == method]
+    if not len(d):
+        raise ValueError(f"no layer rows for method {method!r}; have {sorted(st['method'].unique())}")
+    return d.set_index("seed")[column].astype(float).sort_index()
 
 
 def floor_shares(layers: pd.DataFrame, floor: float, method: str) -> list[float]:

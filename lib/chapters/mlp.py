@@ -10,10 +10,12 @@ and verdicts read:
 * diff histograms (``diff_hist.npz``) at a run's highest- and lowest-coherence training epochs, and
   the exact spread of the diffs stored at the highest-coherence epoch (``diffs_max_trained.pt``);
 * the per-layer share of weights a pruning mask keeps;
+* the number of samples a run's gradient statistics used (for the coherence floor 1/n);
+* adjacent steps of a sweep (width to the next width, ratio to the next ratio) as the long frame
+  :func:`lib.chapters.verdicts.paired_groups` pairs by seed;
 * the rank correlation the verdicts quote.
 
-Comparing seeds and combining comparisons into one verdict is :mod:`lib.chapters.verdicts`' job
-(``compare_groups``, ``majority``).
+Judging a claim from paired per-seed values is :mod:`lib.chapters.verdicts`' job (``paired_groups``).
 """
 from __future__ import annotations
 
@@ -120,25 +122,37 @@ def hist_density(counts: np.ndarray, edges: np.ndarray) -> np.ndarray:
 
 
 def extreme_epochs(curve: pd.DataFrame, column: str = "coherence", epochs: Iterable[int] | None = None,
-                   min_epoch: int = 1) -> tuple[int, int]:
-    """(epoch of highest, epoch of lowest) ``column`` over training epochs >= ``min_epoch`` of one run,
-    restricted to ``epochs`` (the epochs that have statistics) when given. Ties: the earliest epoch."""
-    c = curve[(curve["epoch"] >= min_epoch)].dropna(subset=[column])
-    if epochs is not None:
-        c = c[c["epoch"].isin(list(epochs))]
-    if not len(c):
-        raise ValueError(f"no epoch >= {min_epoch} has a {column!r} value")
-    c = c.sort_values("epoch")
-    return int(c.loc[c[column].idxmax(), "epoch"]), int(c.loc[c[column].idxmin(), "epoch"])
+                   min_epoch: int = 1, low_from: int | None = None) -> tuple[int, int]:
+    """(epoch of highest ``column`` over epochs >= ``min_epoch``, epoch of lowest over epochs >=
+    ``low_from``, default ``min_epoch``) of one run, restricted to ``epochs`` (the epochs that have
+    statistics) when given. Ties: the earliest epoch."""
+    low_from = min_epoch if low_from is None else low_from
+
+    def among(first: int) -> pd.DataFrame:
+        c = curve[(curve["epoch"] >= first)].dropna(subset=[column])
+        if epochs is not None:
+            c = c[c["epoch"].isin(list(epochs))]
+        if not len(c):
+            raise ValueError(f"no epoch >= {first} has a {column!r} value")
+        return c.sort_values("epoch")
+
+    hi, lo = among(min_epoch), among(low_from)
+    return int(hi.loc[hi[column].idxmax(), "epoch"]), int(lo.loc[lo[column].idxmin(), "epoch"])
+
+
+#: The stored diffs of a run with statistics (:mod:`lib.stats.callback`): "max" at the highest
+#: coherence over the training epochs (>= 1), "min" at the lowest over every epoch (initialization included).
+DIFF_FILES = {"max": "diffs_max_trained.pt", "min": "diffs_min.pt"}
 
 
 def diff_densities(run: runs.Run, curve: pd.DataFrame, layers: Sequence[str], column: str = "coherence") -> pd.DataFrame:
-    """Long frame of diff densities of ``layers`` at the run's max- and min-``column`` training epochs:
-    columns which ("max"/"min"), epoch, coherence, layer, center, density."""
+    """Long frame of diff densities of ``layers`` at the epochs of :data:`DIFF_FILES` (highest ``column``
+    over the training epochs, lowest over every epoch, initialization included): columns which
+    ("max"/"min"), epoch, coherence, layer, center, density."""
     h = load_diff_hist(run)
     edges = h["edges"]
     centers = (edges[:-1] + edges[1:]) / 2
-    e_max, e_min = extreme_epochs(curve, column, h["epochs"])
+    e_max, e_min = extreme_epochs(curve, column, h["epochs"], min_epoch=1, low_from=0)
     rows = []
     for which, ep in (("max", e_max), ("min", e_min)):
         i = int(np.flatnonzero(h["epochs"] == ep)[0])
@@ -165,6 +179,40 @@ def diff_spread(run: runs.Run, layers: Sequence[str], file: str = "diffs_max_tra
     out.insert(1, "epoch", int(d["epoch"]))
     out.insert(2, "coherence", float(d["coherence"]))
     return out
+
+
+def diff_spreads(run: runs.Run, layers: Sequence[str]) -> pd.DataFrame:
+    """:func:`diff_spread` at both stored epochs of :data:`DIFF_FILES`, with a ``which`` column ("max", "min")."""
+    return pd.concat([diff_spread(run, layers, f).assign(which=w) for w, f in DIFF_FILES.items()], ignore_index=True)
+
+
+# ------------------------------------------------------------------------------- statistics size
+def stats_samples(cfg: TrainConfig) -> int:
+    """How many training samples the gradient statistics of a run with ``cfg`` use: the first
+    ``stats.max_samples`` (0: all) of its ``data.n_train`` training images (0: CIFAR-10's 50,000)."""
+    n_train = cfg.data.n_train or 50_000
+    m = cfg.stats.max_samples
+    return min(m, n_train) if m and m > 0 else n_train
+
+
+# ------------------------------------------------------------------------------- adjacent steps
+def adjacent_steps(df: pd.DataFrame, x: str, value: str, keep: Sequence[str] = ("seed",)) -> pd.DataFrame:
+    """The adjacent steps of ``x`` as one long frame for :func:`lib.chapters.verdicts.paired_groups`:
+    for each pair of neighbouring values x_i < x_(i+1) of ``x`` in ``df``, its rows at x_(i+1) (side
+    "upper") and at x_i (side "lower"). Columns: from (x_i), to (x_(i+1)), side, ``keep``, ``value``.
+    Pair on ``keep`` and group by ("from", "to") to judge "``value`` rises (falls) with ``x``" from
+    every (step, seed) pair in one interval and show each step's own interval."""
+    xs = sorted(df[x].unique())
+    parts = []
+    for lo, hi in zip(xs, xs[1:]):
+        for side, at in (("upper", hi), ("lower", lo)):
+            part = df.loc[df[x] == at, [*keep, value]].copy()
+            part.insert(0, "side", side)
+            part.insert(0, "to", hi)
+            part.insert(0, "from", lo)
+            parts.append(part)
+    cols = ["from", "to", "side", *keep, value]
+    return pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
 
 
 # ------------------------------------------------------------------------------------- masks
@@ -204,6 +252,62 @@ def spearman(x: Sequence[float], y: Sequence[float]) -> float:
     return float(np.corrcoef(rx, ry)[0, 1])
 
 
-__all__ = ["diff_densities", "diff_spread", "extreme_epochs", "final_epoch", "hist_density", "layer_label",
-           "load_diff_hist", "mask_layer_shares", "parent_width_table", "seed_summary", "spearman",
-           "thesis_scaled_width", "weight_layers", "width_runs"]
+# ------------------------------------------------------------------------ intervals for display
+#: Columns of a per-group frame of :func:`lib.chapters.verdicts.paired_groups` that are not group keys.
+GROUP_STATS = ("n", "a", "b", "diff", "ci_low", "ci_high", "verdict")
+
+
+#: Group keys :func:`group_label` writes as their value alone.
+VALUE_ONLY = ("versus", "method", "scope")
+
+
+def group_label(row: pd.Series, keys: Sequence[str]) -> str:
+    """A per-group row's keys as text: ("from", "to") as "32→64", ("sweep", "x") as "width 64", the keys
+    of :data:`VALUE_ONLY` as their value, any other key as "key value"."""
+    def fmt(v: object) -> str:
+        return f"{v:g}" if isinstance(v, (int, float, np.integer, np.floating)) else str(v)
+
+    parts = []
+    for k in keys:
+        if k in ("to", "x"):
+            continue
+        if k == "from":
+            parts.append(f"{fmt(row['from'])}→{fmt(row['to'])}")
+        elif k == "sweep":
+            parts.append(f"{row['sweep']} {fmt(row['x'])}")
+        elif k in VALUE_ONLY:
+            parts.append(fmt(row[k]))
+        else:
+            parts.append(f"{k} {fmt(row[k])}")
+    return ", ".join(parts) or "all pairs"
+
+
+def intervals_frame(decided: Iterable[tuple[object, pd.DataFrame]]) -> pd.DataFrame:
+    """The per-group intervals behind a chapter's verdicts, one row per (claim, group): claim_id, group
+    (:func:`group_label`), n (pairs), a, b (means), diff (mean of a - b), ci_low, ci_high, verdict of
+    that group alone. ``decided``: (verdict, per-group frame of ``paired_groups``) pairs."""
+    rows = []
+    for v, g in decided:
+        keys = [c for c in g.columns if c not in GROUP_STATS]
+        for _, row in g.iterrows():
+            rows.append({"claim_id": v.claim_id, "group": group_label(row, keys),
+                         **{c: row[c] for c in GROUP_STATS}})
+    return pd.DataFrame(rows, columns=["claim_id", "group", *GROUP_STATS])
+
+
+def show_intervals(df: pd.DataFrame, digits: int = 3) -> "pd.io.formats.style.Styler":
+    """:func:`intervals_frame` for display: the difference with its 95 % interval as one text column."""
+    def ci(r: pd.Series) -> str:
+        if not np.isfinite(r["ci_low"]):
+            return f"{r['diff']:+.{digits}g} (no interval)"
+        return f"{r['diff']:+.{digits}g} [{r['ci_low']:+.{digits}g}, {r['ci_high']:+.{digits}g}]"
+
+    out = df.assign(**{"difference [95 % CI]": df.apply(ci, axis=1) if len(df) else []})
+    out = out[["claim_id", "group", "n", "a", "b", "difference [95 % CI]", "verdict"]]
+    return (out.style.hide(axis="index").format({"a": f"{{:.{digits}g}}", "b": f"{{:.{digits}g}}"})
+            .set_properties(**{"text-align": "left"}))
+
+
+__all__ = ["DIFF_FILES", "adjacent_steps", "diff_densities", "diff_spread", "diff_spreads", "extreme_epochs",
+           "final_epoch", "hist_density", "layer_label", "load_diff_hist", "mask_layer_shares", "parent_width_table",
+           "group_label", "intervals_frame", "seed_summary", "show_intervals", "spearman", "stats_samples", "thesis_scaled_width", "weight_layers", "width_runs"]

@@ -2,7 +2,7 @@
 
 Every function here reads finished runs from the cache (:mod:`lib.runs`) and returns a DataFrame
 or a dict; the chapter modules (:mod:`lib.chapters.ch02_coherence`, :mod:`lib.chapters.ch03_diffs`)
-draw the figures and decide the verdicts from what comes back (comparisons: :mod:`lib.chapters.verdicts`).
+draw the figures and decide the verdicts from what comes back (paired tests: :mod:`lib.chapters.verdicts`).
 
 * :func:`real_vs_gaussian` trains (or loads) the three runs of one architecture: a fresh
   initialisation on CIFAR-10, a fresh initialisation on Gaussian data, and the CIFAR-10-trained
@@ -13,8 +13,11 @@ draw the figures and decide the verdicts from what comes back (comparisons: :mod
   check of thesis section 2.2 (Fig. 2.3).
 * :func:`diff_histograms`, :func:`diff_summary`, :func:`epoch_histogram`: diff distributions per
   layer at the highest- and lowest-coherence epochs (Figs. 3.1, 3.2).
-* :func:`extreme_diff_trajectories`, :func:`trajectory_summary`, :func:`displacement_test`: the
-  values over training of the highest- and lowest-|diff| entries of one tracked tensor (Figs. 3.3, 3.4).
+* :func:`extreme_diff_trajectories`, :func:`trajectory_summary`: the values over training of the
+  highest- and lowest-|diff| entries of one tracked tensor (Figs. 3.3, 3.4).
+* :func:`stats_samples`: the number n of images the statistics of a run average over; coherence of n
+  unrelated gradients sits near 1/n (:func:`lib.chapters.figures.coherence_floor`), and every
+  coherence figure here draws that floor.
 * ``fig_*``: the chapters' figures, drawn from those tables (matplotlib figures, not yet shown).
 
 Coherence is the statistics package's ``coherence`` column: ||mean_z g_z||^2 / mean_z ||g_z||^2 over
@@ -34,6 +37,7 @@ from torch import nn
 from ..profiles import Profile, large_config
 from ..runs import Run, get_or_train, initial_model
 from ..config import TrainConfig
+from .figures import floor_line
 
 #: The three runs of chapter 2, in plotting order.
 RUN_NAMES = ("real", "gaussian", "real_then_gaussian")
@@ -89,6 +93,13 @@ def real_vs_gaussian(p: Profile, arch: str, seed: int = 0, progress: bool = True
     if bad:
         raise ValueError(f"unknown run name(s) {bad}; known: {', '.join(RUN_NAMES)}")
     return {k: get_or_train(cfgs[k], progress=progress) for k in names}
+
+
+def stats_samples(cfg: TrainConfig, full_train: int = 50_000) -> int:
+    """How many training images the run's gradient statistics average over: ``cfg.stats.max_samples``
+    capped by the training set size (``cfg.data.n_train``; 0 means the full ``full_train`` images)."""
+    n_train = cfg.data.n_train or full_train
+    return min(cfg.stats.max_samples, n_train) if cfg.stats.max_samples else n_train
 
 
 # ----------------------------------------------------------------------------------- curves
@@ -287,19 +298,22 @@ def diff_histograms(run: Run, which: Sequence[str] = ("max", "min"), layers: Seq
 
 
 def diff_summary(run: Run, which: Sequence[str] = ("max", "min"), layers: Sequence[str] | None = None) -> pd.DataFrame:
-    """Per layer and epoch kind: epoch, coherence, n, mean, std and mean |diff|, the fraction of entries
-    with |diff| = 1 (every sample's gradient has the same sign) and with diff = 0, and the excess
-    kurtosis (0 for a normal distribution)."""
+    """Per layer and epoch kind: epoch, coherence, n (entries of the tensor), mean, std and mean |diff|,
+    std_null (1/sqrt(m) for the m statistics images: the std of diffs whose per-sample signs were fair
+    coin flips), the fraction of entries with |diff| = 1 (every sample's gradient has the same sign) and
+    with diff = 0, and the excess kurtosis (0 for a normal distribution)."""
     from scipy.stats import kurtosis
 
     layers = list(layers or representative_layers(run.load_model()))
+    std_null = 1.0 / np.sqrt(stats_samples(run.config))
     rows = []
     for w in which:
         d = load_diffs(run, w)
         for layer in layers:
             x = d["diffs"][layer].flatten().double().numpy()  # type: ignore[index]
             rows.append({"layer": layer, "which": w, "epoch": d["epoch"], "coherence": d["coherence"], "n": x.size,
-                         "mean": float(x.mean()), "std": float(x.std()), "mean_abs": float(np.abs(x).mean()),
+                         "mean": float(x.mean()), "std": float(x.std()), "std_null": float(std_null),
+                         "mean_abs": float(np.abs(x).mean()),
                          "frac_abs_one": float((np.abs(x) >= 1 - 1e-6).mean()), "frac_zero": float((x == 0).mean()),
                          "excess_kurtosis": float(kurtosis(x)) if x.std() > 0 else float("nan")})
     return pd.DataFrame(rows)
@@ -329,17 +343,20 @@ def epoch_histogram(run: Run, layer: str, epoch: int) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------------------ trajectories
-def _order(absdiff: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Flat indices of the ``k`` largest and ``k`` smallest entries (ties broken by lower index)."""
-    order = np.lexsort((np.arange(absdiff.size), absdiff))  # ascending |diff|, then index
-    high = np.lexsort((np.arange(absdiff.size), -absdiff))[:k]
-    return high, order[:k]
+def _order(absdiff: np.ndarray, k: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Flat indices of the ``k`` largest and ``k`` smallest entries. Entries of equal value (diffs over n
+    samples take n + 1 values, so many tie, often at exactly 0) are ordered by a seeded random
+    permutation, not by their position in the tensor, so no part of the tensor is favoured."""
+    tiebreak = np.random.default_rng(seed).permutation(absdiff.size)
+    low = np.lexsort((tiebreak, absdiff))[:k]
+    high = np.lexsort((tiebreak, -absdiff))[:k]
+    return high, low
 
 
 def extreme_diff_trajectories(run: Run, k: int = 10, layer: str | None = None, which: str = "max") -> pd.DataFrame:
     """Values over training of the ``k`` highest-|diff| and ``k`` lowest-|diff| entries of the run's
     tracked tensor, ranked by the diffs of epoch kind ``which`` (default: the highest-coherence epoch
-    after at least one epoch of training).
+    after at least one epoch of training); ties at the cut are broken at random, seeded by the run's seed.
 
     Columns: group ("high"/"low"), index (flat index in the tensor), diff, epoch (0 = initialisation),
     value, delta (value minus the value at epoch 0).
@@ -354,7 +371,7 @@ def extreme_diff_trajectories(run: Run, k: int = 10, layer: str | None = None, w
     diffs = load_diffs(run, which)["diffs"][layer].flatten().numpy()  # type: ignore[index]
     if 2 * k > diffs.size:
         raise ValueError(f"k={k} needs {2 * k} entries; {layer} has {diffs.size}")
-    high, low = _order(np.abs(diffs), k)
+    high, low = _order(np.abs(diffs), k, seed=run.config.seed)
     epochs = np.arange(tr.shape[0])
     parts = []
     for group, idx in (("high", high), ("low", low)):
@@ -378,23 +395,6 @@ def trajectory_summary(traj: pd.DataFrame) -> pd.DataFrame:
                      "mean_max_abs_delta": float(d.assign(a=d.delta.abs()).groupby("index").a.max().mean()),
                      "mean_abs_init": float(d[d.epoch == 0]["value"].abs().mean())})
     return pd.DataFrame(rows)
-
-
-def displacement_test(traj: pd.DataFrame, n_perm: int = 20_000, seed: int = 0) -> dict[str, float]:
-    """Two-sided permutation test of "high- and low-|diff| entries move the same distance": the
-    statistic is mean |w_T - w_0| of "high" minus that of "low"; returns ratio (high / low), diff
-    and p (the share of label permutations with an |statistic| at least as large)."""
-    last = traj[traj.epoch == traj.epoch.max()]
-    h = last[last.group == "high"]["delta"].abs().to_numpy()
-    lo = last[last.group == "low"]["delta"].abs().to_numpy()
-    both = np.concatenate([h, lo])
-    obs = h.mean() - lo.mean()
-    rng = np.random.default_rng(seed)
-    perm = np.array([rng.permutation(both) for _ in range(n_perm)])
-    stats = perm[:, : len(h)].mean(1) - perm[:, len(h):].mean(1)
-    p = float((np.abs(stats) >= abs(obs) - 1e-15).mean())
-    return {"mean_high": float(h.mean()), "mean_low": float(lo.mean()),
-            "ratio": float(h.mean() / lo.mean()) if lo.mean() > 0 else float("inf"), "diff": float(obs), "p": p}
 
 
 def diff_displacement_correlation(run: Run, layer: str | None = None, which: str = "max") -> dict[str, float]:
@@ -440,9 +440,9 @@ def _palette() -> dict[str, tuple]:
             "high": c[3], "low": c[0], "init": c[7]}
 
 
-def fig_curves(cv: pd.DataFrame, title: str, runs: Sequence[str] = ("real", "gaussian")):
-    """Figs. 2.1/2.2: coherence (log scale), train/test loss, train/test accuracy per epoch, one colour
-    per run, train solid and test dashed."""
+def fig_curves(cv: pd.DataFrame, title: str, n: int, runs: Sequence[str] = ("real", "gaussian")):
+    """Figs. 2.1/2.2: coherence (log scale, with the floor 1/``n`` of ``n`` unrelated gradients),
+    train/test loss, train/test accuracy per epoch, one colour per run, train solid and test dashed."""
     import matplotlib.pyplot as plt
 
     pal = _palette()
@@ -455,6 +455,7 @@ def fig_curves(cv: pd.DataFrame, title: str, runs: Sequence[str] = ("real", "gau
             for split, ls in (("train", "-"), ("test", "--")):
                 x = d[d.metric == f"{split}_{m}"]
                 ax.plot(x.epoch, x.value, color=pal[r], ls=ls, label=f"{RUN_LABELS[r]}, {split}")
+    floor_line(axes[0], n)
     axes[0].set(yscale="log", xlabel="epoch", ylabel=COH_LABEL + ", log scale", title="coherence")
     axes[1].set(xlabel="epoch", ylabel="cross-entropy loss (nats)", title="loss")
     axes[2].set(xlabel="epoch", ylabel="accuracy (fraction)", title="accuracy", ylim=(0, 1.02))
@@ -484,8 +485,9 @@ def fig_magnitudes(wm: pd.DataFrame, title: str, bins: int = 80):
     return fig
 
 
-def fig_coherence_runs(cv: pd.DataFrame, title: str, runs: Sequence[str] = ("real", "real_then_gaussian", "gaussian")):
-    """Fig. 2.4: coherence per epoch of several runs on one axis (log scale)."""
+def fig_coherence_runs(cv: pd.DataFrame, title: str, n: int,
+                       runs: Sequence[str] = ("real", "real_then_gaussian", "gaussian")):
+    """Fig. 2.4: coherence per epoch of several runs on one axis (log scale), with the floor 1/``n``."""
     import matplotlib.pyplot as plt
 
     pal = _palette()
@@ -494,6 +496,7 @@ def fig_coherence_runs(cv: pd.DataFrame, title: str, runs: Sequence[str] = ("rea
         c = cv[(cv.run == r) & (cv.metric == "coherence")]
         ax.plot(c.epoch, c.value, color=pal[r], label=RUN_LABELS[r], lw=1.8 if r != "gaussian" else 1,
                 ls="-" if r != "gaussian" else ":", marker="." if len(c) < 40 else None)
+    floor_line(ax, n)
     ax.set(yscale="log", xlabel="epoch", ylabel=COH_LABEL + ", log scale", title=title)
     ax.legend(fontsize=8)
     _int_epochs(ax)
@@ -553,7 +556,7 @@ def fig_trajectories(traj: pd.DataFrame, title: str):
 
 def fig_explorer(runs: dict[str, Run], run: str, layer: str, epoch: int):
     """The chapter-3 explorer's view: the diff histogram of ``layer`` after ``epoch`` of run ``run``,
-    and that run's coherence per epoch with ``epoch`` marked."""
+    and that run's coherence per epoch with ``epoch`` marked and the floor 1/n of its n statistics images."""
     import matplotlib.pyplot as plt
 
     pal = _palette()
@@ -566,6 +569,8 @@ def fig_explorer(runs: dict[str, Run], run: str, layer: str, epoch: int):
     axes[0].set(xlabel=DIFF_LABEL, ylabel="density (1 / unit of diff)", title=f"{layer}, epoch {epoch}")
     axes[1].plot(m.epoch, m.coherence, color=pal[run], marker="." if len(m) < 40 else None)
     axes[1].axvline(epoch, color="0.3", ls="--", lw=1)
+    floor_line(axes[1], stats_samples(r.config))
+    axes[1].legend(fontsize=8)
     axes[1].set(yscale="log", xlabel="epoch", ylabel=COH_LABEL + ", log scale", title=RUN_LABELS.get(run, run))
     _int_epochs(axes[1])
     return fig

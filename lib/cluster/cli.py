@@ -49,8 +49,8 @@ def _positive(text: str) -> int:
 def add_workers_argument(ap: argparse.ArgumentParser) -> None:
     """``--workers N``: processes that train a stage's missing runs here (:mod:`lib.parallel`)."""
     ap.add_argument("--workers", type=_positive, metavar="N",
-                    help=f"processes training the runs of a stage here (default: ${parallel.WORKERS_ENV}, else 1, "
-                         "which trains in this process)")
+                    help=f"processes training the runs of a stage here (default: ${parallel.WORKERS_ENV}, else 1 with a GPU, "
+                         "else the number of cores; 1 trains in this process)")
 
 
 def settings_from_args(args: argparse.Namespace) -> SlurmSettings:
