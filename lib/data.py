@@ -423,11 +423,17 @@ def gaussian_split(n: int, seed: int, num_classes: int = 10) -> tuple[torch.Tens
     return x, y
 
 
+def check_sizes(cfg: DataConfig) -> None:
+    """ValueError when ``cfg``'s sizes cannot be loaded: Gaussian data has no "all" (0) size."""
+    if cfg.dataset == "gaussian" and (cfg.n_train == 0 or cfg.n_test == 0):
+        raise ValueError(f"gaussian data needs explicit n_train and n_test (> 0), got n_train={cfg.n_train}, "
+                         f"n_test={cfg.n_test}")
+
+
 def load_data(cfg: DataConfig, device: torch.device | str = "cpu", path: str | os.PathLike | None = None) -> DeviceData:
     """The train/test tensors that ``cfg`` names, on ``device``."""
+    check_sizes(cfg)
     if cfg.dataset == "gaussian":
-        if cfg.n_train == 0 or cfg.n_test == 0:
-            raise ValueError("gaussian data needs explicit n_train and n_test (> 0)")
         xtr, ytr = gaussian_split(cfg.n_train, seed=2 * cfg.seed + 1_000_003)
         xte, yte = gaussian_split(cfg.n_test, seed=2 * cfg.seed + 1_000_004)
     else:

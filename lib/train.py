@@ -316,7 +316,7 @@ def _checkpointing(cfg: TrainConfig, cbs: list[Callback], checkpoint_dir: Path |
 def train(cfg: TrainConfig, out_dir: Path, *, model: nn.Module | None = None,
           mask: dict[str, torch.Tensor] | None = None, device: torch.device | None = None, progress: bool = True,
           callbacks: list[Callback] | None = None,
-          checkpoint_dir: Path | None = None) -> tuple[nn.Module, pd.DataFrame]:
+          checkpoint_dir: Path | None = None, data: DeviceData | None = None) -> tuple[nn.Module, pd.DataFrame]:
     """Train one run; files written by callbacks go to ``out_dir``. Returns (model, per-epoch metrics).
 
     model: the network to start from (built and initialised by the caller: :func:`lib.runs.initial_model`
@@ -327,6 +327,8 @@ def train(cfg: TrainConfig, out_dir: Path, *, model: nn.Module | None = None,
     Deterministic on CPU for a given config: the seed fixes the initialisation and the batch order.
     With ``checkpoint_dir`` the run checkpoints after every epoch and resumes from the latest
     checkpoint found there (see the module docstring); the caller deletes the folder when done.
+    data: the tensors to train on instead of ``cfg.data``'s (the plan check, :mod:`lib.book.dryrun`,
+    passes a small stand-in of the right shapes).
     """
     device = device or default_device()
     if model is None:
@@ -336,7 +338,7 @@ def train(cfg: TrainConfig, out_dir: Path, *, model: nn.Module | None = None,
     if (mask is None) != (cfg.mask is None):
         raise ValueError("pass the mask exactly when cfg.mask is set (lib.runs.mask_for computes it)"
                          f"; cfg.mask is {'set' if cfg.mask is not None else 'None'}")
-    data = load_data(cfg.data, device)
+    data = load_data(cfg.data, device) if data is None else data
     model = model.to(device)
     keep = mask
     mask = {}
@@ -402,7 +404,7 @@ def train(cfg: TrainConfig, out_dir: Path, *, model: nn.Module | None = None,
                 layers.dense()
             model.load_state_dict(start_weights)
             return train(cfg, out_dir, model=model, mask=keep, device=device, progress=progress,
-                         callbacks=callbacks, checkpoint_dir=checkpoint_dir)
+                         callbacks=callbacks, checkpoint_dir=checkpoint_dir, data=data)
         rows.extend(state["rows"])
         out_dir.mkdir(parents=True, exist_ok=True)
         ckpt.restore_files(out_dir)  # type: ignore[union-attr]

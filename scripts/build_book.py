@@ -2,7 +2,7 @@
 """Build the book in one command: train each chapter's planned runs, execute every chapter with papermill, then render the HTML.
 
     python scripts/build_book.py [--profile smoke|cpu|paper] [--chapters 02 05 ...]
-                                 [-p NAME VALUE ...] [--offline] [--no-figure-check] [--workers N]
+                                 [-p NAME VALUE ...] [--offline] [--no-figure-check] [--workers N] [--validate]
                                  [--executor local|slurm [SLURM flags] [--dry-run]]
 
 ``--executor local`` (the default) builds the book. Before a chapter's notebook executes, the build
@@ -88,9 +88,29 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--executor", choices=("local", "slurm"), default="local",
                     help="local: build the book, training each chapter's missing runs first (default); slurm: "
                          "submit the chapters' missing runs to SLURM, print a summary per chapter and exit")
+    ap.add_argument("--validate", action="store_true",
+                    help="check that every planned run of the chosen chapters can execute (data sizes, model, "
+                         "init weights, mask rules, one optimiser step with statistics on a stand-in batch, on CPU) "
+                         "and exit; non-zero on the first failure, naming the run")
     cluster.cli.add_workers_argument(ap)
     cluster.add_arguments(ap)
     return ap
+
+
+def validate(chapter_params: dict[str, dict]) -> int:
+    """``--validate``: :func:`lib.book.dryrun.check_plans` over the chapters' plans; 0 when all pass."""
+    from lib.book import dryrun
+    from lib.chapters import registry
+
+    plans = ((k, registry.plan(k, **p)) for k, p in chapter_params.items())
+    try:
+        done = dryrun.check_plans(plans)
+    except dryrun.PlanCheckFailed as exc:
+        print(f"VALIDATION FAILED: {exc}\n{exc.trace}", file=sys.stderr)
+        return 1
+    print(f"validate: {done.distinct} distinct planned runs of chapters {', '.join(done.runs)} can run "
+          f"({done.checked} code paths checked, {format_seconds(done.seconds)})")
+    return 0
 
 
 def dispatch_slurm(args: argparse.Namespace, chapter_params: dict[str, dict]) -> int:
@@ -116,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
         keys = params.selected(args.chapters, execute=not args.no_execute)
         declared = params.declared_parameters()
         chapter_params = params.chapter_params(args.profile, args.param, keys, declared)
+        if args.validate:
+            return validate(chapter_params)
         if args.executor == "slurm":
             return dispatch_slurm(args, chapter_params)
         if args.dry_run:

@@ -249,7 +249,7 @@ def test_verdict_table_shows_full_text():
     from lib.chapters import verdicts
 
     long = "a claim whose text is much longer than pandas' fifty-character column limit, to the end"
-    v = verdicts.Verdict("x-1", "05", "claim", long, "ours " + long, "tie", "Figure 5.1")
+    v = verdicts.Verdict("x-1", "05", "claim", long, "ours " + long, "inconclusive", "Figure 5.1")
     html = verdicts.table([v]).to_html()
     assert long in html and "ours " + long in html and "..." not in html
     with pytest.raises(ValueError, match="by must be one of"):

@@ -235,7 +235,8 @@ def test_a_failed_checkpoint_write_warns_and_training_goes_on(run_cache, tmp_pat
 
 def _record_many(n: int, tag: str) -> None:
     for i in range(n):
-        verdicts.record("smoke", verdicts.Verdict("race-1", "02", "claim", "thesis", f"{tag} {i}", "tie", "Figure 2.1"))
+        v = verdicts.Verdict("race-1", "02", "claim", "thesis", f"{tag} {i}", "inconclusive", "Figure 2.1")
+        verdicts.store("smoke", "02", {"profile": "smoke"}, ["h"], [v])
         slurm.write_job("0123456789abcdef", {"job_id": f"{tag}-{i}"})
 
 
@@ -247,9 +248,9 @@ def test_two_processes_recording_the_same_verdict_and_job_do_not_collide(run_cac
     for p in procs:
         p.join(120)
     assert [p.exitcode for p in procs] == [0, 0]
-    d = run_cache / "verdicts" / "smoke"
-    assert json.loads((d / "race-1.json").read_text())["ours"] in ("a 499", "b 499")
-    assert [p.name for p in d.iterdir()] == ["race-1.json"]  # no temporary file left
+    f = verdicts.chapter_file("smoke", "02", {"profile": "smoke"})
+    assert json.loads(f.read_text())["verdicts"][0]["ours"] in ("a 499", "b 499")
+    assert [p.name for p in f.parent.iterdir()] == [f.name]  # no temporary file left
     assert json.loads(paths.job_record("0123456789abcdef").read_text())["job_id"] in ("a-499", "b-499")
     assert [p.name for p in (run_cache / "train").iterdir()] == [".job-0123456789abcdef.json"]
 

@@ -248,4 +248,4 @@ def test_book_command_dry_run_prints_a_summary_per_chapter(run_cache, capsys):
     spec.loader.exec_module(bb)
     assert bb.main(["--profile", "smoke", "--chapters", "04", "05", "--executor", "slurm", "--dry-run"]) == 0
     out = capsys.readouterr().out
-    assert "chapter 04: 4 runs: 0 done" in out and "chapter 05: " in out and "status only: nothing submitted" in out
+    assert "chapter 04: 8 runs: 0 done" in out and "chapter 05: " in out and "status only: nothing submitted" in out

@@ -108,8 +108,8 @@ EXPLICIT: tuple[tuple[str, str], ...] = (
     (r"^2-\w+-(peak|early|late)-coherence-", "C1"), (r"^2-\w+-fresh-real-gt-trained-gaussian", "C1"),
     (r"^2-.*(memoris|magnitudes|gravity)", ""),
     # chapter 3
-    (r"^3-diffs-wider-at-max-coherence", "C2"), (r"^3-gaussian-diffs-not-smaller", "C3"),
-    (r"^3-(diffs-centred-normal|vit-gaussian-diff-spikes|\w+-high-low-diff-move-alike)", ""),
+    (r"^3-diffs-wider-at-max-coherence", "C2"), (r"^3-gaussian-diffs-(not-smaller|similar-to-real)", "C3"),
+    (r"^3-(diffs-(centred|roughly-normal)|vit-gaussian-diff-spikes|\w+-high-low-diff-move-alike)", ""),
     # chapter 4 (4.2 "coherence much smaller for fully-connected networks" bears on none of the eight)
     (r"^4-coherence-grows-with-width", "C4"), (r"^4-diffs-narrow-with-width", "C5"),
     (r"^4-diffs?-wider-at-max", "C2"), (r"^4-coherence-(much-)?smaller", ""),

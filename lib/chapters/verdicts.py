@@ -323,73 +323,9 @@ def load_all(profile: str) -> pd.DataFrame:
     return pd.concat(out, ignore_index=True).sort_values(["chapter", "claim_id"], ignore_index=True)
 
 
-def compare(a: Sequence[float], b: Sequence[float], *, higher_is: str = "held") -> str:
-    """Verdict for the claim "mean(a) > mean(b)": a tie when the gap is within the larger seed sd
-    (or when both lists hold one value and differ by under 1e-12); else held / not held.
-    ``higher_is="not held"`` turns it into the claim "mean(a) < mean(b)"."""
-    ma, mb = float(np.mean(a)), float(np.mean(b))
-    sd = max(float(np.std(a, ddof=1)) if len(a) > 1 else 0.0, float(np.std(b, ddof=1)) if len(b) > 1 else 0.0)
-    if abs(ma - mb) <= max(sd, 1e-12):
-        return "tie"
-    return higher_is if ma > mb else ("not held" if higher_is == "held" else "held")
-
-
-def summary(a: Sequence[float], b: Sequence[float], *, claim: str = "a > b") -> dict[str, Any]:
-    """Numbers and verdict for "mean(a) > mean(b)" from one value per seed.
-
-    The verdict is :func:`compare`'s (with one seed the sign decides), or "not measured at this scale"
-    when a value is missing. Returns claim, a, b (means), diff, spread (NaN for one seed), n_seeds,
-    verdict, and tentative (True with fewer than two seeds: there is no spread to judge the gap by).
-    """
-    a_, b_ = np.asarray(a, float), np.asarray(b, float)
-    n = int(min(len(a_), len(b_)))
-    ma = float(a_.mean()) if len(a_) else float("nan")
-    mb = float(b_.mean()) if len(b_) else float("nan")
-    out: dict[str, Any] = {"claim": claim, "a": ma, "b": mb, "diff": ma - mb, "n_seeds": n,
-                           "spread": float(max(a_.std(ddof=1), b_.std(ddof=1))) if n >= 2 else float("nan"),
-                           "tentative": n < 2}
-    out["verdict"] = ("not measured at this scale" if n == 0 or not np.isfinite(ma - mb)
-                      else compare(list(a_), list(b_)))
-    return out
-
-
-def compare_groups(df: pd.DataFrame, key: str, a: Any, b: Any, value: str, by: Sequence[str] = (),
-                   higher_is: str = "held") -> pd.DataFrame:
-    """For each ``by`` group: :func:`compare` of ``value`` over the rows where ``key == a`` against those
-    where ``key == b`` (claim "a > b", or "a < b" with ``higher_is="not held"``).
-    Columns: ``by``, mean_a, mean_b, sd_a, sd_b, verdict."""
-    rows = []
-    groups = df.groupby(list(by), sort=True) if by else [((), df)]
-    for k, g in groups:
-        va = g.loc[g[key] == a, value].astype(float).tolist()
-        vb = g.loc[g[key] == b, value].astype(float).tolist()
-        if not va or not vb:
-            continue
-        k = k if isinstance(k, tuple) else (k,)
-        row = dict(zip(by, k))
-        row.update({"mean_a": float(np.mean(va)), "mean_b": float(np.mean(vb)),
-                    "sd_a": float(np.std(va, ddof=1)) if len(va) > 1 else 0.0,
-                    "sd_b": float(np.std(vb, ddof=1)) if len(vb) > 1 else 0.0,
-                    "verdict": compare(va, vb, higher_is=higher_is)})
-        rows.append(row)
-    return pd.DataFrame(rows, columns=[*by, "mean_a", "mean_b", "sd_a", "sd_b", "verdict"])
-
-
-def majority(verdicts: Sequence[str]) -> str:
-    """One verdict from several comparisons of one claim (over widths, layers, ...): "held" / "not held"
-    when more than half say so, else "tie"."""
-    v = list(verdicts)
-    if not v:
-        raise ValueError("no comparisons to combine")
-    for word in ("held", "not held"):
-        if sum(x == word for x in v) > len(v) / 2:
-            return word
-    return "tie"
-
-
 def combine(verdicts: Sequence[str]) -> str:
     """Several claims' verdicts bearing on one conclusion, as one phrase: the verdict when all agree
-    ("held", or "held (3 of 3)"), else "mixed: 2 held, 1 tie"."""
+    ("held", or "held (3 of 3)"), else "mixed: 2 held, 1 inconclusive"."""
     v = list(verdicts)
     counts = {k: v.count(k) for k in VERDICTS if v.count(k)}
     if len(counts) == 1:
