@@ -15,6 +15,7 @@ The first failure stops the check and names the chapter, the run and the error.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import tempfile
 import time
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import torch
+from tqdm.auto import tqdm
 
 from .. import masks
 from ..config import TrainConfig, config_dict, config_hash
@@ -81,7 +83,6 @@ def stand_in_mask(cfg: TrainConfig, model: torch.nn.Module) -> dict[str, torch.T
     mc = cfg.mask
     if mc is None:
         return None
-    masks._check_config(mc)
     if mc.parent.model != cfg.model:
         raise ValueError(f"the mask's parent has model {mc.parent.model}, this run has {cfg.model}")
     params = dict(model.named_parameters())
@@ -90,12 +91,21 @@ def stand_in_mask(cfg: TrainConfig, model: torch.nn.Module) -> dict[str, torch.T
                            floor=mc.floor, invert=mc.invert, shapes=shapes, tie_seed=mc.seed)
 
 
-def check_run(cfg: TrainConfig, workdir: Path) -> float:
-    """Take ``cfg`` through :func:`small` training on the stand-in batch (see the module docstring);
-    returns the seconds it took. Raises whatever the real run would raise first."""
-    t0 = time.perf_counter()
+def check_config(cfg: TrainConfig) -> None:
+    """The checks that need no model: data sizes of the run, its ``init_from`` and its mask's parent, and
+    the mask config as :func:`lib.masks.cached_mask` checks it (method, density, scope, floor, and that a
+    ``diff`` mask's parent records statistics). Cheap; :func:`check_plans` runs it for every planned run."""
     for d in (cfg.data, *(c.data for c in (cfg.init_from, cfg.mask.parent if cfg.mask else None) if c is not None)):
         check_sizes(d)
+    if cfg.mask is not None:
+        masks._check_config(cfg.mask)
+
+
+def check_run(cfg: TrainConfig, workdir: Path) -> float:
+    """Take ``cfg`` through :func:`check_config` and :func:`small` training on the stand-in batch (see the
+    module docstring); returns the seconds it took. Raises whatever the real run would raise first."""
+    t0 = time.perf_counter()
+    check_config(cfg)
     model = start_model(cfg)
     mask = stand_in_mask(cfg, model)
     out = workdir / config_hash(cfg)
@@ -106,18 +116,25 @@ def check_run(cfg: TrainConfig, workdir: Path) -> float:
     return time.perf_counter() - t0
 
 
-def _seedless(cfg: Any) -> Any:
-    """``cfg`` with every ``seed`` in its tree set to 0 (runs that differ only in seeds take the same path)."""
+#: Fields that :func:`check_run`'s expensive part does not depend on, with the value :func:`signature`
+#: gives them: seeds (the stand-in data and scores are random anyway) and the mask method (the stand-in
+#: mask ranks random scores whatever the method; :func:`check_config` checks the method for every run).
+IRRELEVANT = {"seed": 0, "method": "random"}
+
+
+def _path_only(cfg: Any) -> Any:
+    """``cfg`` with every field of :data:`IRRELEVANT` in its tree set to the value there."""
     if not dataclasses.is_dataclass(cfg) or isinstance(cfg, type):
         return cfg
-    changes = {f.name: (0 if f.name == "seed" else _seedless(getattr(cfg, f.name))) for f in dataclasses.fields(cfg)}
+    changes = {f.name: IRRELEVANT.get(f.name, _path_only(getattr(cfg, f.name))) for f in dataclasses.fields(cfg)}
     return replace(cfg, **changes)
 
 
 def signature(cfg: TrainConfig) -> str:
-    """What decides the code path of :func:`check_run`: the config with its epochs cut as :func:`small`
-    cuts them and its seeds at 0, as JSON (no data fingerprint needed)."""
-    return json.dumps(config_dict(_seedless(small(cfg))), sort_keys=True)
+    """What decides the code path of :func:`check_run` beyond :func:`check_config`: the config with its
+    epochs cut as :func:`small` cuts them and the fields of :data:`IRRELEVANT` fixed, as JSON (no data
+    fingerprint needed)."""
+    return json.dumps(config_dict(_path_only(small(cfg))), sort_keys=True)
 
 
 @dataclass(frozen=True)
@@ -132,10 +149,10 @@ class Checked:
 
 
 def check_plans(plans: Iterable[tuple[str, list[list[TrainConfig]]]], *,
-                out: Callable[[str], None] = print) -> Checked:
+                out: Callable[[str], None] = functools.partial(print, flush=True)) -> Checked:
     """:func:`check_run` for every run of every (chapter, stages), once per :func:`signature` (runs that
-    differ only in their seeds take the same path), printing one line per chapter; raises
-    :class:`PlanCheckFailed` on the first failure."""
+    differ only in their seeds or mask method take the same path; :func:`check_config` runs for each),
+    printing one line per chapter; raises :class:`PlanCheckFailed` on the first failure."""
     seen: set[str] = set()
     paths_seen: set[str] = set()
     counts: dict[str, int] = {}
@@ -145,12 +162,13 @@ def check_plans(plans: Iterable[tuple[str, list[list[TrainConfig]]]], *,
             todo = [c for stage in stages for c in stage]
             counts[chapter] = len({config_hash(c) for c in todo})
             t_chapter, new = time.perf_counter(), 0
-            for cfg in todo:
+            for cfg in tqdm(todo, desc=f"check chapter {chapter}", unit="run", leave=False):
                 seen.add(config_hash(cfg))
                 sig = signature(cfg)
-                if sig in paths_seen:
-                    continue
                 try:
+                    if sig in paths_seen:
+                        check_config(cfg)
+                        continue
                     check_run(cfg, Path(tmp))
                 except Exception as exc:  # noqa: BLE001 - named with its run, the check stops
                     raise PlanCheckFailed(chapter, cfg, f"{type(exc).__name__}: {exc}", traceback.format_exc()) from exc
