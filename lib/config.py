@@ -20,7 +20,7 @@ from .models import ModelConfig
 OPTIMIZERS = ("sgd", "adam")
 #: Mask methods and scopes :class:`MaskConfig` accepts; :mod:`lib.masks` checks at import that its
 #: scorer registry holds exactly these methods (config cannot import masks: masks is above it).
-MASK_METHODS = ("diff", "magnitude", "random")
+MASK_METHODS = ("diff", "magnitude", "random", "snip", "grasp", "synflow")
 MASK_SCOPES = ("global", "layer")
 
 
@@ -66,8 +66,9 @@ class StatsConfig:
 class MaskConfig:
     """A pruning mask derived from a trained parent run (see :mod:`lib.masks`).
 
-    method: ``diff`` (|diffs| at the parent's max-coherence epoch), ``magnitude`` (|final weights|)
-    or ``random``. density: fraction of prunable weights KEPT. scope: ``global`` (one ranking, with a
+    method: ``diff`` (|diffs| at the parent's max-coherence epoch), ``magnitude`` (|final weights|),
+    ``random``, or a pruning-at-initialisation score of the parent's initial network: ``snip``,
+    ``grasp``, ``synflow`` (:mod:`lib.saliency`). density: fraction of prunable weights KEPT. scope: ``global`` (one ranking, with a
     per-tensor ``floor``) or ``layer`` (each tensor keeps ``density``). invert: keep the lowest-ranked
     ("worst") entries. seed: for ``random``.
     """

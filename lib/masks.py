@@ -50,7 +50,13 @@ Prunable tensors (:func:`prunable`), the rule this module documents
 Scores
     ``diff`` = |diffs| at the parent's max-coherence training epoch (epoch >= 1; the stats engine's
     ``diffs_max_trained.pt``), ``magnitude`` = |final weights|, ``random`` = uniform draws seeded per
-    (seed, tensor name). A new criterion is one function registered with :func:`scorer` and its name
+    (seed, tensor name). Pruning at initialisation (:mod:`lib.saliency`): ``snip``, ``grasp`` and
+    ``synflow`` score the parent's *initial* network (its seed's fresh initialisation, which is also the
+    child's when the child has the parent's seed and model, as every chapter's children do); SNIP and
+    GraSP on the first :data:`INIT_BATCH` images of the parent's training set, SynFlow on no data and
+    iterated :data:`SYNFLOW_ITERATIONS` times towards the mask's density and scope
+    (:func:`synflow_iterative`). :func:`init_scores` computes them for any network and batch.
+    A new criterion is one function registered with :func:`scorer` and its name
     added to :data:`lib.config.MASK_METHODS` (the names :class:`MaskConfig` accepts when built).
 
 A mask is cached in ``runs/masks/<hash of its MaskConfig>.pt``; the hash does not include this
@@ -69,8 +75,9 @@ import pandas as pd
 import torch
 from torch import nn
 
-from . import paths
+from . import paths, saliency
 from .config import MASK_METHODS, MASK_SCOPES, MaskConfig, config_hash
+from .data import load_data
 from .models import Attention, build_model
 
 SCOPES = MASK_SCOPES
@@ -292,6 +299,92 @@ def _magnitude(parent: Any, shapes: dict[str, torch.Size], cfg: MaskConfig) -> S
 @scorer("random", needs_trained_parent=False)
 def _random(parent: Any, shapes: dict[str, torch.Size], cfg: MaskConfig) -> Scores:
     return random_scores(shapes, cfg.seed)
+
+
+#: Training images SNIP and GraSP score the initial network on (the first of the parent's training set).
+INIT_BATCH = 256
+#: SynFlow's rounds (Tanaka et al. 2020 use 100).
+SYNFLOW_ITERATIONS = 100
+#: Methods :func:`init_scores` computes (the pruning-at-initialisation scorers).
+INIT_METHODS = ("snip", "grasp", "synflow")
+
+
+def init_scores(method: str, model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, density: float | None = None,
+                scope: str = "global", floor: float = 0.0, iterations: int = SYNFLOW_ITERATIONS,
+                min_size: int | None = None) -> Scores:
+    """Pruning-at-initialisation scores of ``model``'s prunable tensors (:func:`prunable`), higher kept:
+    ``snip`` and ``grasp`` on the batch ``(x, y)``; ``synflow`` ignores ``x``'s values and ``y`` (it uses
+    one all-ones input of ``x``'s shape) and, given a ``density``, iterates towards it
+    (:func:`synflow_iterative`; without one, a single round). See :mod:`lib.saliency`."""
+    names = prunable(model, min_size)
+    if method == "snip":
+        return saliency.snip_scores(model, x, y, names)
+    if method == "grasp":
+        return saliency.grasp_scores(model, x, y, names)
+    if method == "synflow":
+        if density is None:
+            return saliency.synflow_scores(model, tuple(x.shape[1:]), names)
+        return synflow_iterative(model, tuple(x.shape[1:]), names, density=density, scope=scope, floor=floor,
+                                 iterations=iterations)
+    raise ValueError(f"init_scores: unknown method {method!r}; allowed: {', '.join(INIT_METHODS)}")
+
+
+def synflow_iterative(model: nn.Module, input_shape: tuple[int, ...], names: list[str], *, density: float,
+                      scope: str = "global", floor: float = 0.0, iterations: int = SYNFLOW_ITERATIONS) -> Scores:
+    """SynFlow's iterations: round k of n scores the network pruned by round k - 1
+    (:func:`lib.saliency.synflow_scores`) and keeps ``density ** (k / n)`` of the weights by
+    :func:`make_mask` with ``scope`` and ``floor``. Returns the last round's scores with the weights
+    it pruned at -1 (below every score), so that :func:`make_mask` at ``density`` gives its mask."""
+    if iterations < 1:
+        raise ValueError(f"iterations must be >= 1, got {iterations}")
+    _check(density, scope, floor)
+    mask: Mask | None = None
+    scores: Scores = {}
+    for k in range(1, iterations + 1):
+        scores = saliency.synflow_scores(model, input_shape, names, mask)
+        mask = make_mask(scores, density=density ** (k / iterations), scope=scope, floor=floor, tie_seed=k)
+    assert mask is not None
+    return {n: torch.where(mask[n], s, torch.full_like(s, -1.0)) for n, s in scores.items()}
+
+
+def _init_model_and_batch(cfg: MaskConfig) -> tuple[nn.Module, torch.Tensor, torch.Tensor]:
+    """The parent's initial network (its seed, as :func:`lib.train.fresh_model` builds it) and the first
+    :data:`INIT_BATCH` images of its training set."""
+    assert cfg.parent is not None
+    torch.manual_seed(cfg.parent.seed)
+    model = build_model(cfg.parent.model)
+    data = load_data(cfg.parent.data)
+    return model, data.x_train[:INIT_BATCH], data.y_train[:INIT_BATCH]
+
+
+def _at_init(method: str) -> Scorer:
+    def score(parent: Any, shapes: dict[str, torch.Size], cfg: MaskConfig) -> Scores:
+        model, x, y = _init_model_and_batch(cfg)
+        out = init_scores(method, model, x, y, density=cfg.density, scope=cfg.scope, floor=cfg.floor,
+                          min_size=cfg.min_size or None)
+        if set(out) != set(shapes):
+            raise ValueError(f"{method} scored {sorted(out)}, the mask needs {sorted(shapes)}")
+        return out
+    score.__doc__ = f"{method} scores of the parent's initial network (see :func:`init_scores`)."
+    return score
+
+
+for _method in INIT_METHODS:
+    scorer(_method, needs_trained_parent=False)(_at_init(_method))
+
+
+def shuffle_within_layers(mask: Mapping[str, torch.Tensor], seed: int) -> Mask:
+    """A mask with the same number of kept entries in every tensor as ``mask``, their positions drawn
+    uniformly at random within the tensor (a permutation seeded per (seed, tensor name)): the layer-wise
+    shuffle of Frankle et al. 2021, which keeps a mask's per-layer fractions and nothing else."""
+    out: Mask = {}
+    for n, m in mask.items():
+        sub = int.from_bytes(hashlib.sha256(f"shuffle:{seed}:{n}".encode()).digest()[:8], "little") >> 1
+        perm = torch.randperm(m.numel(), generator=torch.Generator().manual_seed(sub))
+        flat = torch.zeros(m.numel(), dtype=torch.bool)
+        flat[perm[:int(m.sum())]] = True
+        out[n] = flat.view(m.shape)
+    return out
 
 
 if set(SCORERS) != set(MASK_METHODS):  # MaskConfig accepts exactly the methods registered here
