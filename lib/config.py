@@ -70,7 +70,10 @@ class MaskConfig:
     ``random``, or a pruning-at-initialisation score of the parent's initial network: ``snip``,
     ``grasp``, ``synflow`` (:mod:`lib.saliency`). density: fraction of prunable weights KEPT. scope: ``global`` (one ranking, with a
     per-tensor ``floor``) or ``layer`` (each tensor keeps ``density``). invert: keep the lowest-ranked
-    ("worst") entries. seed: for ``random``.
+    ("worst") entries. seed: for ``random``, and the permutations that break ties and shuffle.
+    shuffle: after ranking, move each tensor's kept entries to positions drawn at random within the
+    tensor (same count per tensor: the layer-wise shuffle of Frankle et al. 2021,
+    :func:`lib.masks.shuffle_within_layers`); left out of the hash when False.
     """
 
     parent: "TrainConfig | None" = None
@@ -81,9 +84,12 @@ class MaskConfig:
     invert: bool = False
     seed: int = 0
     min_size: int = 0
+    shuffle: bool = False
 
     def __post_init__(self) -> None:
         validate.one_of(self, "method", MASK_METHODS, "mask method", "allowed")
+        if not isinstance(self.shuffle, bool):
+            raise ValueError(f"MaskConfig.shuffle must be True or False, got {self.shuffle!r}")
         validate.real(self, "density", 0, 1, low_open=True)
         validate.one_of(self, "scope", MASK_SCOPES, "scope", "allowed")
         validate.real(self, "floor", 0, 1)

@@ -422,6 +422,8 @@ def _compute(cfg: MaskConfig, parent: Any) -> tuple[Mask, dict[str, Any]]:
     scores = SCORERS[cfg.method](parent, shapes, cfg)
     mask = make_mask(scores, density=cfg.density, scope=cfg.scope, floor=cfg.floor, invert=cfg.invert,
                      shapes=shapes, tie_seed=cfg.seed)
+    if cfg.shuffle:
+        mask = shuffle_within_layers(mask, cfg.seed)
     kept, total = sum(int(m.sum()) for m in mask.values()), sum(m.numel() for m in mask.values())
     return mask, {"kept": kept, "total": total, "tensors": len(mask), **tie_chosen(scores, mask, cfg.scope)}
 

@@ -123,3 +123,19 @@ def test_shuffle_within_layers_keeps_counts_and_draws_positions_uniformly():
     # each position of "b" (3 of 7 kept) is kept with probability 3/7 over seeds
     freq = torch.stack([masks.shuffle_within_layers(mask, seed=k)["b"] for k in range(2000)]).double().mean(0)
     assert float((freq - 3 / 7).abs().max()) < 4 * (3 / 7 * 4 / 7 / 2000) ** 0.5
+
+
+def test_a_shuffled_mask_config_keeps_each_tensors_count_and_the_hash_of_unshuffled_ones():
+    from lib.config import config_hash
+
+    parent = TrainConfig(data=DataConfig(dataset="gaussian", n_train=16, n_test=8),
+                         model=ModelConfig(arch="mlp", width=16, depth=1))
+    plain = MaskConfig(parent=parent, method="random", density=0.2, seed=3)
+    shuffled = MaskConfig(parent=parent, method="random", density=0.2, seed=3, shuffle=True)
+    a, b = masks.compute_mask(plain), masks.compute_mask(shuffled)
+    assert {n: int(t.sum()) for n, t in a.items()} == {n: int(t.sum()) for n, t in b.items()}
+    assert any(not torch.equal(a[n], b[n]) for n in a)
+    assert config_hash(plain) != config_hash(shuffled)
+    assert "shuffle" not in str(__import__("lib.config", fromlist=["config_dict"]).config_dict(plain))
+    with pytest.raises(ValueError, match="shuffle must be True or False"):
+        MaskConfig(parent=parent, shuffle=1)
