@@ -501,3 +501,30 @@ def layer_table(mask: Mapping[str, torch.Tensor], model: nn.Module) -> pd.DataFr
         rows.append({"layer": n, "group": layer_group(n, family), "depth": depth, "size": m.numel(),
                      "kept": kept, "fraction_kept": kept / max(1, m.numel())})
     return pd.DataFrame(rows, columns=["layer", "group", "depth", "size", "kept", "fraction_kept"])
+
+
+def jaccard(a: Mapping[str, torch.Tensor], b: Mapping[str, torch.Tensor]) -> float:
+    """Overlap of two masks over the same tensors: |kept in both| / |kept in either| (1.0 when neither
+    keeps anything). A ValueError names tensors or shapes that differ."""
+    if set(a) != set(b):
+        raise ValueError(f"masks over different tensors: only in the first {sorted(set(a) - set(b))}, "
+                         f"only in the second {sorted(set(b) - set(a))}")
+    both = either = 0
+    for n in a:
+        if a[n].shape != b[n].shape:
+            raise ValueError(f"tensor {n!r} has shape {tuple(a[n].shape)} in one mask, {tuple(b[n].shape)} in the other")
+        both += int((a[n] & b[n]).sum())
+        either += int((a[n] | b[n]).sum())
+    return both / either if either else 1.0
+
+
+def expected_random_jaccard(mask: Mapping[str, torch.Tensor]) -> float:
+    """The expected :func:`jaccard` of ``mask`` with a random mask of the same kept count in every tensor,
+    approximated by each tensor's kept fraction p: overlap sum(k p), union sum(k (2 - p)) (the floor of
+    the overlap statistic: what unrelated masks share)."""
+    both = either = 0.0
+    for m in mask.values():
+        k, p = float(m.sum()), float(m.sum()) / max(1, m.numel())
+        both += k * p
+        either += k * (2 - p)
+    return both / either if either else 1.0

@@ -139,3 +139,18 @@ def test_a_shuffled_mask_config_keeps_each_tensors_count_and_the_hash_of_unshuff
     assert "shuffle" not in str(__import__("lib.config", fromlist=["config_dict"]).config_dict(plain))
     with pytest.raises(ValueError, match="shuffle must be True or False"):
         MaskConfig(parent=parent, shuffle=1)
+
+
+def test_jaccard_by_hand_and_its_random_floor():
+    a = {"w": torch.tensor([True, True, False, False]), "v": torch.tensor([[True, False]])}
+    b = {"w": torch.tensor([True, False, True, False]), "v": torch.tensor([[True, True]])}
+    assert masks.jaccard(a, b) == 2 / 5  # both: w0, v0; either: w0 w1 w2 v0 v1
+    assert masks.jaccard(a, a) == 1.0
+    with pytest.raises(ValueError, match="only in the first"):
+        masks.jaccard(a, {"w": b["w"]})
+    with pytest.raises(ValueError, match="has shape"):
+        masks.jaccard(a, {"w": b["w"], "v": torch.tensor([True, True])})
+    g = torch.Generator().manual_seed(0)
+    m = {"x": torch.rand(200, 50, generator=g) < 0.1, "y": torch.rand(100, 30, generator=g) < 0.5}
+    sims = [masks.jaccard(m, masks.shuffle_within_layers(m, seed=s)) for s in range(50)]
+    assert abs(float(np.mean(sims)) - masks.expected_random_jaccard(m)) < 0.01
