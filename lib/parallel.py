@@ -89,7 +89,7 @@ def default_workers() -> int:
 
 def threads_per_run(cfg: TrainConfig, n_cores: int | None = None) -> int:
     """Torch threads one run of ``cfg`` trains with on a machine of ``n_cores`` cores (default: this
-    one's): the first rule of :data:`THREAD_RULES` that covers the model, else 1, at most ``n_cores``.
+    one's): the first rule of :data:`THREAD_RULES` that covers the model, else every core, at most ``n_cores``.
     It depends on the config only (and the cores), never on the number of workers or the load, because
     the thread count changes a run's floats (see the module docstring).
 

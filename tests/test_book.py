@@ -5,6 +5,7 @@ tests train two tiny MLPs on Gaussian data.
 """
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -288,6 +289,27 @@ def test_training_rows_count_own_cached_and_shared_runs(run_cache):
     assert status.training_rows(records)[2] == "| 04_width | 4 | 2 | 1.5 min (+1 runs without a recorded time) | 4 |"  # + chapter 2 real runs
     md = status.status_markdown(records, {}, {}, "now", status.training_rows(records))
     assert "## Training behind each chapter" in md and "| 04_width | 4 | 2 |" in md
+
+
+def test_measured_builds_table_on_the_status_page(tmp_path):
+    f = tmp_path / "book_times.json"
+    assert status.measured_builds(f) == []  # no file, no section
+    f.write_text(json.dumps({"builds": [
+        {"label": "before", "date": "2026-12-02", "commit": "50c6f5e", "machine": "2 cores", "note": "quiet",
+         "minutes": {"02": 8.04, "05": 28.5}, "total": 40.0},
+        {"label": "after", "date": "2026-12-02", "commit": "c93cb61", "machine": "2 cores", "note": "quiet",
+         "minutes": {"02": 5.0}, "total": 20.0}]}))
+    lines = status.measured_builds(f)
+    assert lines[0] == "| Chapter | before (2026-12-02, `50c6f5e`) | after (2026-12-02, `c93cb61`) |"
+    assert "| 02 | 8.0 | 5.0 |" in lines and "| 05 | 28.5 | - |" in lines and "| **total** | **40.0** | **20.0** |" in lines
+    md = status.status_markdown({}, {}, {}, "now", None, lines)
+    assert "## Builds measured from an empty run cache" in md and "| 05 | 28.5 | - |" in md
+    assert "## Builds measured" not in status.status_markdown({}, {}, {}, "now")
+
+
+def test_the_committed_measured_builds_file_renders():
+    lines = status.measured_builds()
+    assert lines and lines[0].startswith("| Chapter |") and any(x.startswith("| **total** |") for x in lines)
 
 
 # ---- training the plan before the notebook, and what the notebook may train -----------------

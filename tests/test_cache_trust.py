@@ -303,4 +303,4 @@ def test_numpy_numbers_are_stored_as_python_numbers():
 def test_mask_methods_in_config_are_the_registered_scorers():
     assert set(MASK_METHODS) == set(masks.SCORERS)
     with pytest.raises(ValueError, match="not in lib.config.MASK_METHODS"):
-        masks.scorer("snip")
+        masks.scorer("obd")

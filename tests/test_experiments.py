@@ -110,8 +110,8 @@ def test_bad_inputs_fail_before_training(run_cache):
     before = runs.TRAIN_COUNT
     with pytest.raises(ValueError, match="need parents trained with gradient statistics"):
         ex.prune_sweep(tiny(), widths=(4,), methods=("diff",), progress=False)
-    with pytest.raises(ValueError, match=r"unknown method\(s\) \['snip'\]"):
-        ex.prune_sweep(tiny(), widths=(4,), methods=("snip",), progress=False)
+    with pytest.raises(ValueError, match=r"unknown method\(s\) \['obd'\]"):
+        ex.prune_sweep(tiny(), widths=(4,), methods=("obd",), progress=False)
     with pytest.raises(ValueError, match=r"unknown method\(s\) \['magnitude'\]; allowed: none, random"):
         ex.prune_large(tiny(), methods=("magnitude",), progress=False)
     with pytest.raises(ValueError, match="density"):

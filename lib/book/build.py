@@ -69,7 +69,8 @@ def build(chapter_params: dict[str, dict[str, Any]], declared: dict[str, dict[st
                  if chapter_params else [])
 
     (STAGE / "status.md").write_text(status.status_markdown(
-        records, declared, source_sha, status.now("%Y-%m-%d %H:%M UTC"), status.training_rows(records)))
+        records, declared, source_sha, status.now("%Y-%m-%d %H:%M UTC"), status.training_rows(records),
+        status.measured_builds()))
     profiles = {records[c.key]["profile"] for c in registry.CHAPTERS if c.key in records}
     if len(profiles) > 1:
         print(f"note: the book mixes profiles {sorted(profiles)}")

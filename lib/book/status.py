@@ -113,10 +113,40 @@ def _chapter_rows(records: dict[str, dict[str, Any]], source_sha: dict[str, str]
     return rows, total, profiles
 
 
+#: Whole builds measured by hand from an empty run cache (``benchmarks/book_times.json``), shown on the
+#: Status page beside the build being read: what a first ``make book`` costs, and how it changed.
+MEASURED_BUILDS = paths.ROOT / "benchmarks" / "book_times.json"
+
+
+def measured_builds(path: Path = MEASURED_BUILDS) -> list[str]:
+    """Markdown for the measured builds in ``path``: one table, a column per build (label, date, commit,
+    what ran beside it) and a row per chapter in minutes, then the total; [] when the file is missing.
+
+    The file holds {"builds": [{"label", "date", "commit", "machine", "note", "minutes": {chapter: min},
+    "total": min}, ...]}; a chapter a build did not time shows as "-"."""
+    try:
+        builds = json.loads(path.read_text())["builds"]
+    except (OSError, ValueError, KeyError):
+        return []
+    if not builds:
+        return []
+    chapters = sorted({k for b in builds for k in b["minutes"]})
+    head = "| Chapter | " + " | ".join(f"{b['label']} ({b['date']}, `{b['commit']}`)" for b in builds) + " |"
+    lines = [head, "|---|" + "---:|" * len(builds)]
+    for k in chapters:
+        cells = [f"{b['minutes'][k]:.1f}" if k in b["minutes"] else "-" for b in builds]
+        lines.append(f"| {k} | " + " | ".join(cells) + " |")
+    lines.append("| **total** | " + " | ".join(f"**{b['total']:.1f}**" for b in builds) + " |")
+    lines += ["", *(f"- {b['label']}: {b['machine']}; {b['note']}" for b in builds)]
+    return lines
+
+
 def status_markdown(records: dict[str, dict[str, Any]], declared: dict[str, dict[str, Any]],
-                    source_sha: dict[str, str], generated: str, training: list[str] | None = None) -> str:
+                    source_sha: dict[str, str], generated: str, training: list[str] | None = None,
+                    measured: list[str] | None = None) -> str:
     """The Status page: one row per chapter (profile, seconds, date, result), the training behind
-    each chapter (rows of :func:`training_rows`), then the parameters each chapter accepts with their defaults."""
+    each chapter (rows of :func:`training_rows`), the builds measured from an empty cache (lines of
+    :func:`measured_builds`), then the parameters each chapter accepts with their defaults."""
     rows, total, profiles = _chapter_rows(records, source_sha)
     lines = [
         "# Build status",
@@ -148,6 +178,17 @@ def status_markdown(records: dict[str, dict[str, Any]], declared: dict[str, dict
             "| Chapter | Runs (own) | In the cache | Training time | Shared with earlier chapters |",
             "|---|---:|---:|---|---:|",
             *training,
+        ]
+    if measured:
+        lines += [
+            "",
+            "## Builds measured from an empty run cache",
+            "",
+            "Minutes of wall-clock time per chapter (its training and its notebook) for a whole `make book` "
+            "started with an empty run cache, measured by hand and kept in `benchmarks/book_times.json`; "
+            "side-by-side builds ran one after another on one quiet machine.",
+            "",
+            *measured,
         ]
     lines += [
         "",
