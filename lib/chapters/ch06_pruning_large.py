@@ -467,7 +467,7 @@ def random_strong(t: Tables, p: Params) -> Optional[Verdict]:
               "(it nearly matches the best ResNet mask)",
               f"section 6.2: random {PRUNE_TABLES[RL]['random'][1]:.4f} (Table 6.5) against magnitude_best "
               f"{PRUNE_TABLES[RG]['magnitude_best'][1]:.4f} (Table 6.1)",
-              f"random per layer {_ms(a)}, magnitude_best global {_ms(b)} (held: the interval lies above "
+              f"random per layer {_ms(a)}, magnitude_best global {_ms(b)} (held when the interval lies above "
               f"-{NEAR_MARGIN:g})", test, "Tables 6.1, 6.5", t, RG, RL)
 
 
@@ -640,7 +640,7 @@ def vit_no_parity_layer(t: Tables, p: Params) -> Optional[Verdict]:
               f"ViT, per-layer ranking: the diff mask stays more than {PARITY_MARGIN:.0%} below the dense network "
               "(it does not reach parity)",
               "section 6.2: unable to achieve parity with the dense network; " + _thesis(VL, "none", "coherence_best"),
-              ours + f" (held: the interval lies below -{PARITY_MARGIN:g})", test, "Table 6.6", t, VL)
+              ours + f" (held when the interval lies below -{PARITY_MARGIN:g})", test, "Table 6.6", t, VL)
 
 
 # ---- section 7.3
