@@ -162,7 +162,7 @@ def check_plans(plans: Iterable[tuple[str, list[list[TrainConfig]]]], *,
             todo = [c for stage in stages for c in stage]
             counts[chapter] = len({config_hash(c) for c in todo})
             t_chapter, new = time.perf_counter(), 0
-            for cfg in tqdm(todo, desc=f"check chapter {chapter}", unit="run", leave=False):
+            for cfg in tqdm(todo, desc=f"check chapter {chapter}", unit="run", leave=False, disable=None):
                 seen.add(config_hash(cfg))
                 sig = signature(cfg)
                 try:
