@@ -47,6 +47,9 @@ class StatsConfig:
     every: compute after epoch 0 and every ``every`` epochs (0 = never; the last epoch always when on).
     max_samples: use the first ``max_samples`` training images (0 = the whole training set).
     backend: ``auto``, ``fast``, ``functorch`` or ``opacus``. bins: diff-histogram bins on [-1, 1].
+    counts: also save, per parameter entry, the exact number of samples with a nonzero gradient in the
+    diffs files (see :class:`lib.stats.StatsCallback`).
+    test_samples: also measure coherence on the first ``test_samples`` test images (0 = not at all).
     """
 
     every: int = 0
@@ -54,12 +57,17 @@ class StatsConfig:
     backend: str = "auto"
     bins: int = 50
     batch_size: int = 256
+    counts: bool = False
+    test_samples: int = 0
 
     def __post_init__(self) -> None:  # backend names are checked by lib.stats when used
         validate.integer(self, "every", 0)
         validate.integer(self, "max_samples", 0)
         validate.integer(self, "bins", 1)
         validate.integer(self, "batch_size", 1)
+        if not isinstance(self.counts, bool):
+            raise ValueError(f"StatsConfig.counts must be True or False, got {self.counts!r}")
+        validate.integer(self, "test_samples", 0)
 
 
 @dataclass(frozen=True)

@@ -115,8 +115,12 @@ def with_overrides(profile: Profile | str, **overrides: Any) -> Profile:
     return dataclasses.replace(p, **clean)
 
 
-def _stats(p: Profile) -> StatsConfig:
-    return StatsConfig(every=p.stats_every, max_samples=p.stats_max_samples)
+def _stats(p: Profile, *, test: bool = False) -> StatsConfig:
+    """The profile's gradient statistics: every ``stats_every`` epochs on the first ``stats_max_samples``
+    training images, with exact sign and nonzero counts in the stored diffs (chapter 8 tests each diff
+    against fair coin flips); with ``test``, also on as many test images (chapter 8, question 4)."""
+    return StatsConfig(every=p.stats_every, max_samples=p.stats_max_samples, counts=True,
+                       test_samples=p.stats_max_samples if test else 0)
 
 
 def is_vit(arch: str) -> bool:
@@ -149,9 +153,10 @@ def large_config(p: Profile, arch: str, *, dataset: str = "cifar10", epochs: int
 
 
 def mlp_config(p: Profile, width: int, *, seed: int = 0, stats: bool = True) -> TrainConfig:
-    """A dense MLP run of chapters 4 and 5 (Adam, the profile's learning rate and epochs)."""
+    """A dense MLP run of chapters 4, 5 and 8 (Adam, the profile's learning rate and epochs); with ``stats``,
+    gradient statistics on training and test images (:func:`_stats`)."""
     return TrainConfig(
         data=DataConfig("cifar10", p.n_train, p.n_test, seed=0), model=ModelConfig("mlp", width=width),
         optim=OptimConfig("adam", p.mlp_lr), batch_size=p.batch_size, epochs=p.mlp_epochs, seed=seed,
-        stats=_stats(p) if stats else StatsConfig(),
+        stats=_stats(p, test=True) if stats else StatsConfig(),
     )

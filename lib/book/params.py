@@ -27,11 +27,12 @@ def chapter_key(text: str) -> str:
 
 
 def selected(chapters: Sequence[str] | None, *, execute: bool = True) -> list[str]:
-    """The keys of the chapters to execute, in book order as given: all when ``chapters`` is
-    empty, none without ``execute``."""
+    """The keys of the chapters to execute, in execution order (:data:`lib.chapters.registry.EXECUTION`:
+    book order, chapter 7 after the chapters whose verdicts it gathers): all when ``chapters`` is empty,
+    none without ``execute``."""
     if not execute:
         return []
-    return [chapter_key(c) for c in chapters] if chapters else list(registry.KEYS)
+    return registry.execution_order([chapter_key(c) for c in chapters] if chapters else registry.KEYS)
 
 
 def notebook_parameters(nb: Any) -> dict[str, Any]:

@@ -24,6 +24,8 @@ class Chapter:
     key: two digits ("02"); stem: the notebook's file name without ``.ipynb``; module: the chapter
     module's dotted name; title: a short title; figures, tables: the least the executed notebook and
     its HTML page must show (a figure is an image output; a table an HTML or Markdown table).
+    gathers: the chapter reads the verdicts other chapters store, so it executes after all of them
+    (:data:`EXECUTION`), wherever it sits in the book.
     """
 
     key: str
@@ -32,6 +34,8 @@ class Chapter:
     title: str
     figures: int
     tables: int
+    gathers: bool = False
+
 
     @property
     def notebook(self) -> str:
@@ -45,9 +49,19 @@ CHAPTERS: tuple[Chapter, ...] = (
     Chapter("04", "04_width", "lib.chapters.ch04_width", "Width, coherence and generalization", 4, 0),
     Chapter("05", "05_pruning_mlp", "lib.chapters.ch05_pruning_mlp", "Pruning fully-connected networks", 3, 0),
     Chapter("06", "06_pruning_large", "lib.chapters.ch06_pruning_large", "Pruning ResNets and ViTs", 2, 4),
-    Chapter("07", "07_conclusions", "lib.chapters.ch07_conclusions", "Conclusions", 0, 1),
+    Chapter("07", "07_conclusions", "lib.chapters.ch07_conclusions", "Conclusions", 0, 1, gathers=True),
+    Chapter("08", "08_what_diffs_measure", "lib.chapters.ch08_what_diffs_measure", "What coherence and diffs measure",
+            7, 2),
 )
 KEYS: tuple[str, ...] = tuple(c.key for c in CHAPTERS)
+#: The order in which the build executes chapters: book order, the gathering chapters (7) last.
+EXECUTION: tuple[str, ...] = (tuple(c.key for c in CHAPTERS if not c.gathers)
+                              + tuple(c.key for c in CHAPTERS if c.gathers))
+
+
+def execution_order(keys: "list[str] | tuple[str, ...]") -> list[str]:
+    """``keys`` in :data:`EXECUTION` order (a gathering chapter after the chapters it reads)."""
+    return sorted(dict.fromkeys(keys), key=EXECUTION.index)
 
 
 def key_of(text: str | int) -> str:

@@ -15,10 +15,13 @@ trainable parameter (``requires_grad=True``); frozen parameters are left out of 
   n * alpha (Chatterjee and Zielinski's alpha / alpha_perp); per-layer coherence: the same ratio
   restricted to one parameter tensor. NaN when every g_z is zero.
 * diffs: diff_p = mean_z sign(g_z)_p in [-1, 1] for every parameter entry, with sign(0) = 0.
+* counts (on request): sign_sum_p = sum_z sign(g_z)_p (so diffs = sign_sum / n) and nonzero_p = the
+  number of samples with g_z,p != 0, both exact integers; positives = (nonzero + sign_sum) / 2 and
+  negatives = (nonzero - sign_sum) / 2.
 
 Accumulation does not depend on the batch size: sums of gradients and of squared norms are kept in
 float64 (with a partial sum in the parameter's dtype over at most 8 batches / 4096 samples), sign
-counts are exact integers (int32, moved into int64 before they could overflow).
+counts are exact integers (int32, moved into int64 before they could overflow); so are nonzero counts.
 """
 from __future__ import annotations
 
@@ -53,6 +56,8 @@ class GradStats:
     shaped like the parameter; only trainable parameters appear. layer_coherence and
     layer_mean_sq_norm are keyed the same way. mean_sq_norm = mean_z ||g_z||^2. backend: the
     backend that actually ran (``auto`` resolves to ``fast`` or ``functorch``).
+    sign_sum, nonzero: only when asked for (``counts=True``, else None), keyed as diffs: int64 CPU
+    tensors shaped like the parameter, sum_z sign(g_z) and the number of samples with g_z != 0.
     """
 
     n: int
@@ -64,6 +69,8 @@ class GradStats:
     diffs: dict[str, torch.Tensor] = field(repr=False)
     mean_grad: dict[str, torch.Tensor] = field(repr=False)
     backend: str = "auto"
+    sign_sum: dict[str, torch.Tensor] | None = field(default=None, repr=False)
+    nonzero: dict[str, torch.Tensor] | None = field(default=None, repr=False)
 
 
 class Accumulator:
@@ -71,15 +78,20 @@ class Accumulator:
     moved into int64 before they could overflow), sums of squared per-sample norms (float64) and
     gradient sums (float64; each batch's sum is first added in the parameter's dtype into a partial
     buffer that is moved into float64 every 8 batches or 4096 samples, which avoids widening every
-    batch's gradient: the float32 part only ever sums a few thousand samples)."""
+    batch's gradient: the float32 part only ever sums a few thousand samples). With ``counts``,
+    also the number of nonzero per-sample gradient entries (``nz``; kept like the sign counts); without
+    it ``nz`` is empty and nothing is spent on them."""
 
-    def __init__(self, params: dict[str, torch.Tensor]):
+    def __init__(self, params: dict[str, torch.Tensor], counts: bool = False):
         self.names = list(params)
         self.scratch = Scratch()
         self._ones: tuple | None = None
         self.device = next(iter(params.values())).device
         self.count = {k: torch.zeros(p.shape, dtype=torch.int32, device=self.device) for k, p in params.items()}
         self.count64: dict[str, torch.Tensor] = {}
+        self.nz = ({k: torch.zeros(p.shape, dtype=torch.int32, device=self.device) for k, p in params.items()}
+                   if counts else {})
+        self.nz64: dict[str, torch.Tensor] = {}
         self.partial = {k: torch.zeros(p.shape, dtype=_wide_enough(p.dtype), device=self.device) for k, p in params.items()}
         self.sum: dict[str, torch.Tensor] = {}  # float64, created at the first flush
         self.sq = {k: torch.zeros((), dtype=torch.float64, device=self.device) for k in params}
@@ -100,11 +112,12 @@ class Accumulator:
         self.n += b
 
     def _flush_counts(self) -> None:
-        for k in self.names:
-            if k not in self.count64:
-                self.count64[k] = torch.zeros(self.count[k].shape, dtype=torch.int64, device=self.device)
-            self.count64[k] += self.count[k]
-            self.count[k].zero_()
+        for small, big in ((self.count, self.count64), (self.nz, self.nz64)):
+            for k, c in small.items():
+                if k not in big:
+                    big[k] = torch.zeros(c.shape, dtype=torch.int64, device=self.device)
+                big[k] += c
+                c.zero_()
         self._staged = 0
 
     def _flush_sums(self) -> None:
@@ -132,7 +145,8 @@ class Accumulator:
     def add_per_sample(self, name: str, g: torch.Tensor, with_sum: bool = False) -> None:
         """Add signs and squared norms of materialised per-sample grads ``g`` (c, *shape), and their
         sum too when ``with_sum``. Sign counts: a float matrix-vector product of +-1/0 entries over
-        c < 2^24 samples, exact. Squared norms: :func:`lib.stats.ops.sq_sum`."""
+        c < 2^24 samples, exact; nonzero counts (when kept) the same product of their absolute
+        values. Squared norms: :func:`lib.stats.ops.sq_sum`."""
         c = g.shape[0]
         gf = g.reshape(c, -1)
         if gf.dtype not in (torch.float32, torch.float64):  # half precision: count and sum in float32
@@ -141,6 +155,8 @@ class Accumulator:
         tmp = self.scratch.get(tuple(gf.shape), gf.dtype, gf.device)
         torch.sign(gf, out=tmp)
         self.count[name].add_(torch.mv(tmp.T, ones).view(self.count[name].shape).to(torch.int32))
+        if name in self.nz:
+            self.nz[name].add_(torch.mv(tmp.abs_().T, ones).view(self.nz[name].shape).to(torch.int32))
         self.sq[name] += sq_sum(gf)
         if with_sum:
             self.add_grad_sum(name, torch.mv(gf.T, ones).view(self.count[name].shape))
@@ -149,6 +165,11 @@ class Accumulator:
         """sum_z sign(g_z) as int64."""
         c = self.count[name].to(torch.int64)
         return c + self.count64[name] if name in self.count64 else c
+
+    def nonzeros(self, name: str) -> torch.Tensor:
+        """Number of samples z with g_z != 0, as int64 (only when the accumulator keeps them)."""
+        c = self.nz[name].to(torch.int64)
+        return c + self.nz64[name] if name in self.nz64 else c
 
     def result(self, backend: str) -> GradStats:
         self._flush_sums()
@@ -169,9 +190,13 @@ class Accumulator:
                 diffs[k] = self.count[k].to(torch.float32).div_(n).cpu()
             means[k] = self.sum[k].to(torch.float32).div_(n).cpu()
         coh = num_tot / den_tot if den_tot > 0 else math.nan
+        sign_sum = nonzero = None
+        if self.nz:
+            sign_sum = {k: self.counts(k).cpu() for k in self.names}
+            nonzero = {k: self.nonzeros(k).cpu() for k in self.names}
         return GradStats(n=n, coherence=coh, scaled_coherence=n * coh, mean_sq_norm=den_tot,
                          layer_coherence=lcoh, layer_mean_sq_norm=lsq, diffs=diffs, mean_grad=means,
-                         backend=backend)
+                         backend=backend, sign_sum=sign_sum, nonzero=nonzero)
 
 
 # ------------------------------------------------------------------------------------------ data

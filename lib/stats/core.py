@@ -21,7 +21,8 @@ BACKENDS = ("auto", "fast", "functorch", "opacus")
 
 
 def gradient_stats(model: nn.Module, data: Any, *, backend: str = "auto", batch_size: int = 256,
-                   max_samples: int | None = None, memory_budget_mb: float = 1024, progress: bool = True) -> GradStats:
+                   max_samples: int | None = None, memory_budget_mb: float = 1024, progress: bool = True,
+                   counts: bool = False) -> GradStats:
     """Coherence, per-layer coherence and diffs of ``model``'s per-sample gradients on ``data``.
 
     data: a pair of tensors (inputs, targets) or an iterable of such batches; targets are class
@@ -45,9 +46,11 @@ def gradient_stats(model: nn.Module, data: Any, *, backend: str = "auto", batch_
     gradient sums; sign counts are exact). max_samples: use only the first ``max_samples`` samples
     (None = all). memory_budget_mb: sizes the chunks in which per-sample gradients are materialised
     and the fast kernels' buffers (the forward/backward of one batch comes on top).
-    progress: a tqdm progress bar over samples.
+    progress: a tqdm progress bar over samples. counts: also return ``sign_sum`` and ``nonzero``
+    (exact int64 per-entry counts, see :class:`~lib.stats.base.GradStats`), with every backend; off,
+    nothing is spent on them and both are None.
 
-    Raises ValueError for an unknown backend, empty data, targets out of range or not integer,
+    Raises ValueError for an unknown backend, a non-bool ``counts``, empty data, targets out of range or not integer,
     mismatched inputs/targets, a non-finite loss, BatchNorm without running statistics, or a model
     without trainable parameters.
     """
@@ -59,6 +62,8 @@ def gradient_stats(model: nn.Module, data: Any, *, backend: str = "auto", batch_
         raise ValueError(f"max_samples must be None or an integer >= 1, got {max_samples!r}")
     if not memory_budget_mb > 0:
         raise ValueError(f"memory_budget_mb must be > 0, got {memory_budget_mb!r}")
+    if not isinstance(counts, bool):
+        raise ValueError(f"counts must be True or False, got {counts!r}")
     params = trainable(model)
     for name, m in model.named_modules():
         if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.running_mean is None:
@@ -76,14 +81,14 @@ def gradient_stats(model: nn.Module, data: Any, *, backend: str = "auto", batch_
         with torch.enable_grad():
             if backend in ("auto", "fast"):
                 try:
-                    return run_hooks(model, params, batches, budget, bar)
+                    return run_hooks(model, params, batches, budget, bar, counts)
                 except UnsupportedModel as exc:  # auto: a model fast cannot split goes to functorch
                     if backend == "fast" or exc.done > 0 or exc.batches is None:
                         raise
-                    return run_functorch(model, params, exc.batches, budget, bar)
+                    return run_functorch(model, params, exc.batches, budget, bar, counts)
             if backend == "functorch":
-                return run_functorch(model, params, batches, budget, bar)
-            return run_opacus(model, params, batches, budget, bar)
+                return run_functorch(model, params, batches, budget, bar, counts)
+            return run_opacus(model, params, batches, budget, bar, counts)
     finally:
         bar.close()
         for m, t in modes.items():

@@ -1,7 +1,8 @@
 """The ``functorch`` backend: ``vmap(grad)`` of each sample's loss over the whole model.
 
 Per-sample gradients of all trainable parameters are materialised for a chunk of samples at a time,
-the chunk sized so that they (and the vmapped activations) fit the memory budget.
+the chunk sized so that they (and the vmapped activations) fit the memory budget; sign and nonzero
+counts (``counts``) come from the same materialised gradients.
 """
 from __future__ import annotations
 
@@ -16,9 +17,11 @@ from .base import (Accumulator, GradStats, activation_bytes_per_sample, check_lo
                    to_model)
 
 
-def run_functorch(model: nn.Module, params: dict[str, nn.Parameter], batches: Iterator, budget: int, bar: Any) -> GradStats:
+def run_functorch(model: nn.Module, params: dict[str, nn.Parameter], batches: Iterator, budget: int, bar: Any,
+                  counts: bool = False) -> GradStats:
+    """The ``functorch`` backend (with ``counts``: sign sums and nonzero counts too)."""
     ref = next(iter(params.values()))
-    acc = Accumulator(params)
+    acc = Accumulator(params, counts=counts)
     train = {k: p.detach() for k, p in params.items()}
     fixed = {k: p.detach() for k, p in model.named_parameters() if k not in train}
     fixed.update(dict(model.named_buffers()))

@@ -4,8 +4,9 @@ Every module that owns trainable parameters is a *unit*. A forward hook keeps th
 puts a tensor hook on its output; when backward reaches that output the hook has dL/dy, and the
 unit's statistics for the batch come from
 
-* its fast kernel (a closed form, e.g. ``nn.Linear`` on 2-D inputs), where one applies; the batch's
-  gradient sum is then the ordinary gradient of the summed loss, requested from autograd;
+* its fast kernel (a closed form, e.g. ``nn.Linear`` on 2-D inputs), where one applies (and, when
+  nonzero counts are asked for, can count them); the batch's gradient sum is then the ordinary
+  gradient of the summed loss, requested from autograd;
 * otherwise its grad sampler, applied chunk by chunk (chunks sized from the memory budget), or
   ``torch.func`` on the module for a type without one; the gradient sum is the sum of the chunk's
   per-sample gradients, so autograd is not asked for these parameters' gradients at all: it only
@@ -50,7 +51,8 @@ class Unit:
 
 def plan_units(model: nn.Module, params: dict[str, nn.Parameter], acc: Accumulator, budget: int) -> list[Unit]:
     """The modules that own the trainable parameters, each with the accumulator slots it fills
-    (fast kernels share ``budget`` bytes for their buffers)."""
+    (fast kernels share ``budget`` bytes for their buffers). When ``acc`` keeps nonzero counts, a fast
+    kernel that cannot add them is left out (the unit uses its grad sampler)."""
     canon_of = {id(p): k for k, p in params.items()}
     units: list[Unit] = []
     seen: dict[int, str] = {}
@@ -64,6 +66,8 @@ def plan_units(model: nn.Module, params: dict[str, nn.Parameter], acc: Accumulat
             seen[id(p)] = prefix + local
             canon[local] = canon_of[id(p)]
         fast = find(FAST_KERNELS, mod) if spec else None
+        if fast is not None and acc.nz and not fast.nonzero:
+            fast = None
         # on the fast path the kernel sums the gradients it can, autograd the others (at least one
         # parameter per unit goes to autograd, which makes the backward reach the unit's output)
         delegated = [lo for lo in (fast.sums if fast else ()) if lo in canon]
@@ -71,7 +75,8 @@ def plan_units(model: nn.Module, params: dict[str, nn.Parameter], acc: Accumulat
         if not to_autograd and delegated:
             to_autograd.append(delegated.pop(0))
         sink = Sink({lo: acc.count[c] for lo, c in canon.items()}, {lo: acc.sq[c] for lo, c in canon.items()},
-                    {lo: acc.partial[canon[lo]] for lo in delegated})
+                    {lo: acc.partial[canon[lo]] for lo in delegated},
+                    nonzero={lo: acc.nz[c] for lo, c in canon.items() if c in acc.nz})
         by_local = dict(owned)
         nbytes = sum(p.numel() * p.element_size() for _, p in owned)
         units.append(Unit(mod, prefix.rstrip(".") or "<root>", canon, [p for _, p in owned], spec, fast, sink,
@@ -202,15 +207,16 @@ class HookEngine:
 
 
 def run_hooks(model: nn.Module, params: dict[str, nn.Parameter], batches: Iterator, budget: int,
-              bar: Any) -> GradStats:
-    """The ``fast`` backend. A model the engine cannot split into layers (found while planning or on a
-    batch) raises :class:`~lib.stats.base.UnsupportedModel` carrying the batches not yet consumed."""
+              bar: Any, counts: bool = False) -> GradStats:
+    """The ``fast`` backend (with ``counts``: sign sums and nonzero counts too). A model the engine
+    cannot split into layers (found while planning or on a batch) raises
+    :class:`~lib.stats.base.UnsupportedModel` carrying the batches not yet consumed."""
     ref = next(iter(params.values()))
     it = iter(batches)
     first = next(it)
     done = 0
     try:
-        acc = Accumulator(params)
+        acc = Accumulator(params, counts=counts)
         with HookEngine(model, params, acc, budget) as eng:
             for x, y in itertools.chain([first], it):
                 eng.batch(*to_model(x, y, ref))

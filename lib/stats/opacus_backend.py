@@ -14,7 +14,8 @@ Two more rewrites of the copy keep Opacus exact: each module owning parameters i
 torchvision's ResNet blocks), and convolutions with a non-zero padding mode pad explicitly first
 (Opacus's conv grad sampler ignores ``padding_mode``). Layers Opacus has no grad sampler for (e.g.
 ``TokenEmbedding``) go through Opacus's own functorch fallback. Each batch is split into sub-batches
-whose per-sample gradients fit the memory budget.
+whose per-sample gradients fit the memory budget. Sign and nonzero counts (``counts``) come from
+Opacus's per-sample gradients like every other statistic.
 """
 from __future__ import annotations
 
@@ -139,12 +140,14 @@ def opacus_copy(model: nn.Module, params: dict[str, nn.Parameter]) -> tuple[nn.M
     return m, cparams
 
 
-def run_opacus(model: nn.Module, params: dict[str, nn.Parameter], batches: Iterator, budget: int, bar: Any) -> GradStats:
+def run_opacus(model: nn.Module, params: dict[str, nn.Parameter], batches: Iterator, budget: int, bar: Any,
+               counts: bool = False) -> GradStats:
+    """The ``opacus`` backend (with ``counts``: sign sums and nonzero counts too)."""
     from opacus import GradSampleModule
 
     _register()
     ref = next(iter(params.values()))
-    acc = Accumulator(params)
+    acc = Accumulator(params, counts=counts)
     m, cparams = opacus_copy(model, params)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -11,8 +11,10 @@ Two kinds of kernel, each one function per layer type:
   gradients. It is registered with ``applies(module, inputs) -> bool``, checked at forward time
   (where its closed form does not apply the engine uses the layer's grad sampler), ``sums``: the
   parameters whose batch gradient sums it can add itself (into ``sink.sums``; the engine then does
-  not ask autograd for them), and ``finish(module, sink)``, called once at the end of the pass, for
-  kernels that buffer several batches before computing.
+  not ask autograd for them), ``finish(module, sink)``, called once at the end of the pass, for
+  kernels that buffer several batches before computing, and ``nonzero``: whether it can also count
+  the nonzero per-sample gradient entries (into ``sink.nonzero``); when those counts are asked for, a
+  kernel that cannot is not used and the layer goes through its grad sampler.
 
 A new layer type is one decorated function; :mod:`lib.stats.kernels` holds the built-in ones and the
 package ``__init__`` imports it. Lookup is by exact type. A module type without a grad sampler that
@@ -61,6 +63,8 @@ class Sink:
     sums: local name -> tensor shaped like the parameter, for the parameters (among the kernel's
     ``sums``) whose batch gradient sums the engine leaves to the kernel: add sum_z g_z into it.
     budget: bytes the kernel may keep in buffers across calls. state: the kernel's own, per module.
+    nonzero: local name -> int32 tensor shaped like the parameter, present only when nonzero counts
+    are asked for: add the number of samples whose gradient entry is nonzero into it, in place.
     """
 
     sign: dict[str, torch.Tensor]
@@ -68,6 +72,7 @@ class Sink:
     sums: dict[str, torch.Tensor] = field(default_factory=dict)
     budget: int = 256 * 2 ** 20
     state: dict = field(default_factory=dict)
+    nonzero: dict[str, torch.Tensor] = field(default_factory=dict)
 
 
 FastKernel = Callable[[nn.Module, Inputs, torch.Tensor, Sink], None]
@@ -84,12 +89,13 @@ class SamplerSpec:
 @dataclass(frozen=True)
 class FastSpec:
     """A registered closed form, the test of whether it applies to a call's inputs, the parameters
-    whose gradient sums it can add itself and its end-of-pass hook."""
+    whose gradient sums it can add itself, its end-of-pass hook and whether it fills ``sink.nonzero``."""
 
     fn: FastKernel
     applies: Applies
     sums: tuple[str, ...] = ()
     finish: Callable[[nn.Module, Sink], None] | None = None
+    nonzero: bool = False
 
 
 GRAD_SAMPLERS: dict[type[nn.Module], SamplerSpec] = {}
@@ -116,14 +122,15 @@ def register_grad_sampler(target: type[nn.Module] | Sequence[type[nn.Module]], *
 
 def register_fast_kernel(target: type[nn.Module] | Sequence[type[nn.Module]], *,
                          applies: Applies = lambda module, inputs: True, sums: Sequence[str] = (),
-                         finish: Callable[[nn.Module, Sink], None] | None = None) -> Callable[[FastKernel], FastKernel]:
+                         finish: Callable[[nn.Module, Sink], None] | None = None,
+                         nonzero: bool = False) -> Callable[[FastKernel], FastKernel]:
     """Register ``fn(module, inputs, grad_out, sink)``, a closed form for ``target`` type(s), used on
-    the calls for which ``applies(module, inputs)`` is true; see the module docstring for ``sums``
-    and ``finish``."""
+    the calls for which ``applies(module, inputs)`` is true; see the module docstring for ``sums``,
+    ``finish`` and ``nonzero``."""
 
     def deco(fn: FastKernel) -> FastKernel:
         for t in _types(target):
-            FAST_KERNELS[t] = FastSpec(fn, applies, tuple(sums), finish)
+            FAST_KERNELS[t] = FastSpec(fn, applies, tuple(sums), finish, bool(nonzero))
         return fn
 
     return deco

@@ -5,14 +5,16 @@ is the outer product ``d_z a_z^T``. Hence, without materialising any per-sample 
 
 * sum_z sign(g_z) = sign(D)^T sign(A)  (sign(xy) = sign(x) sign(y), so this is exact; a product that
   underflows to 0 in floating point is the only exception and needs |x y| < 1e-45 in float32);
-* ||g_z||^2 = ||a_z||^2 ||d_z||^2, and for the bias sign counts are the column sums of sign(D) and
-  ||g_z||^2 = ||d_z||^2;
+* the number of samples with a nonzero entry is |sign(D)|^T |sign(A)| (d a != 0 iff d != 0 and a != 0);
+* ||g_z||^2 = ||a_z||^2 ||d_z||^2, and for the bias sign counts are the column sums of sign(D), nonzero
+  counts those of |sign(D)| and ||g_z||^2 = ||d_z||^2;
 * the weight's gradient sum is D^T A.
 
 The fast kernel buffers sign(A), sign(D) (int8) and A, D over up to 4096 samples (within its memory
 budget) and then computes the counts as one int8 x int8 -> int32 matrix product (exact) and the
 weight's gradient sum as one float product: fewer, larger products than batch by batch, and no
-per-batch pass over a weight-sized array. The bias's sums come from autograd.
+per-batch pass over a weight-sized array. Nonzero counts, when asked for, are one more such product of
+the same buffers' absolute values. The bias's sums come from autograd.
 
 With token inputs (n, t, in) the per-sample gradient sum_t d_zt a_zt^T has no such factorisation
 of its signs, so the grad sampler materialises it (batched matmul) chunk by chunk.
@@ -73,6 +75,8 @@ def _buffers(module: nn.Linear, x: torch.Tensor, grad_out: torch.Tensor, sink: S
 
 def _weight_stats(sink: Sink, sx: torch.Tensor, sd: torch.Tensor, x: torch.Tensor | None, d: torch.Tensor | None) -> None:
     sign_outer_counts(sd, sx, sink.sign["weight"])
+    if "weight" in sink.nonzero:
+        sign_outer_counts(sd.abs(), sx.abs(), sink.nonzero["weight"])
     if x is not None and d is not None:
         sink.sums["weight"].add_(torch.mm(d.T, x))
 
@@ -91,7 +95,7 @@ def _two_d(module: nn.Linear, inputs: tuple[torch.Tensor, ...]) -> bool:
     return inputs[0].dim() == 2 and inputs[0].shape[0] < 2 ** 24
 
 
-@register_fast_kernel(nn.Linear, applies=_two_d, sums=("weight",), finish=linear_finish)
+@register_fast_kernel(nn.Linear, applies=_two_d, sums=("weight",), finish=linear_finish, nonzero=True)
 def linear_fast(module: nn.Linear, inputs: tuple[torch.Tensor, ...], grad_out: torch.Tensor, sink: Sink) -> None:
     x = inputs[0].to(grad_out.dtype)
     n = x.shape[0]
@@ -115,8 +119,11 @@ def linear_fast(module: nn.Linear, inputs: tuple[torch.Tensor, ...], grad_out: t
                 buf.d[s].copy_(grad_out)
             buf.fill += n
     if "bias" in sink.sign:
-        # column sums of sign(Delta): exact in float32 (integers below 2**24 per batch)
-        sink.sign["bias"].add_(sd.to(torch.float32).sum(0).to(torch.int32))
+        # column sums of sign(Delta) and |sign(Delta)|: exact in float32 (integers below 2**24 per batch)
+        sd32 = sd.to(torch.float32)
+        sink.sign["bias"].add_(sd32.sum(0).to(torch.int32))
+        if "bias" in sink.nonzero:
+            sink.nonzero["bias"].add_(sd32.abs().sum(0).to(torch.int32))
         sink.sq["bias"] += d2.sum()
 
 
