@@ -82,6 +82,10 @@ class MaskConfig:
     shuffle: after ranking, move each tensor's kept entries to positions drawn at random within the
     tensor (same count per tensor: the layer-wise shuffle of Frankle et al. 2021,
     :func:`lib.masks.shuffle_within_layers`); left out of the hash when False.
+    epoch: -1 (default, out of the hash): the parent as it finished (diff: its max-coherence epoch;
+    magnitude: its final weights); e >= 0: the parent as it was after epoch e, from its snapshot
+    (``parent.snapshots`` must hold e; diff: the diffs of those weights on the parent's statistics
+    images, magnitude: those weights). Only for ``diff`` and ``magnitude``.
     """
 
     parent: "TrainConfig | None" = None
@@ -93,6 +97,7 @@ class MaskConfig:
     seed: int = 0
     min_size: int = 0
     shuffle: bool = False
+    epoch: int = -1
 
     def __post_init__(self) -> None:
         validate.one_of(self, "method", MASK_METHODS, "mask method", "allowed")
@@ -105,6 +110,14 @@ class MaskConfig:
             raise ValueError(f"MaskConfig.invert must be True or False, got {self.invert!r}")
         validate.integer(self, "seed")
         validate.integer(self, "min_size", 0)
+        validate.integer(self, "epoch", -1)
+        if self.epoch >= 0:
+            if self.method not in ("diff", "magnitude"):
+                raise ValueError(f"MaskConfig.epoch={self.epoch} needs method 'diff' or 'magnitude' (scores of the "
+                                 f"parent's weights at that epoch), got method {self.method!r}")
+            if self.parent is not None and self.epoch not in self.parent.snapshots:
+                raise ValueError(f"MaskConfig.epoch={self.epoch}: the parent keeps no snapshot of that epoch "
+                                 f"(its snapshots: {list(self.parent.snapshots)}); add it to parent.snapshots")
 
 
 @dataclass(frozen=True)
@@ -114,6 +127,8 @@ class TrainConfig:
     init_from: start from this other run's final weights instead of a fresh initialisation.
     mask: hold these weights at zero throughout training (the child of a pruning experiment).
     track: parameter names whose full values are recorded after every epoch (``tracks.npz``).
+    snapshots: epochs after which the whole state dict is kept (``weights_epoch<e>.pt``; 0 = the
+    initialisation), for masks made from the network as it was then (:attr:`MaskConfig.epoch`).
     """
 
     data: DataConfig = field(default_factory=DataConfig)
@@ -126,6 +141,7 @@ class TrainConfig:
     mask: MaskConfig | None = None
     stats: StatsConfig = field(default_factory=StatsConfig)
     track: tuple[str, ...] = ()
+    snapshots: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         validate.integer(self, "batch_size", 1)
@@ -133,6 +149,11 @@ class TrainConfig:
         validate.integer(self, "seed")
         if not (isinstance(self.track, tuple) and all(isinstance(t, str) for t in self.track)):
             raise ValueError(f"TrainConfig.track must be a tuple of parameter names, got {self.track!r}")
+        snaps = self.snapshots
+        if not (isinstance(snaps, tuple) and all(isinstance(e, int) and not isinstance(e, bool) for e in snaps)
+                and list(snaps) == sorted(set(snaps)) and all(0 <= e <= self.epochs for e in snaps)):
+            raise ValueError(f"TrainConfig.snapshots must be a tuple of distinct increasing epochs in [0, {self.epochs}], "
+                             f"got {snaps!r}")
 
 
 def config_dict(cfg: Any, *, non_default_only: bool = True) -> dict[str, Any]:

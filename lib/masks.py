@@ -286,14 +286,35 @@ def scorer(name: str, *, needs_trained_parent: bool = True) -> Callable[[Scorer]
     return deco
 
 
+def snapshot_weights(run: Any, epoch: int) -> dict[str, torch.Tensor]:
+    """The state dict ``run`` kept after ``epoch`` (its config's ``snapshots``)."""
+    return torch.load(run.file(paths.snapshot_name(epoch)), map_location="cpu", weights_only=True)
+
+
+def snapshot_diff_scores(run: Any, epoch: int) -> Scores:
+    """|diffs| of the network ``run`` was after ``epoch``, on the images its own statistics use (the first
+    ``stats.max_samples`` training images, all when 0), as :class:`lib.stats.StatsCallback` computes them."""
+    from .stats import gradient_stats
+
+    cfg = run.config
+    model = build_model(cfg.model)
+    model.load_state_dict(snapshot_weights(run, epoch))
+    data = load_data(cfg.data)
+    x, y = data.x_train, data.y_train
+    if cfg.stats.max_samples > 0:
+        x, y = x[:cfg.stats.max_samples], y[:cfg.stats.max_samples]
+    st = gradient_stats(model, (x, y), backend=cfg.stats.backend, batch_size=cfg.stats.batch_size, progress=False)
+    return {n: d.float().abs() for n, d in st.diffs.items()}
+
+
 @scorer("diff")
 def _diff(parent: Any, shapes: dict[str, torch.Size], cfg: MaskConfig) -> Scores:
-    return diff_scores(parent)
+    return diff_scores(parent) if cfg.epoch < 0 else snapshot_diff_scores(parent, cfg.epoch)
 
 
 @scorer("magnitude")
 def _magnitude(parent: Any, shapes: dict[str, torch.Size], cfg: MaskConfig) -> Scores:
-    return magnitude_scores(parent.state_dict())
+    return magnitude_scores(parent.state_dict() if cfg.epoch < 0 else snapshot_weights(parent, cfg.epoch))
 
 
 @scorer("random", needs_trained_parent=False)

@@ -58,3 +58,8 @@ def mask_path(mask_hash: str) -> Path:
 def chapters_dir() -> Path:
     """Source notebooks of the book."""
     return ROOT / "chapters"
+
+
+def snapshot_name(epoch: int) -> str:
+    """The file, inside a run's folder, of the state dict kept after ``epoch`` (``TrainConfig.snapshots``)."""
+    return f"weights_epoch{epoch:04d}.pt"

@@ -51,6 +51,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from . import paths
 from .config import MaskConfig, OptimConfig, StatsConfig, TrainConfig
 from .data import DeviceData, load_data
 from .models import build_model
@@ -105,6 +106,31 @@ class ParamTracker:
         if set(state["values"]) != set(self.names):
             raise ValueError(f"checkpoint tracks {sorted(state['values'])}, this run tracks {sorted(self.names)}")
         self.values = {n: list(state["values"][n]) for n in self.names}
+
+
+class Snapshots:
+    """Keeps the whole state dict after the chosen epochs (``weights_epoch<e>.pt``, e zero-padded to 4
+    digits; epoch 0 = the initialisation), for masks made from the network as it was then."""
+
+    def __init__(self, epochs: tuple[int, ...]):
+        self.epochs = set(epochs)
+
+    def on_epoch_end(self, epoch: int, model: nn.Module, ctx: EpochContext) -> dict[str, float]:
+        if epoch in self.epochs:
+            ctx.out_dir.mkdir(parents=True, exist_ok=True)
+            state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+            torch.save(state, ctx.out_dir / paths.snapshot_name(epoch))
+        return {}
+
+    def on_train_end(self, model: nn.Module, ctx: EpochContext) -> None:
+        return None
+
+    def state_dict(self) -> dict[str, Any]:
+        """Nothing: the snapshots written so far are files, which checkpoints keep."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Nothing to restore (see :meth:`state_dict`)."""
 
 
 def default_device() -> torch.device:
@@ -171,7 +197,7 @@ def _sparse_choice(cfg: TrainConfig, model: nn.Module, keep: dict[str, torch.Ten
 
 
 def build_callbacks(cfg: TrainConfig) -> list[Callback]:
-    """The callbacks a config asks for: gradient statistics and parameter tracking."""
+    """The callbacks a config asks for: gradient statistics, parameter tracking and weight snapshots."""
     cbs: list[Callback] = []
     if cfg.stats.every > 0:
         from .stats import StatsCallback
@@ -179,6 +205,8 @@ def build_callbacks(cfg: TrainConfig) -> list[Callback]:
         cbs.append(StatsCallback(cfg.stats))
     if cfg.track:
         cbs.append(ParamTracker(cfg.track))
+    if cfg.snapshots:
+        cbs.append(Snapshots(cfg.snapshots))
     return cbs
 
 
