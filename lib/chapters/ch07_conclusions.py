@@ -1,9 +1,9 @@
-"""Chapter 7: the conclusions of thesis section 7.1 against the verdicts stored by chapters 2-6 and 8. Trains nothing.
+"""Chapter 7: the conclusions of thesis section 7.1 against the verdicts stored by chapters 2-6, 8 and 9. Trains nothing.
 
 * :data:`CONCLUSIONS`: the eight conclusions of section 7.1, in our words, with the figures that decide each.
 * :func:`assign`: every stored verdict attached to the conclusion it bears on (fixed ids in
   :data:`EXPLICIT`, else by the figure it names, then by its wording).
-* :func:`results`: the verdicts chapters 02-06 and 08 stored for the parameters and runs they have at this
+* :func:`results`: the verdicts chapters 02-06, 08 and 09 stored for the parameters and runs they have at this
   page's profile (:func:`expected`, :func:`lib.chapters.verdicts.load_for`), with their conclusion and
   :func:`regime`, and the chapters whose verdicts are missing or stale.
 * The page's tables in order: :func:`headline`, :func:`problems`, :func:`conclusions`, :func:`every_verdict`,
@@ -260,7 +260,7 @@ def regime_counts(verdicts: pd.DataFrame) -> pd.DataFrame:
 
 # ------------------------------------------------------------------------------------- the page
 #: The chapters whose verdicts this page gathers.
-SOURCES = ("02", "03", "04", "05", "06", "08")
+SOURCES = ("02", "03", "04", "05", "06", "08", "09")
 
 
 @dataclass(frozen=True)
@@ -312,7 +312,7 @@ def results(s: Setup) -> Results:
 
 
 def verdicts(s: Setup, r: Results) -> list[Verdict]:
-    """None: chapter 7 decides no claim of its own, it gathers those of chapters 2-6 and 8 (the build executes it after them)."""
+    """None: chapter 7 decides no claim of its own, it gathers those of chapters 2-6, 8 and 9 (the build executes it after them)."""
     return []
 
 
@@ -360,7 +360,7 @@ def every_verdict(s: Setup, r: Results) -> Any:
 
     if not len(r.verdicts):
         return Markdown(f"No verdict is stored for profile `{s.profile.name}` and these parameters: run chapters "
-                        "02-06 and 08 first.")
+                        "02-06, 08 and 09 first.")
     v = r.verdicts
     df = pd.DataFrame({"chapter": v["chapter"], "claim_id": v["claim_id"], "claim": v["claim"], "thesis": v["thesis"],
                        "ours": v["ours"], "difference [95 % CI]": v["test"].map(_interval),

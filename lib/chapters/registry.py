@@ -52,6 +52,7 @@ CHAPTERS: tuple[Chapter, ...] = (
     Chapter("07", "07_conclusions", "lib.chapters.ch07_conclusions", "Conclusions", 0, 1, gathers=True),
     Chapter("08", "08_what_diffs_measure", "lib.chapters.ch08_what_diffs_measure", "What coherence and diffs measure",
             7, 2),
+    Chapter("09", "09_why_random_works", "lib.chapters.ch09_why_random_works", "Why random pruning works", 5, 2),
 )
 KEYS: tuple[str, ...] = tuple(c.key for c in CHAPTERS)
 #: The order in which the build executes chapters: book order, the gathering chapters (7) last.

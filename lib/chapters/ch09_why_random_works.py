@@ -1,0 +1,599 @@
+"""Chapter 9: why random pruning works (thesis section 7.2): layer-wise shuffles, mask inversion, early masks,
+pruning-at-initialisation baselines and the layer types a mask keeps.
+
+It reuses the parents and children of chapters 5 (one MLP width of the prune sweep) and 6 (the ResNet and the
+ViT, global ranking with the floor) and trains only what is new:
+
+1. shuffled children: each best mask with its kept count per tensor unchanged and the positions drawn at random
+   within the tensor (``MaskConfig.shuffle``; Frankle et al. 2021); against the unshuffled child (does the choice
+   within layers matter?) and against the uniform random mask (the same fraction in every tensor, chapters 5
+   and 6's per-layer random child: do the method's per-layer fractions beat uniform ones?);
+2. mask inversion: best against worst children of chapter 6, with the overlap (Jaccard) of the masks;
+3. early masks (MLP): the parent again with weight snapshots (``TrainConfig.snapshots``), masks from the network
+   as it was after a fraction of its epochs (``MaskConfig.epoch``), their overlap with the final mask and
+   children trained from some of them;
+4. SNIP, GraSP and SynFlow masks of the parent's initial network (:mod:`lib.saliency`), children beside random;
+5. which layer types the diff and magnitude masks keep, ResNet against ViT (no training).
+
+Each claim is one function of plain frames decided by the paired test of :mod:`lib.chapters.verdicts`; the
+equivalence margin of the early-mask claims is a module constant fixed before any run.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from IPython.display import Markdown, display
+
+from .. import masks, profiles
+from ..config import Stages, TrainConfig, merge_stages
+from ..experiments import LARGE_METHODS, plan_configs
+from ..models import build_model
+from ..runs import Run, get_or_train, mask_for, train_stages
+from . import figures, mlp
+from . import params as check
+from . import verdicts as toolkit
+from .large import base_config
+from .verdicts import Verdict
+
+CHAPTER = "09"
+#: Architectures: family -> how the chapter names it.
+FAMILIES = {"mlp": "MLP", "resnet": "ResNet", "vit": "ViT"}
+#: The scored methods whose masks are shuffled, by the name each chapter uses for its best form.
+BEST = {"magnitude": "magnitude_best", "diff": "coherence_best"}
+WORST = {"magnitude": "magnitude_worst", "diff": "coherence_worst"}
+#: Pruning-at-initialisation scorers (lib.masks.INIT_METHODS).
+INIT = ("snip", "grasp", "synflow")
+#: "An early mask is as good as the final one": test accuracies of their children within one percentage point,
+#: about the smallest difference chapters 5 and 6 treat as a difference between methods.
+EARLY_MARGIN = 0.01
+#: Fractions of the parent's epochs at which early masks are made (You et al. 2020 look from a few per cent on).
+EARLY_FRACTIONS = (0.05, 0.1, 0.25, 0.5, 1.0)
+#: Of those, the fractions whose masks also get children (the others are compared by overlap only).
+EARLY_TRAINED = (0.1, 0.25, 0.5)
+
+
+@dataclass(frozen=True)
+class Params:
+    """The notebook's papermill parameters (same names and defaults). None: the profile's value."""
+
+    profile: str = "cpu"
+    seed: int = 0
+    seeds: Any = None  # seeds of every claim (profile: seeds); `seed` is added when missing
+    mlp_width: int | None = None  # child width of chapter 5's prune sweep used here (default: its second width)
+    density: float = 0.1  # fraction of the prunable weights kept (chapters 5 and 6)
+    floor: float = 0.02  # chapter 6's per-tensor floor of the global ranking
+    early_fractions: Any = None  # fractions of the parent's epochs for early masks (default EARLY_FRACTIONS)
+    early_trained: Any = None  # of those, the ones whose masks get children (default EARLY_TRAINED)
+
+    def __post_init__(self) -> None:
+        check.profile(self.profile)
+        check.integer(self.seed, "seed", minimum=0)
+        check.integers(self.seeds, "seeds", minimum=0)
+        check.integer(self.mlp_width, "mlp_width", minimum=1, optional=True)
+        check.density(self.density)
+        check.number(self.floor, "floor", low=0.0, high=self.density)
+        check.numbers_list(self.early_fractions, "early_fractions", low=0.0, low_open=True)
+        check.numbers_list(self.early_trained, "early_trained", low=0.0, low_open=True)
+        for name in ("early_fractions", "early_trained"):
+            vals = getattr(self, name)
+            if vals is not None and max(vals) > 1:
+                raise check.ParameterError(f"{name} = {list(vals)}: fractions of the parent's epochs lie in (0, 1]")
+
+
+@dataclass(frozen=True)
+class Setup:
+    """Chapter 9's parameters, profile, seeds and configs.
+
+    children: (family, variant, seed) -> config. Variants: the best and worst forms reused from chapters 5/6
+    (``magnitude``, ``diff``, ``magnitude_worst``, ``diff_worst``; MLP: best only), ``random`` (global),
+    ``uniform`` (per-layer random), ``none`` (dense), ``<method>_shuffled``, the init scorers, and for the MLP
+    ``<method>_early_<fraction>``. parents: (family, seed) -> the dense parent. snap_parents: seed -> the MLP
+    parent with snapshots. epochs: fraction -> snapshot epoch."""
+
+    params: Params
+    profile: profiles.Profile
+    seeds: tuple[int, ...]
+    mlp_width: int
+    fractions: tuple[float, ...]
+    trained: tuple[float, ...]
+    epochs: dict[float, int]
+    parents: dict[tuple[str, int], TrainConfig]
+    snap_parents: dict[int, TrainConfig]
+    children: dict[tuple[str, str, int], TrainConfig]
+
+
+def early_epoch(fraction: float, epochs: int) -> int:
+    """The snapshot epoch of ``fraction`` of ``epochs``: rounded, at least 1."""
+    return max(1, min(epochs, round(fraction * epochs)))
+
+
+def _mlp_children(prof: profiles.Profile, width: int, seeds: Sequence[int], density: float
+                  ) -> tuple[dict, dict]:
+    """Chapter 5's prune-sweep unit at child ``width``: parents by seed, and children by (variant, seed)."""
+    base = profiles.mlp_config(prof, prof.base_width)
+    out, parents = {}, {}
+    for scope, names in (("global", {"magnitude": "magnitude", "diff": "diff", "random": "random"}),
+                         ("layer", {"random": "uniform"})):
+        parent_stage, child_stage = plan_configs("prune_sweep", base, [width], ("diff", "magnitude", "random"),
+                                                 density=density, seeds=seeds, ratio=1.0 / density, scope=scope)
+        for c in child_stage:
+            if c.mask is None:
+                out[("none", c.seed - 1000)] = c
+            elif c.mask.method in names:
+                out[(names[c.mask.method], c.mask.parent.seed)] = c
+        for p in parent_stage:
+            parents[p.seed] = p
+    return parents, out
+
+
+def _large_children(base: TrainConfig, seeds: Sequence[int], density: float, floor: float) -> tuple[dict, dict]:
+    """Chapter 6's runs of one architecture: parents by seed, children by (variant, seed)."""
+    names = {"magnitude_best": "magnitude", "coherence_best": "diff", "magnitude_worst": "magnitude_worst",
+             "coherence_worst": "diff_worst", "random": "random", "none": "none"}
+    out, parents = {}, {}
+    for scope, fl in (("global", floor), ("layer", 0.0)):
+        methods = tuple(names) if scope == "global" else ("random",)
+        parent_stage, child_stage = plan_configs("prune_large", base, methods, scope=scope, floor=fl, density=density,
+                                                 seeds=seeds)
+        for c in child_stage:
+            if c.mask is None:
+                out[("none", c.seed - 1000)] = c
+                continue
+            kind = next(k for k, v in LARGE_METHODS.items() if v == (c.mask.method, c.mask.invert) and k in names)
+            out[(names[kind] if scope == "global" else "uniform", c.mask.parent.seed)] = c
+        for p in parent_stage:
+            parents[p.seed] = p
+    return parents, out
+
+
+def setup(**params: Any) -> Setup:
+    """Validate the parameters (errors name the parameter and its value) and resolve the chapter."""
+    p = check.build(Params, params)
+    prof = profiles.with_overrides(p.profile, seeds=p.seeds)
+    seeds = check.seeds_with(p.seed, prof.seeds)
+    widths = tuple(sorted(prof.prune_widths))
+    width = p.mlp_width if p.mlp_width is not None else widths[min(1, len(widths) - 1)]
+    if width not in widths:
+        raise check.ParameterError(f"mlp_width = {width} is not one of the profile's prune widths {list(widths)}")
+    fractions = tuple(sorted(p.early_fractions)) if p.early_fractions else EARLY_FRACTIONS
+    trained = tuple(sorted(p.early_trained)) if p.early_trained else EARLY_TRAINED
+    if not set(trained) <= set(fractions):
+        raise check.ParameterError(f"early_trained = {list(trained)} must be among early_fractions {list(fractions)}")
+    children: dict[tuple[str, str, int], TrainConfig] = {}
+    parents: dict[tuple[str, int], TrainConfig] = {}
+    mp, mc = _mlp_children(prof, width, seeds, p.density)
+    fams = {"mlp": (mp, mc)}
+    for fam in ("resnet", "vit"):
+        fams[fam] = _large_children(base_config(prof, getattr(prof, "arch_cnn" if fam == "resnet" else "arch_vit")),
+                                    seeds, p.density, p.floor)
+    for fam, (ps, cs) in fams.items():
+        parents.update({(fam, sd): c for sd, c in ps.items()})
+        children.update({(fam, v, sd): c for (v, sd), c in cs.items()})
+        for sd in seeds:
+            for method in BEST:
+                c = cs[(method, sd)]
+                children[(fam, f"{method}_shuffled", sd)] = dataclasses.replace(
+                    c, mask=dataclasses.replace(c.mask, shuffle=True))
+            rnd = cs[("random", sd)]
+            for m in INIT:
+                children[(fam, m, sd)] = dataclasses.replace(rnd, mask=dataclasses.replace(rnd.mask, method=m))
+    mlp_epochs = parents[("mlp", seeds[0])].epochs
+    epochs = {f: early_epoch(f, mlp_epochs) for f in fractions}
+    snap_parents = {sd: dataclasses.replace(parents[("mlp", sd)], snapshots=tuple(sorted(set(epochs.values()))))
+                    for sd in seeds}
+    for sd in seeds:
+        for method in BEST:
+            c = children[("mlp", method, sd)]
+            for f in trained:
+                children[("mlp", f"{method}_early_{f:g}", sd)] = dataclasses.replace(
+                    c, mask=dataclasses.replace(c.mask, parent=snap_parents[sd], epoch=epochs[f]))
+    return Setup(p, prof, seeds, width, fractions, trained, epochs, parents, snap_parents, children)
+
+
+def plan(s: Setup) -> Stages:
+    """[parents (chapters 5 and 6's, and the MLP parents with snapshots)], [every child read or trained]."""
+    return merge_stages([[[*s.parents.values(), *s.snap_parents.values()], list(s.children.values())]])
+
+
+# ------------------------------------------------------------------------------------------ results
+@dataclass(frozen=True, eq=False)
+class Results:
+    """What the chapter draws and decides from.
+
+    acc: one row per (family, variant, seed): test_acc, train_acc. overlap: Jaccard of mask pairs per (family,
+    seed): pair, jaccard, random (the expected Jaccard of two random masks with those per-tensor counts).
+    early: per (method, fraction, seed) the overlap of the early MLP mask with the final one. layers: kept
+    fraction per (family, method, seed, tensor) with its layer group and size."""
+
+    acc: pd.DataFrame
+    overlap: pd.DataFrame
+    early: pd.DataFrame
+    layers: pd.DataFrame
+
+
+def _final(run: Run) -> dict[str, float]:
+    last = run.metrics.sort_values("epoch").iloc[-1]
+    return {"test_acc": float(last["test_acc"]), "train_acc": float(last["train_acc"])}
+
+
+def overlap_rows(s: Setup) -> pd.DataFrame:
+    """Jaccard overlap of best and worst masks and of each with random, per family and seed (masks of
+    chapters 5/6 from the mask cache)."""
+    pairs = [("magnitude", "magnitude_worst"), ("diff", "diff_worst"), ("magnitude", "diff"), ("magnitude", "random"),
+             ("diff", "random"), ("magnitude", "magnitude_shuffled"), ("diff", "diff_shuffled")]
+    rows = []
+    for fam in FAMILIES:
+        for sd in s.seeds:
+            for a, b in pairs:
+                ka, kb = (fam, a, sd), (fam, b, sd)
+                if ka not in s.children or kb not in s.children:
+                    continue
+                ma, mb = mask_for(s.children[ka].mask), mask_for(s.children[kb].mask)
+                rows.append({"family": fam, "seed": sd, "pair": f"{a} / {b}", "jaccard": masks.jaccard(ma, mb),
+                             "random": masks.expected_random_jaccard(ma)})
+    return pd.DataFrame(rows)
+
+
+def early_rows(s: Setup) -> pd.DataFrame:
+    """Overlap of each early MLP mask with the final mask of the same method and seed (the chapter-5 mask)."""
+    rows = []
+    for sd in s.seeds:
+        parent = s.snap_parents[sd]
+        for method in BEST:
+            final_cfg = s.children[("mlp", method, sd)].mask
+            final = mask_for(final_cfg)
+            for f in s.fractions:
+                early = mask_for(dataclasses.replace(final_cfg, parent=parent, epoch=s.epochs[f]))
+                rows.append({"method": method, "fraction": f, "epoch": s.epochs[f], "seed": sd,
+                             "jaccard": masks.jaccard(early, final), "random": masks.expected_random_jaccard(final)})
+    return pd.DataFrame(rows)
+
+
+def layer_rows(s: Setup) -> pd.DataFrame:
+    """Kept fraction of every prunable tensor of the diff and magnitude masks, with its layer group."""
+    rows = []
+    for fam in FAMILIES:
+        model = build_model(s.parents[(fam, s.seeds[0])].model)
+        for method in (*BEST, "random"):
+            for sd in s.seeds:
+                t = masks.layer_table(mask_for(s.children[(fam, method, sd)].mask), model)
+                rows.append(t.assign(family=fam, method=method, seed=sd))
+    return pd.concat(rows, ignore_index=True)
+
+
+def results(s: Setup) -> Results:
+    """Train (or load) exactly :func:`plan`'s runs, then read accuracies, overlaps and layer fractions."""
+    train_stages(plan(s))
+    acc = pd.DataFrame([{"family": fam, "variant": v, "seed": sd, **_final(get_or_train(c, progress=False))}
+                        for (fam, v, sd), c in s.children.items()])
+    return Results(acc, overlap_rows(s), early_rows(s), layer_rows(s))
+
+
+# ---------------------------------------------------------------------------------------- claims
+Decided = tuple[Verdict, pd.DataFrame]
+_GROUP_COLS = ["n", "a", "b", "diff", "ci_low", "ci_high", "verdict"]
+
+
+def _v(claim_id: str, claim: str, thesis: str, ours: str, test: dict, figure: str, scale: str) -> Verdict:
+    return Verdict.of(claim_id, CHAPTER, claim, thesis, ours, test, figure, scale)
+
+
+def _unmeasured(claim_id: str, claim: str, thesis: str, ours: str, figure: str, scale: str) -> Decided:
+    return (Verdict(claim_id, CHAPTER, claim, thesis, ours, toolkit.NOT_MEASURED, figure, {}, scale),
+            pd.DataFrame(columns=_GROUP_COLS))
+
+
+def _compare(acc: pd.DataFrame, family: str, a: str, b: str, claim: str = "greater",
+             margin: float | None = None) -> tuple[dict, pd.DataFrame]:
+    sub = acc[acc["family"] == family]
+    test, _ = toolkit.paired_groups(sub, "variant", a, b, "test_acc", claim=claim, margin=margin)
+    return test, pd.DataFrame([{"versus": f"{a} − {b}", **{c: test[c] for c in _GROUP_COLS}}])
+
+
+def _has(acc: pd.DataFrame, family: str, *variants: str) -> bool:
+    sub = acc[acc["family"] == family]
+    return all((sub["variant"] == v).any() for v in variants)
+
+
+def choice_within_layers(acc: pd.DataFrame, family: str, method: str, scale: str = "") -> Decided:
+    """Claim 9-<family>-<method>-choice-within-layers-matters: the child of the method's mask against the child of
+    the same mask shuffled within each tensor, paired by seed (claim "greater")."""
+    text = (f"9-{family}-{method}-choice-within-layers-matters",
+            f"[{FAMILIES[family]}] The {method} mask's choice of weights within each layer matters: its child beats the "
+            "child of the same mask shuffled within every layer.",
+            "Not tested in the thesis; Frankle et al. (2021) found layer-wise shuffles harmless for several "
+            "pruning-at-initialisation methods.")
+    if not _has(acc, family, method, f"{method}_shuffled"):
+        return _unmeasured(*text, "no runs", "Figure 9.1", scale)
+    test, g = _compare(acc, family, method, f"{method}_shuffled")
+    ours = f"test acc {test['a']:.3f} unshuffled vs {test['b']:.3f} shuffled"
+    return _v(*text, ours, test, "Figure 9.1", scale), g
+
+
+def fractions_beat_uniform(acc: pd.DataFrame, family: str, method: str, scale: str = "") -> Decided:
+    """Claim 9-<family>-<method>-fractions-beat-uniform: the shuffled child (the method's per-layer fractions,
+    random positions) against the uniform random child (the same fraction in every layer), paired by seed
+    (claim "greater")."""
+    text = (f"9-{family}-{method}-fractions-beat-uniform",
+            f"[{FAMILIES[family]}] The per-layer fractions the {method} mask chooses, with random positions, beat a "
+            "random mask that keeps the same fraction of every layer.",
+            "Random pruning is surprisingly effective (sections 5.3, 6.2, 7.2).")
+    if not _has(acc, family, f"{method}_shuffled", "uniform"):
+        return _unmeasured(*text, "no runs", "Figure 9.1", scale)
+    test, g = _compare(acc, family, f"{method}_shuffled", "uniform")
+    ours = f"test acc {test['a']:.3f} ({method} fractions, shuffled) vs {test['b']:.3f} (uniform random)"
+    return _v(*text, ours, test, "Figure 9.1", scale), g
+
+
+def best_beats_worst(acc: pd.DataFrame, family: str, method: str, scale: str = "") -> Decided:
+    """Claim 9-<family>-<method>-best-beats-worst: the child of the best mask against the child of the worst
+    (inverted) mask, paired by seed (claim "greater")."""
+    text = (f"9-{family}-{method}-best-beats-worst",
+            f"[{FAMILIES[family]}] Keeping the highest {method} scores beats keeping the lowest.",
+            "The mask inversion problem (section 7.2): magnitude best is not far above magnitude worst (Tables 6.1, 6.2).")
+    if not _has(acc, family, method, f"{method}_worst"):
+        return _unmeasured(*text, "no worst-mask children for this architecture", "Figure 9.2", scale)
+    test, g = _compare(acc, family, method, f"{method}_worst")
+    ours = f"test acc best {test['a']:.3f} vs worst {test['b']:.3f}"
+    return _v(*text, ours, test, "Figure 9.2, Table 9.a", scale), g
+
+
+def early_as_good(acc: pd.DataFrame, method: str, fraction: float, margin: float = EARLY_MARGIN,
+                  scale: str = "") -> Decided:
+    """Claim 9-mlp-<method>-early-<fraction>-as-good: the child of the mask made after ``fraction`` of the
+    parent's epochs against the child of the final mask, paired by seed, within ±``margin`` (claim "equal")."""
+    v = f"{method}_early_{fraction:g}"
+    text = (f"9-mlp-{method}-early-{fraction:g}-as-good",
+            f"[MLP] A {method} mask made after {fraction:.0%} of the parent's training gives a child as accurate as the "
+            f"final mask's (within {margin:.0%} test accuracy).",
+            "Early vs late magnitude pruning is an open question (section 7.2); You et al. (2020) find early masks "
+            "for large networks.")
+    if not _has(acc, "mlp", v, method):
+        return _unmeasured(*text, "no runs", "Figure 9.3", scale)
+    test, g = _compare(acc, "mlp", v, method, claim="equal", margin=margin)
+    ours = f"test acc {test['a']:.3f} (early) vs {test['b']:.3f} (final); margin ±{margin:g}"
+    return _v(*text, ours, test, "Figure 9.3", scale), g
+
+
+def overlap_grows(early: pd.DataFrame, method: str, scale: str = "") -> Decided:
+    """Claim 9-mlp-<method>-early-overlap-grows: the Jaccard overlap with the final mask at the last early fraction
+    below 1 against the first, paired by seed (claim "greater")."""
+    sub = early[(early["method"] == method) & (early["fraction"] < 1)]
+    fr = sorted(sub["fraction"].unique())
+    text = (f"9-mlp-{method}-early-overlap-grows",
+            f"[MLP] The later in training a {method} mask is made, the more it overlaps the final mask.",
+            "Section 7.2 asks how soon magnitude pruning can stop.")
+    if len(fr) < 2:
+        return _unmeasured(*text, "fewer than two early fractions", "Figure 9.3", scale)
+    lo, hi = sub[sub["fraction"] == fr[0]].sort_values("seed"), sub[sub["fraction"] == fr[-1]].sort_values("seed")
+    test = toolkit.paired(hi["jaccard"], lo["jaccard"], claim="greater")
+    ours = f"overlap {lo['jaccard'].mean():.3f} at {fr[0]:.0%} -> {hi['jaccard'].mean():.3f} at {fr[-1]:.0%} of training"
+    return _v(*text, ours, test, "Figure 9.3", scale), pd.DataFrame([{"versus": f"{fr[-1]:g} − {fr[0]:g}",
+                                                                       **{c: test[c] for c in _GROUP_COLS}}])
+
+
+def init_beats_random(acc: pd.DataFrame, family: str, method: str, scale: str = "") -> Decided:
+    """Claim 9-<family>-<method>-beats-random: the child of the pruning-at-initialisation mask against the global
+    random mask's child, paired by seed (claim "greater")."""
+    text = (f"9-{family}-{method}-beats-random",
+            f"[{FAMILIES[family]}] A {method.upper()} mask of the initial network gives a more accurate child than a "
+            "random mask with the same number of weights.",
+            "Not tested in the thesis (random pruning was its strongest baseline, section 7.2).")
+    if not _has(acc, family, method, "random"):
+        return _unmeasured(*text, "no runs", "Figure 9.4", scale)
+    test, g = _compare(acc, family, method, "random")
+    ours = f"test acc {method} {test['a']:.3f} vs random {test['b']:.3f}"
+    return _v(*text, ours, test, "Figure 9.4", scale), g
+
+
+def at_floor_rows(layers: pd.DataFrame, floor: float, density: float) -> pd.DataFrame:
+    """Per (family, method, seed): the fraction of prunable tensors kept at (or below) the floor, with a small
+    tolerance for rounding (the smallest tensors keep whole weights)."""
+    lim = floor + 0.25 * density * 0.1 if floor > 0 else 0.25 * density
+    return (layers.assign(at_floor=layers["fraction_kept"] <= lim)
+            .groupby(["family", "method", "seed"], as_index=False)["at_floor"].mean())
+
+
+def diff_more_at_floor(layers: pd.DataFrame, family: str, floor: float, density: float, scale: str = "") -> Decided:
+    """Claim 9-<family>-diff-more-layers-at-floor: the share of tensors the diff mask prunes to the floor against
+    the magnitude mask's, paired by seed (claim "greater")."""
+    text = (f"9-{family}-diff-more-layers-at-floor",
+            f"[{FAMILIES[family]}] The global diff mask prunes more layers down to the floor than the magnitude mask.",
+            "ResNet's diff masks prune many early layers to the 2 % minimum (Fig. 6.3), a candidate reason why ViT "
+            "responds to diff pruning and ResNet does not (section 7.2).")
+    af = at_floor_rows(layers[layers["family"] == family], floor, density)
+    if not len(af):
+        return _unmeasured(*text, "no masks", "Figure 9.5", scale)
+    test, g = toolkit.paired_groups(af, "method", "diff", "magnitude", "at_floor", claim="greater")
+    ours = f"share of tensors at the floor: diff {test['a']:.2f} vs magnitude {test['b']:.2f}"
+    return _v(*text, ours, test, "Figure 9.5", scale), g
+
+
+def claims_of(acc: pd.DataFrame, early: pd.DataFrame, layers: pd.DataFrame, *, fractions: Sequence[float],
+              floor: float, density: float, scale: str = "") -> list[Decided]:
+    """Every claim of the chapter from plain frames (see each claim's function)."""
+    out: list[Decided] = []
+    for fam in FAMILIES:
+        for method in BEST:
+            out += [choice_within_layers(acc, fam, method, scale), fractions_beat_uniform(acc, fam, method, scale)]
+    for fam in ("resnet", "vit"):
+        out += [best_beats_worst(acc, fam, method, scale) for method in BEST]
+    for method in BEST:
+        out += [early_as_good(acc, method, f, scale=scale) for f in fractions]
+        out.append(overlap_grows(early, method, scale))
+    out += [init_beats_random(acc, fam, m, scale) for fam in FAMILIES for m in INIT]
+    out += [diff_more_at_floor(layers, fam, floor, density, scale) for fam in ("resnet", "vit")]
+    return out
+
+
+def scale_text(s: Setup, r: Results) -> str:
+    """What the chapter measured at this profile: the dense networks' test accuracy."""
+    dense = r.acc[r.acc["variant"] == "none"].groupby("family")["test_acc"].mean()
+    acc = ", ".join(f"{FAMILIES[f]} {dense[f]:.2f}" for f in FAMILIES if f in dense)
+    return f"profile {s.profile.name}: dense test acc {acc}; {s.params.density:g} of the weights kept"
+
+
+def claims(s: Setup, r: Results) -> list[Decided]:
+    """The chapter's claims and their per-group intervals (pure: nothing is stored or shown)."""
+    return claims_of(r.acc, r.early, r.layers, fractions=s.trained, floor=s.params.floor, density=s.params.density,
+                     scale=scale_text(s, r))
+
+
+def verdicts(s: Setup, r: Results) -> list[Verdict]:
+    """The chapter's verdicts (pure: nothing is stored or shown)."""
+    return [v for v, _ in claims(s, r)]
+
+
+# ---------------------------------------------------------------------------------------- shown output
+_COLORS = {"none": "0.3", "random": "tab:green", "uniform": "#7fbf7f", "magnitude": "tab:orange",
+           "magnitude_shuffled": "#f5b971", "magnitude_worst": "#a85e00", "diff": "tab:blue",
+           "diff_shuffled": "#8fb7e0", "diff_worst": "#1f3f7a", "snip": "tab:purple", "grasp": "tab:brown",
+           "synflow": "tab:pink"}
+
+
+def provenance(s: Setup) -> str:
+    """Caption provenance."""
+    p = s.profile
+    c = s.parents[("mlp", s.seeds[0])]
+    return (f"profile `{p.name}`: MLP child width {s.mlp_width} of a {c.model.width}-wide parent, {c.epochs} epochs on "
+            f"{c.data.n_train:,d} images; {p.arch_cnn} and {p.arch_vit}, {p.prune_epochs} epochs on "
+            f"{p.prune_n_train or 50000:,d} images; {s.params.density:g} kept; seeds {', '.join(map(str, s.seeds))}")
+
+
+def describe(s: Setup) -> Markdown:
+    """One paragraph: what the chapter reuses and what it trains."""
+    new = [c for (f, v, sd), c in s.children.items() if "shuffled" in v or v in INIT or "early" in v]
+    return Markdown(
+        f"Profile **{s.profile.name}**, seeds {', '.join(map(str, s.seeds))}. Reused: chapter 5's prune-sweep unit "
+        f"at child width {s.mlp_width} and chapter 6's {s.profile.arch_cnn} and {s.profile.arch_vit} (parents, best, "
+        f"worst, random and dense children). New here: {len(new)} children (shuffled masks, SNIP, GraSP, SynFlow, "
+        f"early MLP masks at {', '.join(f'{f:.0%}' for f in s.trained)} of training) and {len(s.snap_parents)} MLP "
+        f"parents retrained with weight snapshots after epochs {', '.join(map(str, sorted(set(s.epochs.values()))))}.")
+
+
+def _bars(ax: plt.Axes, acc: pd.DataFrame, fam: str, variants: Sequence[str]) -> None:
+    sub = acc[acc["family"] == fam]
+    shown = [v for v in variants if (sub["variant"] == v).any()]
+    for i, v in enumerate(shown):
+        vals = sub[sub["variant"] == v]["test_acc"]
+        ax.bar(i, vals.mean(), color=_COLORS.get(v, "0.5"), alpha=0.85)
+        ax.plot([i] * len(vals), vals, "k.", ms=4)
+    ax.set_xticks(range(len(shown)), shown, rotation=35, ha="right", fontsize=8)
+    lo = sub[sub["variant"].isin(shown)]["test_acc"].min()
+    ax.set_ylim(max(0.0, lo - 0.05), None)
+    ax.set_ylabel("test accuracy")
+    ax.set_title(FAMILIES[fam])
+
+
+def figure_9_1(s: Setup, r: Results) -> None:
+    """Fig. 9.1: unshuffled, shuffled and uniform random children per architecture (shown)."""
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.9))
+    for ax, fam in zip(axes, FAMILIES):
+        _bars(ax, r.acc, fam, ["magnitude", "magnitude_shuffled", "diff", "diff_shuffled", "uniform", "random", "none"])
+    figures.show(fig, "Figure 9.1", "Layer-wise shuffle: each mask's child against the child of the same mask with its "
+                 "kept weights moved to random positions within every tensor, and against random masks (uniform: the "
+                 "same fraction per tensor); bars: mean over seeds, dots: seeds", provenance(s))
+
+
+def figure_9_2(s: Setup, r: Results) -> None:
+    """Fig. 9.2: best against worst children (ResNet and ViT) (shown)."""
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.9))
+    for ax, fam in zip(axes, ("resnet", "vit")):
+        _bars(ax, r.acc, fam, ["magnitude", "magnitude_worst", "diff", "diff_worst", "random", "none"])
+    figures.show(fig, "Figure 9.2", "Mask inversion: children of the best (highest scores) and worst (lowest scores) "
+                 "masks of each method; bars: mean over seeds, dots: seeds", provenance(s))
+
+
+def table_9a(s: Setup, r: Results) -> pd.DataFrame:
+    """Table 9.a: Jaccard overlap of mask pairs (mean over seeds, and each seed) beside two random masks'."""
+    display(Markdown("**Table 9.a.** Overlap (Jaccard: kept in both / kept in either) of pairs of masks, mean over "
+                     "seeds with each seed beside it, and the overlap two random masks with the same per-tensor counts "
+                     f"would have ({provenance(s)})."))
+    o = r.overlap
+    out = o.groupby(["family", "pair"], sort=False)[["jaccard", "random"]].mean()
+    per = o.pivot_table(index=["family", "pair"], columns="seed", values="jaccard", sort=False)
+    per.columns = [f"seed {c}" for c in per.columns]
+    out = out.join(per).reset_index()
+    out["family"] = out["family"].map(FAMILIES)
+    return out.round(3)
+
+
+def figure_9_3(s: Setup, r: Results) -> None:
+    """Fig. 9.3: early MLP masks: overlap with the final mask and their children's accuracy (shown)."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    for method in BEST:
+        e = r.early[r.early["method"] == method]
+        for _, g in e.groupby("seed"):
+            axes[0].plot(g["fraction"], g["jaccard"], color=_COLORS[method], lw=0.6, alpha=0.5)
+        m = e.groupby("fraction")["jaccard"].mean()
+        axes[0].plot(m.index, m.values, "o-", color=_COLORS[method], label=method)
+        sub = r.acc[r.acc["family"] == "mlp"]
+        xs, ys = [], []
+        for f in s.trained:
+            vals = sub[sub["variant"] == f"{method}_early_{f:g}"]["test_acc"]
+            xs.append(f)
+            ys.append(vals.mean())
+            axes[1].plot([f] * len(vals), vals, ".", color=_COLORS[method], alpha=0.5)
+        final = sub[sub["variant"] == method]["test_acc"]
+        xs.append(1.0)
+        ys.append(final.mean())
+        axes[1].plot(xs, ys, "o-", color=_COLORS[method], label=f"{method} (1.0 = the final mask)")
+    axes[0].plot(r.early.groupby("fraction")["random"].mean(), "k:", label="two random masks")
+    axes[0].set_ylabel("overlap with the final mask (Jaccard)")
+    axes[1].set_ylabel("child test accuracy")
+    for ax in axes:
+        ax.set_xlabel("fraction of the parent's epochs when the mask is made")
+        ax.legend(fontsize=7)
+    figures.show(fig, "Figure 9.3", "Early masks of the MLP parent: overlap with the mask made after training (left; thin "
+                 "lines: seeds) and the test accuracy of children trained from them (right; dots: seeds)", provenance(s))
+
+
+def figure_9_4(s: Setup, r: Results) -> None:
+    """Fig. 9.4: pruning-at-initialisation masks beside trained-parent masks and random (shown)."""
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.9))
+    for ax, fam in zip(axes, FAMILIES):
+        _bars(ax, r.acc, fam, ["random", "uniform", "snip", "grasp", "synflow", "magnitude", "diff", "none"])
+    figures.show(fig, "Figure 9.4", "SNIP, GraSP and SynFlow masks of the initial network against random masks and the "
+                 "masks of the trained parent, at the same density; bars: mean over seeds, dots: seeds", provenance(s))
+
+
+def figure_9_5(s: Setup, r: Results) -> None:
+    """Fig. 9.5: kept fraction per layer group of the diff and magnitude masks, ResNet and ViT (shown)."""
+    df = r.layers[r.layers["family"].isin(["resnet", "vit"])]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.9))
+    for ax, fam in zip(axes, ("resnet", "vit")):
+        sub = df[df["family"] == fam]
+        g = (sub.groupby(["method", "seed", "group"])[["kept", "size"]].sum().reset_index()
+             .assign(frac=lambda d: d["kept"] / d["size"]))
+        groups = list(dict.fromkeys(sub["group"]))
+        methods = [m for m in (*BEST, "random") if (g["method"] == m).any()]
+        for j, m in enumerate(methods):
+            mm = g[g["method"] == m].groupby("group")["frac"].mean().reindex(groups)
+            ax.bar(np.arange(len(groups)) + (j - 1) * 0.27, mm.values, 0.27, color=_COLORS[m], label=m)
+        ax.axhline(s.params.density, color="k", ls=":", lw=1)
+        ax.axhline(s.params.floor, color="r", ls=":", lw=1)
+        ax.set_xticks(range(len(groups)), groups)
+        ax.set_ylabel("fraction of the group's weights kept")
+        ax.set_title(FAMILIES[fam])
+    axes[0].legend(fontsize=7)
+    figures.show(fig, "Figure 9.5", f"Which layer types the global masks keep: kept fraction per layer group (black "
+                 f"dotted: the overall {s.params.density:g}; red dotted: the floor {s.params.floor:g}), mean over seeds",
+                 provenance(s))
+
+
+def table_9b(s: Setup, vs: list[Verdict]) -> Any:
+    """Shows Table 9.b's caption and returns the verdict table."""
+    display(Markdown(f"**Table 9.b.** Verdicts at profile `{s.profile.name}` ({provenance(s)})."))
+    return toolkit.table(vs)
+
+
+def intervals_table(s: Setup, r: Results) -> Any:
+    """Shows Table 9.c's caption and returns the per-group intervals behind the verdicts."""
+    display(Markdown(f"**Table 9.c.** The pairs behind each verdict with their 95 % intervals ({provenance(s)})."))
+    return mlp.show_intervals(mlp.intervals_frame(claims(s, r)))
