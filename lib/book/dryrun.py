@@ -58,11 +58,13 @@ def stand_in_data(n: int = STAND_IN_IMAGES, seed: int = 0) -> DeviceData:
 
 def small(cfg: TrainConfig) -> TrainConfig:
     """``cfg`` cut to one epoch of one step on the stand-in batch; statistics, when on, after each epoch on
-    every stand-in image (same backend)."""
+    every stand-in image (same backend, test images too when the run measures them); weight snapshots,
+    when asked for, after epochs 0 and 1."""
     stats = cfg.stats
     if stats.every > 0:
-        stats = replace(stats, every=1, max_samples=STAND_IN_IMAGES, batch_size=STAND_IN_IMAGES)
-    return replace(cfg, epochs=1, batch_size=STAND_IN_IMAGES, stats=stats)
+        stats = replace(stats, every=1, max_samples=STAND_IN_IMAGES, batch_size=STAND_IN_IMAGES,
+                        test_samples=STAND_IN_IMAGES if stats.test_samples else 0)
+    return replace(cfg, epochs=1, batch_size=STAND_IN_IMAGES, stats=stats, snapshots=(0, 1) if cfg.snapshots else ())
 
 
 def start_model(cfg: TrainConfig) -> torch.nn.Module:
@@ -87,8 +89,9 @@ def stand_in_mask(cfg: TrainConfig, model: torch.nn.Module) -> dict[str, torch.T
         raise ValueError(f"the mask's parent has model {mc.parent.model}, this run has {cfg.model}")
     params = dict(model.named_parameters())
     shapes = {n: params[n].shape for n in masks.prunable(model, mc.min_size or None)}
-    return masks.make_mask(masks.random_scores(shapes, mc.seed), density=mc.density, scope=mc.scope,
+    mask = masks.make_mask(masks.random_scores(shapes, mc.seed), density=mc.density, scope=mc.scope,
                            floor=mc.floor, invert=mc.invert, shapes=shapes, tie_seed=mc.seed)
+    return masks.shuffle_within_layers(mask, mc.seed) if mc.shuffle else mask
 
 
 def check_config(cfg: TrainConfig) -> None:
@@ -117,9 +120,10 @@ def check_run(cfg: TrainConfig, workdir: Path) -> float:
 
 
 #: Fields that :func:`check_run`'s expensive part does not depend on, with the value :func:`signature`
-#: gives them: seeds (the stand-in data and scores are random anyway) and the mask method (the stand-in
-#: mask ranks random scores whatever the method; :func:`check_config` checks the method for every run).
-IRRELEVANT = {"seed": 0, "method": "random"}
+#: gives them: seeds (the stand-in data and scores are random anyway), the mask method and the parent's
+#: epoch it scores (the stand-in mask ranks random scores whatever they are; :func:`check_config` checks
+#: both for every run).
+IRRELEVANT = {"seed": 0, "method": "random", "epoch": -1}
 
 
 def _path_only(cfg: Any) -> Any:
