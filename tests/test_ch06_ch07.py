@@ -397,7 +397,7 @@ def test_links_come_from_the_registry():
             assert ch7.link(text, chapter) == f"[{text}]({stems[chapter]}.ipynb)"
     assert set(ch7.CONCLUSION_LINKS) == {c.key for c in ch7.CONCLUSIONS}
     with pytest.raises(ValueError, match="no chapter"):
-        ch7.link("x", "09")
+        ch7.link("x", "10")
 
 
 # ------------------------------------------------------------------------------------------ parameters
