@@ -248,6 +248,29 @@ def test_fold_code_hides_every_code_cell_but_the_parameters(tmp_path):
     assert execute.fold_code(path) == 0  # idempotent
 
 
+def test_one_parameters_table_replaces_both_parameters_cells(tmp_path):
+    nb = new_notebook(cells=[
+        new_markdown_cell("# title"),
+        new_code_cell("profile = 'cpu'\nseed = 0\nwidths = None", metadata={"tags": ["parameters"]}),
+        new_code_cell("# Parameters\nprofile = \"smoke\"\nseed = 0\n", metadata={"tags": ["injected-parameters"]}),
+        new_code_cell("x = 1"),
+    ])
+    path = tmp_path / "c.ipynb"
+    nbformat.write(nb, path)
+    assert execute.show_parameters(path)
+    cells = nbformat.read(path, as_version=4).cells
+    assert [c.cell_type for c in cells] == ["markdown", "markdown", "code", "code", "code"]
+    table = cells[1].source
+    assert "| `profile` | `'smoke'` | `'cpu'` |" in table and "| `seed` | `0` |  |" in table
+    assert "| `widths` | the profile's |  |" in table
+    assert all("remove-cell" in c.metadata["tags"] for c in cells[2:4]) and "remove-cell" not in cells[4].metadata.get("tags", [])
+    assert not execute.show_parameters(path)  # idempotent: one table, nothing new
+    assert sum(execute.PARAMETERS_TABLE_TAG in c.metadata.get("tags", []) for c in nbformat.read(path, as_version=4).cells) == 1
+    plain = tmp_path / "p.ipynb"
+    nbformat.write(new_notebook(cells=[new_code_cell("x = 1")]), plain)
+    assert not execute.show_parameters(plain)
+
+
 def test_verdict_table_shows_full_text():
     from lib.chapters import verdicts
 

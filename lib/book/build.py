@@ -76,6 +76,7 @@ def build(chapter_params: dict[str, dict[str, Any]], declared: dict[str, dict[st
         print(f"note: the book mixes profiles {sorted(profiles)}")
     for chapter in registry.CHAPTERS:
         execute.fold_code(staged(chapter.stem))
+        execute.show_parameters(staged(chapter.stem))
     shutil.rmtree(HTML, ignore_errors=True)  # no stale pages, images or offline assets
     jb_seconds, warnings = execute.run_jupyter_book(strict=strict)
 

@@ -66,6 +66,69 @@ def fold_code(path: Path) -> int:
     return folded
 
 
+#: Tag of the Markdown cell :func:`show_parameters` writes (so a second call replaces it).
+PARAMETERS_TABLE_TAG = "parameters-table"
+
+
+def _assignments(src: str) -> dict[str, Any]:
+    """``name = literal`` lines of a parameters cell as a dict (other lines are skipped)."""
+    import ast
+
+    out: dict[str, Any] = {}
+    for node in ast.parse(src).body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            try:
+                out[node.targets[0].id] = ast.literal_eval(node.value)
+            except ValueError:
+                continue
+    return out
+
+
+def parameters_markdown(defaults: dict[str, Any], given: dict[str, Any]) -> str:
+    """A small Markdown table of the parameters a chapter ran with: name, value, and the notebook's default
+    where the value differs from it (``None`` reads "the profile's")."""
+    def show(v: Any) -> str:
+        return "the profile's" if v is None else f"`{v!r}`"
+
+    rows = ["| parameter | value | default |", "|---|---|---|"]
+    for name, default in defaults.items():
+        value = given.get(name, default)
+        rows.append(f"| `{name}` | {show(value)} | {'' if value == default else show(default)} |")
+    for name in sorted(set(given) - set(defaults)):
+        rows.append(f"| `{name}` | {show(given[name])} | (not declared) |")
+    return "**Parameters of this build** (papermill; rerun with `-p NAME VALUE`):\n\n" + "\n".join(rows)
+
+
+def show_parameters(path: Path) -> bool:
+    """In the staged notebook ``path``, hide the notebook's parameters cell and papermill's injected one
+    (tag ``remove-cell``) and show, in their place, one table of the parameters the chapter ran with
+    (:func:`parameters_markdown`). Only the staged copy changes; idempotent; returns whether it changed
+    the notebook (False for a notebook without a parameters cell)."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    cells = [c for c in nb.cells if PARAMETERS_TABLE_TAG not in c.metadata.get("tags", [])]
+    first = next((i for i, c in enumerate(cells) if "parameters" in c.metadata.get("tags", [])), None)
+    if first is None:
+        return False
+    defaults = _assignments(cells[first].source)
+    given: dict[str, Any] = {}
+    for c in cells:
+        tags = c.metadata.setdefault("tags", [])
+        if c.cell_type == "code" and ("parameters" in tags or "injected-parameters" in tags):
+            if "injected-parameters" in tags:
+                given.update(_assignments(c.source))
+            if "remove-cell" not in tags:
+                tags.append("remove-cell")
+    table = nbformat.v4.new_markdown_cell(parameters_markdown(defaults, given),
+                                          metadata={"tags": [PARAMETERS_TABLE_TAG]})
+    cells.insert(first, table)
+    changed = [c.source for c in cells] != [c.source for c in nb.cells]
+    nb.cells = cells
+    nbformat.write(nb, path)
+    return changed
+
+
 def prepare_kernel() -> None:
     """Make kernel 'python3' mean this interpreter, and let the kernel import lib/."""
     kdir = KERNEL_HOME / "kernels" / "python3"
