@@ -28,6 +28,7 @@ from ..config import Stages, TrainConfig, merge_stages
 from ..experiments import plan_configs
 from ..models import mlp_weight_count
 from . import figures, mlp
+from . import palette
 from . import params as check
 from . import verdicts as toolkit
 from .thesis import FACTS
@@ -102,7 +103,7 @@ def plan(s: Setup) -> Stages:
 
 
 ORDER = ("none", *METHODS)
-COLORS = {"none": "0.15", "random": "tab:green", "magnitude": "tab:orange", "diff": "tab:blue"}
+COLORS = {m: palette.method_color(m) for m in ("none", "random", "magnitude", "diff")}
 MARKERS = {"none": "s", "random": "^", "magnitude": "o", "diff": "D"}
 SCOPE_NAMES = {"global": "global ranking", "layer": "same fraction per layer"}
 

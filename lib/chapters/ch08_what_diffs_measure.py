@@ -41,7 +41,7 @@ from ..runs import Run, get_or_train, train_stages
 from ..stats import significance as sig
 from ..stats.callback import sign_counts
 from ..stats.prefix import prefix_stats
-from . import figures, mlp
+from . import figures, mlp, palette
 from . import params as check
 from . import realdata
 from . import verdicts as toolkit
@@ -633,7 +633,7 @@ def describe(s: Setup) -> Markdown:
         f"training set); Benjamini-Hochberg at q = {s.params.q:g} within each tensor.")
 
 
-_COLORS = {"real": "tab:blue", "gaussian": "tab:red"}
+_COLORS = palette.DATA_COLORS
 
 
 def figure_8_1(s: Setup, r: Results) -> None:

@@ -35,7 +35,7 @@ from ..config import Stages, TrainConfig, merge_stages
 from ..experiments import LARGE_METHODS, plan_configs
 from ..models import build_model
 from ..runs import Run, get_or_train, mask_for, train_stages
-from . import figures, mlp
+from . import figures, mlp, palette
 from . import params as check
 from . import verdicts as toolkit
 from .large import base_config
@@ -451,10 +451,7 @@ def verdicts(s: Setup, r: Results) -> list[Verdict]:
 
 
 # ---------------------------------------------------------------------------------------- shown output
-_COLORS = {"none": "0.3", "random": "tab:green", "uniform": "#7fbf7f", "magnitude": "tab:orange",
-           "magnitude_shuffled": "#f5b971", "magnitude_worst": "#a85e00", "diff": "tab:blue",
-           "diff_shuffled": "#8fb7e0", "diff_worst": "#1f3f7a", "snip": "tab:purple", "grasp": "tab:brown",
-           "synflow": "tab:pink"}
+_COLORS = palette.METHOD_COLORS
 
 
 def provenance(s: Setup) -> str:

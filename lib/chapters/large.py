@@ -23,6 +23,7 @@ import pandas as pd
 
 from ..experiments import prune_large
 from ..profiles import Profile, is_vit, large_config
+from . import palette
 from .thesis import PRUNE_TABLES, TABLE_NUMBERS
 from ..config import TrainConfig
 
@@ -264,6 +265,7 @@ def fig_layers(layers: pd.DataFrame, fam: str, *, floor: float, density: float, 
     groups = [g for g in GROUPS[fam] if g in set(d["group"])] + sorted(set(d["group"]) - set(GROUPS[fam]))
     fig, ax = plt.subplots(figsize=(9, 4.2))
     sns.lineplot(data=d, x="depth", y="fraction_kept", hue="method", hue_order=hue_order, style="group",
+                 palette={m: palette.method_color(m) for m in hue_order},
                  style_order=groups, markers=True, dashes=False, markersize=7, lw=1, alpha=0.85, ax=ax,
                  errorbar=None)
     if floor > 0:
