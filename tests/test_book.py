@@ -458,3 +458,18 @@ def test_poll_in_steps_rereads_the_socket_and_keeps_the_deadline(monkeypatch):
     with pytest.raises(Empty):
         asyncio.run(kc.iopub_channel.get_msg(timeout=0.05))
     assert max(Client.iopub_channel.calls) <= 0.01
+
+
+def test_intro_build_time_comes_from_the_measured_builds(tmp_path):
+    from lib.book import status
+
+    f = tmp_path / "times.json"
+    f.write_text(json.dumps({"builds": [{"label": "old", "date": "d0", "commit": "a", "machine": "m", "note": "",
+                                         "minutes": {"02": 1.0}, "total": 9.0},
+                                        {"label": "new", "date": "d1", "commit": "b", "machine": "2 cores", "note": "",
+                                         "minutes": {"02": 3.0, "05": 20.25}, "total": 61.04}]}))
+    text = status.latest_build_sentence(f)
+    assert "**61.0 minutes**" in text and "chapter 05 alone 20.2" in text and "`b`" in text
+    assert "No build" in status.latest_build_sentence(tmp_path / "missing.json")
+    intro = (ROOT / "intro.md").read_text()
+    assert execute.TIMES_MARKER in intro and "minutes" not in intro.split("## Rerunning it")[1].split("[Reproduce]")[0]

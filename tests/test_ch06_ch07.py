@@ -428,3 +428,28 @@ def test_floor_tables_show_tie_breaking_when_read():
     assert with_ties.loc["coherence_best", "share_kept_by_tie_breaking"] == pytest.approx(0.1)
     assert with_ties.loc["random", "kept_by_tie_breaking"] == 0
     assert "kept_by_tie_breaking" not in ch6.floor_table_6_3(s, ch6.Results(tables(**ALL4))).data.columns
+
+
+def test_headline_is_generated_from_the_stored_verdicts(tmp_path, monkeypatch):
+    from lib.book import execute
+
+    v = vd.frame([_v("4-coherence-grows-with-width", "held", scale="MLP test acc 0.5 (thesis 0.55)"),
+                  _v("5-sparse-beats-dense", "held"), _v("5-sparse-smaller-gap-global", "inconclusive"),
+                  _v("8-mlp-real-diffs-not-coin-flips", "not held")])
+    s = ch7.setup(profile="smoke")
+    text = ch7.headline_markdown(s, ch7.gather(v))
+    assert "**4 verdicts**: 2 held, 1 not held, 1 inconclusive, 0 not measured at this scale." in text
+    row = next(line for line in text.splitlines() if line.startswith("| C6 |"))
+    assert "mixed: 1 held, 1 inconclusive" in row and "(chapters/05_pruning_mlp.ipynb)" in row
+    assert next(line for line in text.splitlines() if line.startswith("| C1 |")).count(ch7.NOT_MEASURED) == 1
+    assert "add 1 of these verdicts: 0 held, 1 not held" in text
+    assert "No verdict is stored yet" in ch7.headline_markdown(s, ch7.gather(vd.frame([])))
+    # the build puts it where intro.md's marker is, on the staged copy only
+    monkeypatch.setattr(execute, "STAGE", tmp_path)
+    (tmp_path / "intro.md").write_text(f"# Title\n\n{execute.HEADLINE_MARKER}\n\nmore\n")
+    monkeypatch.setattr(ch7, "results", lambda setup: ch7.gather(v))
+    assert execute.write_headline("smoke")
+    page = (tmp_path / "intro.md").read_text()
+    assert execute.HEADLINE_MARKER not in page and "**4 verdicts**" in page and page.endswith("more\n")
+    from lib.paths import ROOT
+    assert execute.HEADLINE_MARKER in (ROOT / "intro.md").read_text()

@@ -74,6 +74,7 @@ def build(chapter_params: dict[str, dict[str, Any]], declared: dict[str, dict[st
     profiles = {records[c.key]["profile"] for c in registry.CHAPTERS if c.key in records}
     if len(profiles) > 1:
         print(f"note: the book mixes profiles {sorted(profiles)}")
+    execute.write_headline(records.get("07", {}).get("profile") or next(iter(sorted(profiles)), "cpu"))
     for chapter in registry.CHAPTERS:
         execute.fold_code(staged(chapter.stem))
         execute.show_parameters(staged(chapter.stem))

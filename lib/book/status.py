@@ -141,6 +141,22 @@ def measured_builds(path: Path = MEASURED_BUILDS) -> list[str]:
     return lines
 
 
+def latest_build_sentence(path: Path = MEASURED_BUILDS) -> str:
+    """One sentence on the most recent build in ``path`` (see :func:`measured_builds`): its total minutes,
+    label, date and commit, and its slowest chapter; a note that none is recorded when the file has none."""
+    try:
+        builds = json.loads(path.read_text())["builds"]
+    except (OSError, ValueError, KeyError):
+        builds = []
+    if not builds:
+        return "No build from an empty run cache has been timed yet (see the Build status page)."
+    b = builds[-1]
+    slow = max(b["minutes"], key=b["minutes"].get)
+    return (f"In our last measurement ({b['label']}, {b['date']}, commit `{b['commit']}`; {b['machine']}) the first "
+            f"`make book` from an empty run cache took **{b['total']:.1f} minutes**, chapter {slow} alone "
+            f"{b['minutes'][slow]:.1f}; almost all of it is training.")
+
+
 def status_markdown(records: dict[str, dict[str, Any]], declared: dict[str, dict[str, Any]],
                     source_sha: dict[str, str], generated: str, training: list[str] | None = None,
                     measured: list[str] | None = None) -> str:

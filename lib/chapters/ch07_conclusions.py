@@ -187,6 +187,38 @@ def conclusions_table(verdicts: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def headline_markdown(s: Setup, r: Results, prefix: str = "chapters/") -> str:
+    """The book's headline, for the intro page: how many verdicts of which kind are stored at this profile,
+    and one line per conclusion of section 7.1 with its combined verdict, the regimes its verdicts were
+    measured in and links to the chapters that decide it (``prefix``: the chapters' folder as seen from
+    the page). Generated from the stored verdicts only; without any, it says so."""
+    v = r.verdicts
+    if not len(v):
+        return (f"*No verdict is stored yet for profile `{s.profile.name}`: build the book (`make book`) and this "
+                "section lists what the reproduction found.*")
+    counts = v["verdict"].value_counts()
+    lines = [f"At profile `{s.profile.name}` the chapters store **{len(v)} verdicts**: "
+             + ", ".join(f"{int(counts.get(k, 0))} {k}" for k in VERDICTS) + "."]
+    if r.problems:
+        lines[0] += f" {len(r.problems)} chapter(s) are missing or stale (see the conclusions chapter)."
+    lines += ["", "| | conclusion of the thesis (section 7.1, our words) | verdict | measured | decided in |",
+              "|---|---|---|---|---|"]
+    keys = v["conclusion"] if "conclusion" in v else assign(v)
+    for c in CONCLUSIONS:
+        mine = v[keys == c.key]
+        verdict = combine(list(mine["verdict"])) if len(mine) else NOT_MEASURED
+        where = sorted(set(mine["regime"])) if "regime" in mine and len(mine) else []
+        links = ", ".join(f"[{t}]({prefix}{registry.get(ch).stem}.ipynb)" for t, ch in CONCLUSION_LINKS[c.key])
+        lines.append(f"| {c.key} | {c.text} | {verdict} | {'; '.join(where) or '-'} | {links} |")
+    new = v[v["chapter"].isin(["08", "09"])]
+    if len(new):
+        nc = new["verdict"].value_counts()
+        lines += ["", f"The questions the thesis left open (chapters [8]({prefix}{registry.get('08').stem}.ipynb) and "
+                  f"[9]({prefix}{registry.get('09').stem}.ipynb)) add {len(new)} of these verdicts: "
+                  + ", ".join(f"{int(nc.get(k, 0))} {k}" for k in VERDICTS) + "."]
+    return "\n".join(lines)
+
+
 def verdict_counts(verdicts: pd.DataFrame) -> pd.DataFrame:
     """Number of stored verdicts per chapter and kind (columns in :data:`lib.chapters.verdicts.VERDICTS`
     order), with totals."""
