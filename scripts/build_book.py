@@ -42,10 +42,11 @@ folder in ``runs/train``) that its chapter's plan does not list.
 (``-p arch resnet50``). It goes to every selected chapter whose parameters cell declares NAME;
 ``-p 05:density 0.05`` targets chapter 05 only. A NAME no selected chapter declares is an error.
 
-``--offline`` makes the HTML use local copies of MathJax, require.js and the ipywidgets
-html-manager (fetched from the npm registry into ``_static_offline/vendor/`` on first use, see
-``lib/book/assets.py``) instead of CDNs. Once fetched, later builds use them without the flag;
-``--cdn`` keeps the CDN defaults. Without local copies the CDN defaults stay.
+By default the HTML uses local copies of MathJax, require.js and the ipywidgets html-manager
+(fetched from the npm registry into ``_static_offline/vendor/`` on first use and reused, see
+``lib/book/assets.py``), so the book reads with the network off. When they cannot be fetched the
+build says so and that build's HTML loads them from CDNs; ``--offline`` makes that an error, ``--cdn``
+keeps the CDN defaults.
 """
 from __future__ import annotations
 
@@ -78,9 +79,10 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--no-figure-check", action="store_true",
                     help="skip the minimum-figures/tables check (error outputs are still checked)")
     ap.add_argument("--offline", action="store_true",
-                    help="use local MathJax/require.js/html-manager (fetched into _static_offline/ if missing)")
+                    help="require local MathJax/require.js/html-manager (the default when they can be fetched "
+                         "into _static_offline/): a failed fetch is an error instead of a fall-back to CDNs")
     ap.add_argument("--cdn", action="store_true",
-                    help="load MathJax/require.js/html-manager from CDNs even when local copies are present")
+                    help="load MathJax/require.js/html-manager from CDNs (no fetch, no local copies)")
     ap.add_argument("--fetch-offline-assets", action="store_true",
                     help="(re)download the offline assets and exit")
     ap.add_argument("--strict", action="store_true", help="treat Sphinx warnings as errors")

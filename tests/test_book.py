@@ -473,3 +473,36 @@ def test_intro_build_time_comes_from_the_measured_builds(tmp_path):
     assert "No build" in status.latest_build_sentence(tmp_path / "missing.json")
     intro = (ROOT / "intro.md").read_text()
     assert execute.TIMES_MARKER in intro and "minutes" not in intro.split("## Rerunning it")[1].split("[Reproduce]")[0]
+
+
+def test_local_assets_are_the_default_and_a_failed_fetch_falls_back_to_cdns(monkeypatch, capsys):
+    from lib.book import assets
+    from lib.book.layout import BuildError
+
+    calls = []
+    monkeypatch.setattr(assets, "fetch_offline_assets", lambda *a, **k: calls.append(1))
+    assert assets.use_offline(offline=False, cdn=False) and calls == [1]
+    assert not assets.use_offline(offline=False, cdn=True) and calls == [1]
+
+    def fail(*a, **k):
+        raise BuildError("npm pack failed:\nno network")
+
+    monkeypatch.setattr(assets, "fetch_offline_assets", fail)
+    assert not assets.use_offline(offline=False, cdn=False)
+    assert "could not fetch" in capsys.readouterr().out
+    with pytest.raises(BuildError, match="npm pack failed"):
+        assets.use_offline(offline=True, cdn=False)
+    with pytest.raises(BuildError, match="contradict"):
+        assets.use_offline(offline=True, cdn=True)
+    # local copies name no CDN at all: no third-party widget CDN attribute either
+    assert not any("cdn" in str(v) for v in assets.OFFLINE_WIDGETS_JS.values())
+
+
+def test_unused_thebe_cdn_url_is_blanked(tmp_path):
+    page = tmp_path / "a" / "p.html"
+    page.parent.mkdir()
+    page.write_text('<script>const THEBE_JS_URL = "https://unpkg.com/thebe@0.8.2/lib/index.js"; const x = 1</script>')
+    (tmp_path / "q.html").write_text("<p>nothing</p>")
+    assert execute.drop_unused_cdn_urls(tmp_path) == 1
+    assert 'const THEBE_JS_URL = ""; const x = 1' in page.read_text() and "unpkg" not in page.read_text()
+    assert execute.drop_unused_cdn_urls(tmp_path) == 0

@@ -1,7 +1,9 @@
 """Local copies of MathJax, require.js and the ipywidgets html-manager, so the HTML reads offline.
 
-``--offline`` fetches them from the npm registry into ``_static_offline/vendor/`` on first use;
-later builds use them without the flag, ``--cdn`` keeps the CDN defaults.
+By default every build uses local copies: fetched once from the npm registry into
+``_static_offline/vendor/`` (outside ``_static/``, git-ignored, reused by later builds). When they are
+missing and cannot be fetched (no npm, no network), the build says so and this build's HTML loads them
+from their CDNs. ``--offline`` makes a failed fetch an error; ``--cdn`` keeps the CDN defaults.
 """
 from __future__ import annotations
 
@@ -31,24 +33,34 @@ OFFLINE_PACKAGES: dict[str, dict[str, Any]] = {
 OFFLINE_MATHJAX = "../vendor/mathjax/es5/tex-mml-chtml.js"
 OFFLINE_WIDGETS_JS = {
     "../vendor/requirejs/require.js": {},
-    # standard widgets are bundled in embed-amd.js; only third-party widget modules would still
-    # be looked up on this CDN.
-    "../vendor/html-manager/dist/embed-amd.js": {"data-jupyter-widgets-cdn": "https://cdn.jsdelivr.net/npm/"},
+    # standard widgets are bundled in embed-amd.js; the book uses no third-party widget module, so no
+    # CDN address is given for one (the built pages then name no CDN at all).
+    "../vendor/html-manager/dist/embed-amd.js": {},
 }
+#: Seconds ``npm pack`` may take before the fetch counts as failed (no network: fall back to CDNs).
+NPM_TIMEOUT_S = 120
 
 
 def use_offline(*, offline: bool, cdn: bool) -> bool:
-    """Whether the HTML loads the local copies: with ``offline`` (fetched first when missing), or
-    when an earlier ``--offline`` left them and ``cdn`` is not given."""
+    """Whether the HTML loads the local copies. ``cdn``: no. ``offline``: yes, fetched first when missing
+    (a failed fetch is an error). Default: yes, fetched when missing; when the fetch fails the build says
+    why and this build's HTML loads them from CDNs (False)."""
     if offline and cdn:
         raise BuildError("--offline and --cdn contradict each other; give one")
+    if cdn:
+        return False
     if offline:
         fetch_offline_assets()
         return True
-    if not cdn and (VENDOR / "VERSIONS.json").is_file():
-        print(f"using the local MathJax / require.js / html-manager in {VENDOR.relative_to(ROOT)} (--cdn to not)")
-        return True
-    return False
+    try:
+        fetch_offline_assets()
+    except BuildError as exc:
+        first = str(exc).strip().splitlines()[0]
+        print(f"note: could not fetch MathJax / require.js / html-manager ({first}); this build's HTML loads them "
+              "from CDNs, so maths and widgets need the network (retry with --offline, or --cdn to silence this)")
+        return False
+    print(f"using the local MathJax / require.js / html-manager in {VENDOR.relative_to(ROOT)} (--cdn to not)")
+    return True
 
 
 def fetch_offline_assets(dest: Path = VENDOR, *, force: bool = False) -> Path:
@@ -60,12 +72,16 @@ def fetch_offline_assets(dest: Path = VENDOR, *, force: bool = False) -> Path:
         return dest
     npm = shutil.which("npm")
     if not npm:
-        raise BuildError("--offline needs npm to fetch MathJax, require.js and the ipywidgets "
-                         "html-manager once (e.g. apt-get install npm)")
+        raise BuildError("npm is needed to fetch MathJax, require.js and the ipywidgets html-manager once "
+                         "(e.g. apt-get install npm)")
     print(f"fetching offline assets into {dest} ...", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         specs = [f"{name}@{v}" for name, v in pins.items()]
-        res = subprocess.run([npm, "pack", "--json", *specs], cwd=tmp, capture_output=True, text=True)
+        try:
+            res = subprocess.run([npm, "pack", "--json", *specs], cwd=tmp, capture_output=True, text=True,
+                                 timeout=NPM_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            raise BuildError(f"npm pack took over {NPM_TIMEOUT_S} s (no network?)") from None
         if res.returncode != 0:
             raise BuildError(f"npm pack failed:\n{res.stderr[-3000:]}")
         packed = {item["name"]: Path(tmp) / item["filename"] for item in json.loads(res.stdout)}

@@ -80,6 +80,8 @@ def build(chapter_params: dict[str, dict[str, Any]], declared: dict[str, dict[st
         execute.show_parameters(staged(chapter.stem))
     shutil.rmtree(HTML, ignore_errors=True)  # no stale pages, images or offline assets
     jb_seconds, warnings = execute.run_jupyter_book(strict=strict)
+    if offline:
+        execute.drop_unused_cdn_urls(HTML)
 
     problems = checks.check_pages(records, figure_check=figure_check)
     problems += checks.check_assets(offline=offline) + unplanned

@@ -131,15 +131,23 @@ def check_pages(records: dict[str, dict[str, Any]], *, figure_check: bool) -> li
     return problems
 
 
+#: Hosts of the CDNs that Sphinx, myst-nb and ipywidgets would load from: with local assets no page may name one.
+CDN_HOSTS = ("cdn.jsdelivr.net", "unpkg.com", "cdnjs.cloudflare.com")
+
+
 def check_assets(*, offline: bool) -> list[str]:
-    """Every local script/stylesheet each page references exists; offline: no remote scripts."""
+    """Every local script/stylesheet each page references exists; with local assets (``offline``, the
+    default build), no page loads a remote script or names a CDN host anywhere in its HTML."""
     problems: list[str] = []
     remote: set[str] = set()
     for page in sorted(HTML.rglob("*.html")):
         rel = page.relative_to(HTML)
         if rel.parts[0] in ("_static", "_sources", "vendor", "_images"):
             continue
-        counts = count_html(page.read_text(encoding="utf-8", errors="replace"))
+        text = page.read_text(encoding="utf-8", errors="replace")
+        if offline:
+            problems += [f"{rel} names the CDN {h} although the book uses local assets" for h in CDN_HOSTS if h in text]
+        counts = count_html(text)
         for url in counts["scripts"] + counts["styles"]:
             if re.match(r"^(https?:)?//", url):
                 remote.add(url)
@@ -148,7 +156,7 @@ def check_assets(*, offline: bool) -> list[str]:
             if not target.is_file():
                 problems.append(f"{rel}: references {url}, which is not in the HTML output")
     if offline and remote:
-        problems += [f"--offline, yet a page loads {u}" for u in sorted(remote)]
+        problems += [f"local assets, yet a page loads {u}" for u in sorted(remote)]
     elif remote:
         print("pages load from the network: " + ", ".join(sorted({re.sub(r'^(https?:)?//([^/]+).*', r'\2', u) for u in remote})))
     return problems
