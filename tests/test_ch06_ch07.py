@@ -453,3 +453,9 @@ def test_headline_is_generated_from_the_stored_verdicts(tmp_path, monkeypatch):
     assert execute.HEADLINE_MARKER not in page and "**4 verdicts**" in page and page.endswith("more\n")
     from lib.paths import ROOT
     assert execute.HEADLINE_MARKER in (ROOT / "intro.md").read_text()
+
+
+def test_chapter_6_caveats_state_the_profile_scale():
+    text = ch6.caveats(ch6.setup(profile="smoke")).data
+    assert "resnet_small and vit_tiny, trained on 100 CIFAR-10 images for 2 epochs" in text
+    assert "few thousand" not in text

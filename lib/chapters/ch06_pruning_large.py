@@ -3,7 +3,8 @@
 The notebook calls, in order: :func:`setup`, :func:`results` (trains or loads exactly :func:`plan`),
 :func:`settings_table`, :func:`weight_budget_table`, :func:`table_6_1`, :func:`table_6_2`,
 :func:`figure_6_3` and :func:`floor_table_6_3`, :func:`figure_6_4` and :func:`floor_table_6_4`,
-:func:`table_6_5`, :func:`table_6_6`, then :func:`verdicts` (pure), :func:`headline` and :func:`items`.
+:func:`table_6_5`, :func:`table_6_6`, then :func:`verdicts` (pure), :func:`headline`, :func:`items` and
+:func:`caveats`.
 The analysis (result tables, floors, the layer figure) lives in :mod:`lib.chapters.large`; the claims
 are here, one function per claim (:data:`RULES`), each a paired test (:func:`judge`) with its margin
 fixed in a named constant, and each verdict carries the dense networks' accuracy against the
@@ -736,6 +737,25 @@ def item_table(vs: Sequence[Verdict]) -> pd.DataFrame:
 def items(s: Setup, vs: Sequence[Verdict]) -> "pd.io.formats.style.Styler":
     """:func:`item_table` for display."""
     return _left(item_table(vs))
+
+
+def caveats(s: Setup) -> "Markdown":
+    """The chapter's caveats, with this profile's models, images and epochs against the thesis's (generated,
+    so the text never disagrees with the runs)."""
+    from IPython.display import Markdown
+
+    p, b = s.profile, s.bases["resnet"]
+    scale = (f"At profile `{p.name}` the models are {p.arch_cnn} and {p.arch_vit}, trained on {b.data.n_train or 50000:,d} "
+             f"CIFAR-10 images for {b.epochs} epochs" if p.name != "paper" else
+             f"At profile `paper` the models are {p.arch_cnn} and {p.arch_vit} on all of CIFAR-10 for {b.epochs} epochs")
+    return Markdown("\n".join([
+        f"* {scale}, against ResNet50 and the thesis's ViT on all 50,000 CIFAR-10 images for 300 epochs. A mask that "
+        "starves a layer matters more in a network with few channels, and the ranking of masks may change with scale; "
+        "the verdicts describe the profile they were computed at.",
+        "* The thesis's tables come from one run per mask (no spread is given), so a difference of a few tenths of a "
+        "percent between its rows is within what a second seed could change.",
+        "* In the small models a larger share of the child's nonzero weights sits in tensors that are never pruned "
+        "(see the weight table at the top), so a \"10 %\" child is less sparse overall than in the thesis."]))
 
 
 def headline(s: Setup, vs: list[Verdict]) -> str:
