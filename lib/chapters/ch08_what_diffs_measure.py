@@ -685,7 +685,7 @@ def figure_8_2(s: Setup, r: Results) -> None:
                  provenance(s))
 
 
-def table_8a(s: Setup, r: Results) -> pd.DataFrame:
+def table_8a(s: Setup, r: Results) -> Any:
     """Table 8.a: all weights pooled, per family, data and epoch: significant fraction, sd of the diffs and of the
     null, zero fraction; mean and sd over seeds, one column per seed for the significant fraction."""
     df = r.significance[r.significance["family"].isin(FAMILIES) & (r.significance["tensor"] == "all")]
@@ -699,7 +699,7 @@ def table_8a(s: Setup, r: Results) -> pd.DataFrame:
     per_seed.columns = [f"seed {c}" for c in per_seed.columns]
     out = out.join(per_seed).reset_index()
     out["family"] = out["family"].map(FAMILIES)
-    return out.round(4)
+    return out.style.hide(axis="index").format(precision=4)
 
 
 def figure_8_3(s: Setup, r: Results) -> None:

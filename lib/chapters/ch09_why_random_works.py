@@ -507,7 +507,7 @@ def figure_9_2(s: Setup, r: Results) -> None:
                  "masks of each method; bars: mean over seeds, dots: seeds", provenance(s))
 
 
-def table_9a(s: Setup, r: Results) -> pd.DataFrame:
+def table_9a(s: Setup, r: Results) -> Any:
     """Table 9.a: Jaccard overlap of mask pairs (mean over seeds, and each seed) beside two random masks'."""
     display(Markdown("**Table 9.a.** Overlap (Jaccard: kept in both / kept in either) of pairs of masks, mean over "
                      "seeds with each seed beside it, and the overlap two random masks with the same per-tensor counts "
@@ -518,7 +518,7 @@ def table_9a(s: Setup, r: Results) -> pd.DataFrame:
     per.columns = [f"seed {c}" for c in per.columns]
     out = out.join(per).reset_index()
     out["family"] = out["family"].map(FAMILIES)
-    return out.round(3)
+    return out.style.hide(axis="index").format(precision=3)
 
 
 def figure_9_3(s: Setup, r: Results) -> None:
