@@ -82,6 +82,10 @@ class MaskConfig:
     shuffle: after ranking, move each tensor's kept entries to positions drawn at random within the
     tensor (same count per tensor: the layer-wise shuffle of Frankle et al. 2021,
     :func:`lib.masks.shuffle_within_layers`); left out of the hash when False.
+    shuffle_except: with ``shuffle``, a layer group (:func:`lib.masks.layer_group`: ``conv``,
+    ``shortcut``, ``qkv``, ``ff_hidden``, ``block_output``, ...) whose tensors keep their ranked
+    positions while every other tensor is shuffled: the method's choice restricted to one layer type.
+    "" (default, out of the hash): shuffle every tensor.
     epoch: -1 (default, out of the hash): the parent as it finished (diff: its max-coherence epoch;
     magnitude: its final weights); e >= 0: the parent as it was after epoch e, from its snapshot
     (``parent.snapshots`` must hold e; diff: the diffs of those weights on the parent's statistics
@@ -98,6 +102,7 @@ class MaskConfig:
     min_size: int = 0
     shuffle: bool = False
     epoch: int = -1
+    shuffle_except: str = ""
 
     def __post_init__(self) -> None:
         validate.one_of(self, "method", MASK_METHODS, "mask method", "allowed")
@@ -111,6 +116,9 @@ class MaskConfig:
         validate.integer(self, "seed")
         validate.integer(self, "min_size", 0)
         validate.integer(self, "epoch", -1)
+        if not isinstance(self.shuffle_except, str) or (self.shuffle_except and not self.shuffle):
+            raise ValueError(f"MaskConfig.shuffle_except={self.shuffle_except!r} needs shuffle=True and a layer group "
+                             "name (a string)")
         if self.epoch >= 0:
             if self.method not in ("diff", "magnitude"):
                 raise ValueError(f"MaskConfig.epoch={self.epoch} needs method 'diff' or 'magnitude' (scores of the "

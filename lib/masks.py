@@ -69,7 +69,7 @@ import json
 import math
 import os
 import time
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 import pandas as pd
 import torch
@@ -394,12 +394,16 @@ for _method in INIT_METHODS:
     scorer(_method, needs_trained_parent=False)(_at_init(_method))
 
 
-def shuffle_within_layers(mask: Mapping[str, torch.Tensor], seed: int) -> Mask:
+def shuffle_within_layers(mask: Mapping[str, torch.Tensor], seed: int, keep: Sequence[str] = ()) -> Mask:
     """A mask with the same number of kept entries in every tensor as ``mask``, their positions drawn
     uniformly at random within the tensor (a permutation seeded per (seed, tensor name)): the layer-wise
-    shuffle of Frankle et al. 2021, which keeps a mask's per-layer fractions and nothing else."""
+    shuffle of Frankle et al. 2021, which keeps a mask's per-layer fractions and nothing else. Tensors named
+    in ``keep`` are left as they are."""
     out: Mask = {}
     for n, m in mask.items():
+        if n in keep:
+            out[n] = m.clone()
+            continue
         sub = int.from_bytes(hashlib.sha256(f"shuffle:{seed}:{n}".encode()).digest()[:8], "little") >> 1
         perm = torch.randperm(m.numel(), generator=torch.Generator().manual_seed(sub))
         flat = torch.zeros(m.numel(), dtype=torch.bool)
@@ -444,7 +448,13 @@ def _compute(cfg: MaskConfig, parent: Any) -> tuple[Mask, dict[str, Any]]:
     mask = make_mask(scores, density=cfg.density, scope=cfg.scope, floor=cfg.floor, invert=cfg.invert,
                      shapes=shapes, tie_seed=cfg.seed)
     if cfg.shuffle:
-        mask = shuffle_within_layers(mask, cfg.seed)
+        family = arch_family(model)
+        keep = [n for n in mask if cfg.shuffle_except and layer_group(n, family) == cfg.shuffle_except]
+        if cfg.shuffle_except and not keep:
+            groups = sorted({layer_group(n, family) for n in mask})
+            raise ValueError(f"shuffle_except={cfg.shuffle_except!r} matches no pruned tensor of this {family}; "
+                             f"its layer groups: {', '.join(groups)}")
+        mask = shuffle_within_layers(mask, cfg.seed, keep)
     kept, total = sum(int(m.sum()) for m in mask.values()), sum(m.numel() for m in mask.values())
     return mask, {"kept": kept, "total": total, "tensors": len(mask), **tie_chosen(scores, mask, cfg.scope)}
 

@@ -77,3 +77,18 @@ def test_layers_at_floor_claim():
             rows.append({"family": "resnet", "method": "magnitude", "seed": sd, "fraction_kept": 0.02 if i < 1 else 0.11})
     v, _ = ch.diff_more_at_floor(pd.DataFrame(rows), "resnet", floor=0.02, density=0.1)
     assert v.verdict == "held" and "diff 0.50" in v.ours
+
+
+def test_restricted_diff_masks_and_their_claim():
+    s = ch.setup(profile="smoke")
+    kept = {v for (f, v, sd) in s.children if v.startswith("diff_in_")}
+    assert kept == {"diff_in_qkv", "diff_in_ff_hidden", "diff_in_block_output"}
+    assert all(f == "vit" for (f, v, sd) in s.children if v.startswith("diff_in_"))
+    c = s.children[("vit", "diff_in_qkv", 0)]
+    assert c.mask.shuffle and c.mask.shuffle_except == "qkv" and c.mask.method == "diff"
+    assert not any(v.startswith("diff_in_") for (f, v, sd) in ch.setup(profile="smoke", restricted=[]).children)
+    with pytest.raises(ParameterError, match="restricted"):
+        ch.setup(profile="smoke", restricted=["mlp"])
+    acc = _acc("vit", {"diff_in_qkv": [0.5, 0.52, 0.51], "diff_shuffled": [0.45, 0.46, 0.44]})
+    v, _ = ch.choice_in_group_matters(acc, "vit", "qkv")
+    assert v.verdict == "held" and v.claim_id == "9-vit-diff-choice-in-qkv-matters"

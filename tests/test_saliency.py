@@ -154,3 +154,25 @@ def test_jaccard_by_hand_and_its_random_floor():
     m = {"x": torch.rand(200, 50, generator=g) < 0.1, "y": torch.rand(100, 30, generator=g) < 0.5}
     sims = [masks.jaccard(m, masks.shuffle_within_layers(m, seed=s)) for s in range(50)]
     assert abs(float(np.mean(sims)) - masks.expected_random_jaccard(m)) < 0.01
+
+
+def test_shuffle_except_keeps_one_layer_group_in_place():
+    parent = TrainConfig(data=DataConfig("gaussian", 64, 32), model=ModelConfig("vit_tiny"))
+    plain = MaskConfig(parent=parent, method="random", density=0.1, seed=3)
+    ranked = masks.compute_mask(plain)
+    only_qkv = masks.compute_mask(MaskConfig(parent=parent, method="random", density=0.1, seed=3, shuffle=True,
+                                             shuffle_except="qkv"))
+    shuffled = masks.compute_mask(MaskConfig(parent=parent, method="random", density=0.1, seed=3, shuffle=True))
+    groups = {n: masks.layer_group(n, "vit") for n in ranked}
+    assert any(g == "qkv" for g in groups.values()) and any(g != "qkv" for g in groups.values())
+    for n, g in groups.items():
+        assert int(only_qkv[n].sum()) == int(ranked[n].sum())
+        if g == "qkv":
+            assert torch.equal(only_qkv[n], ranked[n])
+        else:
+            assert torch.equal(only_qkv[n], shuffled[n])  # the same permutation as the full shuffle
+    assert any(not torch.equal(only_qkv[n], ranked[n]) for n, g in groups.items() if g != "qkv")
+    with pytest.raises(ValueError, match="matches no pruned tensor"):
+        masks.compute_mask(MaskConfig(parent=parent, method="random", shuffle=True, shuffle_except="conv"))
+    with pytest.raises(ValueError, match="needs shuffle=True"):
+        MaskConfig(parent=parent, shuffle_except="qkv")

@@ -38,7 +38,7 @@ from ..runs import Run, get_or_train, mask_for, train_stages
 from . import figures, mlp, palette
 from . import params as check
 from . import verdicts as toolkit
-from .large import base_config
+from .large import GROUPS, base_config
 from .verdicts import Verdict
 
 CHAPTER = "09"
@@ -70,6 +70,7 @@ class Params:
     floor: float = 0.02  # chapter 6's per-tensor floor of the global ranking
     early_fractions: Any = None  # fractions of the parent's epochs for early masks (default EARLY_FRACTIONS)
     early_trained: Any = None  # of those, the ones whose masks get children (default EARLY_TRAINED)
+    restricted: Any = None  # architectures whose diff masks are also restricted to one layer type (default ["vit"])
 
     def __post_init__(self) -> None:
         check.profile(self.profile)
@@ -80,6 +81,7 @@ class Params:
         check.number(self.floor, "floor", low=0.0, high=self.density)
         check.numbers_list(self.early_fractions, "early_fractions", low=0.0, low_open=True)
         check.numbers_list(self.early_trained, "early_trained", low=0.0, low_open=True)
+        check.choice_list(self.restricted, "restricted", ("resnet", "vit"))
         for name in ("early_fractions", "early_trained"):
             vals = getattr(self, name)
             if vals is not None and max(vals) > 1:
@@ -93,7 +95,8 @@ class Setup:
     children: (family, variant, seed) -> config. Variants: the best and worst forms reused from chapters 5/6
     (``magnitude``, ``diff``, ``magnitude_worst``, ``diff_worst``; MLP: best only), ``random`` (global),
     ``uniform`` (per-layer random), ``none`` (dense), ``<method>_shuffled``, the init scorers, and for the MLP
-    ``<method>_early_<fraction>``. parents: (family, seed) -> the dense parent. snap_parents: seed -> the MLP
+    ``<method>_early_<fraction>``, and for the ``restricted`` architectures ``diff_in_<group>`` (the diff
+    mask kept in one layer group, every other tensor shuffled). parents: (family, seed) -> the dense parent. snap_parents: seed -> the MLP
     parent with snapshots. epochs: fraction -> snapshot epoch."""
 
     params: Params
@@ -183,6 +186,13 @@ def setup(**params: Any) -> Setup:
             rnd = cs[("random", sd)]
             for m in INIT:
                 children[(fam, m, sd)] = dataclasses.replace(rnd, mask=dataclasses.replace(rnd.mask, method=m))
+    restricted = tuple(p.restricted) if p.restricted is not None else ("vit",)
+    for fam in restricted:
+        for sd in seeds:
+            c = children[(fam, "diff", sd)]
+            for group in GROUPS[fam]:
+                children[(fam, f"diff_in_{group}", sd)] = dataclasses.replace(
+                    c, mask=dataclasses.replace(c.mask, shuffle=True, shuffle_except=group))
     mlp_epochs = parents[("mlp", seeds[0])].epochs
     epochs = {f: early_epoch(f, mlp_epochs) for f in fractions}
     snap_parents = {sd: dataclasses.replace(parents[("mlp", sd)], snapshots=tuple(sorted(set(epochs.values()))))
@@ -415,6 +425,22 @@ def diff_more_at_floor(layers: pd.DataFrame, family: str, floor: float, density:
     return _v(*text, ours, test, "Figure 9.5", scale), g
 
 
+def choice_in_group_matters(acc: pd.DataFrame, family: str, group: str, scale: str = "") -> Decided:
+    """Claim 9-<family>-diff-choice-in-<group>-matters: the child of the diff mask kept in place in one layer
+    group (every other tensor shuffled) against the child of the fully shuffled diff mask, paired by seed
+    (claim "greater"): does the diff ranking carry its advantage in that layer type?"""
+    v = f"diff_in_{group}"
+    text = (f"9-{family}-diff-choice-in-{group}-matters",
+            f"[{FAMILIES[family]}] The diff mask's choice of weights within the {group} layers alone helps: keeping "
+            f"them in place (every other layer shuffled) beats shuffling every layer.",
+            "Section 7.2 asks why ViT responds to diff pruning and ResNet does not.")
+    if not _has(acc, family, v, "diff_shuffled"):
+        return _unmeasured(*text, "not run for this architecture", "Figure 9.5", scale)
+    test, g = _compare(acc, family, v, "diff_shuffled")
+    ours = f"test acc {test['a']:.3f} ({group} kept in place) vs {test['b']:.3f} (all shuffled)"
+    return _v(*text, ours, test, "Figure 9.5", scale), g
+
+
 def claims_of(acc: pd.DataFrame, early: pd.DataFrame, layers: pd.DataFrame, *, fractions: Sequence[float],
               floor: float, density: float, scale: str = "") -> list[Decided]:
     """Every claim of the chapter from plain frames (see each claim's function)."""
@@ -429,6 +455,9 @@ def claims_of(acc: pd.DataFrame, early: pd.DataFrame, layers: pd.DataFrame, *, f
         out.append(overlap_grows(early, method, scale))
     out += [init_beats_random(acc, fam, m, scale) for fam in FAMILIES for m in INIT]
     out += [diff_more_at_floor(layers, fam, floor, density, scale) for fam in ("resnet", "vit")]
+    for fam in ("resnet", "vit"):
+        groups = sorted({v[len("diff_in_"):] for v in acc.loc[acc["family"] == fam, "variant"] if v.startswith("diff_in_")})
+        out += [choice_in_group_matters(acc, fam, g, scale) for g in groups]
     return out
 
 
@@ -563,7 +592,12 @@ def figure_9_4(s: Setup, r: Results) -> None:
 def figure_9_5(s: Setup, r: Results) -> None:
     """Fig. 9.5: kept fraction per layer group of the diff and magnitude masks, ResNet and ViT (shown)."""
     df = r.layers[r.layers["family"].isin(["resnet", "vit"])]
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.9))
+    restricted = [f for f in ("resnet", "vit") if r.acc.loc[r.acc["family"] == f, "variant"].str.startswith("diff_in_").any()]
+    fig, axes = plt.subplots(1, 2 + len(restricted), figsize=(5.5 * (2 + len(restricted)), 3.9))
+    for ax, fam in zip(axes[2:], restricted):
+        variants = ["diff", "diff_shuffled", *sorted(v for v in r.acc["variant"].unique() if v.startswith("diff_in_"))]
+        _bars(ax, r.acc, fam, variants)
+        ax.set_title(f"{FAMILIES[fam]}: diff kept in one layer type")
     for ax, fam in zip(axes, ("resnet", "vit")):
         sub = df[df["family"] == fam]
         g = (sub.groupby(["method", "seed", "group"])[["kept", "size"]].sum().reset_index()
@@ -580,7 +614,9 @@ def figure_9_5(s: Setup, r: Results) -> None:
         ax.set_title(FAMILIES[fam])
     axes[0].legend(fontsize=7)
     figures.show(fig, "Figure 9.5", f"Which layer types the global masks keep: kept fraction per layer group (black "
-                 f"dotted: the overall {s.params.density:g}; red dotted: the floor {s.params.floor:g}), mean over seeds",
+                 f"dotted: the overall {s.params.density:g}; red dotted: the floor {s.params.floor:g}), mean over seeds; "
+                 "right: children of the diff mask kept in place in one layer type with every other tensor shuffled, "
+                 "beside the unshuffled and the fully shuffled diff mask (dots: seeds)",
                  provenance(s))
 
 

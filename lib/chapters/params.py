@@ -113,6 +113,20 @@ def choice(value: Any, name: str, allowed: Iterable[Any], *, optional: bool = Fa
     raise ParameterError(f"{name} = {value!r} is not allowed; choose one of: {', '.join(map(repr, allowed))}")
 
 
+def choice_list(value: Any, name: str, allowed: Iterable[Any]) -> tuple[Any, ...] | None:
+    """None, or a list (possibly empty) of distinct values, each one of ``allowed``, as a tuple."""
+    if value is None:
+        return None
+    allowed = tuple(allowed)
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise ParameterError(f"{name} = {value!r} must be a list drawn from: {', '.join(map(repr, allowed))}")
+    vals = list(value)
+    bad = [v for v in vals if v not in allowed]
+    if bad or len(set(vals)) != len(vals):
+        raise ParameterError(f"{name} = {value!r}: each entry once, each one of {', '.join(map(repr, allowed))}")
+    return tuple(vals)
+
+
 def density(value: Any, name: str = "density") -> float:
     """A fraction of weights kept, in (0, 1]."""
     return number(value, name, low=0.0, high=1.0, low_open=True)  # type: ignore[return-value]
