@@ -164,3 +164,13 @@ def test_concurrent_writers_never_leave_a_mixed_or_partial_file(run_cache):
     ids = [v["claim_id"] for v in rec["verdicts"]]
     assert ids in [[v.claim_id for v in vs] for vs in sets]  # one writer's whole set
     assert not list(V.chapter_file("smoke", "05", params).parent.glob(".*tmp"))
+
+
+def test_one_group_and_unmeasured_helpers():
+    from lib.chapters import verdicts as vd
+
+    t = vd.paired([1.0, 2.0, 3.0], [0.0, 0.5, 1.0])
+    g = vd.one_group(t, family="vit")
+    assert list(g.columns) == ["family", *vd.GROUP_STATS] and g["verdict"].iloc[0] == t["verdict"]
+    v, empty = vd.Verdict.unmeasured("9-x", "09", "claim", "thesis", "no runs", "Figure 9.1")
+    assert v.verdict == vd.NOT_MEASURED and list(empty.columns) == list(vd.GROUP_STATS) and not len(empty)

@@ -341,20 +341,12 @@ def per_seed_rho(pk: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------------------- claims
 Decided = tuple[Verdict, pd.DataFrame]
-_GROUP_COLS = ["n", "a", "b", "diff", "ci_low", "ci_high", "verdict"]
-
-
 def _v(claim_id: str, claim: str, thesis: str, ours: str, test: dict, figure: str, scale: str) -> Verdict:
     return Verdict.of(claim_id, CHAPTER, claim, thesis, ours, test, figure, scale)
 
 
 def _unmeasured(claim_id: str, claim: str, thesis: str, ours: str, figure: str, scale: str) -> Decided:
-    return (Verdict(claim_id, CHAPTER, claim, thesis, ours, toolkit.NOT_MEASURED, figure, {}, scale),
-            pd.DataFrame(columns=_GROUP_COLS))
-
-
-def _one_group(test: dict, **labels: Any) -> pd.DataFrame:
-    return pd.DataFrame([{**labels, **{c: test[c] for c in _GROUP_COLS}}])
+    return Verdict.unmeasured(claim_id, CHAPTER, claim, thesis, ours, figure, scale)
 
 
 def gaussian_more_significant(sigdf: pd.DataFrame, family: str, scale: str = "") -> Decided:
@@ -394,7 +386,7 @@ def real_diffs_signal(sigdf: pd.DataFrame, family: str, level: float = SIGNAL_FR
     test = toolkit.paired(sub["significant"], [level] * len(sub), claim="greater")
     ours = (f"significant fraction {test['a']:.3f} (per seed: {', '.join(f'{v:.3f}' for v in sub['significant'])}); "
             f"{sub['zero_frac'].mean():.2f} of the per-sample gradient entries are exactly 0")
-    return _v(*text, ours, test, "Figure 8.2, Table 8.a", scale), _one_group(test, family=family)
+    return _v(*text, ours, test, "Figure 8.2, Table 8.a", scale), toolkit.one_group(test, family=family)
 
 
 def spread_is_signal(spread: pd.DataFrame, family: str, data: str = "real", scale: str = "") -> Decided:
@@ -417,7 +409,7 @@ def spread_is_signal(spread: pd.DataFrame, family: str, data: str = "real", scal
     grow = math.exp(test["diff"]) if np.isfinite(test["diff"]) else math.nan
     ours = (f"sd·√n {pairs['sd_sqrt_n_lo'].mean():.3f} at n={ns[0]} -> {pairs['sd_sqrt_n_hi'].mean():.3f} at n={ns[-1]} "
             f"(×{grow:.2f}; pure noise ×1, pure signal ×{math.sqrt(ns[-1] / ns[0]):.2f})")
-    return _v(*text, ours, test, "Figure 8.3", scale), _one_group(test, family=family, data=data)
+    return _v(*text, ours, test, "Figure 8.3", scale), toolkit.one_group(test, family=family, data=data)
 
 
 def _width_steps(df: pd.DataFrame, value: str, claim: str, margin: float | None = None) -> tuple[dict, pd.DataFrame]:
@@ -506,7 +498,7 @@ def gap_tracks_train(pk: pd.DataFrame, scale: str = "") -> Decided:
     both = a.merge(b, on="seed", suffixes=("_train", "_test"))
     test = toolkit.paired(both["rho_train"], both["rho_test"], claim="greater")
     ours = f"rank correlation of the gap with training coherence {test['a']:+.2f}, with test coherence {test['b']:+.2f}"
-    return _v(*text, ours, test, "Figure 8.5", scale), _one_group(test)
+    return _v(*text, ours, test, "Figure 8.5", scale), toolkit.one_group(test)
 
 
 def gaussian_train_test_split(pk: pd.DataFrame, scale: str = "") -> Decided:
@@ -539,7 +531,7 @@ def test_coherence_above_floor(pk: pd.DataFrame, scale: str = "") -> Decided:
     test = toolkit.paired(real["test_debiased_mean"], np.zeros(len(real)), claim="greater")
     ours = (f"mean debiased test coherence {test['a']:.4f} (training {real['train_debiased_mean'].mean():.4f}) over "
             f"{test['n']} (width, seed) runs")
-    return _v(*text, ours, test, "Figure 8.6", scale), _one_group(test)
+    return _v(*text, ours, test, "Figure 8.6", scale), toolkit.one_group(test)
 
 
 def head_carries_coherence(shares: pd.DataFrame, family: str, scale: str = "") -> Decided:
@@ -558,7 +550,7 @@ def head_carries_coherence(shares: pd.DataFrame, family: str, scale: str = "") -
     head = sub[sub["tensor"] == last].sort_values("seed")
     test = toolkit.paired(np.log(head["grad_share"]), np.log(head["weight_share"]), claim="greater")
     ours = (f"{last}: {head['grad_share'].mean():.3f} of ||E g||² with {head['weight_share'].mean():.4f} of the weights")
-    return _v(*text, ours, test, "Figure 8.7", scale), _one_group(test, tensor=last)
+    return _v(*text, ours, test, "Figure 8.7", scale), toolkit.one_group(test, tensor=last)
 
 
 def claims_of(sigdf: pd.DataFrame, spread: pd.DataFrame, pk: pd.DataFrame, shares: pd.DataFrame,

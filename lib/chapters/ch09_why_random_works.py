@@ -287,23 +287,19 @@ def results(s: Setup) -> Results:
 
 # ---------------------------------------------------------------------------------------- claims
 Decided = tuple[Verdict, pd.DataFrame]
-_GROUP_COLS = ["n", "a", "b", "diff", "ci_low", "ci_high", "verdict"]
-
-
 def _v(claim_id: str, claim: str, thesis: str, ours: str, test: dict, figure: str, scale: str) -> Verdict:
     return Verdict.of(claim_id, CHAPTER, claim, thesis, ours, test, figure, scale)
 
 
 def _unmeasured(claim_id: str, claim: str, thesis: str, ours: str, figure: str, scale: str) -> Decided:
-    return (Verdict(claim_id, CHAPTER, claim, thesis, ours, toolkit.NOT_MEASURED, figure, {}, scale),
-            pd.DataFrame(columns=_GROUP_COLS))
+    return Verdict.unmeasured(claim_id, CHAPTER, claim, thesis, ours, figure, scale)
 
 
 def _compare(acc: pd.DataFrame, family: str, a: str, b: str, claim: str = "greater",
              margin: float | None = None) -> tuple[dict, pd.DataFrame]:
     sub = acc[acc["family"] == family]
     test, _ = toolkit.paired_groups(sub, "variant", a, b, "test_acc", claim=claim, margin=margin)
-    return test, pd.DataFrame([{"versus": f"{a} − {b}", **{c: test[c] for c in _GROUP_COLS}}])
+    return test, toolkit.one_group(test, versus=f"{a} − {b}")
 
 
 def _has(acc: pd.DataFrame, family: str, *variants: str) -> bool:
@@ -384,8 +380,7 @@ def overlap_grows(early: pd.DataFrame, method: str, scale: str = "") -> Decided:
     lo, hi = sub[sub["fraction"] == fr[0]].sort_values("seed"), sub[sub["fraction"] == fr[-1]].sort_values("seed")
     test = toolkit.paired(hi["jaccard"], lo["jaccard"], claim="greater")
     ours = f"overlap {lo['jaccard'].mean():.3f} at {fr[0]:.0%} -> {hi['jaccard'].mean():.3f} at {fr[-1]:.0%} of training"
-    return _v(*text, ours, test, "Figure 9.3", scale), pd.DataFrame([{"versus": f"{fr[-1]:g} − {fr[0]:g}",
-                                                                       **{c: test[c] for c in _GROUP_COLS}}])
+    return _v(*text, ours, test, "Figure 9.3", scale), toolkit.one_group(test, versus=f"{fr[-1]:g} − {fr[0]:g}")
 
 
 def init_beats_random(acc: pd.DataFrame, family: str, method: str, scale: str = "") -> Decided:

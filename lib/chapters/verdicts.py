@@ -154,6 +154,16 @@ def paired_groups(df: pd.DataFrame, key: str, a: Any, b: Any, value: str, *, by:
     return pooled, pd.DataFrame(rows, columns=[*by, "n", "a", "b", "diff", "ci_low", "ci_high", "verdict"])
 
 
+#: The statistics of one group's row in a per-group frame (:func:`paired_groups`, :func:`one_group`).
+GROUP_STATS = ("n", "a", "b", "diff", "ci_low", "ci_high", "verdict")
+
+
+def one_group(test: Mapping[str, Any], **labels: Any) -> pd.DataFrame:
+    """A per-group frame of one row: ``labels`` and the :data:`GROUP_STATS` of a :func:`paired` result, for a
+    claim decided by a single comparison."""
+    return pd.DataFrame([{**labels, **{c: test[c] for c in GROUP_STATS}}])
+
+
 def interval_text(t: Mapping[str, Any], digits: int = 3) -> str:
     """'+0.012 [-0.003, +0.027], 3 pairs' (the mean paired difference and its interval), or 'one pair' /
     'no pairs' when there is no interval."""
@@ -197,6 +207,13 @@ class Verdict:
         """A verdict whose word is its test's (:func:`paired`); the record keeps the test's numbers."""
         return cls(claim_id, chapter, claim, thesis, ours, test["verdict"], figure,
                    {k: _plain(v) for k, v in test.items()}, scale)
+
+    @classmethod
+    def unmeasured(cls, claim_id: str, chapter: str, claim: str, thesis: str, ours: str, figure: str,
+                   scale: str = "") -> "tuple[Verdict, pd.DataFrame]":
+        """A claim not measured at this scale (``ours`` says why), with an empty per-group frame."""
+        return (cls(claim_id, chapter, claim, thesis, ours, NOT_MEASURED, figure, {}, scale),
+                pd.DataFrame(columns=list(GROUP_STATS)))
 
     @property
     def interval(self) -> str:
