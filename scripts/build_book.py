@@ -134,7 +134,6 @@ def main(argv: list[str] | None = None) -> int:
         if args.fetch_offline_assets:
             print(f"offline assets in {assets.fetch_offline_assets(VENDOR, force=True)}")
             return 0
-        offline = assets.use_offline(offline=args.offline, cdn=args.cdn)
         keys = params.selected(args.chapters, execute=not args.no_execute)
         declared = params.declared_parameters()
         chapter_params = params.chapter_params(args.profile, args.param, keys, declared)
@@ -148,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
             workers = args.workers or parallel.default_workers()
         except ValueError as exc:
             raise BuildError(str(exc)) from None
+        offline = assets.use_offline(offline=args.offline, cdn=args.cdn)  # only a build makes pages
         problems = build.build(chapter_params, declared, offline=offline, strict=args.strict,
                                verbose=args.verbose, figure_check=not args.no_figure_check, workers=workers)
         print(f"total: {format_seconds(time.perf_counter() - t_start)}")

@@ -38,7 +38,7 @@ OFFLINE_WIDGETS_JS = {
     "../vendor/html-manager/dist/embed-amd.js": {},
 }
 #: Seconds ``npm pack`` may take before the fetch counts as failed (no network: fall back to CDNs).
-NPM_TIMEOUT_S = 120
+NPM_TIMEOUT_S = 60
 
 
 def use_offline(*, offline: bool, cdn: bool) -> bool:
