@@ -30,6 +30,23 @@ def test_a_sound_plan_passes_and_seeds_or_mask_method_share_one_check():
     assert lines == [lines[0]] and lines[0].startswith("chapter 05: 7 planned runs ok")
 
 
+def test_a_checked_run_leaves_no_files_behind(tmp_path, monkeypatch):
+    """Checking the paper plan trains hundreds of stand-in runs; each one's checkpoints and statistics files
+    (hundreds of MB for the widest MLPs) are removed when its check ends, passed or failed."""
+    dryrun.check_run(_mlp(), tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+    def fails_after_writing(cfg, out, **kw):
+        out.mkdir(parents=True)
+        (out / "diffs_max.pt").write_bytes(b"x" * 1000)
+        raise OSError("disk full")
+
+    monkeypatch.setattr(dryrun, "train", fails_after_writing)
+    with pytest.raises(OSError, match="disk full"):
+        dryrun.check_run(_mlp(), tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_gaussian_data_without_sizes_fails_naming_the_run():
     bad = _mlp(data=DataConfig(dataset="gaussian", n_train=0, n_test=0))
     with pytest.raises(dryrun.PlanCheckFailed, match="gaussian data needs explicit n_train") as info:
