@@ -160,3 +160,33 @@ def mlp_config(p: Profile, width: int, *, seed: int = 0, stats: bool = True) -> 
         optim=OptimConfig("adam", p.mlp_lr), batch_size=p.batch_size, epochs=p.mlp_epochs, seed=seed,
         stats=_stats(p, test=True) if stats else StatsConfig(),
     )
+
+
+def _images(n_train: int, n_test: int) -> str:
+    """"5,000 / 2,000" training / test images, 0 meaning all of CIFAR-10 (50,000 / 10,000)."""
+    return f"{n_train or 50000:,d} / {n_test or 10000:,d}"
+
+
+def settings_markdown(names: tuple[str, ...] | None = None) -> str:
+    """A Markdown table of what each profile computes (models, training / test images, epochs, seeds,
+    gradient-statistics samples), read from :data:`PROFILES`, so the pages that describe the profiles
+    (the reproduce page) never carry a typed number."""
+    rows = ["| Profile | ResNet / ViT, chapters 2-3 (training / test images) | MLPs, chapters 4-5 | chapter 6 "
+            "| seeds | gradient statistics on |",
+            "|---|---|---|---|---|---|"]
+    for name in names or tuple(PROFILES):
+        p = get(name)
+        widths = ", ".join(map(str, p.widths))
+        rows.append(
+            f"| `{p.name}` "
+            f"| `{p.arch_cnn}`, `{p.arch_vit}`; {_images(p.n_train_large, p.n_test_large)} images; real "
+            f"{p.epochs_real_cnn} / {p.epochs_real_vit} epochs, Gaussian {p.epochs_gaussian} "
+            f"| widths {widths} (chapter 4); children of widths {', '.join(map(str, p.prune_widths))} pruned "
+            f"from parents {', '.join(f'{r:g}' for r in p.ratios)} times larger (chapter 5); "
+            f"{_images(p.n_train, p.n_test)} images; {p.mlp_epochs} epochs "
+            f"| `{p.arch_cnn}`, `{p.arch_vit}`; {_images(p.prune_n_train, p.prune_n_test)} images; "
+            f"{p.prune_epochs} epochs "
+            f"| {len(p.seeds)} "
+            f"| {p.stats_max_samples:,d} training images, "
+            f"{'every epoch' if p.stats_every == 1 else f'every {p.stats_every} epochs'} |")
+    return "\n".join(rows)

@@ -506,3 +506,26 @@ def test_unused_thebe_cdn_url_is_blanked(tmp_path):
     assert execute.drop_unused_cdn_urls(tmp_path) == 1
     assert 'const THEBE_JS_URL = ""; const x = 1' in page.read_text() and "unpkg" not in page.read_text()
     assert execute.drop_unused_cdn_urls(tmp_path) == 0
+
+
+def test_the_reproduce_page_gets_its_profile_table_from_the_profiles(tmp_path, monkeypatch):
+    """No typed scale on the reproduce page: the build writes every profile's sizes from lib.profiles."""
+    from dataclasses import replace
+
+    from lib import profiles
+    from lib.paths import ROOT
+
+    source = (ROOT / "reproduce.md").read_text()
+    assert execute.PROFILES_MARKER in source and "few thousand" not in source
+    monkeypatch.setattr(execute, "STAGE", tmp_path)
+    (tmp_path / "reproduce.md").write_text(f"# Reproduce\n\n{execute.PROFILES_MARKER}\n\nafter\n")
+    odd = replace(profiles.get("cpu"), n_train_large=1234, prune_epochs=17, seeds=(0, 1, 2, 3))
+    monkeypatch.setitem(profiles.PROFILES, "cpu", odd)
+    assert execute.write_profiles_table()
+    page = (tmp_path / "reproduce.md").read_text()
+    assert execute.PROFILES_MARKER not in page and page.endswith("after\n")
+    row = next(line for line in page.splitlines() if line.startswith("| `cpu` "))
+    assert "1,234 / 1,000 images" in row and "17 epochs" in row and "| 4 |" in row
+    assert "50,000 / 10,000 images" in next(line for line in page.splitlines() if line.startswith("| `paper` "))
+    (tmp_path / "reproduce.md").write_text("no marker\n")
+    assert not execute.write_profiles_table()

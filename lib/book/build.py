@@ -75,6 +75,7 @@ def build(chapter_params: dict[str, dict[str, Any]], declared: dict[str, dict[st
     if len(profiles) > 1:
         print(f"note: the book mixes profiles {sorted(profiles)}")
     execute.write_headline(records.get("07", {}).get("profile") or next(iter(sorted(profiles)), "cpu"))
+    execute.write_profiles_table()
     for chapter in registry.CHAPTERS:
         execute.fold_code(staged(chapter.stem))
         execute.show_parameters(staged(chapter.stem))
