@@ -1,77 +1,67 @@
-"""Screenshots of built book pages with headless Chromium, to see what a reader sees.
+"""Screenshots and layout checks of built book pages in headless Chromium: what a reader sees.
 
-    python scripts/screenshots.py                      # intro and chapter 5 of _build/html
+    python scripts/screenshots.py --all                # every page of _build/html: measure, then screenshot
     python scripts/screenshots.py chapters/04_width --height 6000 --out /tmp/shots
+    python scripts/screenshots.py --all --measure-only # the checks alone, no pictures
 
-Each page is opened from the file system (no server, no network needed when the book was built
-with ``--offline``), given ``--wait-ms`` of virtual time for MathJax and the widget manager to run,
-and saved as ``<out>/<page>.png`` (full width ``--width``, the first ``--height`` pixels).
-Needs Chromium (``apt-get install chromium``); the binary is looked up as chromium,
-chromium-browser, google-chrome, or given with ``--chromium``.
+Each page is opened from the file system (no server, no network: the default build vendors its
+MathJax, require.js and widget manager), its scripts get ``--wait-ms`` of virtual time, and then
+(:mod:`lib.book.rendered`) every table or preformatted block wider than the content column at
+``--width`` px is listed, with whether the maths was typeset and the widgets drawn. Screenshots go to
+``<out>/<page>.png``: the whole page (up to ``--max-height`` px) with ``--all``, else the first
+``--height`` px. Exit status 1 when any page has a problem. Needs Chromium (``apt-get install
+chromium``); the binary is looked up on PATH or given with ``--chromium``.
 """
 from __future__ import annotations
 
 import argparse
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from lib.book import rendered  # noqa: E402
+
 HTML = ROOT / "_build" / "html"
 DEFAULT_PAGES = ("intro", "chapters/05_pruning_mlp")
-CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-
-
-def find_chromium(given: str | None) -> str:
-    """Path of the Chromium binary: ``given``, else the first of :data:`CANDIDATES` on PATH."""
-    for name in ([given] if given else CANDIDATES):
-        path = shutil.which(name)
-        if path:
-            return path
-    raise SystemExit(f"no Chromium found (tried {', '.join([given] if given else CANDIDATES)}); "
-                     "install it with `apt-get install chromium` or pass --chromium PATH")
-
-
-def page_file(html: Path, page: str) -> Path:
-    """The HTML file of ``page`` (``intro`` or ``chapters/05_pruning_mlp``, with or without .html)."""
-    f = html / (page if page.endswith(".html") else page + ".html")
-    if not f.is_file():
-        known = sorted(str(p.relative_to(html).with_suffix("")) for p in html.rglob("*.html")
-                       if "_static" not in p.parts and "vendor" not in p.parts)
-        raise SystemExit(f"page {page!r} is not in {html}; built pages: {', '.join(known)}")
-    return f
-
-
-def screenshot(chromium: str, page: Path, out: Path, *, width: int, height: int, wait_ms: int) -> None:
-    """Render ``page`` headless into the PNG ``out``."""
-    cmd = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-           "--disable-background-networking", "--hide-scrollbars", "--allow-file-access-from-files",
-           f"--window-size={width},{height}", f"--virtual-time-budget={wait_ms}",
-           f"--screenshot={out}", page.as_uri()]
-    res = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
-    if res.returncode != 0 or not out.is_file():
-        raise SystemExit(f"Chromium failed on {page} (exit {res.returncode}):\n{res.stderr[-2000:]}")
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("pages", nargs="*", default=list(DEFAULT_PAGES), help="pages relative to the HTML root")
+    ap.add_argument("pages", nargs="*", help=f"pages relative to the HTML root (default {', '.join(DEFAULT_PAGES)})")
+    ap.add_argument("--all", action="store_true", help="every built page, screenshots of the whole page")
+    ap.add_argument("--measure-only", action="store_true", help="check the layout, take no screenshots")
     ap.add_argument("--html", type=Path, default=HTML, help="built HTML folder (default _build/html)")
     ap.add_argument("--out", type=Path, default=ROOT / "_build" / "screenshots")
     ap.add_argument("--width", type=int, default=1280)
-    ap.add_argument("--height", type=int, default=2400)
-    ap.add_argument("--wait-ms", type=int, default=15000, help="virtual time for scripts (MathJax, widgets)")
+    ap.add_argument("--height", type=int, default=2400, help="screenshot height without --all")
+    ap.add_argument("--max-height", type=int, default=16000, help="screenshot height cap with --all")
+    ap.add_argument("--wait-ms", type=int, default=8000, help="virtual time for scripts (MathJax, widgets)")
     ap.add_argument("--chromium", default=None)
     args = ap.parse_args(argv)
-    chromium = find_chromium(args.chromium)
+    chromium = rendered.find_chromium(args.chromium)
+    if chromium is None:
+        raise SystemExit(f"no Chromium found (tried {', '.join(rendered.CANDIDATES)}); install it with "
+                         "`apt-get install chromium` or pass --chromium PATH")
+    todo = rendered.pages(args.html) if args.all else (args.pages or list(DEFAULT_PAGES))
     args.out.mkdir(parents=True, exist_ok=True)
-    for page in args.pages:
-        f = page_file(args.html, page)
-        out = args.out / (page.replace("/", "_").removesuffix(".html") + ".png")
-        screenshot(chromium, f, out, width=args.width, height=args.height, wait_ms=args.wait_ms)
-        print(f"{f.relative_to(args.html)} -> {out}")
-    return 0
+    problems: list[str] = []
+    for page in todo:
+        m = rendered.measure(chromium, args.html, page, width=args.width, wait_ms=args.wait_ms)
+        problems += m.problems()
+        line = (f"{page}: {m.height:,d} px high, column {m.column} px, {len(m.wide)} too wide, "
+                f"{m.typeset} formulas typeset, {m.widgets} widgets drawn of {m.widget_views} views")
+        if not args.measure_only:
+            out = args.out / (page.replace("/", "_") + ".png")
+            height = min(m.height, args.max_height) if args.all else args.height
+            rendered.screenshot(chromium, args.html, page, out, width=args.width, height=height, wait_ms=args.wait_ms)
+            line += f" -> {out}"
+        print(line, flush=True)
+    for p in problems:
+        print(f"PROBLEM {p}")
+    print(f"{len(todo)} pages at {args.width} px: {len(problems)} problems")
+    return 1 if problems else 0
 
 
 if __name__ == "__main__":

@@ -86,6 +86,8 @@ def build(chapter_params: dict[str, dict[str, Any]], declared: dict[str, dict[st
 
     problems = checks.check_pages(records, figure_check=figure_check)
     problems += checks.check_assets(offline=offline) + unplanned
+    if offline:  # CDN pages need the network to typeset, which the check does not have
+        problems += checks.check_rendering()
     print(f"\njupyter-book build: {format_seconds(jb_seconds)}, {len(warnings)} warning(s)")
     for w in warnings:
         print(f"  {w}")

@@ -162,6 +162,26 @@ def check_assets(*, offline: bool) -> list[str]:
     return problems
 
 
+def check_rendering(*, width: int = 1280) -> list[str]:
+    """Every built page as a reader's browser shows it (:mod:`lib.book.rendered`, headless Chromium at
+    ``width`` px, no network): tables or printed blocks wider than the content column, maths left as
+    TeX, widgets not drawn. Prints one summary line; without Chromium on the machine it says the check
+    was skipped and returns no problems."""
+    from . import rendered
+
+    chromium = rendered.find_chromium()
+    if chromium is None:
+        print(f"layout check skipped: no Chromium on this machine ({', '.join(rendered.CANDIDATES)}); "
+              "`apt-get install chromium` to check tables and maths at 1280 px")
+        return []
+    measured = [rendered.measure(chromium, HTML, page, width=width) for page in rendered.pages(HTML)]
+    problems = [p for m in measured for p in m.problems()]
+    print(f"layout check: {len(measured)} pages at {width} px in headless Chromium, "
+          f"{sum(m.typeset for m in measured)} formulas typeset, {sum(m.widgets for m in measured)} widget "
+          f"elements drawn, {len(problems)} problem(s)")
+    return problems
+
+
 def run_folders() -> set[str]:
     """The finished runs in the run cache now (folder names = config hashes; temporary, checkpoint
     and job-record entries, which start with a dot, left out)."""
