@@ -27,6 +27,7 @@ from ..runs import Run
 from . import figures, mlp
 from . import params as check
 from . import realdata
+from .palette import OKABE_ITO
 from . import verdicts as toolkit
 from .thesis import FACTS, PRUNE_TABLES
 from .verdicts import Verdict
@@ -300,32 +301,78 @@ def _row_limits(dens: pd.DataFrame, names: Sequence[str]) -> dict[str, float]:
     return {n: float(min(1.0, mass.loc[mass["layer"] == n, "center"].abs().max() + 3 * half_bin)) for n in names}
 
 
+#: Panels per row of the multi-panel figures (legible at a 1,024 px content column).
+PANELS_PER_ROW = 3
+
+
+def _panel_grid(n: int, *, width: float = 11.0, row_height: float = 3.0) -> tuple[plt.Figure, list[plt.Axes]]:
+    """``n`` panels, at most :data:`PANELS_PER_ROW` per row; unused cells of the last row are hidden."""
+    rows = -(-n // PANELS_PER_ROW)
+    fig, axes = _subplots(rows, PANELS_PER_ROW, figsize=(width, row_height * rows + 0.4), squeeze=False)
+    flat = list(axes.ravel())
+    for ax in flat[n:]:
+        ax.set_visible(False)
+    return fig, flat[:n]
+
+
+def width_colors(widths: Sequence[int]) -> dict[int, Any]:
+    """One colour per width from a sequential colour-blind-safe map (viridis; dark = narrow)."""
+    cmap = plt.get_cmap("viridis")
+    return {w: cmap(i / max(1, len(widths) - 1) * 0.9) for i, w in enumerate(widths)}
+
+
 def figure_4_4(s: Setup, r: Results) -> None:
-    """Diff densities per weight matrix (rows) and width (columns) at the max- and min-coherence epochs."""
+    """Figure 4.4: diff densities at the max-coherence epoch, one panel per weight matrix, one line per
+    width; Figure 4.4b: their spread against width at both epochs, every seed."""
     names, dens = layers(s), r.densities
     lims = _row_limits(dens, names)
-    fig, axes = _subplots(len(names), len(s.widths), figsize=(2.1 * len(s.widths) + 1, 1.7 * len(names) + 0.6),
-                          squeeze=False)
-    for j, w in enumerate(s.widths):
-        for i, layer in enumerate(names):
-            ax = axes[i, j]
-            for which, color in (("max", "tab:red"), ("min", "tab:blue")):
-                d = dens[(dens["width"] == w) & (dens["layer"] == layer) & (dens["which"] == which)]
-                ax.plot(d["center"], d["density"], color=color, lw=1.3,
-                        label=f"{which} coherence (epoch {int(d['epoch'].iloc[0])})")
-            ax.set_xlim(-lims[layer], lims[layer])
-            ax.tick_params(labelsize=7)
-            if i == 0:
-                ax.set_title(f"width {w}", fontsize=9)
-                ax.legend(fontsize=6, loc="upper right")
-            if j == 0:
-                ax.set_ylabel(mlp.layer_label(layer), fontsize=9)
-            if i == len(names) - 1:
-                ax.set_xlabel("diff", fontsize=8)
-    fig.suptitle(f"Diff densities, seed {s.params.seed}", y=1.0)
-    figures.show(fig, "Figure 4.4", "Density of the diffs of each weight matrix (rows) for each width (columns), at "
-                 "the training epoch of highest coherence (red) and at the epoch of lowest coherence, initialization "
-                 "included (blue)", provenance(s, True))
+    colors = width_colors(s.widths)
+    fig, axes = _panel_grid(len(names))
+    for ax, layer in zip(axes, names):
+        for w in s.widths:
+            d = dens[(dens["width"] == w) & (dens["layer"] == layer) & (dens["which"] == "max")]
+            ax.plot(d["center"], d["density"], color=colors[w], lw=1.4, label=f"width {w}")
+        ax.set_xlim(-lims[layer], lims[layer])
+        ax.set_title(mlp.layer_label(layer), fontsize=10)
+        ax.set_xlabel("diff")
+        ax.set_ylabel("density")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=9, frameon=False)
+    figures.show(fig, "Figure 4.4", "Density of the diffs of each weight matrix (one panel each) at the training "
+                 "epoch of highest coherence (diff: the mean sign of a weight's per-sample gradients), one line per "
+                 "hidden-layer width (dark = narrow); Figure 4.4b gives "
+                 "their spread at both epochs for every seed", provenance(s, True))
+    figure_4_4b(s, r)
+
+
+def figure_4_4b(s: Setup, r: Results) -> None:
+    """Standard deviation of the diffs against width per weight matrix (left: epoch of highest coherence),
+    and its ratio to the sd at the epoch of lowest coherence (right): seeds as points, mean as line."""
+    sp = r.spread[r.spread["layer"] != "all"]
+    wide = sp.pivot_table(index=["layer_name", "width", "seed"], columns="which", values="sd").reset_index()
+    wide["ratio"] = wide["max"] / wide["min"]
+    fig, (left, right) = _subplots(1, 2, figsize=(11, 3.8))
+    hues = [OKABE_ITO[k] for k in ("blue", "orange", "green", "vermillion", "purple", "sky_blue")]
+    order = [mlp.layer_label(n) for n in layers(s)]
+    for layer, c in zip(order, hues):
+        d = wide[wide["layer_name"] == layer]
+        for ax, col in ((left, "max"), (right, "ratio")):
+            ax.scatter(d["width"], d[col], color=c, s=10, alpha=0.5)
+            m = d.groupby("width")[col].mean()
+            ax.plot(m.index, m.to_numpy(), color=c, lw=1.5, marker="o", ms=3, label=layer)
+    for ax in (left, right):
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(list(s.widths), [str(w) for w in s.widths])
+        ax.set_xlabel("hidden-layer width")
+    left.set_ylabel("sd of diffs at max coherence")
+    right.axhline(1.0, color="0.4", ls=":", lw=1, label="equal spread")
+    right.set_ylabel("sd at max / sd at min coherence")
+    handles, labels = right.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=9, frameon=False)
+    figures.show(fig, "Figure 4.4b", "Spread of the diffs against width, per weight matrix: standard deviation at "
+                 "the epoch of highest coherence (left) and its ratio to the standard deviation at the epoch of "
+                 "lowest coherence, initialization included (right; above 1: wider at high coherence); each seed "
+                 "a point, the mean a line", provenance(s))
 
 
 def table_4a(s: Setup, r: Results) -> pd.DataFrame:
