@@ -396,3 +396,19 @@ def test_every_chapter_verdict_is_a_paired_test():
     for v in vs:
         assert v.verdict in VERDICTS and v.test and v.test["verdict"] == v.verdict
         assert {"n", "diff", "ci_low", "ci_high", "claim"} <= set(v.test)
+
+
+def test_chapter_2_states_its_scale_from_the_setup_not_typed():
+    """The scale paragraph follows the parameters a chapter ran with (images, epochs, n, seeds)."""
+    import json
+
+    from lib.paths import ROOT
+
+    s = ch2.setup(profile="smoke", n_train=64, epochs=3, stats_max_samples=32, seed=1, seeds=[1, 4])
+    text = ch2.scale_note(s).data
+    assert "trained on 64 CIFAR-10 images for 3 (ResNet) and 3 (ViT) real-data epochs" in text
+    assert "against the thesis's 300 / 200 and 1000 epochs" in text and "1/n = 0.0312" in text
+    assert "runs of seed 1" in text and "use seeds 1, 4" in text and "profile `smoke`" in text
+    nb = json.loads((ROOT / "chapters" / "02_coherence.ipynb").read_text())
+    prose = "".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+    assert "thousand images" not in prose and "0.004" not in prose

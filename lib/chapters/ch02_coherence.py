@@ -19,6 +19,7 @@ from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
+from IPython.display import Markdown
 
 from .. import profiles
 from ..config import Stages, TrainConfig
@@ -190,12 +191,30 @@ def large_settings(p: profiles.Profile, stats_images: str, extra: dict[str, Any]
             "Gaussian-data epochs": p.epochs_gaussian,
             "training / test images": f"{p.n_train_large or 50000} / {p.n_test_large or 10000}",
             stats_images: p.stats_max_samples or "all", **extra}
-    return pd.DataFrame({"setting": list(rows), "value": list(rows.values())})
+    return pd.DataFrame({"value": [str(v) for v in rows.values()]}, index=pd.Index(list(rows), name="setting"))
 
 
 def settings_table(s: Setup) -> pd.DataFrame:
     """The chapter's settings: profile, models, epochs, data sizes, seeds."""
     return large_settings(s.profile, "images for gradient statistics", {"seeds": list(s.seeds)})
+
+
+def scale_note(s: Setup) -> Markdown:
+    """The paragraph on this build's scale, from the setup (never typed): models, images and epochs against
+    the thesis's (the ``paper`` profile's), the floor 1/n of the coherence for this build's n, and which
+    seed the figures draw."""
+    p, thesis = s.profile, profiles.get("paper")
+    cnn, vit = (s.configs[(fam, s.params.seed)] for fam in ("cnn", "vit"))
+    n = stats_n(s, "cnn")
+    return Markdown(
+        f"At profile `{p.name}` the networks are `{s.archs['cnn']}` and `{s.archs['vit']}`, trained on "
+        f"{cnn['real'].data.n_train or 50000:,d} CIFAR-10 images for {cnn['real'].epochs} (ResNet) and "
+        f"{vit['real'].epochs} (ViT) real-data epochs and {cnn['gaussian'].epochs} Gaussian epochs, against the thesis's "
+        f"{thesis.epochs_real_cnn} / {thesis.epochs_real_vit} and {thesis.epochs_gaussian} epochs on all 50,000, so "
+        "a verdict here is about that setting; each verdict row says how far its runs got. The coherence of "
+        f"unrelated gradients averaged over the n = {n:,d} images of the statistics is 1/n = {1 / n:.4f}. "
+        f"The figures and the tables beside them draw the runs of seed {s.params.seed}; the verdicts, and the "
+        f"table of per-seed numbers above them, use seeds {', '.join(map(str, s.seeds))}.")
 
 
 FLOOR_NOTE = "the dotted grey line is 1/n, the coherence of n unrelated gradients"

@@ -675,5 +675,5 @@ def intervals_table(s: Setup, r: Results) -> Any:
 
 def table_4b(s: Setup, vs: list[Verdict]) -> Any:
     """Shows Table 4.b's caption and returns the verdict table for display."""
-    display(Markdown(f"**Table 4.b.** Verdicts at profile `{s.profile.name}` ({provenance(s).text()})."))
+    display(Markdown(f"**Table 4.b.** Verdicts ({provenance(s).text()})."))
     return toolkit.table(vs)

@@ -263,7 +263,8 @@ def figure_5_1(s: Setup, r: Results) -> None:
         for ax in axes[1]:
             ax.set_xticks(s.widths, [str(w) for w in s.widths])
             ax.set_xlabel("child width w (nonzero count of dense width w)")
-        axes[0, 0].legend(title="mask")
+        fig.tight_layout()
+        figures.legend_outside(fig, axes[0, 0], title="mask")
         fig.suptitle(f"Mask scope: {SCOPE_NAMES[sc]}", y=1.0)
         figures.show(fig, f"Figure 5.1 ({sc})", f"Children keeping {d:.0%} of the weights of a {s.ratio:g}x parent "
                      f"({SCOPE_NAMES[sc]}), by mask, against the dense MLP of the same nonzero count (none): accuracy "
@@ -280,7 +281,8 @@ def figure_5_2(s: Setup, r: Results) -> None:
         ax.set_xlabel("child width w")
         ax.set_title(SCOPE_NAMES[sc])
     axes[0, 0].set_ylabel("train accuracy − test accuracy")
-    axes[0, 0].legend(title="mask")
+    fig.tight_layout()
+    figures.legend_outside(fig, axes[0, 0], title="mask")
     figures.show(fig, "Figure 5.2", f"Generalization gap of the children ({s.params.density:.0%} kept) and of the "
                  "dense MLP of equal nonzero count, at the last epoch, per mask scope; mean and standard deviation "
                  "over seeds", provenance(s))
@@ -326,7 +328,8 @@ def figure_5_3(s: Setup, r: Results) -> None:
             ax.set_xlabel("parent size / child nonzero count (ratio r)")
             ax.set_ylabel(name)
             ax.set_title(f"{name} ({SCOPE_NAMES[sc]})")
-        row[0].legend(fontsize=8)
+    fig.tight_layout()
+    figures.legend_outside(fig, axes[0, 0], title="mask")
     weights = mlp_weight_count(base_width, depth=s.base.model.depth)
     figures.show(fig, "Figure 5.3", f"Children with the nonzero weight count of the dense width-{base_width} MLP "
                  f"({weights:,.0f} weights), pruned from parents r times larger, by mask, one row per mask scope; the "
@@ -698,5 +701,5 @@ def intervals_table(s: Setup, r: Results) -> Any:
 
 def table_5d(s: Setup, vs: list[Verdict]) -> Any:
     """Shows Table 5.d's caption and returns the verdict table for display."""
-    display(Markdown(f"**Table 5.d.** Verdicts at profile `{s.profile.name}` ({provenance(s).text()})."))
+    display(Markdown(f"**Table 5.d.** Verdicts ({provenance(s).text()})."))
     return toolkit.table(vs)

@@ -825,7 +825,7 @@ def figure_8_7(s: Setup, r: Results) -> None:
 
 def table_8b(s: Setup, vs: list[Verdict]) -> Any:
     """Shows Table 8.b's caption and returns the verdict table."""
-    display(Markdown(f"**Table 8.b.** Verdicts at profile `{s.profile.name}` ({provenance(s)})."))
+    display(Markdown(f"**Table 8.b.** Verdicts ({provenance(s)})."))
     return toolkit.table(vs)
 
 

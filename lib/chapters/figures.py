@@ -6,6 +6,7 @@ caption saying which profile, model, data size, epochs and seed produced it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import matplotlib.pyplot as plt
 import seaborn as sns
@@ -57,6 +58,12 @@ def show(fig: plt.Figure, number: str, what: str, prov: Provenance | str) -> Non
     display(fig)
     display(Markdown(caption(number, what, prov)))
     plt.close(fig)
+
+
+def legend_outside(fig: plt.Figure, ax: plt.Axes, **kw: Any) -> None:
+    """One legend for the whole figure, from ``ax``'s lines, to the right of the panels (never over data)."""
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False, **kw)
 
 
 def thesis_line(ax: plt.Axes, y: float, label: str, **kw) -> None:
