@@ -56,6 +56,9 @@ def test_results_table_follows_thesis_order_with_mean_and_sd():
     assert row["thesis_test_acc"] == 0.9091 and row["our_rank"] == 2 and row["thesis_rank"] == 2
     shown = lc.format_results(df)
     assert shown.loc[shown["mask"] == "none", "test acc. (ours)"].item() == "0.810 ± 0.014"
+    none = results(BASE)
+    none = none[none["method"] == "none"].sort_values("seed")["test_acc"]
+    assert shown.loc[shown["mask"] == "none", "test acc. per seed"].item() == ", ".join(f"{x:.3f}" for x in none)
 
 
 def test_floor_table_counts_tensors_at_the_floor():

@@ -197,9 +197,18 @@ def describe(s: Setup) -> Markdown:
                     f"{b.stats.every} epoch(s).")
 
 
+def per_seed(df: pd.DataFrame, by: str, col: str, digits: int = 4) -> pd.Series:
+    """``col`` of every seed, per value of ``by``, as one text ("0.41, 0.43, 0.40" in seed order): the
+    numbers behind a mean and sd, shown beside them."""
+    return df.sort_values("seed").groupby(by)[col].agg(lambda v: ", ".join(f"{x:.{digits}f}" for x in v))
+
+
 def summary_table(s: Setup, r: Results) -> pd.DataFrame:
-    """Last-epoch loss, accuracy and gap per width (mean and sd over seeds), rounded for display."""
-    return r.summary.round(4)
+    """Last-epoch loss, accuracy and gap per width (mean and sd over seeds), rounded for display, with the
+    gap of every seed beside them (the gap verdicts pair those)."""
+    t = r.summary.round(4).set_index("width")
+    t[f"gap (seeds {', '.join(map(str, s.seeds))})"] = per_seed(r.final, "width", "gap")
+    return t
 
 
 def _errplot(ax: plt.Axes, x: Any, m: Any, sd: Any, **kw: Any) -> None:
@@ -272,8 +281,10 @@ def figure_4_3(s: Setup, r: Results) -> None:
 
 def peak_table(s: Setup, r: Results) -> pd.DataFrame:
     """Peak coherence α, its debiased value (n α - 1) / (n - 1), peak scaled coherence and its epoch per
-    width (mean and sd over seeds)."""
-    return r.peak_summary.round(5)
+    width (mean and sd over seeds), with the peak α of every seed beside them (the verdicts pair those)."""
+    t = r.peak_summary.round(5).set_index("width")
+    t[f"max α (seeds {', '.join(map(str, s.seeds))})"] = per_seed(r.peak, "width", "max_coherence", 5)
+    return t
 
 
 def table_4c(s: Setup, r: Results) -> pd.DataFrame:

@@ -154,8 +154,8 @@ def best_rival(results: pd.DataFrame, rivals: Iterable[str]) -> tuple[str, list[
 
 def results_table(results: pd.DataFrame, fam: str, scope: str) -> pd.DataFrame:
     """One row per mask, in the thesis's table order (its test accuracy, descending): our train and test
-    accuracy (mean and sd over seeds, sd NaN with one seed), the thesis's numbers, and both ranks among
-    the six rows (1 = highest test accuracy)."""
+    accuracy (mean and sd over seeds, sd NaN with one seed; ``test_by_seed``: every seed's test accuracy
+    in seed order), the thesis's numbers, and both ranks among the six rows (1 = highest test accuracy)."""
     thesis = PRUNE_TABLES[(fam, scope)]
     rows = []
     for m in thesis:
@@ -163,7 +163,8 @@ def results_table(results: pd.DataFrame, fam: str, scope: str) -> pd.DataFrame:
             continue
         tr, te = accuracies(results, m, "train_acc"), accuracies(results, m, "test_acc")
         rows.append({"method": m, "train_acc": float(np.mean(tr)), "train_sd": _sd(tr), "test_acc": float(np.mean(te)),
-                     "test_sd": _sd(te), "thesis_train_acc": thesis[m][0], "thesis_test_acc": thesis[m][1], "seeds": len(te)})
+                     "test_sd": _sd(te), "thesis_train_acc": thesis[m][0], "thesis_test_acc": thesis[m][1], "seeds": len(te),
+                     "test_by_seed": ", ".join(f"{x:.3f}" for x in te)})
     df = pd.DataFrame(rows)
     df["our_rank"] = df["test_acc"].rank(ascending=False, method="min").astype(int)
     df["thesis_rank"] = df["thesis_test_acc"].rank(ascending=False, method="min").astype(int)
@@ -180,6 +181,7 @@ def format_results(df: pd.DataFrame) -> pd.DataFrame:
         "train acc. (ours)": [pm(m, s) for m, s in zip(df["train_acc"], df["train_sd"])],
         "train acc. (thesis)": df["thesis_train_acc"].map(lambda x: f"{x:.4f}"),
         "test acc. (ours)": [pm(m, s) for m, s in zip(df["test_acc"], df["test_sd"])],
+        "test acc. per seed": df["test_by_seed"],
         "test acc. (thesis)": df["thesis_test_acc"].map(lambda x: f"{x:.4f}"),
         "rank (ours)": df["our_rank"],
         "rank (thesis)": df["thesis_rank"],
