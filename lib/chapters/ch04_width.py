@@ -211,8 +211,13 @@ def summary_table(s: Setup, r: Results) -> pd.DataFrame:
     return t
 
 
-def _errplot(ax: plt.Axes, x: Any, m: Any, sd: Any, **kw: Any) -> None:
-    ax.errorbar(x, m, yerr=sd, marker="o", capsize=3, **kw)
+def _errplot(ax: plt.Axes, x: Any, m: Any, sd: Any, seeds: pd.DataFrame | None = None, col: str = "",
+             **kw: Any) -> None:
+    """Mean ± sd over seeds against width; with ``seeds`` (one row per run: width, ``col``) every seed's
+    value as a faint point 5 % to the right (the width axis is logarithmic)."""
+    bars = ax.errorbar(x, m, yerr=sd, marker="o", capsize=3, **kw)
+    if seeds is not None:
+        ax.scatter(seeds["width"] * 1.05, seeds[col], color=bars[0].get_color(), s=12, alpha=0.5, lw=0)
 
 
 def _width_axis(ax: plt.Axes, widths: Sequence[int], mark: int | None = None) -> None:
@@ -233,8 +238,10 @@ def figure_4_1(s: Setup, r: Results) -> None:
     fig, axes = _subplots(1, 2, figsize=(10, 3.8))
     sm = r.summary
     for split, ls in (("train", "-"), ("test", "--")):
-        _errplot(axes[0], sm["width"], sm[f"{split}_loss_mean"], sm[f"{split}_loss_sd"], ls=ls, label=split)
-        _errplot(axes[1], sm["width"], sm[f"{split}_acc_mean"], sm[f"{split}_acc_sd"], ls=ls, label=split)
+        _errplot(axes[0], sm["width"], sm[f"{split}_loss_mean"], sm[f"{split}_loss_sd"], r.final, f"{split}_loss",
+                 ls=ls, label=split)
+        _errplot(axes[1], sm["width"], sm[f"{split}_acc_mean"], sm[f"{split}_acc_sd"], r.final, f"{split}_acc",
+                 ls=ls, label=split)
     for ax, name in zip(axes, ("cross-entropy loss", "accuracy")):
         _width_axis(ax, s.widths)
         ax.set_ylabel(name)
@@ -242,20 +249,22 @@ def figure_4_1(s: Setup, r: Results) -> None:
     axes[0].set_title("Loss after the last epoch")
     axes[1].set_title("Accuracy after the last epoch")
     figures.show(fig, "Figure 4.1", "Train and test loss (left) and accuracy (right) of the dense MLPs against "
-                 "hidden-layer width, at the last epoch; mean and standard deviation over seeds", provenance(s))
+                 "hidden-layer width, at the last epoch; mean and standard deviation over seeds (faint points: each seed)",
+                 provenance(s))
 
 
 def figure_4_2(s: Setup, r: Results) -> None:
     """Generalization gap against width, with the width where the thesis sees it level off."""
     plateau = FACTS["gap_plateau_width"]
     fig, ax = _subplots(figsize=(6.5, 3.8))
-    _errplot(ax, r.summary["width"], r.summary["gap_mean"], r.summary["gap_sd"], color="C2", label="ours")
+    _errplot(ax, r.summary["width"], r.summary["gap_mean"], r.summary["gap_sd"], r.final, "gap", color="C2",
+             label="ours")
     ax.axvline(plateau, ls=":", color="0.3", label=f"thesis: gap levels off near width {plateau}")
     _width_axis(ax, s.widths, plateau)
     ax.set_ylabel("train accuracy − test accuracy")
     ax.legend()
     figures.show(fig, "Figure 4.2", "Generalization gap at the last epoch against width; mean and standard deviation "
-                 "over seeds, with the width where the thesis sees the gap stop growing", provenance(s))
+                 "over seeds (faint points: each seed), with the width where the thesis sees the gap stop growing", provenance(s))
 
 
 def figure_4_3(s: Setup, r: Results) -> None:
@@ -265,17 +274,17 @@ def figure_4_3(s: Setup, r: Results) -> None:
     fig, axes = _subplots(1, 2, figsize=(10, 3.8))
     for ax, col, label in ((axes[0], "max_coherence", "max coherence α"),
                            (axes[1], "max_scaled_coherence", "max scaled coherence n·α")):
-        _errplot(ax, ps["width"], ps[f"{col}_mean"], ps[f"{col}_sd"], color="C3", label="ours")
+        _errplot(ax, ps["width"], ps[f"{col}_mean"], ps[f"{col}_sd"], r.peak, col, color="C3", label="ours")
         ax.axvline(widest, ls=":", color="0.3", label=f"thesis: highest peak at widest width {widest}")
         _width_axis(ax, s.widths, widest)
         ax.set_ylabel(label)
     n = stats_n(s)
     figures.floor_line(axes[0], n)
     axes[1].axhline(1.0, ls=":", lw=1, color="0.5", label="floor n·α = 1 (unrelated gradients)")
-    for ax in axes:
-        ax.legend(fontsize=8)
+    for ax in axes:  # below the panel: the floor lines run along its bottom edge
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False)
     figures.show(fig, "Figure 4.3", "Highest coherence over the training epochs against width, as α (left) and as "
-                 f"n·α (right, n = {n}); mean and standard deviation over seeds; the dotted line is the level of "
+                 f"n·α (right, n = {n}); mean and standard deviation over seeds (faint points: each seed); the dotted line is the level of "
                  "n unrelated gradients", provenance(s))
 
 

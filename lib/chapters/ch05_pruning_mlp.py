@@ -236,14 +236,20 @@ def _subplots(*args: Any, **kw: Any) -> tuple[plt.Figure, Any]:
     return plt.subplots(*args, **kw)
 
 
-def _method_lines(ax: plt.Axes, df: pd.DataFrame, x: str, col: str, log: bool = True) -> None:
-    """One error-bar line of ``col`` (mean ± sd over seeds) against ``x`` per method."""
+def _method_lines(ax: plt.Axes, df: pd.DataFrame, x: str, col: str, log: bool = True,
+                  seeds: pd.DataFrame | None = None) -> None:
+    """One error-bar line of ``col`` (mean ± sd over seeds) against ``x`` per method; with ``seeds`` (one
+    row per run, columns method, ``x``, ``col``) every seed's value as a small faint point beside it."""
     for m in ORDER:
         d = df[df["method"] == m]
         if not len(d):
             continue
         ax.errorbar(d[x], d[f"{col}_mean"], yerr=d[f"{col}_sd"], color=COLORS[m], marker=MARKERS[m], capsize=3,
                     label=m, lw=1.4, ms=5)
+        if seeds is not None:
+            one = seeds[seeds["method"] == m]
+            # 5 % to the right of the mean (the x axes are logarithmic), so the error bar does not hide them
+            ax.scatter(one[x] * 1.05, one[col], color=COLORS[m], marker=MARKERS[m], s=12, alpha=0.5, lw=0)
     if log:
         ax.set_xscale("log", base=2)
 
@@ -254,10 +260,10 @@ def figure_5_1(s: Setup, r: Results) -> None:
     d = s.params.density
     for sc in s.sweep_scopes:
         fig, axes = _subplots(2, 2, figsize=(10, 7), sharex=True)
-        sweep = r.sweep[r.sweep["scope"] == sc]
+        sweep, runs_of = r.sweep[r.sweep["scope"] == sc], r.final[r.final["scope"] == sc]
         for ax, col, name in zip(axes.ravel(), ("train_acc", "test_acc", "train_loss", "test_loss"),
                                  ("train accuracy", "test accuracy", "train loss", "test loss")):
-            _method_lines(ax, sweep, "width", col)
+            _method_lines(ax, sweep, "width", col, seeds=runs_of)
             ax.set_ylabel(name)
             ax.set_title(name)
         for ax in axes[1]:
@@ -268,7 +274,7 @@ def figure_5_1(s: Setup, r: Results) -> None:
         fig.suptitle(f"Mask scope: {SCOPE_NAMES[sc]}", y=1.0)
         figures.show(fig, f"Figure 5.1 ({sc})", f"Children keeping {d:.0%} of the weights of a {s.ratio:g}x parent "
                      f"({SCOPE_NAMES[sc]}), by mask, against the dense MLP of the same nonzero count (none): accuracy "
-                     "and loss at the last epoch, mean and standard deviation over seeds", provenance(s))
+                     "and loss at the last epoch, mean and standard deviation over seeds (faint points: each seed)", provenance(s))
 
 
 def figure_5_2(s: Setup, r: Results) -> None:
@@ -276,7 +282,7 @@ def figure_5_2(s: Setup, r: Results) -> None:
     scopes = s.sweep_scopes
     fig, axes = _subplots(1, len(scopes), figsize=(6.2 * len(scopes), 4), sharey=True, squeeze=False)
     for ax, sc in zip(axes[0], scopes):
-        _method_lines(ax, r.sweep[r.sweep["scope"] == sc], "width", "gap")
+        _method_lines(ax, r.sweep[r.sweep["scope"] == sc], "width", "gap", seeds=r.final[r.final["scope"] == sc])
         ax.set_xticks(s.widths, [str(w) for w in s.widths])
         ax.set_xlabel("child width w")
         ax.set_title(SCOPE_NAMES[sc])
@@ -285,7 +291,7 @@ def figure_5_2(s: Setup, r: Results) -> None:
     figures.legend_outside(fig, axes[0, 0], title="mask")
     figures.show(fig, "Figure 5.2", f"Generalization gap of the children ({s.params.density:.0%} kept) and of the "
                  "dense MLP of equal nonzero count, at the last epoch, per mask scope; mean and standard deviation "
-                 "over seeds", provenance(s))
+                 "over seeds (faint points: each seed)", provenance(s))
 
 
 def table_5b(s: Setup, r: Results) -> pd.DataFrame:
@@ -315,9 +321,10 @@ def figure_5_3(s: Setup, r: Results) -> None:
         part = ssum[ssum["scope"] == sc]
         dense = part[part["method"] == "none"].iloc[0]
         sparse = part[part["method"] != "none"]
+        runs_of = r.scaling[(r.scaling["scope"] == sc) & (r.scaling["method"] != "none")]
         for ax, col, name in ((row[0], "test_acc", "test accuracy"), (row[1], "train_acc", "train accuracy")):
             m, sd = dense[f"{col}_mean"], dense[f"{col}_sd"]
-            _method_lines(ax, sparse, "ratio", col, log=False)
+            _method_lines(ax, sparse, "ratio", col, log=False, seeds=runs_of)
             ax.axhspan(m - sd, m + sd, color="0.5", alpha=0.2)
             ax.axhline(m, color=COLORS["none"], ls="--", lw=1, label=f"none (dense width {base_width})")
             ax.errorbar([1.0], [m], yerr=[sd], color=COLORS["none"], marker=MARKERS["none"], capsize=3)
@@ -333,7 +340,8 @@ def figure_5_3(s: Setup, r: Results) -> None:
     weights = mlp_weight_count(base_width, depth=s.base.model.depth)
     figures.show(fig, "Figure 5.3", f"Children with the nonzero weight count of the dense width-{base_width} MLP "
                  f"({weights:,.0f} weights), pruned from parents r times larger, by mask, one row per mask scope; the "
-                 "dashed line and band are the dense base network (mean ± sd); mean and standard deviation over seeds",
+                 "dashed line and band are the dense base network (mean ± sd); mean and standard deviation over seeds "
+                 "(faint points: each seed)",
                  provenance(s, True))
 
 
