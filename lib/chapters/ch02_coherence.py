@@ -222,9 +222,13 @@ FLOOR_NOTE = "the dotted grey line is 1/n, the coherence of n unrelated gradient
 
 def _curves_figure(s: Setup, r: Results, fam: str, model: str) -> None:
     arch = s.archs[fam]
-    show(rd.fig_curves(r.curves[fam], f"{arch}: CIFAR-10 versus Gaussian data", stats_n(s, fam)), CURVE_FIGURE[fam],
+    every = [rd.curves(r.runs[fam][sd]) for sd in s.seeds] if len(s.seeds) > 1 else []
+    show(rd.fig_curves(r.curves[fam], f"{arch}: CIFAR-10 versus Gaussian data", stats_n(s, fam), every_seed=every),
+         CURVE_FIGURE[fam],
          f"{model} ({arch}) trained from the same initialisation on CIFAR-10 and on Gaussian noise with random "
-         "labels: coherence per epoch (left), cross-entropy loss (middle) and accuracy (right), training solid and test "
+         "labels: coherence per epoch (left; "
+         + (f"each of seeds {', '.join(map(str, s.seeds))} thin, their mean thick" if every else "one seed")
+         + f"), cross-entropy loss (middle) and accuracy (right) of seed {r.seed}, training solid and test "
          f"dashed; {FLOOR_NOTE}", provenance(s, fam))
 
 

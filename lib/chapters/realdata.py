@@ -440,9 +440,12 @@ def _palette() -> dict[str, tuple]:
             "high": c[3], "low": c[0], "init": c[7]}
 
 
-def fig_curves(cv: pd.DataFrame, title: str, n: int, runs: Sequence[str] = ("real", "gaussian")):
+def fig_curves(cv: pd.DataFrame, title: str, n: int, runs: Sequence[str] = ("real", "gaussian"),
+               every_seed: Sequence[pd.DataFrame] = ()):
     """Figs. 2.1/2.2: coherence (log scale, with the floor 1/``n`` of ``n`` unrelated gradients),
-    train/test loss, train/test accuracy per epoch, one colour per run, train solid and test dashed."""
+    train/test loss, train/test accuracy per epoch, one colour per run, train solid and test dashed.
+    With ``every_seed`` (the :func:`curves` of each seed), the coherence panel draws every seed as a thin
+    line and their mean per epoch as the thick one; loss and accuracy stay those of ``cv``."""
     import matplotlib.pyplot as plt
 
     pal = _palette()
@@ -450,7 +453,13 @@ def fig_curves(cv: pd.DataFrame, title: str, n: int, runs: Sequence[str] = ("rea
     for r in runs:
         d = cv[cv.run == r]
         c = d[d.metric == "coherence"]
-        axes[0].plot(c.epoch, c.value, color=pal[r], label=RUN_LABELS[r], marker="." if len(c) < 40 else None)
+        if every_seed:
+            per_seed = [x[(x.run == r) & (x.metric == "coherence")] for x in every_seed]
+            for one in per_seed:
+                axes[0].plot(one.epoch, one.value, color=pal[r], lw=0.8, alpha=0.35)
+            c = pd.concat(per_seed).groupby("epoch", as_index=False)["value"].mean()
+        label = RUN_LABELS[r] + (f" (mean of {len(every_seed)} seeds)" if every_seed else "")
+        axes[0].plot(c.epoch, c.value, color=pal[r], label=label, marker="." if len(c) < 40 else None)
         for ax, m in ((axes[1], "loss"), (axes[2], "acc")):
             for split, ls in (("train", "-"), ("test", "--")):
                 x = d[d.metric == f"{split}_{m}"]
