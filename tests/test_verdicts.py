@@ -174,3 +174,16 @@ def test_one_group_and_unmeasured_helpers():
     assert list(g.columns) == ["family", *vd.GROUP_STATS] and g["verdict"].iloc[0] == t["verdict"]
     v, empty = vd.Verdict.unmeasured("9-x", "09", "claim", "thesis", "no runs", "Figure 9.1")
     assert v.verdict == vd.NOT_MEASURED and list(empty.columns) == list(vd.GROUP_STATS) and not len(empty)
+
+
+def test_verdict_cells_are_coloured_by_kind_and_other_text_is_not():
+    from lib.chapters import verdicts as V
+
+    assert V.BADGE_COLORS[V.HELD] in V.badge_css("held")
+    assert V.BADGE_COLORS[V.NOT_HELD] in V.badge_css("not held")  # not taken for "held"... by its start
+    assert V.BADGE_COLORS[V.INCONCLUSIVE] in V.badge_css("inconclusive (≈12 seeds)")
+    assert V.BADGE_COLORS[V.NOT_MEASURED] in V.badge_css("not measured at this scale")
+    assert V.badge_css("mixed: 1 held") == "" and V.badge_css("") == ""
+    assert len(set(V.BADGE_COLORS.values())) == 4
+    html = V.with_badges(pd.DataFrame({"verdict": ["held", "not held"], "x": [1, 2]}).style).to_html()
+    assert V.BADGE_COLORS[V.HELD] in html and V.BADGE_COLORS[V.NOT_HELD] in html

@@ -28,7 +28,7 @@ from .large import (METHODS, PRUNED, SCOPES, base_config, fig_layers, floor_tabl
                     layer_values, mean_sd, per_seed, results_table, run_all, scope_floor, table_title, tie_columns,
                     tie_rows, weight_budget)
 from .thesis import PRUNE_TABLES, TABLE_NUMBERS
-from .verdicts import HELD, NOT_HELD, Verdict, interval_text, paired
+from .verdicts import HELD, NOT_HELD, Verdict, interval_text, paired, with_badges
 
 #: ``{(family, scope): (results, layers)}``: :func:`lib.experiments.prune_large`'s two frames per setting.
 Tables = Mapping[tuple[str, str], tuple[pd.DataFrame, pd.DataFrame]]
@@ -735,8 +735,8 @@ def item_table(vs: Sequence[Verdict]) -> pd.DataFrame:
 
 
 def items(s: Setup, vs: Sequence[Verdict]) -> "pd.io.formats.style.Styler":
-    """:func:`item_table` for display."""
-    return _left(item_table(vs))
+    """:func:`item_table` for display, verdicts as coloured badges."""
+    return with_badges(with_badges(_left(item_table(vs)), "item verdict"), "claim verdict")
 
 
 def caveats(s: Setup) -> "Markdown":

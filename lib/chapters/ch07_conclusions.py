@@ -23,7 +23,7 @@ from .. import profiles
 from ..config import Stages
 from . import params as check
 from . import registry
-from .verdicts import INCONCLUSIVE, VERDICTS, Verdict, combine, interval_text, load_for, run_hashes
+from .verdicts import INCONCLUSIVE, VERDICTS, Verdict, combine, interval_text, load_for, run_hashes, with_badges
 
 NOT_MEASURED = "not measured at this scale"
 
@@ -399,7 +399,7 @@ def every_verdict(s: Setup, r: Results) -> Any:
                        "verdict": [_shown(a, b) for a, b in zip(v["verdict"], v["test"])],
                        "scale": v["scale"], "regime": v["regime"], "decided by": v["figure"],
                        "conclusion": v["conclusion"]})
-    return df.style.hide(axis="index").set_properties(**{"text-align": "left", "vertical-align": "top"})
+    return with_badges(df.style.hide(axis="index").set_properties(**{"text-align": "left", "vertical-align": "top"}))
 
 
 def counts(s: Setup, r: Results) -> "pd.io.formats.style.Styler":

@@ -29,6 +29,7 @@ import torch
 from .. import runs
 from ..models import mlp_weight_count, scaled_width
 from ..config import TrainConfig
+from .verdicts import with_badges
 
 
 # --------------------------------------------------------------------------------------- layers
@@ -304,8 +305,8 @@ def show_intervals(df: pd.DataFrame, digits: int = 3) -> "pd.io.formats.style.St
 
     out = df.assign(**{"difference [95 % CI]": df.apply(ci, axis=1) if len(df) else []})
     out = out[["claim_id", "group", "n", "a", "b", "difference [95 % CI]", "verdict"]]
-    return (out.style.hide(axis="index").format({"a": f"{{:.{digits}g}}", "b": f"{{:.{digits}g}}"})
-            .set_properties(**{"text-align": "left"}))
+    return with_badges(out.style.hide(axis="index").format({"a": f"{{:.{digits}g}}", "b": f"{{:.{digits}g}}"})
+                       .set_properties(**{"text-align": "left"}))
 
 
 __all__ = ["DIFF_FILES", "adjacent_steps", "diff_densities", "diff_spread", "diff_spreads", "extreme_epochs",

@@ -351,6 +351,25 @@ def combine(verdicts: Sequence[str]) -> str:
     return "mixed: " + ", ".join(f"{n} {k}" for k, n in counts.items())
 
 
+#: Background of a verdict cell by kind: light tints of the Okabe-Ito blue and vermillion for held and
+#: not held, grey for inconclusive, light yellow for not measured; the text says the verdict too, so the
+#: colour only helps the eye find it.
+BADGE_COLORS = {HELD: "#cfe3f3", NOT_HELD: "#f6d3bf", INCONCLUSIVE: "#e6e6e6", NOT_MEASURED: "#fbf0c0"}
+
+
+def badge_css(shown: str) -> str:
+    """CSS for a table cell holding a verdict as shown (``"held"``, ``"inconclusive (≈12 seeds)"``, ...):
+    the background of its kind (:data:`BADGE_COLORS`, matched on the start of the text), bold; ``""``
+    for text that is no verdict."""
+    kind = next((k for k in sorted(VERDICTS, key=len, reverse=True) if str(shown).startswith(k)), None)
+    return "" if kind is None else f"background-color: {BADGE_COLORS[kind]}; font-weight: 600; border-radius: 4px"
+
+
+def with_badges(styler: "pd.io.formats.style.Styler", column: str = "verdict") -> "pd.io.formats.style.Styler":
+    """``styler`` with every cell of ``column`` coloured by :func:`badge_css`."""
+    return styler.map(badge_css, subset=[column])
+
+
 def table(vs: list[Verdict], *, by: str = "claim_id") -> "pd.io.formats.style.Styler":
     """A chapter's verdicts for display: the claim (its id, its text with ``by="claim"``, or both with
     ``by="both"``), the thesis's statement, ours, the paired difference with its 95 % interval and the
@@ -368,4 +387,4 @@ def table(vs: list[Verdict], *, by: str = "claim_id") -> "pd.io.formats.style.St
         rows.append(row)
     cols = [*heads[by], "thesis", "ours", "difference [95 % CI]", "verdict", "scale", "decided by"]
     df = pd.DataFrame(rows, columns=cols)
-    return df.style.hide(axis="index").set_properties(**{"text-align": "left", "vertical-align": "top"})
+    return with_badges(df.style.hide(axis="index").set_properties(**{"text-align": "left", "vertical-align": "top"}))
