@@ -696,4 +696,4 @@ def intervals_table(s: Setup, r: Results) -> Any:
 def table_4b(s: Setup, vs: list[Verdict]) -> Any:
     """Shows Table 4.b's caption and returns the verdict table for display."""
     display(Markdown(f"**Table 4.b.** Verdicts ({provenance(s).text()})."))
-    return toolkit.table(vs)
+    return toolkit.table(vs, by="both")

@@ -710,4 +710,4 @@ def intervals_table(s: Setup, r: Results) -> Any:
 def table_5d(s: Setup, vs: list[Verdict]) -> Any:
     """Shows Table 5.d's caption and returns the verdict table for display."""
     display(Markdown(f"**Table 5.d.** Verdicts ({provenance(s).text()})."))
-    return toolkit.table(vs)
+    return toolkit.table(vs, by="both")

@@ -826,7 +826,7 @@ def figure_8_7(s: Setup, r: Results) -> None:
 def table_8b(s: Setup, vs: list[Verdict]) -> Any:
     """Shows Table 8.b's caption and returns the verdict table."""
     display(Markdown(f"**Table 8.b.** Verdicts ({provenance(s)})."))
-    return toolkit.table(vs)
+    return toolkit.table(vs, by="both")
 
 
 def intervals_table(s: Setup, r: Results) -> Any:

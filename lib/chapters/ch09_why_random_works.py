@@ -618,7 +618,7 @@ def figure_9_5(s: Setup, r: Results) -> None:
 def table_9b(s: Setup, vs: list[Verdict]) -> Any:
     """Shows Table 9.b's caption and returns the verdict table."""
     display(Markdown(f"**Table 9.b.** Verdicts ({provenance(s)})."))
-    return toolkit.table(vs)
+    return toolkit.table(vs, by="both")
 
 
 def intervals_table(s: Setup, r: Results) -> Any:
