@@ -68,3 +68,21 @@ def test_maths_typesets_offline_from_the_vendored_mathjax(tmp_path):
         r'<article class="bd-article">\[ \alpha = \frac{1}{n} \]</article></body></html>')
     m = rendered.measure(rendered.find_chromium(), tmp_path, "m", width=1000, wait_ms=4000)
     assert m.typeset == 1 and m.problems() == []
+
+
+def test_the_build_check_skips_without_chromium_and_reports_each_problem(monkeypatch, capsys, tmp_path):
+    from lib.book import checks
+
+    monkeypatch.setattr(rendered, "find_chromium", lambda given=None: None)
+    assert checks.check_rendering() == []
+    assert "layout check skipped: no Chromium" in capsys.readouterr().out
+
+    wide = rendered.PageMeasure("chapters/07", 900, 1024, (rendered.Wide("table", 1390, "chapter claim"),), 0, 0, 0, 0)
+    fine = rendered.PageMeasure("intro", 900, 1024, (), 7, 7, 0, 0)
+    monkeypatch.setattr(rendered, "find_chromium", lambda given=None: "/usr/bin/chromium")
+    monkeypatch.setattr(rendered, "pages", lambda html: ["chapters/07", "intro"])
+    monkeypatch.setattr(rendered, "measure", lambda chromium, html, page, width=1280: wide if page == "chapters/07" else fine)
+    problems = checks.check_rendering()
+    assert problems == ["chapters/07: table 1390 px wide in a 1024 px column ('chapter claim')"]
+    assert "2 pages at 1280 px in headless Chromium, 7 formulas typeset, 0 widget elements drawn, 1 problem(s)" in \
+        capsys.readouterr().out
