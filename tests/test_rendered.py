@@ -86,3 +86,18 @@ def test_the_build_check_skips_without_chromium_and_reports_each_problem(monkeyp
     assert problems == ["chapters/07: table 1390 px wide in a 1024 px column ('chapter claim')"]
     assert "2 pages at 1280 px in headless Chromium, 7 formulas typeset, 0 widget elements drawn, 1 problem(s)" in \
         capsys.readouterr().out
+
+
+def test_a_page_chromium_cannot_show_is_a_problem_not_a_crash(monkeypatch):
+    import subprocess
+
+    from lib.book import checks
+
+    def fails(chromium, html, page, width=1280):
+        raise subprocess.TimeoutExpired(["chromium"], 180)
+
+    monkeypatch.setattr(rendered, "find_chromium", lambda given=None: "/usr/bin/chromium")
+    monkeypatch.setattr(rendered, "pages", lambda html: ["intro"])
+    monkeypatch.setattr(rendered, "measure", fails)
+    (problem,) = checks.check_rendering()
+    assert problem.startswith("intro: not measured in Chromium (TimeoutExpired")

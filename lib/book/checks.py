@@ -4,6 +4,7 @@ stylesheet a page references exists; and no notebook trains a run its chapter's 
 from __future__ import annotations
 
 import re
+import subprocess
 from html.parser import HTMLParser
 from typing import Any
 
@@ -174,8 +175,13 @@ def check_rendering(*, width: int = 1280) -> list[str]:
         print(f"layout check skipped: no Chromium on this machine ({', '.join(rendered.CANDIDATES)}); "
               "`apt-get install chromium` to check tables and maths at 1280 px")
         return []
-    measured = [rendered.measure(chromium, HTML, page, width=width) for page in rendered.pages(HTML)]
-    problems = [p for m in measured for p in m.problems()]
+    measured, problems = [], []
+    for page in rendered.pages(HTML):
+        try:
+            measured.append(rendered.measure(chromium, HTML, page, width=width))
+        except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:  # a page the browser could not show
+            problems.append(f"{page}: not measured in Chromium ({type(exc).__name__}: {str(exc)[:300]})")
+    problems += [p for m in measured for p in m.problems()]
     print(f"layout check: {len(measured)} pages at {width} px in headless Chromium, "
           f"{sum(m.typeset for m in measured)} formulas typeset, {sum(m.widgets for m in measured)} widget "
           f"elements drawn, {len(problems)} problem(s)")
