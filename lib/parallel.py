@@ -32,6 +32,11 @@ from .config import Stages, TrainConfig, config_hash
 
 #: Environment variable: the number of worker processes of the build and ``--executor local``.
 WORKERS_ENV = "BOOK_WORKERS"
+#: Environment variable: torch threads for every run, overriding :data:`THREAD_RULES` (at most the
+#: cores). For comparisons only, e.g. the whole-book timing of the levers of issue 11 (2 threads,
+#: one worker, as the book trained before its thread policy): the thread count changes a run's
+#: floats in the 7th-8th digit, and the run cache does not record it in the hash.
+THREADS_ENV = "BOOK_THREADS"
 #: Thread settings a worker process is started with (torch reads them when it is imported).
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
 #: Torch threads per run by model, first matching rule: (arch, widest MLP the rule covers or None, threads).
@@ -91,7 +96,9 @@ def threads_per_run(cfg: TrainConfig, n_cores: int | None = None) -> int:
     """Torch threads one run of ``cfg`` trains with on a machine of ``n_cores`` cores (default: this
     one's): the first rule of :data:`THREAD_RULES` that covers the model, else every core, at most ``n_cores``.
     It depends on the config only (and the cores), never on the number of workers or the load, because
-    the thread count changes a run's floats (see the module docstring).
+    the thread count changes a run's floats (see the module docstring). ``$BOOK_THREADS``
+    (:data:`THREADS_ENV`) overrides the rules for comparisons; a value that is not a positive integer is
+    a ValueError naming it.
 
     Measured with ``python benchmarks/threads.py --seconds 6 --repeats 3`` on this project's 2-core
     machine, quiet (load 1.0), 2026-12-02, torch 2.14.1, without per-sample statistics; epochs per
@@ -113,6 +120,11 @@ def threads_per_run(cfg: TrainConfig, n_cores: int | None = None) -> int:
     time (their threads must fit the cores).
     """
     n_cores = cores() if n_cores is None else n_cores
+    forced = os.environ.get(THREADS_ENV, "").strip()
+    if forced:
+        if not forced.isdigit() or int(forced) < 1:
+            raise ValueError(f"{THREADS_ENV}={forced!r}: expected a positive whole number of torch threads per run")
+        return min(int(forced), n_cores)
     threads = n_cores
     for arch, widest, n in THREAD_RULES:
         if cfg.model.arch == arch and (widest is None or cfg.model.width <= widest):

@@ -220,3 +220,46 @@ def test_init_from_uses_trained_weights(run_cache):
     cr = runs.get_or_train(child, progress=False)
     for k, v in pr.state_dict().items():
         assert torch.equal(v, cr.state_dict()[k])
+
+
+# ------------------------------------------------------------------------------------ evaluation
+@pytest.mark.parametrize("arch", ["mlp", "resnet_small", "vit_tiny"])
+def test_evaluate_matches_a_per_sample_loop_at_every_batch(arch):
+    """Loss and accuracy of :func:`lib.train.evaluate` against one forward pass per sample (eval mode,
+    float64 sum), at batch sizes that divide the data and ones that leave a short last batch; the
+    batch is a speed setting (``EVAL_BATCH``), so it may not change the result beyond float rounding."""
+    import torch.nn.functional as F
+    from lib.train import evaluate, fresh_model
+
+    cfg = tiny(data=DataConfig("gaussian", 8, 37, seed=3), model=ModelConfig(arch, width=16))
+    d = data.load_data(cfg.data, torch.device("cpu"))
+    model = fresh_model(cfg).train()  # evaluate switches to eval mode and back
+    model.eval()
+    with torch.no_grad():
+        outs = [model(d.x_test[i:i + 1]) for i in range(len(d.y_test))]
+    model.train()
+    want_loss = sum(F.cross_entropy(o, d.y_test[i:i + 1]).double().item() for i, o in enumerate(outs)) / len(outs)
+    want_acc = sum(int(o.argmax(1).item() == d.y_test[i].item()) for i, o in enumerate(outs)) / len(outs)
+    for batch in (1, 5, 32, 37, 1024):
+        loss, acc = evaluate(model, d.x_test, d.y_test, batch)
+        assert acc == want_acc, batch
+        assert loss == pytest.approx(want_loss, rel=1e-6), batch
+        assert model.training  # mode restored
+    with pytest.raises(ValueError, match="batch_size must be an integer >= 1, got 0"):
+        evaluate(model, d.x_test, d.y_test, 0)
+
+
+def test_eval_batch_by_device_and_architecture(monkeypatch):
+    from lib.train import EVAL_BATCH, EVAL_BATCH_ENV, eval_batch_size
+
+    monkeypatch.delenv(EVAL_BATCH_ENV, raising=False)
+    assert eval_batch_size("resnet_small", "cpu") == EVAL_BATCH[("cpu", "other")] == 32
+    assert eval_batch_size("vit_tiny", torch.device("cpu")) == 32
+    assert eval_batch_size("mlp", "cpu") == 1024
+    assert eval_batch_size("resnet50", "cuda") == eval_batch_size("mlp", "cuda:0") == 1024
+    monkeypatch.setenv(EVAL_BATCH_ENV, "1024")
+    assert eval_batch_size("resnet_small", "cpu") == 1024
+    for bad in ("0", "big", "-3"):
+        monkeypatch.setenv(EVAL_BATCH_ENV, bad)
+        with pytest.raises(ValueError, match=f"BOOK_EVAL_BATCH={bad!r}: expected a positive whole number"):
+            eval_batch_size("mlp", "cpu")

@@ -59,6 +59,18 @@ def test_measured_policy_gives_the_cpu_models_one_thread():
     assert parallel.threads_per_run(mlp(model=ModelConfig("vit")), 16) == 16  # never measured on a CPU
 
 
+def test_book_threads_overrides_the_rules_within_the_cores(monkeypatch):
+    monkeypatch.setenv(parallel.THREADS_ENV, "2")
+    assert parallel.threads_per_run(mlp(model=ModelConfig("resnet_small")), 16) == 2
+    assert parallel.threads_per_run(mlp(model=ModelConfig("vit")), 1) == 1  # never more than the cores
+    for bad in ("0", "two", "-1"):
+        monkeypatch.setenv(parallel.THREADS_ENV, bad)
+        with pytest.raises(ValueError, match=f"BOOK_THREADS={bad!r}: expected a positive whole number"):
+            parallel.threads_per_run(mlp(), 4)
+    monkeypatch.delenv(parallel.THREADS_ENV)
+    assert parallel.threads_per_run(mlp(model=ModelConfig("resnet_small")), 16) == 1
+
+
 def test_default_workers_reads_book_workers(monkeypatch):
     monkeypatch.setenv(parallel.WORKERS_ENV, "3")
     assert parallel.default_workers() == 3
