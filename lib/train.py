@@ -151,17 +151,17 @@ def make_optimizer(cfg: OptimConfig, params: Any) -> torch.optim.Optimizer:
     return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
 
 
+#: Environment variable: one evaluation batch for every model, overriding :data:`EVAL_BATCH` (for
+#: comparisons: ``BOOK_EVAL_BATCH=1024`` evaluates as the book did before the table existed).
+EVAL_BATCH_ENV = "BOOK_EVAL_BATCH"
 #: Samples per forward pass when :func:`evaluate` measures loss and accuracy, by device type and
 #: architecture family (``"mlp"`` or ``"other"``: convolutions and attention). Measured with
 #: ``python benchmarks/eval_batch.py`` (one thread, 1,000 CIFAR-10 test images, seconds per pass,
 #: 2026-12-02): ``resnet_small`` 0.34-0.39 at 32 against 1.6-2.0 at 1,024 (activations of 1,024
 #: images overflow the caches), ``vit_tiny`` 0.26-0.30 against 0.69-0.74; the width-1,370 MLP
 #: prefers large batches (2,000 images: 0.46 s at 1,024, 0.72 s at 32). The logits of each sample
-#: do not depend on the batch (eval mode; ``tests/test_train.py`` checks loss and accuracy across
+#: do not depend on the batch (eval mode; ``tests/test_foundation.py`` checks loss and accuracy across
 #: batch sizes), so this is a speed setting and not part of a run's identity.
-#: Environment variable: one evaluation batch for every model, overriding :data:`EVAL_BATCH` (for
-#: comparisons: ``BOOK_EVAL_BATCH=1024`` evaluates as the book did before the table existed).
-EVAL_BATCH_ENV = "BOOK_EVAL_BATCH"
 EVAL_BATCH: dict[tuple[str, str], int] = {("cpu", "mlp"): 1024, ("cpu", "other"): 32,
                                           ("cuda", "mlp"): 1024, ("cuda", "other"): 1024}
 
