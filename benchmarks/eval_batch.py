@@ -28,6 +28,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
 from lib import paths, profiles, runs  # noqa: E402
@@ -69,20 +70,18 @@ def pass_seconds(cfg: TrainConfig, batches: list[int], repeats: int) -> dict[int
     return best
 
 
-def timed(cfg: TrainConfig, old: bool) -> tuple[float, "object"]:
-    """Seconds to train ``cfg`` from an empty run folder with the old evaluation batch or the current
-    one, and the run's metrics table."""
+def timed(cfg: TrainConfig, old: bool) -> tuple[float, pd.DataFrame]:
+    """Seconds to train ``cfg`` from an empty run folder with the old evaluation batch (through
+    ``$BOOK_EVAL_BATCH``, :data:`lib.train.EVAL_BATCH_ENV`) or :data:`lib.train.EVAL_BATCH`, and the run's
+    metrics table."""
     shutil.rmtree(paths.run_dir(runs.config_hash(cfg)), ignore_errors=True)
-    saved = dict(T.EVAL_BATCH)
     if old:
-        T.EVAL_BATCH.update({k: OLD_BATCH for k in T.EVAL_BATCH})
-    try:
-        t0 = time.perf_counter()
-        run = runs.get_or_train(cfg, progress=False)
-        return time.perf_counter() - t0, run.metrics
-    finally:
-        T.EVAL_BATCH.clear()
-        T.EVAL_BATCH.update(saved)
+        os.environ[T.EVAL_BATCH_ENV] = str(OLD_BATCH)
+    else:
+        os.environ.pop(T.EVAL_BATCH_ENV, None)
+    t0 = time.perf_counter()
+    run = runs.get_or_train(cfg, progress=False)
+    return time.perf_counter() - t0, run.metrics
 
 
 def main(argv: list[str] | None = None) -> int:
