@@ -21,6 +21,9 @@ OPTIMIZERS = ("sgd", "adam")
 #: Mask methods and scopes :class:`MaskConfig` accepts; :mod:`lib.masks` checks at import that its
 #: scorer registry holds exactly these methods (config cannot import masks: masks is above it).
 MASK_METHODS = ("diff", "magnitude", "random", "snip", "grasp", "synflow")
+#: The pruning-at-initialisation methods: they score the parent's initial network, and their children start
+#: from it (:func:`lib.experiments.start_where_scored`).
+INIT_MASK_METHODS = ("snip", "grasp", "synflow")
 MASK_SCOPES = ("global", "layer")
 
 
@@ -78,7 +81,8 @@ class MaskConfig:
     ``random``, or a pruning-at-initialisation score of the parent's initial network: ``snip``,
     ``grasp``, ``synflow`` (:mod:`lib.saliency`). density: fraction of prunable weights KEPT. scope: ``global`` (one ranking, with a
     per-tensor ``floor``) or ``layer`` (each tensor keeps ``density``). invert: keep the lowest-ranked
-    ("worst") entries. seed: for ``random``, and the permutations that break ties and shuffle.
+    ("worst") entries. seed: for ``random``, GraSP's class-balanced batch, and the permutations that break
+    ties and shuffle.
     shuffle: after ranking, move each tensor's kept entries to positions drawn at random within the
     tensor (same count per tensor: the layer-wise shuffle of Frankle et al. 2021,
     :func:`lib.masks.shuffle_within_layers`); left out of the hash when False.
@@ -203,6 +207,12 @@ def data_configs(cfg: Any) -> list[DataConfig]:
 #: change of rule never reuses a mask (or a child) made by the old one. 1: ties at the cut broken by
 #: flat index; 2: by a permutation seeded with the mask's seed.
 MASK_RULE = 2
+#: The definitions of the pruning-at-initialisation scorers (:data:`INIT_MASK_METHODS`); it enters the hash of
+#: every config whose tree holds a mask of one of them, so no such mask (or child) made by an older definition is
+#: reused. 1: GraSP at temperature 1 with the gradient of the pruned tensors on the first 256 images, SynFlow
+#: rounds that could re-admit pruned weights; 2: the authors' definitions (:data:`lib.saliency.AUTHORS_DEFINITION`:
+#: GraSP at temperature 200, whole-network gradient, class-balanced batch; SynFlow never re-admits a weight).
+INIT_RULE = 2
 
 
 def config_hash(cfg: Any) -> str:
@@ -213,8 +223,11 @@ def config_hash(cfg: Any) -> str:
     fingerprints = {d.dataset: fingerprint(d) for d in data_configs(cfg)}
     if fingerprints:
         tree["data_fingerprints"] = fingerprints
-    if nested(cfg, MaskConfig):
+    mask_cfgs = nested(cfg, MaskConfig)
+    if mask_cfgs:
         tree["mask_rule"] = MASK_RULE
+    if any(m.method in INIT_MASK_METHODS for m in mask_cfgs):
+        tree["init_rule"] = INIT_RULE
     text = json.dumps(tree, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 

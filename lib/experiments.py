@@ -9,7 +9,10 @@ experiment is planned as stages (:func:`plan_configs`): parents first, then chil
 Choices, and where the thesis leaves them open:
 
 * Children are re-initialised from a fresh seed, ``seed + CHILD_SEED_OFFSET`` (the thesis does not
-  reuse the parent's initialisation, section 5.3), and trained with the mask held at zero.
+  reuse the parent's initialisation, section 5.3), and trained with the mask held at zero. The one
+  exception: a child of a pruning-at-initialisation mask (``snip``, ``grasp``, ``synflow``,
+  :data:`lib.config.INIT_MASK_METHODS`) starts from exactly the network its mask scored, the parent's
+  initialisation (the parent's seed and model, :func:`start_where_scored`), as those methods are meant.
 * ``"none"`` is a *fresh dense run* with the child seed: in chapter 5 the dense MLP of width ``w``
   (the same nonzero count as the children); in chapter 6 the dense ResNet/ViT. It is trained under
   exactly the child's protocol, which is the fair comparison (the parent was trained with another
@@ -37,10 +40,34 @@ from tqdm.auto import tqdm
 from . import runs
 from .masks import NEEDS_TRAINED_PARENT, SCORERS
 from .models import ModelConfig, mlp_weight_count, scaled_width
-from .config import MaskConfig, StatsConfig, TrainConfig
+from .config import INIT_MASK_METHODS, MaskConfig, StatsConfig, TrainConfig
 
-#: A child (and a "none" run) of parent seed ``s`` uses seed ``s + CHILD_SEED_OFFSET``.
+#: A child (and a "none" run) of parent seed ``s`` uses seed ``s + CHILD_SEED_OFFSET``, except the children of
+#: pruning-at-initialisation masks, which use ``s`` (:func:`child_seed`).
 CHILD_SEED_OFFSET = 1000
+
+
+def child_seed(parent_seed: int, method: str | None) -> int:
+    """The seed of the child of a mask by ``method`` (None: the dense "none" run) pruned from the parent of
+    ``parent_seed``: the parent's own seed for the pruning-at-initialisation methods (the child starts from the
+    network the mask scored), else ``parent_seed + CHILD_SEED_OFFSET`` (a fresh initialisation)."""
+    return parent_seed if method in INIT_MASK_METHODS else parent_seed + CHILD_SEED_OFFSET
+
+
+def start_where_scored(cfg: TrainConfig) -> TrainConfig:
+    """``cfg`` made to start from the network its mask scored: for a mask by a pruning-at-initialisation
+    method (:data:`lib.config.INIT_MASK_METHODS`), the mask parent's seed and model (so
+    :func:`lib.train.fresh_model` builds the very weights :func:`lib.masks.scored_initial_model` scored);
+    any other config is returned as it is. A ValueError if it starts from another run (``init_from``)."""
+    m = cfg.mask
+    if m is None or m.method not in INIT_MASK_METHODS:
+        return cfg
+    if m.parent is None:
+        raise ValueError("the mask has no parent: nothing tells which initial network it scored")
+    if cfg.init_from is not None:
+        raise ValueError(f"a {m.method} child starts from its parent's initialisation, "
+                         "not from another run (init_from)")
+    return replace(cfg, seed=m.parent.seed, model=m.parent.model)
 
 #: Chapter 6 method names -> (mask method, invert). ``none`` is the dense baseline.
 LARGE_METHODS: dict[str, tuple[str, bool] | None] = {
@@ -177,7 +204,7 @@ def _masked_family(base: TrainConfig, parent: TrainConfig, labels: dict[str, Any
     children = []
     for m in methods:
         mc = MaskConfig(parent=parent, method=m, density=density, scope=scope, floor=floor, seed=seed)
-        children.append(Planned(replace(base, model=parent.model, seed=seed + CHILD_SEED_OFFSET, mask=mc,
+        children.append(Planned(replace(base, model=parent.model, seed=child_seed(seed, m), mask=mc,
                                         stats=_child_stats(base, child_stats)), {**labels, "method": m}))
     return parents, children
 
@@ -301,7 +328,8 @@ def plan_prune_large(base: TrainConfig, methods: Sequence[str] = ("none", "rando
                 continue
             kind, invert = LARGE_METHODS[m]
             mc = MaskConfig(parent=parent, method=kind, density=density, scope=scope, floor=floor, invert=invert, seed=s)
-            children.append(Planned(replace(base, seed=cs, mask=mc, stats=stats, track=()), {**labels, "method": m}))
+            children.append(Planned(replace(base, seed=child_seed(s, kind), mask=mc, stats=stats, track=()),
+                                    {**labels, "method": m}))
     return [parents, children]
 
 

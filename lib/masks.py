@@ -51,16 +51,22 @@ Scores
     ``diff`` = |diffs| at the parent's max-coherence training epoch (epoch >= 1; the stats engine's
     ``diffs_max_trained.pt``), ``magnitude`` = |final weights|, ``random`` = uniform draws seeded per
     (seed, tensor name). Pruning at initialisation (:mod:`lib.saliency`): ``snip``, ``grasp`` and
-    ``synflow`` score the parent's *initial* network (its seed's fresh initialisation, which is also the
-    child's when the child has the parent's seed and model, as every chapter's children do); SNIP and
-    GraSP on the first :data:`INIT_BATCH` images of the parent's training set, SynFlow on no data and
-    iterated :data:`SYNFLOW_ITERATIONS` times towards the mask's density and scope
-    (:func:`synflow_iterative`). :func:`init_scores` computes them for any network and batch.
+    ``synflow`` score the parent's *initial* network (:func:`scored_initial_model`: its seed's fresh
+    initialisation, built as :func:`lib.train.fresh_model` builds it; a child of such a mask trains from
+    exactly that network when it has the parent's seed and model, which
+    :func:`lib.experiments.start_where_scored` gives it); SNIP on the first :data:`INIT_BATCH` images of
+    the parent's training set, GraSP on a class-balanced batch of :data:`INIT_BATCH` images drawn with the
+    mask's seed (:func:`balanced_batch`, as its authors score a fixed number of images per class),
+    SynFlow on no data and iterated :data:`SYNFLOW_ITERATIONS` times towards the mask's density and scope,
+    a pruned weight never coming back (:func:`synflow_iterative`). :func:`init_scores` computes them for
+    any network and batch; :data:`lib.saliency.AUTHORS_DEFINITION` says how each compares with its
+    authors' code.
     A new criterion is one function registered with :func:`scorer` and its name
     added to :data:`lib.config.MASK_METHODS` (the names :class:`MaskConfig` accepts when built).
 
 A mask is cached in ``runs/masks/<hash of its MaskConfig>.pt``; the hash does not include this
-module's code, so after changing a rule above delete ``runs/masks``.
+module's code, only the rule numbers :data:`lib.config.MASK_RULE` and :data:`lib.config.INIT_RULE`, so a
+change of a rule above either bumps one of them or needs ``runs/masks`` deleted.
 """
 from __future__ import annotations
 
@@ -69,16 +75,18 @@ import json
 import math
 import os
 import time
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 import torch
 from torch import nn
 
 from . import paths, saliency
-from .config import MASK_METHODS, MASK_SCOPES, MaskConfig, config_hash
-from .data import load_data
+from .config import INIT_MASK_METHODS, MASK_METHODS, MASK_SCOPES, MaskConfig, config_hash
+from .data import balanced_indices, load_data
 from .models import Attention, build_model
+from .train import fresh_model
 
 SCOPES = MASK_SCOPES
 #: Tensors with fewer weights than this are not pruned in ResNets and ViTs (MLPs: 0).
@@ -322,21 +330,24 @@ def _random(parent: Any, shapes: dict[str, torch.Size], cfg: MaskConfig) -> Scor
     return random_scores(shapes, cfg.seed)
 
 
-#: Training images SNIP and GraSP score the initial network on (the first of the parent's training set).
+#: Training images SNIP and GraSP score the initial network on (SNIP: the first of the parent's training set;
+#: GraSP: a class-balanced draw, :func:`balanced_batch`).
 INIT_BATCH = 256
 #: SynFlow's rounds (Tanaka et al. 2020 use 100).
 SYNFLOW_ITERATIONS = 100
-#: Methods :func:`init_scores` computes (the pruning-at-initialisation scorers).
-INIT_METHODS = ("snip", "grasp", "synflow")
+#: Methods :func:`init_scores` computes (the pruning-at-initialisation scorers, which score the parent's
+#: initial network; their children start from it, :func:`lib.experiments.start_where_scored`).
+INIT_METHODS = INIT_MASK_METHODS
 
 
 def init_scores(method: str, model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, density: float | None = None,
                 scope: str = "global", floor: float = 0.0, iterations: int = SYNFLOW_ITERATIONS,
                 min_size: int | None = None) -> Scores:
     """Pruning-at-initialisation scores of ``model``'s prunable tensors (:func:`prunable`), higher kept:
-    ``snip`` and ``grasp`` on the batch ``(x, y)``; ``synflow`` ignores ``x``'s values and ``y`` (it uses
-    one all-ones input of ``x``'s shape) and, given a ``density``, iterates towards it
-    (:func:`synflow_iterative`; without one, a single round). See :mod:`lib.saliency`."""
+    ``snip`` and ``grasp`` on the batch ``(x, y)`` (GraSP at its authors' temperature, with the gradient of
+    the whole network); ``synflow`` ignores ``x``'s values and ``y`` (it uses one all-ones input of ``x``'s
+    shape) and, given a ``density``, iterates towards it (:func:`synflow_iterative`; without one, a single
+    round). See :mod:`lib.saliency`."""
     names = prunable(model, min_size)
     if method == "snip":
         return saliency.snip_scores(model, x, y, names)
@@ -350,37 +361,83 @@ def init_scores(method: str, model: nn.Module, x: torch.Tensor, y: torch.Tensor,
     raise ValueError(f"init_scores: unknown method {method!r}; allowed: {', '.join(INIT_METHODS)}")
 
 
-def synflow_iterative(model: nn.Module, input_shape: tuple[int, ...], names: list[str], *, density: float,
-                      scope: str = "global", floor: float = 0.0, iterations: int = SYNFLOW_ITERATIONS) -> Scores:
-    """SynFlow's iterations: round k of n scores the network pruned by round k - 1
-    (:func:`lib.saliency.synflow_scores`) and keeps ``density ** (k / n)`` of the weights by
-    :func:`make_mask` with ``scope`` and ``floor``. Returns the last round's scores with the weights
-    it pruned at -1 (below every score), so that :func:`make_mask` at ``density`` gives its mask."""
+#: The score :func:`synflow_rounds` gives a weight an earlier round pruned: below every SynFlow score (>= 0).
+PRUNED_SCORE = -1.0
+
+
+def synflow_rounds(model: nn.Module, input_shape: tuple[int, ...], names: list[str], *, density: float,
+                   scope: str = "global", floor: float = 0.0,
+                   iterations: int = SYNFLOW_ITERATIONS) -> Iterator[tuple[Scores, Mask]]:
+    """SynFlow's rounds, one ``(scores, mask)`` per round: round k of n scores the network pruned by round
+    k - 1 (:func:`lib.saliency.synflow_scores`) and keeps ``density ** (k / n)`` of the weights by
+    :func:`make_mask` with ``scope`` and ``floor`` (ties at the cut by a permutation seeded with k). The
+    weights an earlier round pruned score :data:`PRUNED_SCORE` in that round, so they are never kept again:
+    ties at the cut (weights of score 0, cut off from the output by earlier pruning, tie with the pruned
+    ones) are split among weights not yet pruned only, as the authors' rule never re-admits a weight."""
     if iterations < 1:
         raise ValueError(f"iterations must be >= 1, got {iterations}")
     _check(density, scope, floor)
     mask: Mask | None = None
-    scores: Scores = {}
     for k in range(1, iterations + 1):
         scores = saliency.synflow_scores(model, input_shape, names, mask)
-        mask = make_mask(scores, density=density ** (k / iterations), scope=scope, floor=floor, tie_seed=k)
-    assert mask is not None
-    return {n: torch.where(mask[n], s, torch.full_like(s, -1.0)) for n, s in scores.items()}
+        if mask is not None:
+            scores = {n: torch.where(mask[n], s, torch.full_like(s, PRUNED_SCORE)) for n, s in scores.items()}
+        new = make_mask(scores, density=density ** (k / iterations), scope=scope, floor=floor, tie_seed=k)
+        if mask is not None and any(bool((new[n] & ~mask[n]).any()) for n in new):
+            # cannot happen (every round keeps no more than the one before): a guard for the rule above
+            raise RuntimeError(f"SynFlow round {k} kept a weight an earlier round pruned")
+        mask = new
+        yield scores, mask
 
 
-def _init_model_and_batch(cfg: MaskConfig) -> tuple[nn.Module, torch.Tensor, torch.Tensor]:
-    """The parent's initial network (its seed, as :func:`lib.train.fresh_model` builds it) and the first
-    :data:`INIT_BATCH` images of its training set."""
+def synflow_iterative(model: nn.Module, input_shape: tuple[int, ...], names: list[str], *, density: float,
+                      scope: str = "global", floor: float = 0.0, iterations: int = SYNFLOW_ITERATIONS) -> Scores:
+    """Iterative SynFlow (:func:`synflow_rounds`): the last round's scores with every weight it pruned at
+    :data:`PRUNED_SCORE` (below every score), so that :func:`make_mask` at ``density`` gives its mask."""
+    scores: Scores = {}
+    mask: Mask = {}
+    for scores, mask in synflow_rounds(model, input_shape, names, density=density, scope=scope, floor=floor,
+                                       iterations=iterations):
+        pass
+    return {n: torch.where(mask[n], s, torch.full_like(s, PRUNED_SCORE)) for n, s in scores.items()}
+
+
+def balanced_batch(x: torch.Tensor, y: torch.Tensor, size: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """A class-balanced batch of ``size`` images of ``(x, y)`` in dataset order: ``size // classes`` of each
+    class and one more of each of the first ``size % classes`` classes (256 of CIFAR-10: 26 of classes 0-5,
+    25 of 6-9), drawn without replacement by :func:`lib.data.balanced_indices` with a seed derived from
+    ``seed``; every image when there are no more than ``size``. GraSP's scoring batch (its authors score a
+    fixed number of images per class)."""
+    if size < 1:
+        raise ValueError(f"size must be >= 1, got {size}")
+    sub = int.from_bytes(hashlib.sha256(f"balanced:{seed}".encode()).digest()[:8], "little") >> 1
+    idx = balanced_indices(y.cpu().numpy(), size, seed=sub, num_classes=int(y.max()) + 1)
+    idx = torch.as_tensor(np.sort(idx))
+    return x[idx], y[idx]
+
+
+def scored_initial_model(cfg: MaskConfig) -> nn.Module:
+    """The network a pruning-at-initialisation mask scores: the parent's fresh initialisation, built by
+    :func:`lib.train.fresh_model` from the parent's seed and model (the function training starts a run from)."""
     assert cfg.parent is not None
-    torch.manual_seed(cfg.parent.seed)
-    model = build_model(cfg.parent.model)
+    return fresh_model(cfg.parent)
+
+
+def scoring_batch(cfg: MaskConfig) -> tuple[torch.Tensor, torch.Tensor]:
+    """The images ``cfg``'s method scores on, from the parent's training set: GraSP a class-balanced draw of
+    :data:`INIT_BATCH` with the mask's seed (:func:`balanced_batch`), SNIP (and SynFlow, which needs only the
+    shape) the first :data:`INIT_BATCH`."""
+    assert cfg.parent is not None
     data = load_data(cfg.parent.data)
-    return model, data.x_train[:INIT_BATCH], data.y_train[:INIT_BATCH]
+    if cfg.method == "grasp":
+        return balanced_batch(data.x_train, data.y_train, INIT_BATCH, cfg.seed)
+    return data.x_train[:INIT_BATCH], data.y_train[:INIT_BATCH]
 
 
 def _at_init(method: str) -> Scorer:
     def score(parent: Any, shapes: dict[str, torch.Size], cfg: MaskConfig) -> Scores:
-        model, x, y = _init_model_and_batch(cfg)
+        model = scored_initial_model(cfg)
+        x, y = scoring_batch(cfg)
         out = init_scores(method, model, x, y, density=cfg.density, scope=cfg.scope, floor=cfg.floor,
                           min_size=cfg.min_size or None)
         if set(out) != set(shapes):

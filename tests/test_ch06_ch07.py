@@ -65,8 +65,15 @@ def tables(lay: dict | None = None, **settings: dict) -> dict:
 HELD, NOT, INC = "held", "not held", "inconclusive"
 ALL4 = dict(resnet_global={}, resnet_layer={}, vit_global={}, vit_layer={})
 
+
+def seeded(mu: float, jitter: tuple[float, float, float]) -> list[float]:
+    """Per-seed values: ``mu`` plus the seed effect plus ``jitter`` (the paired differences with a clean mask)."""
+    return [mu + c + j for c, j in zip(COMMON, jitter)]
+
+
 CASES = [
-    # Table 6.1: text (magnitude best, coherence_worst second) and table (random best, coherence_best above worst)
+    # Table 6.1: text (magnitude best, coherence_worst second) and table (random best, coherence_best above worst);
+    # a winner is tested against every rival (Holm's correction over them)
     (ch6.magnitude_best_wins_global, tables(resnet_global=dict(magnitude_best=0.8)), HELD),
     (ch6.magnitude_best_wins_global, tables(resnet_global=dict(magnitude_best=0.7, coherence_worst=0.8)), NOT),
     (ch6.magnitude_best_wins_global, tables(resnet_global=dict(magnitude_best=noisy(0.505))), INC),
@@ -86,17 +93,20 @@ CASES = [
     (ch6.magnitude_beats_diff_layer, tables(resnet_layer=dict(magnitude_best=0.8, coherence_best=0.7)), HELD),
     (ch6.magnitude_beats_diff_layer, tables(resnet_layer=dict(magnitude_best=0.7, coherence_best=0.8)), NOT),
     (ch6.magnitude_beats_diff_layer, tables(resnet_layer=dict(magnitude_best=noisy(0.505))), INC),
-    # C8 on the ResNet: both scopes pooled; opposite gaps in the two scopes cancel
-    (ch6.diff_beats_random_resnet, tables(resnet_global=dict(coherence_best=0.6), resnet_layer=dict(coherence_best=0.6)), HELD),
-    (ch6.diff_beats_random_resnet, tables(resnet_global=dict(random=0.6), resnet_layer=dict(random=0.6)), NOT),
-    (ch6.diff_beats_random_resnet, tables(resnet_global=dict(coherence_best=0.6), resnet_layer=dict(coherence_best=0.4)), INC),
+    # C8 on the ResNet: one claim per scope
+    (ch6.diff_beats_random_global, tables(resnet_global=dict(coherence_best=0.6)), HELD),
+    (ch6.diff_beats_random_global, tables(resnet_global=dict(random=0.6)), NOT),
+    (ch6.diff_beats_random_global, tables(resnet_global=dict(coherence_best=noisy(0.505))), INC),
+    (ch6.diff_beats_random_layer, tables(resnet_layer=dict(coherence_best=0.6)), HELD),
+    (ch6.diff_beats_random_layer, tables(resnet_layer=dict(random=0.6)), NOT),
+    (ch6.diff_beats_random_layer, tables(resnet_layer=dict(coherence_best=noisy(0.505))), INC),
     (ch6.layer_fixes_resnet_diff, tables(resnet_layer=dict(coherence_best=0.8), resnet_global=dict(coherence_best=0.1)), HELD),
     (ch6.layer_fixes_resnet_diff, tables(resnet_layer=dict(coherence_best=0.1), resnet_global=dict(coherence_best=0.8)), NOT),
     (ch6.layer_fixes_resnet_diff, tables(resnet_layer=dict(coherence_best=noisy(0.505)), resnet_global={}), INC),
-    # 6.2: per layer, best above worst for magnitude and coherence (pooled)
-    (ch6.no_longer_inverted_layer, tables(resnet_layer=dict(magnitude_best=0.6, coherence_best=0.6)), HELD),
-    (ch6.no_longer_inverted_layer, tables(resnet_layer=dict(magnitude_worst=0.6, coherence_worst=0.6)), NOT),
-    (ch6.no_longer_inverted_layer, tables(resnet_layer=dict(magnitude_best=0.6, coherence_worst=0.6)), INC),
+    # 6.2: per layer, the diff mask's best above its worst (the magnitude masks do not enter)
+    (ch6.no_longer_inverted_layer, tables(resnet_layer=dict(coherence_best=0.6, magnitude_worst=0.6)), HELD),
+    (ch6.no_longer_inverted_layer, tables(resnet_layer=dict(coherence_worst=0.6, magnitude_best=0.6)), NOT),
+    (ch6.no_longer_inverted_layer, tables(resnet_layer=dict(coherence_best=noisy(0.505), magnitude_best=0.6)), INC),
     # random per layer no more than 3 points below magnitude_best global (one-sided)
     (ch6.random_strong, tables(resnet_layer=dict(random=0.49), resnet_global={}), HELD),
     (ch6.random_strong, tables(resnet_layer=dict(random=0.4), resnet_global={}), NOT),
@@ -129,7 +139,7 @@ CASES = [
     (ch6.mask_inversion_gap_small_vit_global, tables(vit_global=dict(magnitude_best=0.51)), HELD),
     (ch6.mask_inversion_gap_small_vit_global, tables(vit_global=dict(magnitude_best=0.8, magnitude_worst=0.3)), NOT),
     (ch6.mask_inversion_gap_small_vit_global, tables(vit_global=dict(magnitude_best=noisy(0.505))), INC),
-    # section 7.3
+    # section 7.3: every mask against dense, Holm's correction over all of them
     (ch6.pruned_near_parity, tables(resnet_global=dict(magnitude_best=0.79, none=0.8), vit_global=dict(random=0.81, none=0.8)), HELD),
     (ch6.pruned_near_parity, tables(resnet_global=dict(magnitude_best=0.79, none=0.8), vit_global=dict(none=0.9)), NOT),
     (ch6.pruned_near_parity, tables(resnet_global=dict(magnitude_best=noisy(0.79), none=0.8), vit_global=dict(random=0.81, none=0.8)), INC),
@@ -141,10 +151,14 @@ CASES = [
 
 @pytest.mark.parametrize("rule, t, expected", CASES, ids=[f"{c[0].__name__}-{c[2]}" for c in CASES])
 def test_chapter6_rule(rule, t, expected):
-    v = rule(t, P)
-    assert isinstance(v, Verdict) and v.chapter == "06" and v.claim_id.startswith("6-")
+    d = rule(t, P)
+    assert isinstance(d, vd.Decided) and isinstance(d.verdict, Verdict)
+    v = d.verdict
+    assert v.chapter == "06" and v.claim_id.startswith("6-") and v.fails_if
     assert v.verdict == expected, (v.ours, v.test)
     assert v.test["verdict"] == v.verdict and "dense test acc" in v.scale and "(thesis " in v.scale
+    assert v.test["n"] == len(SEEDS)  # the seed is the replicate: never (item, seed) pairs
+    assert len(d.groups) >= 1 and set(vd.GROUP_STATS) <= set(d.groups.columns)
 
 
 def test_every_rule_has_cases():
@@ -161,60 +175,161 @@ EARLY_THIN = [20, 20, 180, 180]  # keeps 2 % of the first half against random's 
     (ch6.global_diff_overprunes_layers, dict(coherence_best=AT_FLOOR), HELD),
     (ch6.global_diff_overprunes_layers, dict(magnitude_best=AT_FLOOR), NOT),
     (ch6.global_diff_overprunes_layers, dict(coherence_best={0: AT_FLOOR}, magnitude_best={1: AT_FLOOR}), INC),
+    # each of the two masks leaves at least a tenth of its tensors at the floor; the random mask does not enter
     (ch6.floor_masks_text, dict(coherence_worst=AT_FLOOR, magnitude_best=AT_FLOOR), HELD),
-    (ch6.floor_masks_text, dict(random=AT_FLOOR), NOT),
-    (ch6.floor_masks_text, dict(coherence_worst={0: AT_FLOOR}), INC),
+    (ch6.floor_masks_text, dict(coherence_worst=AT_FLOOR, magnitude_best=AT_FLOOR, random=AT_FLOOR), HELD),
+    (ch6.floor_masks_text, dict(random=AT_FLOOR), NOT),  # neither mask has a tensor at the floor
+    (ch6.floor_masks_text, dict(coherence_worst=AT_FLOOR), NOT),  # magnitude_best has none: "each" fails
+    (ch6.floor_masks_text, dict(coherence_worst={0: AT_FLOOR}, magnitude_best=AT_FLOOR), INC),
     (ch6.early_layers_caption, dict(coherence_best=EARLY_THIN, magnitude_worst=EARLY_THIN), HELD),
     (ch6.early_layers_caption, dict(coherence_best=EARLY_THIN[::-1], magnitude_worst=EARLY_THIN[::-1]), NOT),
     (ch6.early_layers_caption, dict(coherence_best={0: EARLY_THIN}), INC),
+    (ch6.early_layers_caption, dict(coherence_best=EARLY_THIN), INC),  # magnitude_worst level with random
 ])
 def test_resnet_layer_claims(rule, kept, expected):
-    v = rule(tables(kept, resnet_global={}), P)
+    v = rule(tables(kept, resnet_global={}), P).verdict
     assert v.verdict == expected and v.figure == "Figure 6.3", (v.ours, v.test)
+    assert v.test["n"] == len(SEEDS)
+
+
+def test_layer_claims_over_two_masks_judge_each_mask_over_seeds():
+    d = ch6.floor_masks_text(tables(dict(coherence_worst=AT_FLOOR, magnitude_best=AT_FLOOR), resnet_global={}), P)
+    assert d.verdict.test["rule"] == "every group" and d.verdict.test["groups"] == 2
+    assert list(d.groups["method"]) == ["coherence_worst", "magnitude_best"] and (d.groups["n"] == 3).all()
+    # the difference shown is the share at the floor (0.5) minus the threshold
+    assert d.verdict.test["diff"] == pytest.approx(0.5 - ch6.MANY_AT_FLOOR)
+    e = ch6.early_layers_caption(tables(dict(coherence_best=EARLY_THIN, magnitude_worst=EARLY_THIN), resnet_global={}), P)
+    assert e.verdict.test["rule"] == "every group" and list(e.groups["method"]) == ["coherence_best", "magnitude_worst"]
+    assert e.verdict.test["diff"] == pytest.approx(0.02 - 0.1)
 
 
 @pytest.mark.parametrize("kept, expected", [
     ({}, HELD), (dict(random=[20, 100, 100, 100]), NOT), (dict(random={0: [20, 100, 100, 100]}), INC)])
 def test_vit_global_even_layers(kept, expected):
-    v = ch6.vit_global_even_layers(tables(kept, vit_global={}), P)
+    v = ch6.vit_global_even_layers(tables(kept, vit_global={}), P).verdict
     assert v.verdict == expected and v.figure == "Figure 6.4" and v.test.get("margin") == ch6.EVEN_MARGIN
+    assert v.test["claim"] == "equal" and v.test["level"] == pytest.approx(0.9)  # two one-sided tests
+    assert v.test["ci_low"] >= 0  # a count is never negative
 
 
 def test_margins_are_fixed_constants():
-    assert (ch6.PARITY_MARGIN, ch6.NEAR_MARGIN, ch6.INVERSION_MARGIN) == (0.01, 0.03, 0.02)
+    assert (ch6.PARITY_MARGIN, ch6.NEAR_MARGIN, ch6.INVERSION_MARGIN, ch6.EVEN_MARGIN, ch6.MANY_AT_FLOOR) == \
+        (0.01, 0.03, 0.02, 0.5, 0.1)
     assert "inversion_gap" not in {f.name for f in dataclasses.fields(ch6.Params)}
-    v = ch6.mask_inversion_gap_small(tables(resnet_global=dict(magnitude_best=0.51)), P)
+    v = ch6.mask_inversion_gap_small(tables(resnet_global=dict(magnitude_best=0.51)), P).verdict
     assert v.test["margin"] == ch6.INVERSION_MARGIN and v.test["claim"] == "equal"
 
 
-def test_judge_thresholds_pooling_and_every():
-    a, b = pd.Series([0.50, 0.51, 0.52]), pd.Series([0.50, 0.50, 0.50])
-    t = ch6.judge({"x": (a + 0.02, b)}, claim="less", threshold=-0.01)
-    # the interval shown is that of a - b (0.03 ± 0.025); the verdict compares it with the threshold
-    assert t["diff"] == pytest.approx(0.03) and -0.01 < t["ci_low"] < 0.03 < t["ci_high"] and t["threshold"] == -0.01
-    assert t["verdict"] == NOT and t["b"] == pytest.approx(0.5)
-    assert ch6.judge({"x": (a, b)}, claim="less", threshold=-0.01)["verdict"] == INC  # [-0.015, 0.035]
-    up, down = (a + 0.1, a), (a, a + 0.1)
-    pooled = ch6.judge({"u": up, "d": down})
-    assert pooled["n"] == 6 and pooled["diff"] == pytest.approx(0) and pooled["verdict"] == INC
-    assert [i["verdict"] for i in pooled["items"]] == [HELD, NOT] and pooled["rule"].startswith("pooled")
-    near, far = (a + 0.005, a), (a + 0.05, a)
-    assert ch6.judge({"n": near, "f": far}, claim="equal", margin=0.02, every=True)["decided_by"] == "f"
-    both = ch6.judge({"n": near, "m": (a + 0.01, a)}, claim="equal", margin=0.02, every=True)
-    assert both["verdict"] == HELD and both["decided_by"] == "m"  # the closer call is shown
-    noisy_pair = (pd.Series(noisy(0.505)), pd.Series([0.5 + c for c in COMMON]))
-    one, two = ch6.judge({"a": noisy_pair}), ch6.judge({"a": noisy_pair, "b": noisy_pair})
-    assert two["seeds_needed"] <= one["seeds_needed"]  # pairs needed are shared out over the items
+def test_compare_shows_a_minus_b_and_decides_against_the_threshold():
+    t = tables(resnet_global=dict(random=[0.52, 0.53, 0.54], none=[0.5, 0.5, 0.5]))
+    # 0.03 [0.005, 0.055] above 0; against -0.01 (one-sided "less") it is not held
+    raw = ch6.compare(t, (RG, "random"), (RG, "none"), claim="less", threshold=-0.01)
+    s = ch6.shown(raw)
+    assert s["diff"] == pytest.approx(0.03) and s["b"] == pytest.approx(0.5) and -0.01 < s["ci_low"] < 0.03 < s["ci_high"]
+    assert raw["diff"] == pytest.approx(0.04) and s["verdict"] == NOT and s["n"] == 3
+    t2 = tables(resnet_global=dict(random=[0.50, 0.51, 0.52], none=[0.5, 0.5, 0.5]))
+    assert ch6.compare(t2, (RG, "random"), (RG, "none"), claim="less", threshold=-0.01)["verdict"] == INC
     with pytest.raises(ValueError, match="margin"):
-        ch6.judge({"a": (a, b)}, claim="equal")
+        ch6.compare(t, (RG, "random"), (RG, "none"), claim="equal")
+    # across scopes the runs are named with their scope, and the interval stays inside [-1, 1]
+    far = tables(resnet_global=dict(random=[0.0, 0.0, 0.9]), resnet_layer=dict(random=[1.0, 1.0, 0.0]))
+    x = ch6.compare(far, (RL, "random"), (RG, "random"))
+    assert x["label"] == "random (layer) - random (global)" and x["ci_low"] >= -1 and x["ci_high"] <= 1 and x["clipped"]
+
+
+def test_non_finite_runs_are_counted_not_dropped_silently():
+    t = tables(resnet_global=dict(coherence_best=[0.6, float("nan"), 0.61]))
+    v = ch6.diff_beats_random_global(t, P).verdict
+    assert v.test["n"] == 2 and v.test["dropped"] == 1 and "non-finite" in v.interval
+    w = ch6.magnitude_best_wins_global(tables(resnet_global=dict(magnitude_best=0.8, random=[0.5, float("nan"), 0.5])), P)
+    assert w.verdict.test["dropped"] == 1 and "magnitude_best - random" in w.verdict.test["dropped_why"]
+
+
+def test_holm_adjusted_matches_holm():
+    ps = [0.01, 0.04, 0.03, float("nan"), 0.005]
+    adj = ch6.holm_adjusted(ps)
+    assert adj[4] == pytest.approx(0.02) and adj[0] == pytest.approx(0.03) and adj[2] == adj[1] == pytest.approx(0.06)
+    assert adj[3] != adj[3]  # NaN takes no part
+    assert [a <= 0.05 for a in adj] == vd.holm(ps)
+
+
+def test_a_winner_must_beat_every_rival_after_holm():
+    # beats magnitude_worst and both diff masks clearly, but random beats it: not held
+    d = ch6.magnitude_best_wins_global(tables(resnet_global=dict(magnitude_best=0.8, random=0.9)), P)
+    assert d.verdict.verdict == NOT and d.verdict.test["decided_by"] == "magnitude_best - random"
+    assert d.verdict.test["held_after_holm"] == 3 and d.verdict.test["not_held_after_holm"] == 1
+    assert list(d.groups["versus"]) == [f"magnitude_best - {m}" for m in PRUNED if m != "magnitude_best"]
+    # beats three clearly, level with the fourth within noise: inconclusive, more seeds would decide held
+    d = ch6.magnitude_best_wins_global(tables(resnet_global=dict(
+        magnitude_best=0.8, random=seeded(0.76, (0.05, -0.05, 0.0)))), P)
+    assert d.verdict.verdict == INC and d.verdict.test["needed_for"] == HELD and d.verdict.test["seeds_needed"] > 3
+    assert d.verdict.test["decided_by"] == "magnitude_best - random"
+
+
+def test_winner_is_not_chosen_by_its_mean_on_the_tested_seeds():
+    # The old design tested magnitude_best against the rival with the highest mean (random, beaten every seed)
+    # and said held; a noisier rival with a lower mean (coherence_worst) is not beaten clearly.
+    t = tables(resnet_global=dict(magnitude_best=0.6, random=0.55, coherence_worst=seeded(0.54, (0.05, -0.05, 0.0))))
+    d = ch6.magnitude_best_wins_global(t, P)
+    assert d.verdict.verdict == INC and d.verdict.test["decided_by"] == "magnitude_best - coherence_worst"
+    assert d.groups.set_index("versus").loc["magnitude_best - random", "verdict"] == HELD
+
+
+def test_holm_can_leave_every_comparison_undecided_that_alone_would_hold():
+    # the same paired differences (0.10, 0.13, 0.07) against each of four rivals: p = 0.029 each, held alone at
+    # 0.05 but not after Holm's correction over four (the smallest must be below 0.0125)
+    d = ch6.magnitude_best_wins_global(tables(resnet_global=dict(magnitude_best=seeded(0.5, (0.1, 0.13, 0.07)))), P)
+    alone = vd.paired([0.1, 0.13, 0.07], [0, 0, 0])
+    assert alone["verdict"] == HELD and 0.0125 < alone["p"] < 0.05
+    assert d.verdict.verdict == INC and (d.groups["verdict"] == INC).all() and d.verdict.test["comparisons"] == 4
+    assert d.verdict.test["p"] == pytest.approx(min(1.0, 4 * alone["p"]))
+
+
+def test_resnet_scopes_are_separate_claims():
+    # opposite effects in the two scopes: the pooled claim said inconclusive, the two claims each decide
+    t = tables(resnet_global=dict(coherence_best=0.6), resnet_layer=dict(random=0.6))
+    g, lay = ch6.diff_beats_random_global(t, P).verdict, ch6.diff_beats_random_layer(t, P).verdict
+    assert (g.claim_id, g.verdict, g.figure) == ("6-resnet-diff-beats-random-global", HELD, "Table 6.1")
+    assert (lay.claim_id, lay.verdict, lay.figure) == ("6-resnet-diff-beats-random-layer", NOT, "Table 6.5")
+    assert g.test["n"] == lay.test["n"] == 3
+    assert "6-resnet-diff-beats-random" not in {d.verdict.claim_id for d in ch6.claims(
+        ch6.setup(profile="smoke", seeds=list(SEEDS)), ch6.Results(tables(**ALL4)))}
+
+
+def test_claims_over_several_settings_test_seed_means_or_every_setting():
+    d = ch6.mask_inversion_gap_small(tables(resnet_global=dict(magnitude_best=0.51), resnet_layer=dict(magnitude_best=0.51),
+                                            vit_layer={}), P)
+    assert d.verdict.test["rule"] == "every group" and d.verdict.test["groups"] == 3 and d.verdict.test["n"] == 3
+    assert list(d.groups["scope"]) == ["ResNet global", "ResNet layer", "ViT layer"] and (d.groups["n"] == 3).all()
+    near = ch6.pruned_near_parity(tables(resnet_global=dict(magnitude_best=0.79, none=0.8),
+                                         vit_global=dict(random=0.81, none=0.8)), P)
+    assert near.verdict.test["comparisons"] == 10 and len(near.groups) == 10 and near.verdict.test["n"] == 3
+    assert near.verdict.figure == "Tables 6.1, 6.2" and near.verdict.note.startswith("Each of the 10 comparisons")
+    only_resnet = ch6.pruned_near_parity(tables(resnet_global=dict(magnitude_best=0.79, none=0.8)), P).verdict
+    assert only_resnet.figure == "Table 6.1" and only_resnet.verdict == HELD
 
 
 def test_pairs_match_on_seed_not_position():
     r = results({})
     r.loc[(r["method"] == "random") & (r["seed"] == 0), "test_acc"] = 0.9
     shuffled = {RG: (r.sample(frac=1, random_state=1), layers())}
-    v = ch6.random_best_global(shuffled, P)
+    v = ch6.random_best_global(shuffled, P).verdict
     assert v.test["n"] == 3 and v.test["diff"] == pytest.approx((0.9 - 0.49) / 3)
+
+
+def test_claims_name_their_conclusion_and_what_would_fail_them():
+    ds = ch6.claims(ch6.setup(profile="smoke", seeds=list(SEEDS)), ch6.Results(tables(**ALL4)))
+    by = {d.verdict.claim_id: d.verdict for d in ds}
+    c8 = {k for k, v in by.items() if v.conclusion == "C8"}
+    assert c8 == {"6-resnet-magnitude-best-wins-global", "6-resnet-magnitude-beats-diff-global",
+                  "6-resnet-magnitude-beats-diff-layer", "6-resnet-diff-beats-random-global",
+                  "6-resnet-diff-beats-random-layer", "6-vit-diff-wins-global", "6-vit-diff-matches-dense-global",
+                  "6-vit-diff-best-layer", "6-vit-magnitude-best-wins-global"}
+    assert {k for k, v in by.items() if v.bears == "against"} == {"6-vit-magnitude-best-wins-global"}
+    assert set(by) - c8 and all(v.conclusion == "" for k, v in by.items() if k not in c8)
+    assert all(v.fails_if for v in by.values())
+    # ids kept for the claims chapter 9 refers to
+    assert {"6-resnet-coherence-best-above-worst-global", "6-global-diff-overprunes-layers"} <= set(by)
 
 
 def test_scale_text_and_items():
@@ -222,21 +337,23 @@ def test_scale_text_and_items():
     assert ch6.scale_text(t, RG) == "ResNet dense test acc 0.27 (thesis 0.90, Table 6.1)"
     assert ch6.scale_text(t, RG, RL, VG) == ("ResNet dense test acc 0.27 (thesis 0.90 in Table 6.1, 0.91 in Table 6.5); "
                                              "ViT dense test acc 0.30 (thesis 0.78, Table 6.2)")
-    v = ch6.diff_beats_random_resnet(t, P)
-    it = ch6.item_table([v, ch6.random_best_global(t, P)])
-    assert list(it["item"]) == ["global", "layer"] and set(it["claim_id"]) == {"6-resnet-diff-beats-random"}
+    s = ch6.setup(profile="smoke", seeds=list(SEEDS))
+    shown = ch6.items(s, [ch6.random_best_global(t, P), ch6.diff_beats_random_global(t, P)]).data
+    assert set(shown["claim_id"]) == {"6-resnet-random-best-global"}  # one comparison: no per-group rows
+    assert list(shown["group"]) == [f"random - {m}" for m in PRUNED if m != "random"] and (shown["n"] == 3).all()
 
 
-def test_verdicts_in_rule_order_headline_and_one_seed():
+def test_verdicts_in_rule_order_counts_and_one_seed():
     full = tables(**ALL4)
     s3 = ch6.setup(profile="smoke", seeds=[0, 1, 2])
     vs = ch6.verdicts(s3, ch6.Results(full))
     assert [v.claim_id for v in vs][:2] == ["6-resnet-magnitude-best-wins-global", "6-resnet-random-best-global"]
-    assert len(vs) == len(ch6.RULES) == len({v.claim_id for v in vs}) == 24
+    assert len(vs) == len(ch6.RULES) == len({v.claim_id for v in vs}) == 25
+    assert [v.claim_id for v in vs] == [d.verdict.claim_id for d in ch6.claims(s3, ch6.Results(full))]
     assert all(v.verdict in vd.VERDICTS for v in vs) and all(v.scale for v in vs)
     line = ch6.headline(s3, vs)
     assert line.startswith("**Chapter 6 verdicts** (profile `smoke`, seeds [0, 1, 2]; ") and line.endswith(").")
-    assert sum(int(part.split()[0]) for part in line.split("; ")[1][:-2].split(", ")) == 24
+    assert sum(int(part.split()[0]) for part in line.split("; ")[1][:-2].split(", ")) == 25
     one = {k: (r[r["seed"] == 0], lay[lay["seed"] == 0]) for k, (r, lay) in full.items()}
     assert {v.verdict for v in ch6.verdicts(ch6.setup(profile="smoke", seeds=[0]), ch6.Results(one))} == {INC}
 

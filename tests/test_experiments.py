@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 
+import dataclasses
+
 import pandas as pd
 import pytest
+import torch
 
 from lib import experiments as ex
-from lib import runs
+from lib import masks, runs
 from lib.data import DataConfig
 from lib.runs import mask_for
 from lib.models import ModelConfig, mlp_weight_count, scaled_width
@@ -128,6 +131,54 @@ def test_plan_configs_stages():
     assert [len(s) for s in only_random] == [0, 2]
     with pytest.raises(ValueError, match="unknown experiment"):
         ex.plan_configs("nope")
+
+
+@pytest.mark.parametrize("method", ["snip", "grasp", "synflow"])
+def test_a_pruning_at_initialisation_child_starts_from_the_network_its_mask_scored(run_cache, monkeypatch, method):
+    """The child of a snip/grasp/synflow mask is planned with its parent's seed and model, and training builds
+    its first weights bit for bit as the network the scorer saw (masked); random and magnitude children still
+    start from seed + CHILD_SEED_OFFSET, another network."""
+    stages = ex.plan_configs("prune_sweep", tiny(epochs=0), widths=(4,), methods=(method, "random", "magnitude"),
+                             seeds=(3,), ratio=2)
+    children = {c.mask.method: c for c in stages[1] if c.mask is not None}
+    child = children[method]
+    assert child.seed == child.mask.parent.seed == 3 and child.model == child.mask.parent.model
+    assert children["random"].seed == children["magnitude"].seed == 3 + ex.CHILD_SEED_OFFSET
+    assert ex.start_where_scored(child) == child and ex.start_where_scored(children["random"]) == children["random"]
+    seen: dict[str, torch.Tensor] = {}
+    real = masks.init_scores
+
+    def spy(m, model, x, y, **kw):  # records the network the scorer is handed
+        seen.update({k: v.detach().clone() for k, v in model.state_dict().items()})
+        return real(m, model, x, y, **kw)
+
+    monkeypatch.setattr(masks, "init_scores", spy)
+    run = runs.get_or_train(child, progress=False)  # 0 epochs: the run's weights are its masked start
+    mask = mask_for(child.mask)
+    start = run.state_dict()
+    assert seen and set(seen) == set(start)
+    for k, v in start.items():
+        want = seen[k] * mask[k] if k in mask else seen[k]
+        assert torch.equal(v, want), k
+    assert all(torch.equal(runs.initial_model(child).state_dict()[k], seen[k]) for k in seen)
+    other = runs.initial_model(children["random"]).state_dict()
+    assert not any(torch.equal(other[k], seen[k]) for k in seen if seen[k].dim() >= 2)
+
+
+def test_start_where_scored_moves_only_pruning_at_initialisation_children():
+    parent = tiny(seed=5, model=ModelConfig("mlp", width=16, depth=1))
+    for method in masks.INIT_METHODS:
+        far = tiny(seed=1005, mask=ex.MaskConfig(parent=parent, method=method, density=0.5, seed=5))
+        moved = ex.start_where_scored(far)
+        assert (moved.seed, moved.model) == (5, parent.model)
+        assert dataclasses.replace(moved, seed=far.seed, model=far.model) == far  # nothing else changes
+        assert ex.child_seed(5, method) == 5
+        with pytest.raises(ValueError, match="not from another run"):
+            ex.start_where_scored(dataclasses.replace(far, init_from=parent))
+    for method in ("random", "magnitude", "diff", None):
+        assert ex.child_seed(5, method) == 5 + ex.CHILD_SEED_OFFSET
+    rnd = tiny(seed=1005, mask=ex.MaskConfig(parent=parent, method="random", density=0.5, seed=5))
+    assert ex.start_where_scored(rnd) is rnd and ex.start_where_scored(parent) is parent
 
 
 def test_layer_scope_shares_parents_and_dense_runs_with_global():

@@ -113,10 +113,37 @@ def test_adjacent_steps_pair_each_width_with_the_next():
     long = mc.adjacent_steps(df, "width", "v")
     assert list(long.columns) == ["from", "to", "side", "seed", "v"]
     assert long[["from", "to"]].drop_duplicates().values.tolist() == [[4, 8], [8, 16]]
-    test, groups = lv.paired_groups(long, "side", "upper", "lower", "v", by=["from", "to"], claim="greater")
-    assert test["n"] == 4 and np.isclose(test["diff"], np.mean([1, 2, 3, 6]))
-    assert groups["n"].tolist() == [2, 2] and np.allclose(groups["diff"], [1.5, 4.5])
+    up = long[long["side"] == "upper"].set_index(["from", "seed"])["v"]
+    lo = long[long["side"] == "lower"].set_index(["from", "seed"])["v"]
+    assert (up - lo).tolist() == [1.0, 2.0, 3.0, 6.0]  # (4→8, seed 0), (4→8, seed 1), (8→16, seed 0), (8→16, seed 1)
     assert mc.adjacent_steps(df[df["width"] == 4], "width", "v").empty
+
+
+def test_trend_rows_are_each_seeds_fit():
+    df = pd.DataFrame({"width": [4, 8, 16] * 2, "seed": [0] * 3 + [1] * 3, "v": [1., 2., 3., 3., 2., 2.]})
+    rows = mc.trend_rows(df, x="width", value="v", log_x=True)
+    want = [np.polyfit(np.log([4, 8, 16]), df.loc[df["seed"] == sd, "v"], 1)[0] for sd in (0, 1)]
+    assert rows["item"].tolist() == ["seed 0, slope per unit of ln width", "seed 1, slope per unit of ln width"]
+    assert np.allclose(rows["diff"], want) and rows["a"].tolist() == [3., 2.] and rows["b"].tolist() == [1., 3.]
+    assert rows["n"].tolist() == [3, 3] and rows["ci_low"].isna().all() and (rows["verdict"] == "").all()
+    flat = mc.trend_rows(df, x="width", value="v", log_x=True, flat=True)
+    assert np.allclose(flat["diff"], np.array(want) * np.log(4)) and flat["item"].str.contains("total change").all()
+    shown = mc.intervals_frame([(lv.Verdict("x-1", "04", "c", "t", "o", "held", "F"), rows)])
+    assert shown["group"].tolist() == rows["item"].tolist()
+
+
+def test_dropped_note_says_what_was_left_out():
+    df = pd.DataFrame({"width": [4, 8, 4, 8], "seed": [0, 0, 1, 1], "v": [1., np.nan, 2., 3.]})
+    test = lv.trend(df, x="width", value="v")
+    assert test["dropped"] == 1 and test["n"] == 1  # seed 0 has one point left: no slope
+    note = mc.dropped_note(test, df, "v")
+    assert "1 seed(s) left out" in note and "1 non-finite v value(s) left out of the seeds' fits" in note
+    assert mc.dropped_note({"dropped_why": ""}, df.fillna(0.0), "v") == ""
+
+
+def test_the_intervals_table_is_the_toolkits():
+    assert mc.intervals_frame is lv.intervals_frame and mc.show_intervals is lv.show_intervals
+    assert mc.group_label is lv.group_label and mc.GROUP_STATS == lv.GROUP_STATS
 
 
 def test_stats_samples():

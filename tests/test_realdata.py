@@ -143,7 +143,8 @@ def test_init_magnitudes_are_the_seeded_initialisation(runs):
     for s in ("real", "gaussian"):  # same count kept per state, none above that state's 99th percentile
         assert (wm.state == s).sum() == pytest.approx(len(v), abs=2)
     summ = rd.magnitude_summary(p, "resnet_small", runs)
-    assert list(summ.state) == ["init", "real", "gaussian"] and summ.ks_to_real[1] == 0
+    assert list(summ.state) == ["init", "real", "gaussian"] and summ.ks_to_real[1] == 0 and summ.ks_to_init[0] == 0
+    assert summ.ks_to_init[1] == pytest.approx(summ.ks_to_real[0])  # KS is symmetric
     assert (summ["q0.99"] >= summ["median"]).all()
 
 

@@ -1,6 +1,7 @@
 """The build's checks: every page exists; each chapter shows its figures and tables (in the executed
-notebook and in its HTML page), holds no error output, and captions its figures; every script and
-stylesheet a page references exists; and no notebook trains a run its chapter's plan does not list."""
+notebook and in its HTML page), holds no error output, and captions its figures; no two claims gathered by
+the conclusions chapter test the same numbers (:func:`check_claims`); every script and stylesheet a page
+references exists; and no notebook trains a run its chapter's plan does not list."""
 from __future__ import annotations
 
 import re
@@ -107,9 +108,26 @@ def check_chapter(chapter: Chapter, nb_counts: dict[str, Any], html_counts: dict
     return problems
 
 
+def check_claims(records: dict[str, dict[str, Any]]) -> list[str]:
+    """One question, one claim: for each gathering chapter (the conclusions chapter) that was executed, the
+    pairs of claims among the verdicts it gathered, at the parameters it was executed with, whose tests
+    were computed from the same numbers (its ``duplicate_tests``), one problem each."""
+    problems = []
+    for chapter in registry.CHAPTERS:
+        record = records.get(chapter.key, {})
+        if not chapter.gathers or record.get("result") not in ("ok", "failed"):
+            continue
+        module = registry.module(chapter.key)
+        gathered = module.results(module.setup(**record["parameters"]))
+        problems += [f"chapter {chapter.key}: two claims ask one question: {d}"
+                     for d in module.duplicate_tests(gathered.verdicts)]
+    return problems
+
+
 def check_pages(records: dict[str, dict[str, Any]], *, figure_check: bool) -> list[str]:
-    """Every page is in the HTML, and each chapter passes :func:`check_chapter` (figures and tables
-    only for chapters that were executed); prints each chapter's counts."""
+    """Every page is in the HTML, each chapter passes :func:`check_chapter` (figures and tables only for
+    chapters that were executed), and the claims the conclusions chapter gathers pass
+    :func:`check_claims`; prints each chapter's counts."""
     import nbformat
 
     problems = [f"page missing from the HTML: {page}" for page in REQUIRED_PAGES if not (HTML / page).exists()]
@@ -129,7 +147,7 @@ def check_pages(records: dict[str, dict[str, Any]], *, figure_check: bool) -> li
               f"(minimum {chapter.figures} / {chapter.tables})"
               + (f"; WARNING: {nb_counts['uncaptioned']} figure(s) without a caption naming the "
                  f"profile" if nb_counts["uncaptioned"] else ""))
-    return problems
+    return problems + check_claims(records)
 
 
 #: Hosts of the CDNs that Sphinx, myst-nb and ipywidgets would load from: with local assets no page may name one.

@@ -3,11 +3,14 @@
 The figures draw the runs of one seed (``seed``); the claims use every seed of ``seeds`` (chapter 2's
 real and Gaussian runs of each). The notebook calls :func:`setup`, :func:`results`, one function per
 figure and table, the explorer (:func:`explorer`), then :func:`measure` (the per-seed numbers),
-:func:`interval_table` (the per-tensor intervals) and :func:`claims`. Each claim is one small function of
+:func:`interval_table` (the per-tensor intervals) and :func:`claims`. Each claim is written once with
+:class:`verdicts.Claim` (with the result that would make it not held) and decided by one small function of
 a diff summary table with a seed column, or of per-seed displacements, so tests can feed it hand-made
-values; its verdict is the paired test's (:func:`verdicts.paired`, :func:`verdicts.paired_groups`),
-pooling every (tensor, seed) pair in one interval. Claims of "no difference" or "not smaller" are
-tested against margins fixed below (module constants, each with its reason), never tuned after a run.
+values. The seed is the replicate: the tensors of one run share that run's level, so each seed's values
+are first averaged over the tensors (and runs) a claim reads, and the test is over seeds
+(:func:`verdicts.paired_groups`, :func:`verdicts.paired`; n = seeds); the per-tensor intervals are shown
+beside it. Claims of "no difference" or "not smaller" are tested against margins fixed below (module
+constants, each with its reason), never tuned after a run.
 """
 from __future__ import annotations
 
@@ -28,7 +31,7 @@ from .ch02_coherence import (FAMILY, FLOOR_NOTE, check_large, large_profile, lar
 from .ch02_coherence import seeds_line, style  # noqa: F401  (the notebook calls ch.seeds_line(), ch.style())
 from .figures import Provenance, show
 from .realdata import run_configs
-from .verdicts import Verdict, paired, paired_groups
+from .verdicts import Claim, Decided, Verdict, intervals_frame, paired, paired_frame, paired_groups, verdicts_of
 
 #: The runs chapter 3 reads (chapter 2's fresh runs).
 RUNS = ("real", "gaussian")
@@ -238,14 +241,22 @@ def explorer(s: Setup, r: Results, key: str, layer: str, epoch: int) -> None:
 
 
 # ----------------------------------------------------------------------------------- the tests
+#: Shares of |diff| = 1 lie in [0, 1], so a difference of two lies in [-1, 1]; intervals are cut to it.
+UNIT_BOUNDS = (-1.0, 1.0)
+#: :func:`relative_moves` lies in [-2, 2].
+MOVE_BOUNDS = (-2.0, 2.0)
+
+
 def against(df: pd.DataFrame, value: str, ref: float, *, by: Sequence[str], claim: str,
-            margin: float | None = None) -> tuple[dict[str, Any], pd.DataFrame]:
-    """:func:`verdicts.paired_groups` of column ``value`` against the constant ``ref`` (a one-sample test),
-    pooled over every (``by`` group, seed) and per ``by`` group. ``df``: rows with ``by``, seed, ``value``."""
+            margin: float | None = None, bounds: tuple[float, float] | None = None) -> tuple[dict[str, Any], pd.DataFrame]:
+    """:func:`verdicts.paired_groups` of column ``value`` against the constant ``ref`` (a one-sample test):
+    each seed's values averaged over the ``by`` groups first, then tested over seeds (n = seeds), and one
+    interval per ``by`` group over seeds. ``df``: rows with ``by``, seed, ``value``; non-finite values are
+    kept, for the test to count."""
     cols = [*by, "seed"]
     long = pd.concat([df[cols].assign(side="measured", v=df[value].astype(float)),
                       df[cols].assign(side="reference", v=float(ref))], ignore_index=True)
-    return paired_groups(long, "side", "measured", "reference", "v", by=by, claim=claim, margin=margin)
+    return paired_groups(long, "side", "measured", "reference", "v", by=by, claim=claim, margin=margin, bounds=bounds)
 
 
 def _real_max(summ: pd.DataFrame) -> pd.DataFrame:
@@ -254,26 +265,31 @@ def _real_max(summ: pd.DataFrame) -> pd.DataFrame:
 
 def centred_test(summ: pd.DataFrame) -> tuple[dict[str, Any], pd.DataFrame]:
     """|mean| / std of the real runs' diffs at the highest-coherence epoch against :data:`CENTRE_MARGIN`
-    (claim: below it), per (arch, layer) and pooled. ``summ``: rows with arch, run, layer, which, seed, mean, std."""
+    (claim: below it): each seed's mean over the (arch, layer) tensors, over seeds; and per tensor.
+    ``summ``: rows with arch, run, layer, which, seed, mean, std."""
     x = _real_max(summ)
-    return against(x.assign(centre=x["mean"].abs() / x["std"]), "centre", CENTRE_MARGIN, by=("arch", "layer"), claim="less")
+    with np.errstate(divide="ignore", invalid="ignore"):  # std 0: a non-finite ratio, counted by the test
+        x = x.assign(centre=x["mean"].abs() / x["std"])
+    return against(x, "centre", CENTRE_MARGIN, by=("arch", "layer"), claim="less", bounds=(-CENTRE_MARGIN, math.inf))
 
 
 def normal_test(summ: pd.DataFrame) -> tuple[dict[str, Any], pd.DataFrame]:
-    """|excess kurtosis| of the same diffs against :data:`KURTOSIS_MARGIN` (claim: below it)."""
+    """|excess kurtosis| of the same diffs against :data:`KURTOSIS_MARGIN` (claim: below it), reduced as in
+    :func:`centred_test`; sizes are averaged, so opposite kurtoses do not cancel."""
     x = _real_max(summ)
     return against(x.assign(abs_kurtosis=x.excess_kurtosis.abs()), "abs_kurtosis", KURTOSIS_MARGIN,
-                   by=("arch", "layer"), claim="less")
+                   by=("arch", "layer"), claim="less", bounds=(-KURTOSIS_MARGIN, math.inf))
 
 
 def _log_std(summ: pd.DataFrame) -> pd.DataFrame:
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore"):  # std 0 gives -inf: kept, and counted by the test
         return summ.assign(log_std=np.log(summ["std"].astype(float)))
 
 
 def wider_test(summ: pd.DataFrame) -> tuple[dict[str, Any], pd.DataFrame]:
-    """log std of the diffs at the highest- minus the lowest-coherence epoch (claim: > 0), paired by seed
-    within each (arch, run, layer). ``summ``: rows with arch, run, layer, which ("max"/"min"), seed, std."""
+    """log std of the diffs at the highest- minus the lowest-coherence epoch (claim: > 0): each seed's mean
+    over every (arch, run, layer), paired over seeds; and per (arch, run, layer). ``summ``: rows with arch,
+    run, layer, which ("max"/"min"), seed, std."""
     return paired_groups(_log_std(summ), "which", "max", "min", "log_std", by=("arch", "run", "layer"), claim="greater")
 
 
@@ -285,22 +301,36 @@ def _gaussian_vs_real(summ: pd.DataFrame, shift: float = 0.0) -> pd.DataFrame:
 def not_smaller_test(summ: pd.DataFrame) -> tuple[dict[str, Any], pd.DataFrame]:
     """Non-inferiority at the highest-coherence epochs: log std Gaussian + :data:`SPREAD_MARGIN` against
     log std real (claim: greater), i.e. log(std Gaussian / std real) > -SPREAD_MARGIN, so ``diff`` is that
-    log ratio plus the margin. ``summ``: rows with arch, layer, run, which, seed, std."""
+    log ratio plus the margin; each seed's mean over the (arch, layer) tensors, over seeds. ``summ``: rows
+    with arch, layer, run, which, seed, std."""
     return paired_groups(_gaussian_vs_real(summ, SPREAD_MARGIN), "run", "gaussian", "real", "log_std",
                          by=("arch", "layer"), claim="greater")
 
 
+def spread_gaps(summ: pd.DataFrame) -> pd.DataFrame:
+    """Per (arch, layer, seed), |log(std Gaussian / std real)| of the diffs at the highest-coherence epochs
+    (column ``gap``; non-finite where a std is 0 or missing)."""
+    pairs = paired_frame(_gaussian_vs_real(summ), "run", "gaussian", "real", "log_std", by=("arch", "layer"))
+    with np.errstate(invalid="ignore"):
+        return pairs.assign(gap=(pairs["a"] - pairs["b"]).abs())
+
+
 def similar_test(summ: pd.DataFrame) -> tuple[dict[str, Any], pd.DataFrame]:
-    """Equivalence at the highest-coherence epochs: |log(std Gaussian / std real)| < :data:`SPREAD_MARGIN`."""
-    return paired_groups(_gaussian_vs_real(summ), "run", "gaussian", "real", "log_std", by=("arch", "layer"),
-                         claim="equal", margin=SPREAD_MARGIN)
+    """Gaussian- and real-run diffs spread alike at the highest-coherence epochs: each seed's mean over the
+    (arch, layer) tensors of |log(std Gaussian / std real)| (:func:`spread_gaps`) below
+    :data:`SPREAD_MARGIN`, over seeds (claim: less). The sizes are averaged, so a tensor wider on Gaussian
+    data and one narrower do not cancel into "similar"."""
+    return against(spread_gaps(summ), "gap", SPREAD_MARGIN, by=("arch", "layer"), claim="less",
+                   bounds=(-SPREAD_MARGIN, math.inf))
 
 
 def spikes_test(summ: pd.DataFrame, arch_vit: str) -> tuple[dict[str, Any], pd.DataFrame]:
     """Share of |diff| = 1 of the ViT's Gaussian run minus its real run's at the highest-coherence epochs
-    (claim: > 0), paired by seed within each layer. ``summ``: rows with arch, layer, run, which, seed, frac_abs_one."""
+    (claim: > 0): each seed's mean over the ViT's tensors, paired over seeds; and per layer. ``summ``: rows
+    with arch, layer, run, which, seed, frac_abs_one."""
     x = summ[(summ.arch == arch_vit) & (summ.which == "max")]
-    return paired_groups(x, "run", "gaussian", "real", "frac_abs_one", by=("layer",), claim="greater")
+    return paired_groups(x, "run", "gaussian", "real", "frac_abs_one", by=("layer",), claim="greater",
+                         bounds=UNIT_BOUNDS)
 
 
 def relative_moves(high: Sequence[float], low: Sequence[float]) -> list[float]:
@@ -312,14 +342,15 @@ def relative_moves(high: Sequence[float], low: Sequence[float]) -> list[float]:
 
 
 def move_test(high: Sequence[float], low: Sequence[float]) -> dict[str, Any]:
-    """Equivalence of :func:`relative_moves` to 0 within :data:`MOVE_MARGIN` (one pair per seed)."""
+    """Equivalence (two one-sided tests) of :func:`relative_moves` to 0 within :data:`MOVE_MARGIN`, one
+    value per seed."""
     rel = relative_moves(high, low)
-    return paired(rel, [0.0] * len(rel), claim="equal", margin=MOVE_MARGIN)
+    return paired(rel, [0.0] * len(rel), claim="equal", margin=MOVE_MARGIN, bounds=MOVE_BOUNDS)
 
 
 def tensor_tests(summ: pd.DataFrame, arch_vit: str) -> dict[str, tuple[dict[str, Any], pd.DataFrame]]:
-    """Every claim decided tensor by tensor, in the notebook's order: claim id -> (pooled test, per-tensor
-    intervals)."""
+    """Every claim read tensor by tensor, in the notebook's order: claim id -> (the claim's test over
+    seeds, per-tensor intervals)."""
     return {"3-diffs-centred": centred_test(summ), "3-diffs-roughly-normal": normal_test(summ),
             "3-diffs-wider-at-max-coherence": wider_test(summ), "3-gaussian-diffs-not-smaller": not_smaller_test(summ),
             "3-gaussian-diffs-similar-to-real": similar_test(summ),
@@ -329,16 +360,23 @@ def tensor_tests(summ: pd.DataFrame, arch_vit: str) -> dict[str, tuple[dict[str,
 # ----------------------------------------------------------------------------------- measures
 #: Columns of :func:`measure` (besides family and seed): one number per family and seed each.
 MEASURES = ("test_acc_real", "final_acc_gaussian", "centre", "abs_kurtosis", "log_std_max_over_min",
-            "log_std_gaussian_over_real", "spikes_gaussian_minus_real", "move_high", "move_low", "move_relative",
-            "rho_displacement", "rho_magnitude")
+            "log_std_gaussian_over_real", "abs_log_std_gaussian_over_real", "spikes_gaussian_minus_real", "move_high",
+            "move_low", "move_relative", "rho_displacement", "rho_magnitude")
 
 MEASURE_LEAD = ("**Per-seed numbers behind the verdicts** (one row per architecture and seed; each a mean over the four "
                 "tensors): |mean| / std and |excess kurtosis| of the CIFAR-10 run's diffs at its highest-coherence "
                 "epoch, log(std at the highest / at the lowest coherence epoch) over both runs, log(std Gaussian / std "
-                "real), the ViT's share of |diff| = 1 Gaussian minus real; then the mean displacement |w_T − w_0| of the "
-                "k highest- and k lowest-|diff| tracked weights, their relative difference, and Spearman's ρ of |diff| "
-                "with |w_T − w_0| and with |w_T| over every entry of the tracked tensor. The real run's test accuracy "
-                "and the Gaussian run's train accuracy give the scale.")
+                "real) and its size |log(std Gaussian / std real)|, the ViT's share of |diff| = 1 Gaussian minus real; "
+                "then the mean displacement |w_T − w_0| of the k highest- and k lowest-|diff| tracked weights, their "
+                "relative difference, and Spearman's ρ of |diff| with |w_T − w_0| and with |w_T| over every entry of "
+                "the tracked tensor. The real run's test accuracy and the Gaussian run's train accuracy give the scale. "
+                "The tensor claims' per-seed values are these numbers averaged over both architectures; a NaN is a "
+                "tensor with a missing or non-finite value, which the verdict counts.")
+
+
+def _mean(xs: Any) -> float:
+    """Mean that keeps a non-finite value (no value is left out silently)."""
+    return float(np.mean(np.asarray(xs, float))) if len(xs) else float("nan")
 
 
 def measure(s: Setup, r: Results) -> pd.DataFrame:
@@ -349,23 +387,25 @@ def measure(s: Setup, r: Results) -> pd.DataFrame:
     for fam, arch in s.archs.items():
         for seed in s.seeds:
             x = summ[(summ.arch == arch) & (summ.seed == seed)]
-            rm = _real_max(x)
-            ep = x.pivot_table(index=["run", "layer"], columns="which", values="log_std")
-            mx = x[x.which == "max"].pivot_table(index="layer", columns="run", values=["log_std", "frac_abs_one"])
+            rm, mx = _real_max(x), x[x.which == "max"]
+            ep = paired_frame(x, "which", "max", "min", "log_std", by=("run", "layer"))
+            gv = paired_frame(mx, "run", "gaussian", "real", "log_std", by=("layer",))
+            sp = paired_frame(mx, "run", "gaussian", "real", "frac_abs_one", by=("layer",))
             tr = rd.trajectory_summary(r.traj[fam][seed]).set_index("group").mean_abs_final_delta
             runs = r.runs[fam][seed]
-            rows.append({
-                "family": fam, "seed": seed,
-                "test_acc_real": float(runs["real"].metrics.test_acc.iloc[-1]),
-                "final_acc_gaussian": float(runs["gaussian"].metrics.train_acc.iloc[-1]),
-                "centre": float((rm["mean"].abs() / rm["std"]).mean()), "abs_kurtosis": float(rm.excess_kurtosis.abs().mean()),
-                "log_std_max_over_min": float((ep["max"] - ep["min"]).mean()),
-                "log_std_gaussian_over_real": float((mx["log_std"]["gaussian"] - mx["log_std"]["real"]).mean()),
-                "spikes_gaussian_minus_real": (float((mx["frac_abs_one"]["gaussian"] - mx["frac_abs_one"]["real"]).mean())
-                                               if fam == "vit" else np.nan),
-                "move_high": float(tr["high"]), "move_low": float(tr["low"]),
-                "move_relative": relative_moves([tr["high"]], [tr["low"]])[0],
-                **{c: r.corr[fam][seed][c] for c in ("rho_displacement", "rho_magnitude")}})
+            with np.errstate(divide="ignore", invalid="ignore"):
+                rows.append({
+                    "family": fam, "seed": seed,
+                    "test_acc_real": float(runs["real"].metrics.test_acc.iloc[-1]),
+                    "final_acc_gaussian": float(runs["gaussian"].metrics.train_acc.iloc[-1]),
+                    "centre": _mean(rm["mean"].abs() / rm["std"]), "abs_kurtosis": _mean(rm.excess_kurtosis.abs()),
+                    "log_std_max_over_min": _mean(ep["a"] - ep["b"]),
+                    "log_std_gaussian_over_real": _mean(gv["a"] - gv["b"]),
+                    "abs_log_std_gaussian_over_real": _mean((gv["a"] - gv["b"]).abs()),
+                    "spikes_gaussian_minus_real": _mean(sp["a"] - sp["b"]) if fam == "vit" else np.nan,
+                    "move_high": float(tr["high"]), "move_low": float(tr["low"]),
+                    "move_relative": relative_moves([tr["high"]], [tr["low"]])[0],
+                    **{c: r.corr[fam][seed][c] for c in ("rho_displacement", "rho_magnitude")}})
     return pd.DataFrame(rows, columns=["family", "seed", *MEASURES])
 
 
@@ -374,11 +414,14 @@ def measure_table(s: Setup, m: pd.DataFrame) -> pd.DataFrame:
     return m.assign(arch=m.family.map(s.archs)).drop(columns="family").set_index(["arch", "seed"])
 
 
-INTERVAL_LEAD = ("**Per-tensor intervals**: for each claim decided tensor by tensor, each tensor's mean over seeds of the "
+INTERVAL_LEAD = ("**Per-tensor intervals**: for each claim read tensor by tensor, each tensor's mean over seeds of the "
                  "two sides `a` and `b` (centred, roughly normal: the measured value and its margin; wider: log std at the "
-                 "highest- and lowest-coherence epochs; not smaller: log std Gaussian + log 1.25 and log std real; similar: "
-                 "log std Gaussian and real; spikes: the share of |diff| = 1 Gaussian and real), the mean paired "
-                 "difference a − b and its 95 % interval. The verdict in the table after it pools every (tensor, seed) pair.")
+                 "highest- and lowest-coherence epochs; not smaller: log std Gaussian + log 1.25 and log std real; "
+                 "similar: |log(std Gaussian / std real)| and its margin log 1.25; spikes: the share of |diff| = 1 "
+                 "Gaussian and real), the mean paired difference a − b and its 95 % interval over seeds, each tensor "
+                 "judged alone, for display. The verdict in the table after it does not pool these rows: it averages "
+                 "each seed's values over the tensors first and tests those per-seed means, so its n is the number of "
+                 "seeds.")
 
 
 def interval_table(s: Setup, r: Results) -> pd.DataFrame:
@@ -394,95 +437,126 @@ def interval_table(s: Setup, r: Results) -> pd.DataFrame:
 
 
 # ----------------------------------------------------------------------------------- verdicts
+def _claim(cid: str, text: str, thesis: str, fails_if: str, figure: str, conclusion: str = "") -> Claim:
+    return Claim(cid, "03", text, thesis, fails_if, figure, conclusion)
+
+
+def _lost(t: dict[str, Any]) -> str:
+    """The values a test left out within seeds when no whole seed was lost (the interval's text names lost
+    seeds only), for the verdict's ``note``."""
+    return t.get("dropped_why", "") if not t.get("dropped") else ""
+
+
 def _per(t: dict[str, Any]) -> str:
-    return f"{t['n']} (tensor, seed) pairs"
+    return f"mean over {t['n']} seeds of each seed's mean over {t.get('groups', 1)} tensors"
 
 
-def centred_claim(summ: pd.DataFrame, scale: str = "") -> Verdict:
-    """At the highest-coherence epoch of the real runs the diffs are centred on 0: mean |mean| / std over
-    (tensor, seed) pairs below :data:`CENTRE_MARGIN` (:func:`centred_test`)."""
-    t = centred_test(summ)[0]
-    return Verdict.of("3-diffs-centred", "03",
-                      "at the highest-coherence epoch of the CIFAR-10 runs, diffs are centred on 0 "
-                      f"(|mean| < {CENTRE_MARGIN}·std)",
-                      "mean-centred, most diffs near 0 (Figs. 3.1, 3.2)",
-                      f"|mean| / std {t['a']:.3f} over {_per(t)}; margin {CENTRE_MARGIN}", t, "Figures 3.1, 3.2", scale)
+def centred_claim(summ: pd.DataFrame, scale: str = "") -> Decided:
+    """At the highest-coherence epoch of the real runs the diffs are centred on 0: each seed's mean over the
+    tensors of |mean| / std below :data:`CENTRE_MARGIN`, over seeds (:func:`centred_test`)."""
+    t, groups = centred_test(summ)
+    c = _claim("3-diffs-centred",
+               "at the highest-coherence epoch of the CIFAR-10 runs, diffs are centred on 0 "
+               f"(|mean| < {CENTRE_MARGIN}·std, on average over the tensors)",
+               "mean-centred, most diffs near 0 (Figs. 3.1, 3.2)",
+               f"the 95 % interval over seeds of the tensors' mean |mean| / std lies wholly above {CENTRE_MARGIN}",
+               "Figures 3.1, 3.2")
+    return c.decide(f"|mean| / std {t['a']:.3f} ({_per(t)}); margin {CENTRE_MARGIN}", t, scale=scale, groups=groups,
+                    note=_lost(t))
 
 
-def normal_claim(summ: pd.DataFrame, scale: str = "") -> Verdict:
-    """The same diffs are roughly normal: mean |excess kurtosis| below :data:`KURTOSIS_MARGIN`."""
-    t = normal_test(summ)[0]
-    return Verdict.of("3-diffs-roughly-normal", "03",
-                      "at the highest-coherence epoch of the CIFAR-10 runs, diffs are roughly normal "
-                      f"(|excess kurtosis| < {KURTOSIS_MARGIN})",
-                      "roughly normally distributed (Figs. 3.1, 3.2)",
-                      f"|excess kurtosis| {t['a']:.2f} over {_per(t)}; margin {KURTOSIS_MARGIN}", t, "Figures 3.1, 3.2",
-                      scale)
+def normal_claim(summ: pd.DataFrame, scale: str = "") -> Decided:
+    """The same diffs are roughly normal: each seed's mean over the tensors of |excess kurtosis| below
+    :data:`KURTOSIS_MARGIN`, over seeds (:func:`normal_test`)."""
+    t, groups = normal_test(summ)
+    c = _claim("3-diffs-roughly-normal",
+               "at the highest-coherence epoch of the CIFAR-10 runs, diffs are roughly normal "
+               f"(|excess kurtosis| < {KURTOSIS_MARGIN}, on average over the tensors)",
+               "roughly normally distributed (Figs. 3.1, 3.2)",
+               f"the 95 % interval over seeds of the tensors' mean |excess kurtosis| lies wholly above {KURTOSIS_MARGIN}",
+               "Figures 3.1, 3.2")
+    return c.decide(f"|excess kurtosis| {t['a']:.2f} ({_per(t)}); margin {KURTOSIS_MARGIN}", t, scale=scale,
+                    groups=groups, note=_lost(t))
 
 
-def wider_claim(summ: pd.DataFrame, scale: str = "") -> Verdict:
+def wider_claim(summ: pd.DataFrame, scale: str = "") -> Decided:
     """Diffs have a larger std at the highest- than at the lowest-coherence epoch (:func:`wider_test`)."""
-    t = wider_test(summ)[0]
-    return Verdict.of("3-diffs-wider-at-max-coherence", "03",
-                      "diffs spread wider at the highest-coherence epoch than at the lowest",
-                      "larger standard deviation of diffs when coherence is high (Figs. 3.1, 3.2)",
-                      f"log(std at max / std at min) {t['diff']:+.3f} (ratio {math.exp(t['diff']):.3f}) over "
-                      f"{t['n']} (run × tensor, seed) pairs", t, "Figures 3.1, 3.2", scale)
+    t, groups = wider_test(summ)
+    c = _claim("3-diffs-wider-at-max-coherence",
+               "diffs spread wider at the highest-coherence epoch than at the lowest",
+               "larger standard deviation of diffs when coherence is high (Figs. 3.1, 3.2)",
+               "the 95 % interval over seeds of log(std at max / std at min), each seed's mean over both runs and "
+               "every tensor, lies wholly below 0", "Figures 3.1, 3.2", "C2")
+    return c.decide(f"log(std at max / std at min) {t['diff']:+.3f} (ratio {math.exp(t['diff']):.3f}; mean over "
+                    f"{t['n']} seeds of each seed's mean over {t.get('groups', 1)} (run, tensor) pairs)", t,
+                    scale=scale, groups=groups, note=_lost(t))
 
 
-def gaussian_not_smaller_claim(summ: pd.DataFrame, scale: str = "") -> Verdict:
+def gaussian_not_smaller_claim(summ: pd.DataFrame, scale: str = "") -> Decided:
     """Gaussian-run diffs are not smaller than the real run's by more than a factor 1.25 in std
     (non-inferiority, :func:`not_smaller_test`)."""
-    t = not_smaller_test(summ)[0]
+    t, groups = not_smaller_test(summ)
     lr = t["diff"] - SPREAD_MARGIN
-    return Verdict.of("3-gaussian-diffs-not-smaller", "03",
-                      "Gaussian-data diffs are not smaller than real-data diffs (highest-coherence epochs): "
-                      f"std Gaussian > std real / {math.exp(SPREAD_MARGIN):.2f}",
-                      "training on Gaussian data does not give smaller diffs (section 3.2)",
-                      f"log(std Gaussian / std real) {lr:+.3f} (ratio {math.exp(lr):.3f}) over {_per(t)}; the interval "
-                      f"shown is of that log ratio + log {math.exp(SPREAD_MARGIN):.2f}, held above 0", t,
-                      "Figures 3.1, 3.2", scale)
+    f = math.exp(SPREAD_MARGIN)
+    c = _claim("3-gaussian-diffs-not-smaller",
+               "Gaussian-data diffs are not smaller than real-data diffs (highest-coherence epochs): "
+               f"std Gaussian > std real / {f:.2f}",
+               "training on Gaussian data does not give smaller diffs (section 3.2)",
+               f"the 95 % interval over seeds of the tensors' mean log(std Gaussian / std real) lies wholly below "
+               f"−log {f:.2f} (Gaussian diffs narrower by more than a factor {f:.2f})", "Figures 3.1, 3.2", "C3")
+    return c.decide(f"log(std Gaussian / std real) {lr:+.3f} (ratio {math.exp(lr):.3f}; {_per(t)}); the interval "
+                    f"shown is of that log ratio + log {f:.2f}, held above 0", t, scale=scale, groups=groups,
+                    note=_lost(t))
 
 
-def gaussian_similar_claim(summ: pd.DataFrame, scale: str = "") -> Verdict:
-    """Gaussian- and real-run diffs have about the same std: |log ratio| < :data:`SPREAD_MARGIN`."""
-    t = similar_test(summ)[0]
-    return Verdict.of("3-gaussian-diffs-similar-to-real", "03",
-                      "Gaussian- and real-data diffs spread about the same (highest-coherence epochs): stds within a "
-                      f"factor {math.exp(SPREAD_MARGIN):.2f}",
-                      "diff distributions are similar for real and random training data (section 3.2)",
-                      f"log(std Gaussian / std real) {t['diff']:+.3f} (ratio {math.exp(t['diff']):.3f}) over {_per(t)}; "
-                      f"margin ±{SPREAD_MARGIN:.3f}", t, "Figures 3.1, 3.2", scale)
+def gaussian_similar_claim(summ: pd.DataFrame, scale: str = "") -> Decided:
+    """Gaussian- and real-run diffs have about the same std in each tensor: each seed's mean over the tensors
+    of |log ratio| below :data:`SPREAD_MARGIN`, over seeds (:func:`similar_test`)."""
+    t, groups = similar_test(summ)
+    f = math.exp(SPREAD_MARGIN)
+    c = _claim("3-gaussian-diffs-similar-to-real",
+               "Gaussian- and real-data diffs spread about the same (highest-coherence epochs): stds within a "
+               f"factor {f:.2f}, on average over the tensors",
+               "diff distributions are similar for real and random training data (section 3.2)",
+               f"the 95 % interval over seeds of the tensors' mean |log(std Gaussian / std real)| lies wholly above "
+               f"log {f:.2f} = {SPREAD_MARGIN:.3f}", "Figures 3.1, 3.2", "C3")
+    return c.decide(f"|log(std Gaussian / std real)| {t['a']:.3f} (a factor {math.exp(t['a']):.3f}; {_per(t)}); "
+                    f"margin {SPREAD_MARGIN:.3f}", t, scale=scale, groups=groups, note=_lost(t))
 
 
-def vit_spikes_claim(summ: pd.DataFrame, arch_vit: str, scale: str = "") -> Verdict:
+def vit_spikes_claim(summ: pd.DataFrame, arch_vit: str, scale: str = "") -> Decided:
     """In the ViT the Gaussian run has a larger share of |diff| = 1 than the real run (:func:`spikes_test`)."""
-    t = spikes_test(summ, arch_vit)[0]
-    return Verdict.of("3-vit-gaussian-diff-spikes", "03",
-                      f"[{arch_vit}] Gaussian diffs pile up at ±1 (all samples agree) more than real diffs",
-                      "spikes at the edges of the ViT's Gaussian diff histograms (Fig. 3.2)",
-                      f"share of |diff| = 1: Gaussian {t['a']:.3g}, real {t['b']:.3g} over {_per(t)}", t, "Figure 3.2",
-                      scale)
+    t, groups = spikes_test(summ, arch_vit)
+    c = _claim("3-vit-gaussian-diff-spikes",
+               f"[{arch_vit}] Gaussian diffs pile up at ±1 (all samples agree) more than real diffs",
+               "spikes at the edges of the ViT's Gaussian diff histograms (Fig. 3.2)",
+               "the 95 % interval over seeds of the ViT tensors' mean share of |diff| = 1, Gaussian − real, lies "
+               "wholly below 0", "Figure 3.2")
+    return c.decide(f"share of |diff| = 1: Gaussian {t['a']:.3g}, real {t['b']:.3g} ({_per(t)})", t, scale=scale,
+                    groups=groups, note=_lost(t))
 
 
 def move_alike_claim(fam: str, arch: str, k: int, high: Sequence[float], low: Sequence[float],
-                     rho: Sequence[float], scale: str = "") -> Verdict:
+                     rho: Sequence[float], scale: str = "") -> Decided:
     """High- and low-|diff| weights move about the same distance: per seed, the relative difference of the
-    two groups' mean |w_T - w_0| lies within :data:`MOVE_MARGIN` of 0 (:func:`move_test`). ``rho``: per
-    seed, Spearman's ρ(|diff|, |w_T - w_0|) over the whole tensor (reported, not tested)."""
+    two groups' mean |w_T - w_0| lies within :data:`MOVE_MARGIN` of 0 (:func:`move_test`, one value per
+    seed). ``rho``: per seed, Spearman's ρ(|diff|, |w_T - w_0|) over the whole tensor (reported, not tested)."""
     t = move_test(high, low)
-    return Verdict.of(f"3-{FAMILY[fam]}-high-low-diff-move-alike", "03",
-                      f"[{arch}] high- and low-|diff| weights move about the same distance (within a factor 2)",
-                      "no discernible difference between the two groups' trajectories (Figs. 3.3, 3.4)",
-                      f"mean |w_T − w_0| of the {k} highest-|diff| weights {np.mean(high):.3g}, of the {k} lowest "
-                      f"{np.mean(low):.3g}; relative difference {t['diff']:+.2f} (margin ±{MOVE_MARGIN:.2f}) over "
-                      f"{t['n']} seeds; over every entry, Spearman ρ(|diff|, |w_T − w_0|) = {np.mean(rho):.3f}",
-                      t, "Figure 3.3" if fam == "cnn" else "Figure 3.4", scale)
+    c = _claim(f"3-{FAMILY[fam]}-high-low-diff-move-alike",
+               f"[{arch}] high- and low-|diff| weights move about the same distance (within a factor 2)",
+               "no discernible difference between the two groups' trajectories (Figs. 3.3, 3.4)",
+               f"the 90 % interval over seeds of the relative difference (high − low) / mean(high, low) of the mean "
+               f"|w_T − w_0| lies wholly outside ±{MOVE_MARGIN:.2f} (one group moves more than twice as far)",
+               "Figure 3.3" if fam == "cnn" else "Figure 3.4")
+    return c.decide(f"mean |w_T − w_0| of the {k} highest-|diff| weights {np.mean(high):.3g}, of the {k} lowest "
+                    f"{np.mean(low):.3g}; relative difference {t['diff']:+.2f} (margin ±{MOVE_MARGIN:.2f}) over "
+                    f"{t['n']} seeds; over every entry, Spearman ρ(|diff|, |w_T − w_0|) = {np.mean(rho):.3f}",
+                    t, scale=scale)
 
 
-def claims(s: Setup, summ: pd.DataFrame, m: pd.DataFrame) -> list[Verdict]:
-    """Every chapter-3 verdict, in the notebook's order, from the diff summary ``summ`` (every seed) and
-    :func:`measure`'s table ``m`` (the displacements and the scale)."""
+def decide(s: Setup, summ: pd.DataFrame, m: pd.DataFrame) -> list[Decided]:
+    """Every chapter-3 claim decided, in the notebook's order, from the diff summary ``summ`` (every seed) and
+    :func:`measure`'s table ``m`` (the displacements and the scale), each with its per-group frame."""
     both = scale_text(s.profile, s.archs, m, list(s.archs))
     out = [centred_claim(summ, both), normal_claim(summ, both), wider_claim(summ, both),
            gaussian_not_smaller_claim(summ, both), gaussian_similar_claim(summ, both),
@@ -492,6 +566,16 @@ def claims(s: Setup, summ: pd.DataFrame, m: pd.DataFrame) -> list[Verdict]:
         out.append(move_alike_claim(fam, arch, s.params.k, rows.move_high.tolist(), rows.move_low.tolist(),
                                     rows.rho_displacement.tolist(), scale_text(s.profile, s.archs, m, [fam])))
     return out
+
+
+def claims(s: Setup, summ: pd.DataFrame, m: pd.DataFrame) -> list[Verdict]:
+    """Every chapter-3 verdict (:func:`decide`), in the notebook's order."""
+    return verdicts_of(decide(s, summ, m))
+
+
+def intervals(s: Setup, summ: pd.DataFrame, m: pd.DataFrame) -> pd.DataFrame:
+    """The per-group intervals behind every chapter-3 verdict (:func:`verdicts.intervals_frame`)."""
+    return intervals_frame(decide(s, summ, m))
 
 
 def verdicts(s: Setup, r: Results) -> list[Verdict]:

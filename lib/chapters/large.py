@@ -7,8 +7,8 @@
     * :func:`results_table`: our train/test accuracy per mask (mean and seed sd) beside the thesis's
       Table 6.1/6.2/6.5/6.6, in the thesis's row order.
     * :func:`floor_table`, :func:`fig_layers`: how much of each layer a global mask keeps (Figs. 6.3, 6.4).
-    * :func:`per_seed`, :func:`best_rival`, :func:`layer_stats`, :func:`layer_values`, :func:`mean_sd`: the
-      per-seed numbers the paired verdicts of :mod:`lib.chapters.ch06_pruning_large` compare.
+    * :func:`per_seed`, :func:`layer_stats`, :func:`layer_values`, :func:`mean_sd`: the per-seed numbers
+      (one value per parent seed, the replicate) the verdicts of :mod:`lib.chapters.ch06_pruning_large` test.
 
 Everything returns DataFrames or matplotlib figures; the chapter module captions and displays them.
 """
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from typing import Iterable, Mapping, Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -143,13 +143,6 @@ def _sd(x: Sequence[float]) -> float:
 def mean_sd(x: Sequence[float]) -> str:
     """"0.812 ± 0.014" (mean and seed sd of ``x``), or "0.812" for one value."""
     return f"{np.mean(x):.3f}" + (f" ± {_sd(x):.3f}" if len(x) > 1 else "")
-
-
-def best_rival(results: pd.DataFrame, rivals: Iterable[str]) -> tuple[str, list[float]]:
-    """The mask among ``rivals`` with the highest mean test accuracy, and its per-seed test accuracies."""
-    rivals = [m for m in rivals if m in set(results["method"])]
-    best = max(rivals, key=lambda m: np.mean(accuracies(results, m)))
-    return best, accuracies(results, best)
 
 
 def results_table(results: pd.DataFrame, fam: str, scope: str) -> pd.DataFrame:

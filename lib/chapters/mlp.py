@@ -11,11 +11,13 @@ and verdicts read:
   the exact spread of the diffs stored at the highest-coherence epoch (``diffs_max_trained.pt``);
 * the per-layer share of weights a pruning mask keeps;
 * the number of samples a run's gradient statistics used (for the coherence floor 1/n);
-* adjacent steps of a sweep (width to the next width, ratio to the next ratio) as the long frame
-  :func:`lib.chapters.verdicts.paired_groups` pairs by seed;
+* adjacent steps of a sweep (width to the next width, ratio to the next ratio), for display only;
+* each seed's fitted trend as rows of the intervals table (:func:`trend_rows`);
 * the rank correlation the verdicts quote.
 
-Judging a claim from paired per-seed values is :mod:`lib.chapters.verdicts`' job (``paired_groups``).
+Judging a claim over seeds is :mod:`lib.chapters.verdicts`' job (``paired_groups``, ``trend``, ``Claim``);
+its per-group table (``intervals_frame``, ``show_intervals``, ``group_label``, ``GROUP_STATS``) is aliased
+here for the chapters that import it from this module.
 """
 from __future__ import annotations
 
@@ -29,7 +31,7 @@ import torch
 from .. import runs
 from ..models import mlp_weight_count, scaled_width
 from ..config import TrainConfig
-from .verdicts import with_badges
+from . import verdicts
 
 
 # --------------------------------------------------------------------------------------- layers
@@ -198,11 +200,11 @@ def stats_samples(cfg: TrainConfig) -> int:
 
 # ------------------------------------------------------------------------------- adjacent steps
 def adjacent_steps(df: pd.DataFrame, x: str, value: str, keep: Sequence[str] = ("seed",)) -> pd.DataFrame:
-    """The adjacent steps of ``x`` as one long frame for :func:`lib.chapters.verdicts.paired_groups`:
-    for each pair of neighbouring values x_i < x_(i+1) of ``x`` in ``df``, its rows at x_(i+1) (side
-    "upper") and at x_i (side "lower"). Columns: from (x_i), to (x_(i+1)), side, ``keep``, ``value``.
-    Pair on ``keep`` and group by ("from", "to") to judge "``value`` rises (falls) with ``x``" from
-    every (step, seed) pair in one interval and show each step's own interval."""
+    """The adjacent steps of ``x`` as one long frame, for a display of each step: for each pair of
+    neighbouring values x_i < x_(i+1) of ``x`` in ``df``, its rows at x_(i+1) (side "upper") and at x_i
+    (side "lower"). Columns: from (x_i), to (x_(i+1)), side, ``keep``, ``value``. Not for a verdict: the
+    steps of one seed are not independent replicates, so a "rises (falls) with ``x``" claim is decided by
+    :func:`lib.chapters.verdicts.trend` over seeds."""
     xs = sorted(df[x].unique())
     parts = []
     for lo, hi in zip(xs, xs[1:]):
@@ -254,61 +256,50 @@ def spearman(x: Sequence[float], y: Sequence[float]) -> float:
 
 
 # ------------------------------------------------------------------------ intervals for display
-#: Columns of a per-group frame of :func:`lib.chapters.verdicts.paired_groups` that are not group keys.
-GROUP_STATS = ("n", "a", "b", "diff", "ci_low", "ci_high", "verdict")
+# The per-group intervals table lives in :mod:`lib.chapters.verdicts` (one helper for every chapter); these
+# names stay here as aliases, so that chapters importing them from this module keep working.
+GROUP_STATS = verdicts.GROUP_STATS
+VALUE_ONLY = verdicts.VALUE_ONLY
+group_label = verdicts.group_label
+intervals_frame = verdicts.intervals_frame
+show_intervals = verdicts.show_intervals
 
 
-#: Group keys :func:`group_label` writes as their value alone.
-VALUE_ONLY = ("versus", "method", "scope")
+def dropped_note(test: dict, df: pd.DataFrame | None = None, value: str = "") -> str:
+    """What a verdict left out, for its ``note`` (nothing dropped silently): the test's own ``dropped_why``
+    and, for a trend fitted on the rows of ``df``, how many non-finite ``value`` rows no seed's fit used
+    (a seed keeps its slope from the rest)."""
+    parts = [test.get("dropped_why") or ""]
+    if df is not None and len(df):
+        k = int((~np.isfinite(df[value].astype(float))).sum())
+        if k:
+            parts.append(f"{k} non-finite {value} value(s) left out of the seeds' fits (a diverged or missing run)")
+    return "; ".join(p for p in parts if p)
 
 
-def group_label(row: pd.Series, keys: Sequence[str]) -> str:
-    """A per-group row's keys as text: ("from", "to") as "32→64", ("sweep", "x") as "width 64", the keys
-    of :data:`VALUE_ONLY` as their value, any other key as "key value"."""
-    def fmt(v: object) -> str:
-        return f"{v:g}" if isinstance(v, (int, float, np.integer, np.floating)) else str(v)
-
-    parts = []
-    for k in keys:
-        if k in ("to", "x"):
-            continue
-        if k == "from":
-            parts.append(f"{fmt(row['from'])}→{fmt(row['to'])}")
-        elif k == "sweep":
-            parts.append(f"{row['sweep']} {fmt(row['x'])}")
-        elif k in VALUE_ONLY:
-            parts.append(fmt(row[k]))
-        else:
-            parts.append(f"{k} {fmt(row[k])}")
-    return ", ".join(parts) or "all pairs"
-
-
-def intervals_frame(decided: Iterable[tuple[object, pd.DataFrame]]) -> pd.DataFrame:
-    """The per-group intervals behind a chapter's verdicts, one row per (claim, group): claim_id, group
-    (:func:`group_label`), n (pairs), a, b (means), diff (mean of a - b), ci_low, ci_high, verdict of
-    that group alone. ``decided``: (verdict, per-group frame of ``paired_groups``) pairs."""
+def trend_rows(df: pd.DataFrame, *, x: str, value: str, seed: str = "seed", log_x: bool = False,
+               flat: bool = False) -> pd.DataFrame:
+    """What a trend verdict (:func:`lib.chapters.verdicts.trend`) is taken over, as a per-group frame for
+    :func:`lib.chapters.verdicts.intervals_frame`: one row per seed with item ("seed 0, slope per ln
+    width"), n (the points fitted), a and b (the seed's mean ``value`` at its largest and smallest x), diff
+    (its least-squares slope against x, or ln x with ``log_x``; with ``flat`` the fitted total change over
+    the measured range, slope x span), no interval (one seed has none) and an empty verdict (a seed alone
+    decides nothing)."""
+    sl = verdicts.slopes(df, x=x, value=value, seed=seed, log_x=log_x)
+    unit = f"ln {x}" if log_x else x
+    what = f"fitted total change over the {unit} range" if flat else f"slope per unit of {unit}"
     rows = []
-    for v, g in decided:
-        keys = [c for c in g.columns if c not in GROUP_STATS]
-        for _, row in g.iterrows():
-            rows.append({"claim_id": v.claim_id, "group": group_label(row, keys),
-                         **{c: row[c] for c in GROUP_STATS}})
-    return pd.DataFrame(rows, columns=["claim_id", "group", *GROUP_STATS])
-
-
-def show_intervals(df: pd.DataFrame, digits: int = 3) -> "pd.io.formats.style.Styler":
-    """:func:`intervals_frame` for display: the difference with its 95 % interval as one text column."""
-    def ci(r: pd.Series) -> str:
-        if not np.isfinite(r["ci_low"]):
-            return f"{r['diff']:+.{digits}g} (no interval)"
-        return f"{r['diff']:+.{digits}g} [{r['ci_low']:+.{digits}g}, {r['ci_high']:+.{digits}g}]"
-
-    out = df.assign(**{"difference [95 % CI]": df.apply(ci, axis=1) if len(df) else []})
-    out = out[["claim_id", "group", "n", "a", "b", "difference [95 % CI]", "verdict"]]
-    return with_badges(out.style.hide(axis="index").format({"a": f"{{:.{digits}g}}", "b": f"{{:.{digits}g}}"})
-                       .set_properties(**{"text-align": "left"}))
+    for r in sl.to_dict("records"):  # records keep the seed's own type (iterrows would make it a float)
+        g = df[(df[seed] == r[seed]) & np.isfinite(df[value].astype(float))]
+        at = g.groupby(x)[value].mean() if len(g) else pd.Series(dtype=float)
+        rows.append({"item": f"seed {r[seed]}, {what}", "n": int(r["points"]),
+                     "a": float(at.iloc[-1]) if len(at) else math.nan, "b": float(at.iloc[0]) if len(at) else math.nan,
+                     "diff": float(r["change"] if flat else r["slope"]), "ci_low": math.nan, "ci_high": math.nan,
+                     "verdict": ""})
+    return pd.DataFrame(rows, columns=["item", *GROUP_STATS])
 
 
 __all__ = ["DIFF_FILES", "adjacent_steps", "diff_densities", "diff_spread", "diff_spreads", "extreme_epochs",
            "final_epoch", "hist_density", "layer_label", "load_diff_hist", "mask_layer_shares", "parent_width_table",
-           "group_label", "intervals_frame", "seed_summary", "show_intervals", "spearman", "stats_samples", "thesis_scaled_width", "weight_layers", "width_runs"]
+           "GROUP_STATS", "VALUE_ONLY", "group_label", "intervals_frame", "seed_summary", "show_intervals", "spearman",
+           "stats_samples", "thesis_scaled_width", "trend_rows", "dropped_note", "weight_layers", "width_runs"]

@@ -206,7 +206,8 @@ def weight_magnitudes(p: Profile, arch: str, runs: dict[str, Run], quantile: flo
 def magnitude_summary(p: Profile, arch: str, runs: dict[str, Run], quantile: float = 0.99) -> pd.DataFrame:
     """Per state: number of weights, median, mean and ``quantile``-quantile of |w| over ALL weights,
     and the median and mean of the bottom ``quantile`` (what Fig. 2.3 draws). Also the
-    Kolmogorov-Smirnov distance of each state's bottom-``quantile`` distribution to the "real" one."""
+    Kolmogorov-Smirnov distance of each state's bottom-``quantile`` distribution to the "real" one
+    (``ks_to_real``) and to the initialisation's (``ks_to_init``)."""
     from scipy.stats import ks_2samp
 
     vals = {s: _flat_abs(ws) for s, ws in magnitude_states(p, arch, runs).items()}
@@ -216,7 +217,8 @@ def magnitude_summary(p: Profile, arch: str, runs: dict[str, Run], quantile: flo
         rows.append({"state": s, "n": len(v), "median": float(np.median(v)), "mean": float(v.mean()),
                      f"q{quantile:g}": float(np.quantile(v, quantile)),
                      "bottom_median": float(np.median(bottom[s])), "bottom_mean": float(bottom[s].mean()),
-                     "ks_to_real": float(ks_2samp(bottom[s], bottom["real"]).statistic)})
+                     "ks_to_real": float(ks_2samp(bottom[s], bottom["real"]).statistic),
+                     "ks_to_init": float(ks_2samp(bottom[s], bottom["init"]).statistic)})
     return pd.DataFrame(rows)
 
 
