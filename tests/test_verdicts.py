@@ -267,7 +267,8 @@ def test_equivalence_at_the_margin_is_held_at_most_alpha(seeds):
 
 def test_holm_keeps_the_step_down_order():
     assert V.holm([0.01, 0.02, 0.04, 0.5]) == [True, False, False, False]
-    assert V.holm([0.001, 0.012, 0.02, 0.9]) == [True, True, False, False]  # 0.02 > 0.05 / 2
+    assert V.holm([0.001, 0.012, 0.02, 0.9]) == [True, True, True, False]  # 0.02 <= 0.05 / 2
+    assert V.holm([0.001, 0.012, 0.03, 0.9]) == [True, True, False, False]  # 0.03 > 0.05 / 2
     assert V.holm([0.01, float("nan")]) == [True, False]
     tests = [{"p": 0.001}, {"p": 0.03}, {}, {"p": 0.2}]
     out = V.holm_verdicts(tests, [V.HELD, V.NOT_HELD, V.NOT_MEASURED, V.INCONCLUSIVE])

@@ -690,7 +690,8 @@ def mlp_coherence_smaller(peak: pd.DataFrame, large: pd.DataFrame, family: str, 
     m, b = float(pairs["max_debiased"].mean()), float(big["max_debiased"].mean())
     top = pairs.groupby("width")["max_debiased"].mean()
     ours = (f"debiased peak coherence: MLPs {m:.4g} (mean over widths and seeds; highest width mean {top.max():.4g} at "
-            f"width {int(top.idxmax())}) vs {arch} {b:.4g}" + (f", {b / m:.1f} times the MLPs' mean" if m > 0 else "")
+            f"width {int(top.idxmax())}) vs {arch} {b:.4g}"
+            + (f", {b / m:.1f} times the MLPs' mean" if m > 0 and b > 0 else "")
             + f"; {ratio:g} x MLP − {arch} held below zero at {test.get('groups_held', 0)} of "
             f"{test.get('groups', len(groups))} widths")
     return claim.decide(ours, test, scale=scale, groups=groups, note=mlp.dropped_note(test))

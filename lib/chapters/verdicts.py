@@ -294,9 +294,17 @@ def _every(pooled: dict[str, Any], tests: Sequence[Mapping[str, Any]], *, alpha:
            "n": min(t["n"] for t in tests),
            "key": hashlib.sha256("".join(t["key"] for t in tests).encode()).hexdigest()[:16]}
     if verdict == INCONCLUSIVE:
-        out["needed_for"] = HELD if all(needed_for(t["diff"], claim=claim, margin=pooled["margin"]) == HELD
-                                        for t in tests) else None
-        out["seeds_needed"] = max(needs) if needs and all(x is not None for x in needs) and out["needed_for"] else None
+        sides = {needed_for(t["diff"], claim=claim, margin=pooled["margin"]) for t in tests}
+        out["needed_for"] = HELD if sides == {HELD} else NOT_HELD if NOT_HELD in sides and None not in sides \
+            else None
+        if out["needed_for"] == HELD:  # every group must get there: the slowest one decides
+            out["seeds_needed"] = max(needs) if needs and all(x is not None for x in needs) else None
+        elif out["needed_for"] == NOT_HELD:  # one group suffices: the quickest of those pointing that way
+            down = [t["seeds_needed"] for t in tests if t["seeds_needed"] is not None
+                    and needed_for(t["diff"], claim=claim, margin=pooled["margin"]) == NOT_HELD]
+            out["seeds_needed"] = min(down) if down else None
+        else:
+            out["seeds_needed"] = None
     else:
         out["needed_for"], out["seeds_needed"] = None, None
     return out
@@ -423,7 +431,7 @@ def interval_text(t: Mapping[str, Any], digits: int = 3) -> str:
             text += f", {t['groups_not_held']} not held"
     if t.get("clipped"):
         text += "; interval cut to the statistic's range"
-    if t.get("dropped"):
+    if t.get("dropped") or t.get("dropped_why"):
         text += f"; {t['dropped_why']}"
     return text
 
