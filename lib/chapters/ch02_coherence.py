@@ -466,10 +466,11 @@ def scale_text(p: profiles.Profile, archs: dict[str, str], m: pd.DataFrame, fams
         ours_e, thesis_e = (p.epochs_real_cnn, THESIS.epochs_real_cnn) if fam == "cnn" else (p.epochs_real_vit,
                                                                                               THESIS.epochs_real_vit)
         dense = thesis.PRUNE_TABLES[(FAMILY[fam], "global")]["none"][1]
-        parts.append(f"{archs[fam]}: CIFAR-10 test acc {rows.test_acc_real.mean():.2f} after {ours_e} of the thesis's "
+        test_acc, gauss_acc = (rows[c].mean(skipna=False) for c in ("test_acc_real", "final_acc_gaussian"))
+        parts.append(f"{archs[fam]}: CIFAR-10 test acc {test_acc:.2f} after {ours_e} of the thesis's "
                      f"{thesis_e} epochs (its dense {THESIS_MODEL[fam]} {dense:.2f}, Table "
                      f"{thesis.TABLE_NUMBERS[(FAMILY[fam], 'global')]}); Gaussian train acc "
-                     f"{rows.final_acc_gaussian.mean():.2f} after {p.epochs_gaussian} of its {THESIS.epochs_gaussian} epochs")
+                     f"{gauss_acc:.2f} after {p.epochs_gaussian} of its {THESIS.epochs_gaussian} epochs")
     return "; ".join(parts)
 
 
@@ -481,16 +482,6 @@ def _values(xs: Sequence[float], digits: int = 3) -> str:
 
 def _claim(cid: str, text: str, thesis: str, fails_if: str, figure: str, conclusion: str = "") -> Claim:
     return Claim(cid, "02", text, thesis, fails_if, figure, conclusion)
-
-
-def lost_note(t: dict[str, Any]) -> str:
-    """The values a test left out within seeds (``dropped_why``) when no whole seed was lost, so that the
-    interval's text (which names lost seeds) does not say it: for the verdict's ``note``."""
-    return t.get("dropped_why", "") if not t.get("dropped") else ""
-
-
-def _notes(*parts: str) -> str:
-    return "; ".join(x for x in parts if x)
 
 
 def gaussian_regime_reached(epochs_gaussian: int) -> bool:
@@ -529,8 +520,7 @@ def _window_claim(fam: str, arch: str, window: str, first: int, last: int, w: pd
                f"the 95 % interval over seeds of α {name[a]} − α {name[b]}, each seed's α averaged over epochs "
                f"{first}..{last} first, lies wholly below 0", CURVE_FIGURE[fam], "C1")
     return c.decide(f"α over epochs {first}..{last}: {name[a]} {t['a']:.4g}, {name[b]} {t['b']:.4g} (each seed's "
-                    f"mean over the window, then the mean over {t['n']} seeds)", t, scale=scale, groups=per_epoch,
-                    note=lost_note(t))
+                    f"mean over the window, then the mean over {t['n']} seeds)", t, scale=scale, groups=per_epoch)
 
 
 def early_claim(fam: str, arch: str, early_frac: float, k: int, w: pd.DataFrame, scale: str = "") -> Decided:

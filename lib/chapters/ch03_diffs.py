@@ -441,12 +441,6 @@ def _claim(cid: str, text: str, thesis: str, fails_if: str, figure: str, conclus
     return Claim(cid, "03", text, thesis, fails_if, figure, conclusion)
 
 
-def _lost(t: dict[str, Any]) -> str:
-    """The values a test left out within seeds when no whole seed was lost (the interval's text names lost
-    seeds only), for the verdict's ``note``."""
-    return t.get("dropped_why", "") if not t.get("dropped") else ""
-
-
 def _per(t: dict[str, Any]) -> str:
     return f"mean over {t['n']} seeds of each seed's mean over {t.get('groups', 1)} tensors"
 
@@ -461,8 +455,7 @@ def centred_claim(summ: pd.DataFrame, scale: str = "") -> Decided:
                "mean-centred, most diffs near 0 (Figs. 3.1, 3.2)",
                f"the 95 % interval over seeds of the tensors' mean |mean| / std lies wholly above {CENTRE_MARGIN}",
                "Figures 3.1, 3.2")
-    return c.decide(f"|mean| / std {t['a']:.3f} ({_per(t)}); margin {CENTRE_MARGIN}", t, scale=scale, groups=groups,
-                    note=_lost(t))
+    return c.decide(f"|mean| / std {t['a']:.3f} ({_per(t)}); margin {CENTRE_MARGIN}", t, scale=scale, groups=groups)
 
 
 def normal_claim(summ: pd.DataFrame, scale: str = "") -> Decided:
@@ -476,7 +469,7 @@ def normal_claim(summ: pd.DataFrame, scale: str = "") -> Decided:
                f"the 95 % interval over seeds of the tensors' mean |excess kurtosis| lies wholly above {KURTOSIS_MARGIN}",
                "Figures 3.1, 3.2")
     return c.decide(f"|excess kurtosis| {t['a']:.2f} ({_per(t)}); margin {KURTOSIS_MARGIN}", t, scale=scale,
-                    groups=groups, note=_lost(t))
+                    groups=groups)
 
 
 def wider_claim(summ: pd.DataFrame, scale: str = "") -> Decided:
@@ -489,7 +482,7 @@ def wider_claim(summ: pd.DataFrame, scale: str = "") -> Decided:
                "every tensor, lies wholly below 0", "Figures 3.1, 3.2", "C2")
     return c.decide(f"log(std at max / std at min) {t['diff']:+.3f} (ratio {math.exp(t['diff']):.3f}; mean over "
                     f"{t['n']} seeds of each seed's mean over {t.get('groups', 1)} (run, tensor) pairs)", t,
-                    scale=scale, groups=groups, note=_lost(t))
+                    scale=scale, groups=groups)
 
 
 def gaussian_not_smaller_claim(summ: pd.DataFrame, scale: str = "") -> Decided:
@@ -505,8 +498,7 @@ def gaussian_not_smaller_claim(summ: pd.DataFrame, scale: str = "") -> Decided:
                f"the 95 % interval over seeds of the tensors' mean log(std Gaussian / std real) lies wholly below "
                f"−log {f:.2f} (Gaussian diffs narrower by more than a factor {f:.2f})", "Figures 3.1, 3.2", "C3")
     return c.decide(f"log(std Gaussian / std real) {lr:+.3f} (ratio {math.exp(lr):.3f}; {_per(t)}); the interval "
-                    f"shown is of that log ratio + log {f:.2f}, held above 0", t, scale=scale, groups=groups,
-                    note=_lost(t))
+                    f"shown is of that log ratio + log {f:.2f}, held above 0", t, scale=scale, groups=groups)
 
 
 def gaussian_similar_claim(summ: pd.DataFrame, scale: str = "") -> Decided:
@@ -521,7 +513,7 @@ def gaussian_similar_claim(summ: pd.DataFrame, scale: str = "") -> Decided:
                f"the 95 % interval over seeds of the tensors' mean |log(std Gaussian / std real)| lies wholly above "
                f"log {f:.2f} = {SPREAD_MARGIN:.3f}", "Figures 3.1, 3.2", "C3")
     return c.decide(f"|log(std Gaussian / std real)| {t['a']:.3f} (a factor {math.exp(t['a']):.3f}; {_per(t)}); "
-                    f"margin {SPREAD_MARGIN:.3f}", t, scale=scale, groups=groups, note=_lost(t))
+                    f"margin {SPREAD_MARGIN:.3f}", t, scale=scale, groups=groups)
 
 
 def vit_spikes_claim(summ: pd.DataFrame, arch_vit: str, scale: str = "") -> Decided:
@@ -533,7 +525,7 @@ def vit_spikes_claim(summ: pd.DataFrame, arch_vit: str, scale: str = "") -> Deci
                "the 95 % interval over seeds of the ViT tensors' mean share of |diff| = 1, Gaussian − real, lies "
                "wholly below 0", "Figure 3.2")
     return c.decide(f"share of |diff| = 1: Gaussian {t['a']:.3g}, real {t['b']:.3g} ({_per(t)})", t, scale=scale,
-                    groups=groups, note=_lost(t))
+                    groups=groups)
 
 
 def move_alike_claim(fam: str, arch: str, k: int, high: Sequence[float], low: Sequence[float],
