@@ -105,7 +105,7 @@ def test_early_masks_are_equivalence_claims_with_holm():
                          "magnitude_early_0.25": [0.40, 0.41, 0.42]})
     (v1, _), (v2, _) = ch.early_as_good(early, "magnitude", [0.1, 0.25])
     assert v1.verdict == "held" and v1.test["level"] == pytest.approx(0.90) and v1.test["n"] == 3
-    assert v2.verdict == "not held" and v1.test["holm_family"] == 2
+    assert v2.verdict == "not held" and v1.test["holm_candidates"] == 2
     assert v1.claim_id == "9-mlp-magnitude-early-0.1-as-good"
     (missing, _), = ch.early_as_good(early, "diff", [0.1])
     assert missing.verdict == "not measured at this scale"
@@ -117,12 +117,12 @@ def test_holm_turns_a_lone_decisive_candidate_inconclusive():
     weak = {"verdict": "held", "p": 0.04, "diff": 0.01, "sd": 0.005, "claim": "greater", "margin": None,
             "alpha": 0.05, "n": 3}
     strong, unclear = {**weak, "p": 0.001}, {**weak, "verdict": "inconclusive", "p": 0.3}
-    (w, s_, u), (nw, ns, nu) = ch.holm_family([weak, strong, unclear], "layer groups")
+    (w, s_, u), (nw, ns, nu) = ch.holm_over_candidates([weak, strong, unclear], "layer groups")
     assert s_["verdict"] == "held" and w["verdict"] == "inconclusive" and u["verdict"] == "inconclusive"
-    assert w["plain_verdict"] == "held" and w["holm_family"] == 3 and w["needed_for"] == "held" and w["seeds_needed"]
+    assert w["plain_verdict"] == "held" and w["holm_candidates"] == 3 and w["needed_for"] == "held" and w["seeds_needed"]
     assert "inconclusive after Holm's correction over the 3 layer groups" in nw and "held after Holm" in ns and nu == ""
     # alone, the same test keeps its verdict and says nothing
-    (alone,), (note,) = ch.holm_family([weak], "layer groups")
+    (alone,), (note,) = ch.holm_over_candidates([weak], "layer groups")
     assert alone["verdict"] == "held" and note == ""
 
 
@@ -168,7 +168,7 @@ def test_restricted_diff_masks_and_their_claim():
     (v, _), = ch.choice_in_group_matters(acc, "vit", ["qkv"])
     assert v.verdict == "held" and v.claim_id == "9-vit-diff-choice-in-qkv-matters"
     (v, _), (u, _) = ch.choice_in_group_matters(acc, "vit", ["qkv", "ff_hidden"])
-    assert v.test["holm_family"] == 1 and u.verdict == "not measured at this scale"
+    assert v.test["holm_candidates"] == 1 and u.verdict == "not measured at this scale"
 
 
 @pytest.mark.usefixtures("stand_in_fingerprint")

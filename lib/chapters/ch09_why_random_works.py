@@ -21,8 +21,8 @@ Each claim is a :class:`lib.chapters.verdicts.Claim` decided from plain frames o
 replicate: one value per seed and arm, a seed's tensors reduced first; the overlap's rise is a per-seed slope,
 :func:`lib.chapters.verdicts.trend`). Where the chapter asks which of several candidates works (how early a mask
 may be made, which layer type carries the diff ranking) every candidate is tested and corrected by Holm over
-them (:func:`holm_family`); no claim picks a winner by accuracy. The equivalence margin of the early-mask claims
-is a module constant fixed before any run. Questions chapter 6 already asks of the same runs with the same
+them (:func:`holm_over_candidates`); no claim picks a winner by accuracy. The equivalence margin of the early-mask
+claims is a module constant fixed before any run. Questions chapter 6 already asks of the same runs with the same
 statistic are left to it (:data:`ASKED_IN_CHAPTER_6`).
 """
 from __future__ import annotations
@@ -367,19 +367,19 @@ def _has(acc: pd.DataFrame, family: str, *variants: str) -> bool:
     return all((sub["variant"] == v).any() for v in variants)
 
 
-def holm_family(tests: Sequence[dict[str, Any]], what: str) -> tuple[list[dict[str, Any]], list[str]]:
+def holm_over_candidates(tests: Sequence[dict[str, Any]], what: str) -> tuple[list[dict[str, Any]], list[str]]:
     """The tests of a family of candidates (early fractions, layer groups: the reader looks for the one that
     works) with Holm's correction over the family (:func:`lib.chapters.verdicts.holm_verdicts`): a held or not
     held verdict whose p-value does not survive becomes inconclusive, with the seeds it would need at the
-    Bonferroni level alpha / k (a bound on Holm's). Returns the tests (with ``holm_family``, the number of
-    candidates, and ``plain_verdict``, the verdict before the correction) and, per test, a note for the reader
+    Bonferroni level alpha / k (a bound on Holm's). Returns the tests (with ``holm_candidates``, the number
+    of candidates, and ``plain_verdict``, the verdict before the correction) and, per test, a note for the reader
     on a decisive or a corrected verdict ("" otherwise)."""
     words = [t["verdict"] for t in tests]
     adjusted = toolkit.holm_verdicts(tests, words)
     k = sum(w != toolkit.NOT_MEASURED for w in words)
     out, notes = [], []
     for t, old, new in zip(tests, words, adjusted):
-        t = {**t, "holm_family": k, "plain_verdict": old}
+        t = {**t, "holm_candidates": k, "plain_verdict": old}
         note = ""
         if new != old:
             margin = t.get("margin")
@@ -452,7 +452,7 @@ def early_as_good(acc: pd.DataFrame, method: str, fractions: Sequence[float], ma
     ``fraction`` of the parent's epochs against the child of the final mask, paired by seed, equivalent within
     ±``margin`` test accuracy (two one-sided tests: the 90 % interval inside the margin). "How soon can you
     stop" looks for the earliest fraction that works, so each fraction's verdict is corrected by Holm over
-    this method's fractions (:func:`holm_family`)."""
+    this method's fractions (:func:`holm_over_candidates`)."""
     claims, tests = [], []
     for f in fractions:
         v = f"{method}_early_{f:g}"
@@ -468,7 +468,8 @@ def early_as_good(acc: pd.DataFrame, method: str, fractions: Sequence[float], ma
         tests.append(_compare(acc, "mlp", v, method, claim="equal", margin=margin) if _has(acc, "mlp", v, method)
                      else None)
     measured = [t for t in tests if t is not None]
-    adjusted, notes = holm_family(measured, f"early fractions of the {method} mask") if measured else ([], [])
+    adjusted, notes = (holm_over_candidates(measured, f"early fractions of the {method} mask") if measured
+                       else ([], []))
     it = iter(zip(adjusted, notes))
     out = []
     for f, c, t in zip(fractions, claims, tests):
@@ -561,7 +562,7 @@ def choice_in_group_matters(acc: pd.DataFrame, family: str, groups: Sequence[str
     """Claims 9-<family>-diff-choice-in-<group>-matters, one per layer group: the child of the diff mask kept in
     place in that group (every other tensor shuffled) against the child of the fully shuffled diff mask, paired
     by seed (claim "greater"): does the diff ranking carry its advantage in that layer type? The section asks
-    *which* type does, so each group's verdict is corrected by Holm over the groups (:func:`holm_family`)."""
+    *which* type does, so each group's verdict is corrected by Holm over the groups (:func:`holm_over_candidates`)."""
     claims, tests = [], []
     for group in groups:
         v = f"diff_in_{group}"
@@ -575,7 +576,8 @@ def choice_in_group_matters(acc: pd.DataFrame, family: str, groups: Sequence[str
             f"correction over the {len(groups)} layer groups.", "Figure 9.5"))
         tests.append(_compare(acc, family, v, "diff_shuffled") if _has(acc, family, v, "diff_shuffled") else None)
     measured = [t for t in tests if t is not None]
-    adjusted, notes = holm_family(measured, f"layer groups of the {FAMILIES[family]}") if measured else ([], [])
+    adjusted, notes = (holm_over_candidates(measured, f"layer groups of the {FAMILIES[family]}") if measured
+                       else ([], []))
     it = iter(zip(adjusted, notes))
     out = []
     for group, c, t in zip(groups, claims, tests):
