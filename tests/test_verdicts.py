@@ -295,6 +295,8 @@ def test_data_key_names_the_same_numbers():
     b = V.paired([1.0, 2.0, 3.0], [0.5, 1.0, 1.0], claim="less")
     c = V.paired([1.0, 2.0, 3.5], [0.5, 1.0, 1.0])
     assert a["key"] == b["key"] != c["key"]
+    at_chance = V.paired([0.4, 0.5, 0.45], [0.1, 0.1, 0.1])  # a side that does not vary identifies nothing
+    assert at_chance["key"] == "" and V.data_key([1.0, 1.0], [2.0, 3.0]) == ""
 
 
 def test_paired_groups_pairs_on_seed_and_averages_within_it():

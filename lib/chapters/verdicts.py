@@ -133,10 +133,15 @@ def _check_claim(claim: str, margin: float | None, sides: Sequence[str] = CLAIMS
 
 def data_key(*arrays: Any) -> str:
     """A short fingerprint of the values a test was computed from (rounded to 9 significant digits, order
-    kept): two claims with the same key test the same numbers (:func:`same_test`)."""
+    kept): two claims with the same key test the same numbers (chapter 7's duplicate check). "" when some
+    array does not vary (a constant reference, or runs that all sit at chance): equal numbers then say
+    nothing about the runs behind them, so such a test takes no part in the check."""
+    arrs = [np.asarray(arr, float).ravel() for arr in arrays]
+    if any(len(np.unique(a[np.isfinite(a)])) < 2 for a in arrs):
+        return ""
     parts = [np.format_float_positional(float(x), precision=9, unique=False, fractional=False)
-             if np.isfinite(float(x)) else "nan" for arr in arrays for x in np.asarray(arr, float).ravel()]
-    parts += [f"|{np.asarray(arr).size}" for arr in arrays]
+             if np.isfinite(float(x)) else "nan" for arr in arrs for x in arr]
+    parts += [f"|{arr.size}" for arr in arrs]
     return hashlib.sha256(",".join(parts).encode()).hexdigest()[:16]
 
 
@@ -292,7 +297,8 @@ def _every(pooled: dict[str, Any], tests: Sequence[Mapping[str, Any]], *, alpha:
     out = {**pooled, "verdict": verdict, "p": p, "rule": "every group", "groups": k,
            "groups_held": int(sum(held)), "groups_not_held": int(sum(not_held)),
            "n": min(t["n"] for t in tests),
-           "key": hashlib.sha256("".join(t["key"] for t in tests).encode()).hexdigest()[:16]}
+           "key": (hashlib.sha256("".join(t["key"] for t in tests).encode()).hexdigest()[:16]
+                   if all(t["key"] for t in tests) else "")}
     if verdict == INCONCLUSIVE:
         sides = {needed_for(t["diff"], claim=claim, margin=pooled["margin"]) for t in tests}
         out["needed_for"] = HELD if sides == {HELD} else NOT_HELD if NOT_HELD in sides and None not in sides \
