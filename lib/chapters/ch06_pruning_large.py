@@ -15,7 +15,6 @@ fixed in named constants, and each verdict carries the dense networks' accuracy 
 """
 from __future__ import annotations
 
-import hashlib
 import math
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Mapping, Optional, Sequence
@@ -33,7 +32,7 @@ from .large import (METHODS, PRUNED, SCOPES, base_config, fig_layers, floor_tabl
                     layer_values, mean_sd, per_seed, results_table, run_all, scope_floor, table_title, tie_columns,
                     tie_rows, weight_budget)
 from .thesis import PRUNE_TABLES, TABLE_NUMBERS
-from .verdicts import (ALPHA, GROUP_STATS, HELD, INCONCLUSIVE, NOT_HELD, Claim, Decided, Verdict, holm,
+from .verdicts import (ALPHA, GROUP_STATS, HELD, INCONCLUSIVE, NOT_HELD, Claim, Decided, Verdict, combined_key, holm,
                        intervals_frame, needed_for, paired, paired_groups, seeds_needed, show_intervals, verdicts_of)
 
 #: ``{(family, scope): (results, layers)}``: :func:`lib.experiments.prune_large`'s two frames per setting.
@@ -432,7 +431,7 @@ def family_test(root: Node, leaves: Mapping[str, Node]) -> dict[str, Any]:
             "not_held_after_holm": words.count(NOT_HELD),
             "dropped": max((x["dropped"] for _, x in lost), default=0),
             "dropped_why": "; ".join(f"{k}: {x['dropped_why']}" for k, x in lost),
-            "key": hashlib.sha256("".join(n["test"]["key"] for n in leaves.values()).encode()).hexdigest()[:16]}
+            "key": combined_key(n["test"]["key"] for n in leaves.values())}
 
 
 def family_groups(leaves: Mapping[str, Node]) -> pd.DataFrame:

@@ -145,6 +145,13 @@ def data_key(*arrays: Any) -> str:
     return hashlib.sha256(",".join(parts).encode()).hexdigest()[:16]
 
 
+def combined_key(keys: Iterable[str]) -> str:
+    """The fingerprint of a test made of several tests (an "every" claim, a winner against each rival): a hash
+    of their keys in order, "" when none of them has one (:func:`data_key`)."""
+    ks = [str(k or "") for k in keys]
+    return hashlib.sha256("|".join(ks).encode()).hexdigest()[:16] if any(ks) else ""
+
+
 def paired(a: Sequence[float], b: Sequence[float], *, claim: str = "greater", margin: float | None = None,
            alpha: float = ALPHA, bounds: tuple[float, float] | None = None, need: bool = True) -> dict[str, Any]:
     """Judge a claim about per-seed values ``a`` and ``b`` paired by index (one value of each per seed:
@@ -297,8 +304,7 @@ def _every(pooled: dict[str, Any], tests: Sequence[Mapping[str, Any]], *, alpha:
     out = {**pooled, "verdict": verdict, "p": p, "rule": "every group", "groups": k,
            "groups_held": int(sum(held)), "groups_not_held": int(sum(not_held)),
            "n": min(t["n"] for t in tests),
-           "key": (hashlib.sha256("".join(t["key"] for t in tests).encode()).hexdigest()[:16]
-                   if all(t["key"] for t in tests) else "")}
+           "key": combined_key(t["key"] for t in tests)}
     if verdict == INCONCLUSIVE:
         sides = {needed_for(t["diff"], claim=claim, margin=pooled["margin"]) for t in tests}
         out["needed_for"] = HELD if sides == {HELD} else NOT_HELD if NOT_HELD in sides and None not in sides \
