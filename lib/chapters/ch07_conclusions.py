@@ -647,7 +647,7 @@ def multiplicity(s: Setup, r: Results) -> str:
 def every_verdict(s: Setup, r: Results) -> Any:
     """Every verdict with its interval, the verdict as shown (with the seeds an inconclusive one would need),
     the verdict after Holm's correction over every measured claim, where it is counted (a conclusion, a
-    conclusion it speaks against, or its chapter's question), its design, scale and regime (a Styler), or
+    conclusion it speaks against, or its chapter's question), its scale and regime (a Styler), or
     a Markdown note when none is stored."""
     from IPython.display import Markdown
 
@@ -656,11 +656,12 @@ def every_verdict(s: Setup, r: Results) -> Any:
                         "02-06, 08 and 09 first.")
     v = r.verdicts
     ours = [o + (f" (note: {n})" if isinstance(n, str) and n else "") for o, n in zip(v["ours"], v["note"])]
-    df = pd.DataFrame({"claim_id": v["claim_id"], "claim": v["claim"], "thesis": v["thesis"], "ours": ours,
+    # the thesis's statement stays in each chapter's own verdict table, the designs in their count table: at
+    # 1280 px this table must fit the content column
+    df = pd.DataFrame({"claim_id": v["claim_id"], "claim": v["claim"], "ours": ours,
                        "difference [interval], seeds": v["test"].map(lambda t: interval_text(t) if _test(t) else ""),
                        "verdict": [shown_verdict(a, _test(b)) for a, b in zip(v["verdict"], v["test"])],
                        "after Holm": v["holm"], "counted under": [bears_label(row) for _, row in v.iterrows()],
-                       "design": v["design"],
                        "scale (regime)": [f"{a} ({b})" if a else b for a, b in zip(v["scale"], v["regime"])],
                        "decided by": v["figure"]})
     return with_badges(with_badges(df.style.hide(axis="index"), "after Holm")
