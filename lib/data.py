@@ -29,7 +29,7 @@ import functools
 import hashlib
 import json
 import os
-import pickle
+import pickle  # CIFAR-10's batch files only, through _BatchUnpickler
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -162,6 +162,9 @@ def find_cifar10(path: str | os.PathLike | None = None, *, download: bool = True
     if path is not None:
         return _explicit("path argument", Path(path).expanduser())
     env = os.environ.get("CIFAR10_PATH")
+    if env is not None and not env.strip():
+        raise DataNotFoundError("$CIFAR10_PATH is set but empty: point it at a .npz file or a "
+                                "cifar-10-batches-py folder, or unset it to use data/")
     if env:
         return _explicit("$CIFAR10_PATH =", Path(env).expanduser())
     tried: list[str] = []
@@ -240,6 +243,10 @@ def _read_npz(loc: Path) -> Arrays:
             if missing:
                 raise DataError(f"{loc} lacks arrays {sorted(missing)}; it has {d.files}")
             raw = {k: d[k] for k in ARRAY_NAMES}
+        for k, v in raw.items():
+            if not isinstance(v, np.ndarray):
+                raise DataError(f"{loc}: member {k!r} is not a numpy array (it holds {type(v).__name__}); "
+                                "store every member with np.savez")
     except DataError:
         raise
     except Exception as exc:  # zipfile.BadZipFile, EOFError, ValueError, zlib.error, OSError, AttributeError ...
@@ -250,10 +257,33 @@ def _read_npz(loc: Path) -> Arrays:
                   xte, _labels(raw["y_test"], len(xte), f"{loc}: y_test"))
 
 
+class _BatchUnpickler(pickle.Unpickler):
+    """Unpickles a CIFAR-10 batch and nothing else: dicts, lists, bytes, strings, numbers and numpy
+    arrays. Any other global a pickle names (a function to call, a class to build) is refused, so a
+    crafted batch file cannot run code."""
+
+    ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+               ("numpy", "ndarray"), ("numpy", "dtype"),
+               ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
+               ("_codecs", "encode")}  # how protocol-2 pickles from Python 3 store bytes (text -> bytes, no code)
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"refused global {module}.{name}: a CIFAR-10 batch holds only "
+                                         "dicts, lists, bytes, numbers and numpy arrays")
+        return super().find_class(module, name)
+
+
+def load_batch_pickle(f: Path) -> Any:
+    """The object pickled in CIFAR-10 batch file ``f``, read with :class:`_BatchUnpickler` (latin-1 for
+    the original Python 2 pickles)."""
+    with open(f, "rb") as fh:
+        return _BatchUnpickler(fh, encoding="latin1").load()
+
+
 def _read_batch(f: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
     try:
-        with open(f, "rb") as fh:
-            d = pickle.load(fh, encoding="latin1")
+        d = load_batch_pickle(f)
         x, y = np.asarray(d["data"]), np.asarray(d["labels"])
     except Exception as exc:  # UnpicklingError, EOFError, KeyError, TypeError ...
         raise DataError(f"{f} ({_size(f)}) cannot be read as a CIFAR-10 pickle batch (a dict with 'data' and "
@@ -265,7 +295,11 @@ def _read_batch(f: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _read_batches_dir(folder: Path) -> Arrays:
-    parts = [_read_batch(folder / n, "train") for n in BATCH_FILES[:-1] if (folder / n).exists()]
+    missing = [n for n in BATCH_FILES if not (folder / n).is_file()]
+    if missing:
+        raise DataError(f"{folder} lacks {', '.join(missing)}: a cifar-10-batches-py folder holds all of "
+                        f"{', '.join(BATCH_FILES)}")
+    parts = [_read_batch(folder / n, "train") for n in BATCH_FILES[:-1]]
     xt, yt = _read_batch(folder / "test_batch", "test")
     return Arrays(np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]), xt, yt)
 
@@ -392,8 +426,11 @@ def clear_caches() -> None:
 def balanced_indices(labels: np.ndarray, n: int, seed: int, num_classes: int = 10) -> np.ndarray:
     """Indices of ``n`` samples, ``n // num_classes`` per class (the remainder to the first classes),
     drawn without replacement by ``seed`` and returned in a shuffled order. ``n = 0`` means all."""
+    if n > len(labels):
+        raise DataError(f"asked for {n:,} images, the split holds only {len(labels):,}: "
+                        "lower n_train / n_test, or use 0 for all of them")
     rng = np.random.default_rng(seed)
-    if n == 0 or n >= len(labels):
+    if n == 0 or n == len(labels):
         return rng.permutation(len(labels))
     per = [n // num_classes + (1 if c < n % num_classes else 0) for c in range(num_classes)]
     out = []
@@ -438,6 +475,10 @@ def load_data(cfg: DataConfig, device: torch.device | str = "cpu", path: str | o
         xte, yte = gaussian_split(cfg.n_test, seed=2 * cfg.seed + 1_000_004)
     else:
         a = load_cifar10_arrays(path)
+        for field, n, y in (("n_train", cfg.n_train, a.y_train), ("n_test", cfg.n_test, a.y_test)):
+            if n > len(y):
+                raise DataError(f"{field}={n:,} asks for more images than {find_cifar10(path)} holds "
+                                f"({len(y):,} in that split): lower it, or use 0 for all of them")
         itr = balanced_indices(a.y_train, cfg.n_train, seed=cfg.seed)
         ite = balanced_indices(a.y_test, cfg.n_test, seed=cfg.seed + 1)
         xtr, ytr = normalise(a.x_train[itr]), torch.from_numpy(a.y_train[itr])

@@ -100,7 +100,8 @@ def test_truncated_empty_or_foreign_npz_is_one_error_naming_the_file(tmp_path, m
 def write_batches(folder, rng=None):
     rng = rng or np.random.default_rng(1)
     folder.mkdir(parents=True, exist_ok=True)
-    for name, n in [("data_batch_1", 20), ("data_batch_2", 20), ("test_batch", 10)]:
+    for name in data.BATCH_FILES:
+        n = 10 if name == "test_batch" else 20
         with open(folder / name, "wb") as fh:
             pickle.dump({"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8), "labels": list(np.arange(n) % 10)}, fh)
     return folder
@@ -241,3 +242,77 @@ def test_data_config_fields_are_checked():
         DataConfig("cifar10", seed=1.0)
     with pytest.raises(ValueError, match=r"DataConfig.n_train must be >= 0, got -1"):
         DataConfig("gaussian", n_train=-1)
+
+
+# ------------------------------------------------- data as asked, no code from data (issue 24)
+class _Payload:
+    """A pickle that, when loaded by plain pickle, would create a marker file (a stand-in for any code)."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_a_crafted_batch_file_runs_no_code(tmp_path, monkeypatch):
+    folder = write_batches(tmp_path / "cifar-10-batches-py")
+    marker = tmp_path / "payload-ran"
+    d = pickle.loads((folder / "data_batch_3").read_bytes())
+    d["labels"] = _Payload(marker)
+    (folder / "data_batch_3").write_bytes(pickle.dumps(d))
+    use(monkeypatch, tmp_path)
+    with pytest.raises(DataError, match=r"data_batch_3.*refused global .*open") as e:
+        data.load_cifar10_arrays()
+    assert not marker.exists(), "unpickling the batch ran the payload"
+    assert "cannot be read as a CIFAR-10 pickle batch" in str(e.value)
+    # the same file through plain pickle would have run it (the test's payload is real)
+    pickle.loads((folder / "data_batch_3").read_bytes())
+    assert marker.exists()
+
+
+def test_batch_unpickler_reads_real_style_batches(tmp_path):
+    """Python 2 style pickles (bytes keys, latin-1) of the original archive load through the restricted reader."""
+    folder = write_batches(tmp_path / "cifar-10-batches-py")
+    d = pickle.loads((folder / "data_batch_1").read_bytes())
+    raw = {b"batch_label": b"training batch 1 of 5", b"labels": d["labels"], b"data": d["data"],
+           b"filenames": [b"a.png"] * len(d["labels"])}
+    (folder / "data_batch_1").write_bytes(pickle.dumps({k.decode(): v for k, v in raw.items()}, protocol=2))
+    assert data.load_batch_pickle(folder / "data_batch_1")["batch_label"] == b"training batch 1 of 5"
+    assert data.load_cifar10_arrays(folder).x_train.shape == (100, 32, 32, 3)
+
+
+def test_batches_folder_missing_a_batch_is_an_error(tmp_path, monkeypatch):
+    folder = write_batches(tmp_path / "cifar-10-batches-py")
+    for name in ("data_batch_2", "data_batch_5"):
+        (folder / name).unlink()
+    use(monkeypatch, tmp_path)
+    with pytest.raises(DataError, match=r"cifar-10-batches-py lacks data_batch_2, data_batch_5"):
+        data.load_cifar10_arrays()
+
+
+def test_more_images_than_the_file_holds_is_an_error(tmp_path, monkeypatch):
+    use(monkeypatch, write_npz(tmp_path / "c.npz"))  # 20 train, 10 test images
+    with pytest.raises(DataError, match=r"n_train=21 asks for more images than .*c.npz holds \(20 in that split\)"):
+        data.load_data(DataConfig("cifar10", n_train=21, n_test=10))
+    with pytest.raises(DataError, match=r"n_test=11 asks for more images .*\(10 in that split\)"):
+        data.load_data(DataConfig("cifar10", n_train=20, n_test=11))
+    assert data.load_data(DataConfig("cifar10", n_train=20, n_test=10)).n_train == 20  # all of it: fine
+    assert data.load_data(DataConfig("cifar10", n_train=0, n_test=0)).n_train == 20
+
+
+def test_a_non_array_npz_member_names_the_file_and_member(tmp_path, monkeypatch):
+    import zipfile
+
+    f = write_npz(tmp_path / "c.npz")
+    with zipfile.ZipFile(f, "a") as z:  # a member without .npy: np.load hands it back as bytes
+        z.writestr("x_test", b"not an array")
+    use(monkeypatch, f)
+    with pytest.raises(DataError, match=r"c.npz: member 'x_test' is not a numpy array"):
+        data.load_data(CIFAR)
+
+
+def test_an_empty_cifar10_path_is_an_error(monkeypatch):
+    monkeypatch.setenv("CIFAR10_PATH", "")
+    with pytest.raises(DataNotFoundError, match=r"\$CIFAR10_PATH is set but empty"):
+        data.find_cifar10(download=False)

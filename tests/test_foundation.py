@@ -93,12 +93,12 @@ def test_loads_torchvision_batches_folder(tmp_path):
     folder = tmp_path / "cifar-10-batches-py"
     folder.mkdir()
     rng = np.random.default_rng(1)
-    for name, n in [("data_batch_1", 20), ("data_batch_2", 20), ("test_batch", 10)]:
+    for name, n in zip(data.BATCH_FILES, (20, 20, 20, 20, 20, 10)):
         with open(folder / name, "wb") as fh:
             pickle.dump({"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
                          "labels": list(rng.integers(0, 10, n))}, fh)
     a = data.load_cifar10_arrays(str(tmp_path))
-    assert a.x_train.shape == (40, 32, 32, 3) and a.x_test.shape == (10, 32, 32, 3)
+    assert a.x_train.shape == (100, 32, 32, 3) and a.x_test.shape == (10, 32, 32, 3)
     # channel-first rows become NHWC: the first 1024 values of a row are the red plane
     with open(folder / "data_batch_1", "rb") as fh:
         raw = pickle.load(fh)["data"][0]
