@@ -1,5 +1,5 @@
 """What per-epoch checkpoints cost: seconds per run of the book's run kinds trained through the run cache
-(``lib.runs.get_or_train``, which checkpoints after every epoch) with ``BOOK_CHECKPOINT_SECONDS=0`` (a
+(``lib.runs.train_run``, which checkpoints after every epoch) with ``BOOK_CHECKPOINT_SECONDS=0`` (a
 checkpoint after every epoch, the default) against ``--interval`` seconds (a checkpoint only when the
 last one is that old), side by side in one process.
 
@@ -67,7 +67,7 @@ def timed(cfg: TrainConfig, interval: float, counter: list[int]) -> tuple[float,
     shutil.rmtree(paths.run_dir(runs.config_hash(cfg)), ignore_errors=True)
     os.environ["BOOK_CHECKPOINT_SECONDS"] = str(interval)
     before, t0 = counter[0], time.perf_counter()
-    runs.get_or_train(cfg, progress=False)
+    runs.train_run(cfg)
     return time.perf_counter() - t0, counter[0] - before
 
 
@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         for name in chosen:
             cfg, parent = table[name]
             if parent is not None:
-                runs.get_or_train(parent, progress=False)  # not timed
+                runs.train_run(parent)  # not timed
             times: dict[float, list[float]] = {0.0: [], args.interval: []}
             saves: dict[float, int] = {}
             for _ in range(args.repeats):

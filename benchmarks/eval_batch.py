@@ -80,7 +80,7 @@ def timed(cfg: TrainConfig, old: bool) -> tuple[float, pd.DataFrame]:
     else:
         os.environ.pop(T.EVAL_BATCH_ENV, None)
     t0 = time.perf_counter()
-    run = runs.get_or_train(cfg, progress=False)
+    run = runs.train_run(cfg)
     return time.perf_counter() - t0, run.metrics
 
 
@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         print("|---|---:|---:|---:|---:|---:|---:|")
         for name in chosen:
             cfg, parent = table[name]
-            runs.get_or_train(parent, progress=False)  # not timed
+            runs.train_run(parent)  # not timed
             times: dict[bool, list[float]] = {True: [], False: []}
             metrics = {}
             for _ in range(args.repeats):

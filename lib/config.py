@@ -11,7 +11,7 @@ import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from . import validate
 from .data import DataConfig, fingerprint
@@ -232,39 +232,9 @@ def config_hash(cfg: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-#: The runs of a plan: a stage only needs runs of earlier stages (parents before children).
-Stages = list[list[TrainConfig]]
-
-
 def dependencies(cfg: TrainConfig) -> list[TrainConfig]:
     """The runs ``cfg`` needs finished first: the run it starts from and the parent of its mask."""
     deps = [cfg.init_from] if cfg.init_from is not None else []
     if cfg.mask is not None and cfg.mask.parent is not None:
         deps.append(cfg.mask.parent)
     return deps
-
-
-def merge_stages(plans: Iterable[Stages]) -> Stages:
-    """Several plans as one, each config once: a config goes to the latest stage any plan gives it, and
-    after every planned run it starts from (``init_from``) or is pruned from (``mask.parent``)."""
-    level: dict[str, int] = {}
-    cfg_of: dict[str, TrainConfig] = {}
-    for stages in plans:
-        for i, stage in enumerate(stages):
-            for cfg in stage:
-                h = config_hash(cfg)
-                cfg_of.setdefault(h, cfg)
-                level[h] = max(level.get(h, 0), i)
-    changed = True
-    while changed:
-        changed = False
-        for h, cfg in cfg_of.items():
-            for dep in dependencies(cfg):
-                d = config_hash(dep)
-                if d in level and level[h] <= level[d]:
-                    level[h] = level[d] + 1
-                    changed = True
-    out: Stages = [[] for _ in range(max(level.values(), default=-1) + 1)]
-    for h, cfg in cfg_of.items():
-        out[level[h]].append(cfg)
-    return [s for s in out if s]

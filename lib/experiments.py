@@ -1,10 +1,13 @@
-"""The experiments of chapters 4-6 as functions returning tidy pandas DataFrames (no plotting).
+"""The experiments of chapters 4-6: plans, and readers that turn a plan's runs into tidy DataFrames.
 
-Every function takes a template :class:`~lib.train.TrainConfig` (data, optimiser, epochs, batch
-size and gradient statistics set by the caller from a profile) and varies it with
-``dataclasses.replace``. Every training goes through :func:`lib.runs.get_or_train`, so a sweep that
-is run again, or resumed after an interruption, trains only the runs that are missing. Each
-experiment is planned as stages (:func:`plan_configs`): parents first, then children.
+This module only plans and reads; nothing here trains. Each experiment is a ``plan_*`` function that
+takes a template :class:`~lib.config.TrainConfig` (data, optimiser, epochs, batch size and gradient
+statistics set by the caller from a profile), varies it with ``dataclasses.replace`` and returns a
+:data:`lib.plan.Plan` (parents first, then children, each run labelled with its result row), and a
+reader of the same name without ``plan_`` (:func:`width_sweep`, :func:`prune_sweep`,
+:func:`parent_scaling`, :func:`prune_large`) that takes that plan and reads its runs with
+:func:`lib.runs.load`. The executor (:func:`lib.parallel.train`) trains the plan first; a reader of a run
+that is not cached raises :class:`lib.runs.RunNotTrained`.
 
 Choices, and where the thesis leaves them open:
 
@@ -24,23 +27,22 @@ Choices, and where the thesis leaves them open:
   names chapter 5's scope (its section 5.3 skips small layers against a bottleneck, the protection a
   per-layer cut needs; section 6.1 introduces global ranking with a 2% floor for its own experiments).
   The "none" run and the parents do not depend on the scope, so both scopes share them.
-* 5.4 (:func:`parent_scaling`) keeps the child's nonzero count at exactly ``W(base_width)``: the
+* 5.4 (:func:`plan_parent_scaling`) keeps the child's nonzero count at exactly ``W(base_width)``: the
   density is ``W(base_width) / W(parent)`` (close to ``1 / ratio``; ``scaled_width`` rounds).
 """
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import replace
 from typing import Any, Iterable, Sequence
 
 import pandas as pd
 import torch
-from tqdm.auto import tqdm
 
 from . import runs
-from .masks import NEEDS_TRAINED_PARENT, SCORERS
-from .models import ModelConfig, mlp_weight_count, scaled_width
+from .masks import NEEDS_TRAINED_PARENT, SCORERS, layer_table
+from .models import ModelConfig, build_model, mlp_weight_count, scaled_width
 from .config import INIT_MASK_METHODS, MaskConfig, StatsConfig, TrainConfig
+from .plan import Plan, Planned
 
 #: A child (and a "none" run) of parent seed ``s`` uses seed ``s + CHILD_SEED_OFFSET``, except the children of
 #: pruning-at-initialisation masks, which use ``s`` (:func:`child_seed`).
@@ -84,14 +86,6 @@ METRICS = ("train_loss", "train_acc", "test_loss", "test_acc")
 
 
 # ------------------------------------------------------------------------------------- helpers
-@dataclasses.dataclass(frozen=True)
-class Planned:
-    """One run an experiment needs: its config and the labels of its result rows."""
-
-    config: TrainConfig
-    labels: dict[str, Any]
-
-
 def _mlp(base: TrainConfig, width: int) -> ModelConfig:
     return replace(base.model, arch="mlp", width=int(width))
 
@@ -121,18 +115,11 @@ def nonzero_weights(state_dict: dict[str, torch.Tensor]) -> int:
     return int(sum(int((v != 0).sum()) for v in state_dict.values() if v.dim() >= 2 and torch.is_floating_point(v)))
 
 
-def _train_all(stages: Sequence[Sequence[Planned]], progress: bool) -> list[tuple[Planned, runs.Run]]:
-    """Get or train every planned run, stage by stage; returns the runs of the last stage."""
-    done: list[tuple[Planned, runs.Run]] = []
-    total = sum(len(s) for s in stages)
-    bar = tqdm(total=total, desc="runs", disable=not progress, leave=False)
-    for stage in stages:
-        done = []
-        for p in stage:
-            done.append((p, runs.get_or_train(p.config, progress=progress)))
-            bar.update(1)
-    bar.close()
-    return done
+def _read(plan: Plan, chapter: str | None) -> list[tuple[Planned, runs.Run]]:
+    """The runs of the plan's last stage (those the result rows describe; earlier stages hold the parents
+    they were pruned from), each with its planned labels, read with :func:`lib.runs.load` (never trained;
+    ``chapter`` names the plan in the error when a run is missing)."""
+    return [(p, runs.load(p.config, chapter=chapter)) for p in plan[-1]] if plan else []
 
 
 def _final_rows(done: list[tuple[Planned, runs.Run]]) -> pd.DataFrame:
@@ -160,20 +147,20 @@ def _curves(done: list[tuple[Planned, runs.Run]]) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------------- chapter 4
-def plan_width_sweep(base: TrainConfig, widths: Sequence[int], seeds: Sequence[int] = (0,)) -> list[list[Planned]]:
-    """One stage: a dense MLP per (width, seed)."""
+def plan_width_sweep(base: TrainConfig, widths: Sequence[int], seeds: Sequence[int] = (0,)) -> Plan:
+    """One stage: a dense MLP per (width, seed), labelled ``width``, ``seed``."""
     return [[Planned(replace(base, model=_mlp(base, w), seed=s), {"width": int(w), "seed": s})
              for s in seeds for w in widths]]
 
 
-def width_sweep(base: TrainConfig, widths: Sequence[int], seeds: Sequence[int] = (0,), *,
-                progress: bool = True) -> pd.DataFrame:
-    """Dense MLPs over ``widths``: every epoch's metrics (and coherence columns when the runs have
-    statistics) with ``width``, ``seed`` and ``weights`` (weight count) columns."""
-    done = _train_all(plan_width_sweep(base, widths, seeds), progress)
+def width_sweep(plan: Plan, *, chapter: str | None = None) -> pd.DataFrame:
+    """The dense MLPs of a :func:`plan_width_sweep` plan, read: every epoch's metrics (and coherence columns
+    when the runs have statistics) with ``width``, ``seed`` and ``weights`` (weight count) columns."""
+    done = _read(plan, chapter)
     df = _curves(done)
     if len(df):
-        df.insert(2, "weights", [int(mlp_weight_count(w, depth=base.model.depth)) for w in df["width"]])
+        depth = done[0][0].config.model.depth
+        df.insert(2, "weights", [int(mlp_weight_count(w, depth=depth)) for w in df["width"]])
     return df
 
 
@@ -212,9 +199,13 @@ def _masked_family(base: TrainConfig, parent: TrainConfig, labels: dict[str, Any
 # --------------------------------------------------------------------------------- chapter 5
 def plan_prune_sweep(base: TrainConfig, widths: Sequence[int], methods: Sequence[str] = ("diff", "magnitude", "random"),
                      density: float = 0.1, seeds: Sequence[int] = (0,), ratio: float = 10, *, scope: str = "global",
-                     floor: float = 0.0, child_stats: bool = False, include_none: bool = True) -> list[list[Planned]]:
-    """Stages of :func:`prune_sweep`: [parents (only those a mask needs trained)], [children and "none"].
-    ``"none"`` in ``methods`` is accepted; the dense row is included unless ``include_none=False``."""
+                     floor: float = 0.0, child_stats: bool = False, include_none: bool = True) -> Plan:
+    """Thesis 5.3: for each width ``w`` a dense parent of ``scaled_width(w, ratio)`` (``ratio`` x the
+    weights), masks keeping ``density`` of its weights by each method, children trained from a fresh
+    seed with the mask held; ``none`` = the dense MLP of width ``w``. Stages: [parents (only those a
+    mask needs trained)], [children and "none"], labelled ``width``, ``parent_width``, ``seed``,
+    ``density``, ``method``. ``"none"`` in ``methods`` is accepted; the dense row is included unless
+    ``include_none=False``."""
     _check_methods(methods, ["none", *SCORERS])
     include_none = include_none or "none" in methods
     methods = [m for m in methods if m != "none"]
@@ -238,29 +229,25 @@ def plan_prune_sweep(base: TrainConfig, widths: Sequence[int], methods: Sequence
     return [parents, children]
 
 
-def prune_sweep(base: TrainConfig, widths: Sequence[int], methods: Sequence[str] = ("diff", "magnitude", "random"),
-                density: float = 0.1, seeds: Sequence[int] = (0,), ratio: float = 10, *, scope: str = "global",
-                floor: float = 0.0, child_stats: bool = False, curves: bool = False,
-                progress: bool = True) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
-    """Thesis 5.3: for each width ``w`` a dense parent of ``scaled_width(w, ratio)`` (``ratio`` x the
-    weights), masks keeping ``density`` of its weights by each method, children trained from a fresh
-    seed with the mask held; ``none`` = the dense MLP of width ``w``.
-
-    Returns one row per (width, seed, method): final train/test loss and accuracy, ``gap`` =
-    train_acc - test_acc, ``nonzero_weights``, labels and the run hash. With ``curves=True`` returns
-    ``(final, per-epoch curves)``.
-    """
-    stages = plan_prune_sweep(base, widths, methods, density, seeds, ratio, scope=scope, floor=floor,
-                              child_stats=child_stats)
-    done = _train_all(stages, progress)
+def prune_sweep(plan: Plan, *, curves: bool = False,
+                chapter: str | None = None) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
+    """The children of a :func:`plan_prune_sweep` plan, read: one row per (width, seed, method) with the
+    plan's labels, final train/test loss and accuracy, ``gap`` = train_acc - test_acc,
+    ``nonzero_weights``, ``epochs`` and the run hash. With ``curves=True`` returns ``(final, per-epoch
+    curves)``."""
+    done = _read(plan, chapter)
     final = _final_rows(done)
     return (final, _curves(done)) if curves else final
 
 
 def plan_parent_scaling(base: TrainConfig, base_width: int, ratios: Sequence[float],
                         methods: Sequence[str] = ("diff", "magnitude", "random"), seeds: Sequence[int] = (0,), *,
-                        scope: str = "global", floor: float = 0.0, child_stats: bool = False) -> list[list[Planned]]:
-    """Stages of :func:`parent_scaling`: [parents], [children and the dense "none" run]."""
+                        scope: str = "global", floor: float = 0.0, child_stats: bool = False) -> Plan:
+    """Thesis 5.4: children with the nonzero weight count of ``mlp(base_width)`` pruned from parents of
+    ``scaled_width(base_width, r)`` (density ``W(base) / W(parent)`` ~= 1/r); the ``none`` row (ratio 1)
+    is the dense base network trained from the child seed. Stages: [parents], [children and the dense
+    "none" run], labelled ``ratio``, ``parent_width``, ``parent_weights``, ``density``, ``seed``,
+    ``method``."""
     _check_methods(methods, ["none", *SCORERS])
     methods = [m for m in methods if m != "none"]
     _check_stats(base, methods, 1.0, scope, 0.0)
@@ -289,27 +276,23 @@ def plan_parent_scaling(base: TrainConfig, base_width: int, ratios: Sequence[flo
     return [parents, children]
 
 
-def parent_scaling(base: TrainConfig, base_width: int, ratios: Sequence[float],
-                   methods: Sequence[str] = ("diff", "magnitude", "random"), seeds: Sequence[int] = (0,), *,
-                   scope: str = "global", floor: float = 0.0, child_stats: bool = False, curves: bool = False,
-                   progress: bool = True) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
-    """Thesis 5.4: children with the nonzero weight count of ``mlp(base_width)`` pruned from parents of
-    ``scaled_width(base_width, r)`` (density ``W(base) / W(parent)`` ~= 1/r). The ``none`` row (ratio 1)
-    is the dense base network trained from the child seed. Columns as :func:`prune_sweep` plus
-    ``ratio``, ``parent_weights``."""
-    stages = plan_parent_scaling(base, base_width, ratios, methods, seeds, scope=scope, floor=floor,
-                                 child_stats=child_stats)
-    done = _train_all(stages, progress)
-    final = _final_rows(done)
-    return (final, _curves(done)) if curves else final
+def parent_scaling(plan: Plan, *, curves: bool = False,
+                   chapter: str | None = None) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
+    """The children of a :func:`plan_parent_scaling` plan, read: columns as :func:`prune_sweep` (the
+    labels include ``ratio`` and ``parent_weights``)."""
+    return prune_sweep(plan, curves=curves, chapter=chapter)
 
 
 # --------------------------------------------------------------------------------- chapter 6
 def plan_prune_large(base: TrainConfig, methods: Sequence[str] = ("none", "random", "magnitude_best", "magnitude_worst",
                                                                    "coherence_best", "coherence_worst"),
                      scope: str = "global", floor: float = 0.02, density: float = 0.1, seeds: Sequence[int] = (0,), *,
-                     child_stats: bool = False) -> list[list[Planned]]:
-    """Stages of :func:`prune_large`: [parents], [children and "none"]."""
+                     child_stats: bool = False) -> Plan:
+    """Thesis chapter 6 for a ResNet or ViT ``base``: the dense parent (with statistics), masks by each
+    method (``*_best`` keep the highest scores, ``*_worst`` the lowest, ``coherence`` = diffs,
+    ``random``/``random_10`` = random), children from a fresh seed; ``none`` = a fresh dense run.
+    Stages: [parents], [children and "none"], labelled ``arch``, ``scope``, ``density``, ``floor``,
+    ``seed``, ``method``."""
     _check_methods(methods, LARGE_METHODS)
     mask_methods = [LARGE_METHODS[m][0] for m in methods if LARGE_METHODS[m] is not None]
     _check_stats(base, mask_methods, density, scope, floor)
@@ -333,32 +316,20 @@ def plan_prune_large(base: TrainConfig, methods: Sequence[str] = ("none", "rando
     return [parents, children]
 
 
-def prune_large(base: TrainConfig, methods: Sequence[str] = ("none", "random", "magnitude_best", "magnitude_worst",
-                                                              "coherence_best", "coherence_worst"),
-                scope: str = "global", floor: float = 0.02, density: float = 0.1, seeds: Sequence[int] = (0,), *,
-                child_stats: bool = False, curves: bool = False,
-                progress: bool = True) -> tuple[pd.DataFrame, pd.DataFrame] | tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Thesis chapter 6 for a ResNet or ViT ``base``: the dense parent (with statistics), masks by each
-    method (``*_best`` keep the highest scores, ``*_worst`` the lowest, ``coherence`` = diffs,
-    ``random``/``random_10`` = random), children from a fresh seed; ``none`` = a fresh dense run.
-
-    Returns ``(results, layers)``: results as :func:`prune_sweep` (one row per method and seed);
-    layers = :func:`lib.masks.layer_table` rows per method and seed (figures 6.3/6.4). With
-    ``curves=True`` a third frame of per-epoch curves.
-    """
-    from .masks import layer_table
-    from .runs import mask_for
-    from .models import build_model
-
-    stages = plan_prune_large(base, methods, scope, floor, density, seeds, child_stats=child_stats)
-    done = _train_all(stages, progress)
+def prune_large(plan: Plan, *, curves: bool = False, chapter: str | None = None
+                ) -> tuple[pd.DataFrame, pd.DataFrame] | tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The children of a :func:`plan_prune_large` plan, read: ``(results, layers)``, results as
+    :func:`prune_sweep` (one row per method and seed); layers = :func:`lib.masks.layer_table` rows per
+    masked child, with ``method`` and ``seed`` (figures 6.3/6.4). With ``curves=True`` a third frame of
+    per-epoch curves."""
+    done = _read(plan, chapter)
     results = _final_rows(done)
     tables = []
-    model = build_model(base.model)
+    model = build_model(done[0][0].config.model) if done else None  # every child has the base's model
     for p, _ in done:
         if p.config.mask is None:
             continue
-        t = layer_table(mask_for(p.config.mask), model)
+        t = layer_table(runs.mask_for(p.config.mask), model)
         for k in ("seed", "method"):
             t.insert(0, k, p.labels[k])
         tables.append(t)
@@ -376,12 +347,9 @@ PLANNERS = {
 }
 
 
-def plan_configs(experiment: str, *args: Any, **kwargs: Any) -> list[list[TrainConfig]]:
-    """The TrainConfigs ``experiment`` needs, in stages that can run in parallel within a stage
-    (parents, then children), with the same arguments as the experiment function; runs that are
-    already cached are still listed (see :func:`lib.runs.is_cached`)."""
+def plan_experiment(experiment: str, *args: Any, **kwargs: Any) -> Plan:
+    """The plan of ``experiment`` (a key of :data:`PLANNERS`), with the arguments of its ``plan_*``
+    function; runs that are already cached are still listed (see :func:`lib.runs.is_cached`)."""
     if experiment not in PLANNERS:
         raise ValueError(f"unknown experiment {experiment!r}; known: {', '.join(PLANNERS)}")
-    kwargs.pop("progress", None)
-    kwargs.pop("curves", None)
-    return [[p.config for p in stage] for stage in PLANNERS[experiment](*args, **kwargs)]
+    return PLANNERS[experiment](*args, **kwargs)

@@ -411,7 +411,8 @@ def balanced_batch(x: torch.Tensor, y: torch.Tensor, size: int, seed: int) -> tu
     if size < 1:
         raise ValueError(f"size must be >= 1, got {size}")
     sub = int.from_bytes(hashlib.sha256(f"balanced:{seed}".encode()).digest()[:8], "little") >> 1
-    idx = balanced_indices(y.cpu().numpy(), size, seed=sub, num_classes=int(y.max()) + 1)
+    labels = y.cpu().numpy()
+    idx = balanced_indices(labels, min(size, len(labels)), seed=sub, num_classes=int(y.max()) + 1)
     idx = torch.as_tensor(np.sort(idx))
     return x[idx], y[idx]
 
@@ -531,7 +532,7 @@ def cached_mask(cfg: MaskConfig, load_parent: Callable[[], Any] | None = None) -
     """The cached mask for ``cfg`` (computed and written atomically on the first call, its summary
     first, so a cached mask always has one). ``load_parent()`` returns the finished parent run; it is
     called only when the mask is not cached and its method needs the parent (the runner,
-    :func:`lib.runs.mask_for`, passes one that trains it)."""
+    :func:`lib.runs.mask_for`, passes one that loads it from the run cache, :func:`lib.runs.load`)."""
     _check_config(cfg)
     path = paths.mask_path(config_hash(cfg))
     if path.exists() and path.with_suffix(".json").exists():

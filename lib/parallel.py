@@ -1,6 +1,10 @@
-"""Train the missing runs of a plan in worker processes, stage after stage (parents before children).
+"""The one executor: train the missing runs of a plan in worker processes, stage after stage (parents
+before children).
 
-:func:`train_stages` with ``workers=1`` trains in this process, one run after another; with
+:func:`train` is the only code that trains runs into the cache (with the SLURM job of
+:mod:`lib.cluster.slurm`, which trains one run per job); chapters, the build and ``python -m lib.cluster``
+call it with a :data:`lib.plan.Plan`, and read the runs back with :func:`lib.runs.load`, which never
+trains. With ``workers=1`` it trains in this process, one run after another; with
 ``workers=N`` it starts N processes (``spawn``: a new interpreter, never a fork of a process whose
 torch already runs OpenMP threads) and hands each idle one a run of the current stage, so no two
 workers get the same config; the next stage starts when every run of this one has landed. The run
@@ -28,7 +32,8 @@ from typing import Any, Callable, Iterator
 import torch
 
 from . import paths, runs
-from .config import Stages, TrainConfig, config_hash
+from .config import TrainConfig, config_hash
+from .plan import Plan, describe, distinct
 
 #: Environment variable: the number of worker processes of the build and ``--executor local``.
 WORKERS_ENV = "BOOK_WORKERS"
@@ -50,20 +55,8 @@ Started = Callable[[TrainConfig], None]
 Finished = Callable[[runs.Run, float], None]
 
 
-def describe(cfg: TrainConfig) -> str:
-    """A run in a few words: 'mlp w=1370 cifar10 seed 0 diff mask d=0.1, 2 epochs'."""
-    m, mask = cfg.model, cfg.mask
-    what = f"{m.arch} w={m.width}" if m.arch == "mlp" else m.arch
-    what += f" {cfg.data.dataset} seed {cfg.seed}"
-    if mask is not None:
-        what += f" {mask.method}{' inverted' if mask.invert else ''} mask d={mask.density:g}"
-    if cfg.init_from is not None:
-        what += f" from {cfg.init_from.data.dataset} weights"
-    return f"{what}, {cfg.epochs} epochs"
-
-
 class RunFailed(RuntimeError):
-    """A run of :func:`train_stages` raised (or its worker process died); names the run and holds the
+    """A run of :func:`train` raised (or its worker process died); names the run and holds the
     error line and the traceback."""
 
     def __init__(self, cfg: TrainConfig, error: str, trace: str):
@@ -159,53 +152,43 @@ def _environment(**values: str) -> Iterator[None]:
                 os.environ[k] = v
 
 
-def distinct(stages: Stages) -> list[TrainConfig]:
-    """The plan's configs in stage order, each once."""
-    seen: dict[str, TrainConfig] = {}
-    for stage in stages:
-        for cfg in stage:
-            seen.setdefault(config_hash(cfg), cfg)
-    return list(seen.values())
-
-
-def train_stages(stages: Stages, *, workers: int = 1, started: Started | None = None,
-                 finished: Finished | None = None, n_cores: int | None = None) -> list[runs.Run]:
-    """Get or train every config of ``stages``, stage after stage, the missing runs of a stage in
+def train(plan: Plan, *, workers: int = 1, on_start: Started | None = None, on_finish: Finished | None = None,
+          n_cores: int | None = None) -> None:
+    """Train every run of ``plan`` that is not cached, stage after stage, the missing runs of a stage in
     ``workers`` processes (1: in this process), each with :func:`threads_per_run` threads. Calls
-    ``started(cfg)`` as a missing run starts and ``finished(run, seconds)`` as it lands (seconds: its
-    training, as the worker measured it); runs already cached are returned without either call.
-    Returns the runs in plan order. A failing run raises :class:`RunFailed` (the other workers are
-    terminated first)."""
+    ``on_start(cfg)`` as a missing run starts and ``on_finish(run, seconds)`` as it lands (seconds: its
+    training, as the worker measured it); a plan whose runs are all cached costs one check per run and
+    calls neither. Read the runs with :func:`lib.runs.load`. A failing run raises :class:`RunFailed`
+    (the other workers are terminated first)."""
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be a whole number >= 1, got {workers!r}")
     n_cores = cores() if n_cores is None else n_cores
-    started = started or (lambda cfg: None)
-    finished = finished or (lambda run, seconds: None)
+    on_start = on_start or (lambda cfg: None)
+    on_finish = on_finish or (lambda run, seconds: None)
     pool = _Pool(workers, n_cores) if workers > 1 else None
     try:
-        for stage in stages:
+        for stage in plan:
             todo = [c for c in distinct([stage]) if not runs.is_cached(c)]
             if pool is None or len(todo) == 1:
-                _train_here(todo, n_cores, started, finished)
+                _train_here(todo, n_cores, on_start, on_finish)
             else:
-                pool.train(todo, started, finished)
+                pool.train(todo, on_start, on_finish)
     finally:
         if pool is not None:
             pool.close()
-    return [runs.get_or_train(cfg, progress=False) for stage in stages for cfg in stage]
 
 
-def _train_here(todo: list[TrainConfig], n_cores: int, started: Started, finished: Finished) -> None:
+def _train_here(todo: list[TrainConfig], n_cores: int, on_start: Started, on_finish: Finished) -> None:
     """Train ``todo`` one after another in this process."""
     for cfg in todo:
-        started(cfg)
+        on_start(cfg)
         t0 = time.perf_counter()
         try:
             with torch_threads(threads_per_run(cfg, n_cores)):
-                run = runs.get_or_train(cfg, progress=False)
+                run = runs.train_run(cfg)
         except Exception as exc:
             raise RunFailed(cfg, f"{type(exc).__name__}: {exc}", traceback.format_exc()) from exc
-        finished(run, run.info.get("train_seconds", time.perf_counter() - t0))
+        on_finish(run, run.info.get("train_seconds", time.perf_counter() - t0))
 
 
 def _work(tasks: Any, results: Any) -> None:
@@ -216,7 +199,7 @@ def _work(tasks: Any, results: Any) -> None:
         torch.set_num_threads(threads)
         t0 = time.perf_counter()
         try:
-            run = runs.get_or_train(cfg, progress=False)
+            run = runs.train_run(cfg)
             results.put(("done", index, run.info.get("train_seconds", time.perf_counter() - t0)))
         except BaseException as exc:  # noqa: BLE001 - reported to the parent, which stops everything
             results.put(("failed", index, f"{type(exc).__name__}: {exc}", traceback.format_exc()))
@@ -247,7 +230,7 @@ class _Pool:
         self.tasks.append(tasks)
         return len(self.procs) - 1
 
-    def train(self, todo: list[TrainConfig], started: Started, finished: Finished) -> None:
+    def train(self, todo: list[TrainConfig], on_start: Started, on_finish: Finished) -> None:
         """Train the runs of one stage, each worker one run at a time, within the cores."""
         threads = [threads_per_run(c, self.n_cores) for c in todo]
         waiting = list(range(len(todo)))
@@ -260,7 +243,7 @@ class _Pool:
                 w = idle[0] if idle else self._start()
                 i = waiting.pop(0)
                 busy[w] = i
-                started(todo[i])
+                on_start(todo[i])
                 self.tasks[w].put((i, todo[i], threads[i]))
             try:
                 kind, i, *rest = self.results.get(timeout=0.5)
@@ -272,7 +255,7 @@ class _Pool:
             del busy[next(w for w, j in busy.items() if j == i)]
             if kind == "failed":
                 raise RunFailed(todo[i], rest[0], rest[1])
-            finished(runs.Run(todo[i], paths.run_dir(config_hash(todo[i]))), float(rest[0]))
+            on_finish(runs.Run(todo[i], paths.run_dir(config_hash(todo[i]))), float(rest[0]))
 
     def close(self) -> None:
         """End the workers: idle ones are told to stop, busy ones (after a failure) terminated."""

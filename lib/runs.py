@@ -6,11 +6,11 @@ field with a default keeps every old run reachable. A run folder holds ``config.
 statistics, diffs, tracked parameters). A run is trained in a temporary sibling folder and renamed
 into place only when complete: an interrupted or crashed run leaves nothing that looks finished.
 While it trains it checkpoints every epoch into ``runs/train/.ckpt-<hash>/`` (see :mod:`lib.train`);
-the next :func:`get_or_train` of the same config resumes from there, and the folder is deleted
+the next :func:`train_run` of the same config resumes from there, and the folder is deleted
 once the run has landed.
 
 The cache checks itself. The last file written into the temporary folder, before the rename, is
-``manifest.json`` (name, size and SHA-256 of every other file). Every :func:`get_or_train` hit
+``manifest.json`` (name, size and SHA-256 of every other file). Every hit (:func:`load`, :func:`train_run`)
 compares the names and sizes (a ``stat`` per file; no hashing); ``python -m lib.runs verify
 [--deep]`` checks every run (``--deep``: the SHA-256 too). A run cached before manifests existed is
 accepted when ``config.json``, ``model.pt`` (loadable) and ``metrics.csv`` (one row per epoch plus
@@ -20,15 +20,19 @@ epoch 0) are there, and gets its manifest then. A damaged run is moved to
 cache in a process deletes the temporary folders (``.tmp-<hash>-<pid>-<ns>-<host>``) of processes of
 this host that no longer exist.
 
-This module is the runner (as in open_lth): it resolves what a config refers to, the run whose
-weights it starts from (``init_from``, :func:`initial_model`) and the parent its mask is derived
-from (:func:`mask_for`), training those first when they are missing, and hands the trainer a built
-model and the mask tensors. :mod:`lib.train` and :mod:`lib.masks` never import this module.
+Reading and training are apart. :func:`load` returns a cached run and raises :class:`RunNotTrained`,
+naming the run and the chapter plan it belongs to, when it is not cached: readers (the chapters, the
+experiments' readers) never train. :func:`train_run` is the executor's per-run step: only
+:func:`lib.parallel.train` (the one executor, stage after stage) and the SLURM job
+(:class:`lib.cluster.slurm.TrainTask`) call it. It is the runner (as in open_lth): it resolves what a
+config refers to, the run whose weights it starts from (``init_from``, :func:`initial_model`) and the
+parent its mask is derived from (:func:`mask_for`), both loaded from the cache (an earlier stage of the
+plan landed them), and hands the trainer a built model and the mask tensors. :mod:`lib.train` and
+:mod:`lib.masks` never import this module.
 """
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import hashlib
 import io
 import json
@@ -48,9 +52,10 @@ import torch
 from torch import nn
 
 from . import masks, paths
-from .config import MaskConfig, Stages, TrainConfig, config_dict, config_hash
+from .config import MaskConfig, TrainConfig, config_dict, config_hash
 from .data import source_info
 from .models import build_model
+from .plan import describe
 from .train import default_device, fresh_model, train
 
 #: How many runs this process actually trained (cache misses); tests read it.
@@ -66,7 +71,21 @@ _SWEPT: set[str] = set()  # train folders whose leftovers this process has remov
 
 
 class DamagedRunWarning(UserWarning):
-    """A finished run failed its check and was moved to ``runs/quarantine/``; it is trained again."""
+    """A finished run failed its check and was moved to ``runs/quarantine/``; the next training of its plan
+    trains it again."""
+
+
+class RunNotTrained(LookupError):
+    """A reader asked for a run that is not in the cache (:func:`load`); names the run, its hash and the
+    chapter plan it should have come from."""
+
+    def __init__(self, cfg: TrainConfig, chapter: str | None = None):
+        self.config, self.hash, self.chapter = cfg, config_hash(cfg), chapter
+        where = (f"chapter {chapter}'s plan lists it: train the plan first (the build does; or "
+                 f"lib.parallel.train(plan(setup)))" if chapter else
+                 "train the plan that lists it first: lib.parallel.train(plan)")
+        super().__init__(f"run {self.hash} ({describe(cfg)}) is not in the run cache {paths.run_dir(self.hash).parent}; "
+                         f"{where}. Readers never train")
 
 
 @dataclass(frozen=True)
@@ -294,19 +313,30 @@ def _land(tmp: Path, final: Path, cfg: TrainConfig) -> None:
 
 def is_cached(cfg: TrainConfig) -> bool:
     """Whether a sound finished run for ``cfg`` exists (names and sizes checked, as on every hit;
-    a damaged run counts as missing and is quarantined by the next :func:`get_or_train`)."""
+    a damaged run counts as missing and is quarantined by the next :func:`load` or :func:`train_run`)."""
     final = paths.run_dir(config_hash(cfg))
     return os.path.lexists(final) and check_run(final, cfg.epochs) is None
 
 
+def load(cfg: TrainConfig, *, chapter: str | None = None) -> Run:
+    """The cached run of ``cfg`` (its files checked by name and size, as on every hit). Raises
+    :class:`RunNotTrained`, naming the run and ``chapter`` (the chapter whose plan lists it), when it is
+    not cached; a damaged run is quarantined first (:func:`quarantine`). Never trains."""
+    final = paths.run_dir(config_hash(cfg))
+    if not _usable(final, cfg):
+        raise RunNotTrained(cfg, chapter)
+    return Run(cfg, final)
+
+
 def initial_model(cfg: TrainConfig) -> nn.Module:
     """The network ``cfg`` starts from, before any mask: a fresh initialisation seeded by ``cfg.seed``,
-    or the final weights of ``cfg.init_from`` (trained first if not cached)."""
+    or the final weights of ``cfg.init_from`` (loaded: it is in an earlier stage of the plan; a
+    :class:`RunNotTrained` when it is not cached)."""
     if cfg.init_from is None:
         return fresh_model(cfg)
     if cfg.init_from.model != cfg.model:
         raise ValueError(f"init_from has model {cfg.init_from.model}, this run has {cfg.model}")
-    weights = get_or_train(cfg.init_from, progress=False).state_dict()
+    weights = load(cfg.init_from).state_dict()
     model = fresh_model(cfg)
     model.load_state_dict(weights)
     return model
@@ -314,14 +344,18 @@ def initial_model(cfg: TrainConfig) -> nn.Module:
 
 def mask_for(cfg: MaskConfig) -> masks.Mask:
     """The keep-mask ``cfg`` describes, from the mask cache (:func:`lib.masks.cached_mask`); its parent
-    run is loaded, or trained first, only when the mask must be computed and its method needs it."""
+    run is loaded (:func:`load`: it is in an earlier stage of the plan) only when the mask must be computed
+    and its method needs it."""
     if cfg.parent is None:
         raise ValueError("MaskConfig.parent is None: a mask needs the parent run it is derived from")
-    return masks.cached_mask(cfg, lambda: get_or_train(cfg.parent, progress=False))
+    return masks.cached_mask(cfg, lambda: load(cfg.parent))
 
 
-def get_or_train(cfg: TrainConfig, *, device: torch.device | None = None, progress: bool = True) -> Run:
-    """The cached run for ``cfg``, training it first (atomically) when it is not cached."""
+def train_run(cfg: TrainConfig, *, device: torch.device | None = None, progress: bool = False) -> Run:
+    """The executor's per-run step: the cached run for ``cfg``, training it first (atomically; resuming
+    from its checkpoint) when it is not cached. The runs it needs (``init_from``, the mask's parent) must
+    be cached. Only :func:`lib.parallel.train` and the SLURM job call it (``tests/test_architecture.py``
+    checks); readers call :func:`load`."""
     global TRAIN_COUNT
     h = config_hash(cfg)
     final = paths.run_dir(h)
@@ -352,13 +386,6 @@ def get_or_train(cfg: TrainConfig, *, device: torch.device | None = None, progre
     return Run(cfg, final)
 
 
-def train_stages(stages: Stages, *, progress: bool = False) -> list[Run]:
-    """Get or train every config of ``stages``, stage by stage (parents before children); returns the
-    runs in plan order. Chapters call this with their plan before reading any run, so a notebook never
-    trains a run its plan does not list."""
-    return [get_or_train(cfg, progress=progress) for stage in stages for cfg in stage]
-
-
 def verify(*, deep: bool = False, move: bool = True, out: Callable[[str], None] = print) -> list[tuple[str, str]]:
     """Check every finished run of the cache (:func:`check_run`; ``deep``: SHA-256 too), printing
     one line per damaged run (moved to quarantine unless ``move`` is False) and a summary line.
@@ -376,7 +403,7 @@ def verify(*, deep: bool = False, move: bool = True, out: Callable[[str], None] 
             out(f"damaged {folder.name}: {problem}" + (f"; moved to {where}" if where else ""))
     what = "names, sizes and SHA-256" if deep else "names and sizes"
     out(f"{len(folders)} runs checked ({what}) in {train_dir}: {len(damaged)} damaged"
-        + ("; the next get_or_train of each trains it again" if damaged and move else ""))
+        + ("; the next training of its plan trains each again" if damaged and move else ""))
     return damaged
 
 

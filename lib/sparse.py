@@ -23,8 +23,10 @@ a child both ways and compares the losses.
 objects stay alive (their bias is the very parameter the sparse layer trains), so the model can be
 shown as an ordinary network whenever something needs one (callbacks, checkpoints, the final
 ``model.pt``): :meth:`SparseLayers.dense` writes the kept values into the dense weights (zeros
-elsewhere) and puts the ``nn.Linear`` back; :meth:`SparseLayers.sparse` gathers them again.
-:func:`to_dense_state_dict` gives a model's state dict in the dense format either way.
+elsewhere) and puts the ``nn.Linear`` back; :meth:`SparseLayers.sparse` gathers them again;
+``with layers.as_dense():`` shows the ordinary network for the block and goes sparse again after,
+so there is one state-dict format, the dense one (:mod:`lib.train` reads and loads weights only
+inside it). :func:`to_dense_state_dict` gives a model's state dict in the dense format either way.
 
 Which layers run sparse (:func:`choose`): ``BOOK_SPARSE`` (environment) ``0`` = none, ``1`` = every
 masked ``nn.Linear`` asked about, ``auto`` (default) = those whose measured training step
@@ -38,7 +40,8 @@ import math
 import os
 import time
 import warnings
-from typing import Any, Mapping
+from contextlib import contextmanager
+from typing import Any, Iterator, Mapping
 
 import torch
 from torch import nn
@@ -234,17 +237,19 @@ class SparseLayers:
             _set_submodule(self.model, name, linear)
         self.is_sparse = False
 
-    def state_dict(self) -> dict[str, torch.Tensor]:
-        """The model's state dict in the dense format (:func:`to_dense_state_dict`)."""
-        return to_dense_state_dict(self.model)
-
-    def load_state_dict(self, state: Mapping[str, torch.Tensor]) -> None:
-        """Load a dense-format state dict into the model (and the sparse layers' ``values``)."""
+    @contextmanager
+    def as_dense(self) -> Iterator[nn.Module]:
+        """The model as an ordinary network while inside (:meth:`dense`), and as it was after: back on
+        the sparse layers, their ``values`` gathered from the dense weights, so whatever was done to the
+        weights inside (loading a state dict) is kept, and ``values`` stays the optimiser's parameter.
+        Its state dict inside is the one format callbacks, checkpoints and ``model.pt`` share."""
         was = self.is_sparse
         self.dense()
-        self.model.load_state_dict(state)
-        if was:
-            self.sparse()
+        try:
+            yield self.model
+        finally:
+            if was:
+                self.sparse()
 
 
 def to_dense_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:

@@ -14,35 +14,40 @@ weights): ``BOOK_SPARSE`` (environment) ``0`` = never, ``1`` = always, ``auto`` 
 short measurement at the start of the run finds them faster. Both give the same run within float
 tolerance (``tests/test_sparse.py``), so the choice is not part of the run's hash. Callbacks,
 checkpoints and the returned model always see the ordinary network (``nn.Linear`` layers with full
-weight tensors, zeros where masked). A checkpoint records which layers ran sparse and a resumed run
-keeps that choice, whatever ``BOOK_SPARSE`` says then, so it resumes bit-identically.
+weight tensors, zeros where masked): they look at it inside :meth:`TrainState.dense`, so there is one
+state-dict format. A checkpoint records which layers ran sparse and a resumed run keeps that
+choice, whatever ``BOOK_SPARSE`` says then, so it resumes bit-identically.
 
-Checkpoints (``train(..., checkpoint_dir=...)``, which :func:`lib.runs.get_or_train` passes as
-``runs/train/.ckpt-<hash>/``): after epoch 0 and every epoch but the last, the trainer writes the
-model, optimiser, metric rows, RNG states (global torch/CUDA/numpy/random and the batch-order
-generator), every callback's ``state_dict()`` and a snapshot of the files the callbacks wrote so
-far into a new folder ``epoch-<n>-...``, then points the file ``LATEST`` at it (``os.replace``,
-atomic) and deletes the previous one. A later call with the same config and the same callbacks
-resumes after that epoch, and ends with the same metrics, weights and files as an uninterrupted
-run (on the CPU). ``BOOK_CHECKPOINT_SECONDS`` (environment, default 0) skips a checkpoint when the
-previous one is younger than that many seconds (for runs whose epochs take a second);
-``BOOK_CHECKPOINT=0`` turns checkpoints off. Callbacks without ``state_dict``/``load_state_dict``
-turn them off too (with a warning). A checkpoint that cannot be written (disk full) warns and the
-run goes on.
+The loop (:func:`train`) is a few named parts: :func:`_start` (a fresh :class:`TrainState` or the
+latest checkpoint's), :func:`_train_epoch` (one pass over the batches), :func:`_end_epoch` (test
+metrics, the callbacks' columns, a checkpoint), then each callback's ``on_train_end``.
+
+Checkpoints (``train(..., checkpoint_dir=...)``, which :func:`lib.runs.train_run` passes as
+``runs/train/.ckpt-<hash>/``; :mod:`lib.checkpoint`): after epoch 0 and every epoch but the last,
+the trainer writes the model, optimiser, metric rows, RNG states (global torch/CUDA/numpy/random
+and the batch-order generator), every callback's ``state_dict()`` and a copy of the files the
+callbacks wrote so far (with their SHA-256) into a new folder ``epoch-<n>-...``, then points the
+file ``LATEST`` at it (``os.replace``, atomic) and deletes the previous one. The state holds plain
+data only and is read with ``weights_only=True``. A later call with the same config and the same
+callbacks resumes after that epoch, and ends with the same metrics, weights and files as an
+uninterrupted run (on the CPU). A checkpoint that cannot be read, is another run's, or cannot be
+restored (a file not matching its SHA-256, a state that does not fit) is set aside with a warning
+naming it, and the run starts afresh. ``BOOK_CHECKPOINT_SECONDS`` (environment, default 0) skips a
+checkpoint when the previous one is younger than that many seconds (for runs whose epochs take a
+second); ``BOOK_CHECKPOINT=0`` turns checkpoints off. Callbacks without
+``state_dict``/``load_state_dict`` turn them off too (with a warning). A checkpoint that cannot be
+written (disk full) warns and the run goes on.
 """
 from __future__ import annotations
 
-import io
-import math
 import os
 import random
-import shutil
 import sys
-import time
 import warnings
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import numpy as np
 import pandas as pd
@@ -52,10 +57,13 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from . import paths
-from .config import MaskConfig, OptimConfig, StatsConfig, TrainConfig
+from .checkpoint import Checkpoint, from_plain, to_plain
+from .config import OptimConfig, TrainConfig
 from .data import DeviceData, load_data
 from .models import build_model
 from .sparse import SparseLayers, choose as choose_sparse
+from .stats import StatsCallback
+
 
 @dataclass
 class EpochContext:
@@ -77,6 +85,28 @@ class Callback(Protocol):
     def on_train_end(self, model: nn.Module, ctx: EpochContext) -> None:
         """Write final files into ``ctx.out_dir``."""
         ...
+
+
+class Resumable(Protocol):
+    """A callback that a checkpoint can hold: its state as tensors, numpy arrays, numbers, strings,
+    lists, tuples and dicts (what :func:`lib.checkpoint.to_plain` stores)."""
+
+    def state_dict(self) -> dict[str, Any]:
+        ...
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        ...
+
+
+def _is_resumable(cb: Callback) -> bool:
+    return callable(getattr(cb, "state_dict", None)) and callable(getattr(cb, "load_state_dict", None))
+
+
+def _resumable(cb: Callback) -> Resumable:
+    """``cb`` as a :class:`Resumable` (TypeError naming it when it has no state_dict/load_state_dict)."""
+    if not _is_resumable(cb):
+        raise TypeError(f"callback {type(cb).__name__} has no state_dict/load_state_dict")
+    return cast(Resumable, cb)
 
 
 class ParamTracker:
@@ -234,8 +264,6 @@ def build_callbacks(cfg: TrainConfig) -> list[Callback]:
     """The callbacks a config asks for: gradient statistics, parameter tracking and weight snapshots."""
     cbs: list[Callback] = []
     if cfg.stats.every > 0:
-        from .stats import StatsCallback
-
         cbs.append(StatsCallback(cfg.stats))
     if cfg.track:
         cbs.append(ParamTracker(cfg.track))
@@ -244,110 +272,71 @@ def build_callbacks(cfg: TrainConfig) -> list[Callback]:
     return cbs
 
 
-def _file_stamps(folder: Path) -> dict[str, tuple[int, int]]:
-    """Relative path -> (size, mtime in ns) of every file under ``folder``."""
-    out: dict[str, tuple[int, int]] = {}
-    for p in sorted(folder.rglob("*")):
-        if p.is_file():
-            st = p.stat()
-            out[p.relative_to(folder).as_posix()] = (st.st_size, st.st_mtime_ns)
-    return out
+# ------------------------------------------------------------------------- what training changes
+@dataclass
+class TrainState:
+    """Everything training changes, epoch after epoch, and a checkpoint holds: the weights (with the
+    masked layers chosen for sparse kernels swapped in), the optimiser, the batch order, the callbacks
+    and the metric rows. Used as a context manager: the sparse layers are in while inside, and the
+    model is the ordinary network again after (also when training fails)."""
+
+    model: nn.Module
+    sparse: SparseLayers | None  # masked layers on sparse kernels (they hold their mask by construction)
+    masked: list[tuple[nn.Parameter, torch.Tensor]]  # the other masked parameters, with their 0/1 masks
+    opt: torch.optim.Optimizer
+    gen: torch.Generator  # the batch order
+    callbacks: list[Callback]
+    rows: list[dict[str, float]] = field(default_factory=list)
+    epoch: int = -1  # the last epoch finished (-1: none, not even row 0)
+
+    def dense(self) -> AbstractContextManager[nn.Module]:
+        """The model as an ordinary network (``nn.Linear`` layers, full weights, zeros where masked)
+        while inside: what callbacks, checkpoints and the caller see."""
+        return self.sparse.as_dense() if self.sparse is not None else nullcontext(self.model)
+
+    def __enter__(self) -> TrainState:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """The ordinary network again, for good (the sparse layers' values written into it)."""
+        if self.sparse is not None:
+            self.sparse.dense()
+
+    def state_dict(self) -> dict[str, Any]:
+        """The checkpoint of this state: tensors, numbers, strings, lists, tuples and dicts only, so it
+        loads with ``torch.load(..., weights_only=True)`` (numpy arrays become tagged tensors)."""
+        with self.dense() as model:
+            weights = model.state_dict()  # the dense tensors themselves: going sparse again reads them only
+        return {"model": weights, "optimizer": self.opt.state_dict(), "generator": self.gen.get_state(),
+                "sparse": self.sparse.names if self.sparse is not None else [],
+                "rows": to_plain(self.rows), "rng": to_plain(_rng_state()),
+                "callbacks": [to_plain(_resumable(cb).state_dict()) for cb in self.callbacks], "epoch": self.epoch}
+
+    def load_state_dict(self, saved: dict[str, Any]) -> None:
+        """Continue from :meth:`state_dict`'s ``saved`` (also the global RNGs); raises when it does not fit."""
+        with self.dense() as model:
+            model.load_state_dict(saved["model"])
+        self.opt.load_state_dict(saved["optimizer"])
+        for cb, st in zip(self.callbacks, saved["callbacks"], strict=True):
+            _resumable(cb).load_state_dict(from_plain(st))
+        self.gen.set_state(saved["generator"].cpu())
+        _set_rng_state(from_plain(saved["rng"]))
+        self.rows = list(from_plain(saved["rows"]))
+        self.epoch = int(saved["epoch"])
 
 
-class Checkpoint:
-    """The per-epoch checkpoints of one unfinished run in ``folder`` (see the module docstring).
-
-    ``key`` identifies the run and its callbacks; a checkpoint with another key is ignored.
-    """
-
-    def __init__(self, folder: Path, key: str, min_seconds: float = 0.0):
-        self.folder = Path(folder)
-        self.key = key
-        self.min_seconds = min_seconds
-        self.current: Path | None = None  # the folder LATEST pointed at when we last read or wrote it
-        self.stamps: dict[str, tuple[int, int]] = {}  # files of out_dir as they were at that checkpoint
-        self.last_save = -math.inf
-
-    def load(self, device: torch.device) -> dict[str, Any] | None:
-        """The latest checkpoint's state, or None when there is none (or it is unreadable / another run's)."""
-        try:
-            name = (self.folder / "LATEST").read_text().strip()
-        except FileNotFoundError:
-            return None
-        where = self.folder / name
-        try:
-            state = torch.load(where / "state.pt", map_location=device, weights_only=False)
-        except Exception as exc:  # a checkpoint must never stop a run: start afresh
-            warnings.warn(f"ignoring unreadable checkpoint {where}: {type(exc).__name__}: {exc}")
-            return None
-        if state.get("key") != self.key:
-            warnings.warn(f"ignoring checkpoint {where}: it belongs to another config or set of callbacks")
-            return None
-        self.current = where
-        return state
-
-    def restore_files(self, out_dir: Path) -> None:
-        """Copy the files of the loaded checkpoint into ``out_dir`` (the new temporary run folder)."""
-        assert self.current is not None
-        src = self.current / "files"
-        for rel in _file_stamps(src):
-            (out_dir / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src / rel, out_dir / rel)
-        self.stamps = _file_stamps(out_dir)
-
-    def save(self, epoch: int, state: dict[str, Any], out_dir: Path) -> bool:
-        """Write a checkpoint after ``epoch`` unless the last one is younger than ``min_seconds``.
-        Files of ``out_dir`` unchanged since the previous checkpoint are hard-linked, not copied.
-        A write that fails with an OSError (disk full, permissions) warns and returns False: a full
-        disk must not stop a run, and ``LATEST`` still points at the previous checkpoint. Anything else
-        (above all the exit SLURM's time-limit signal raises through submitit while the state is
-        being serialised, which torch reports as a RuntimeError) removes the partial folder and
-        propagates, so the job ends and its requeued successor resumes from ``LATEST``."""
-        now = time.monotonic()
-        if now - self.last_save < self.min_seconds:
-            return False
-        new = self.folder / f"epoch-{epoch:06d}-{os.getpid()}-{time.time_ns()}"
-        tmp = self.folder / f"LATEST.{os.getpid()}.{time.time_ns()}.tmp"
-        try:
-            stamps = self._write(new, tmp, epoch, state, out_dir)
-        except BaseException as exc:
-            shutil.rmtree(new, ignore_errors=True)
-            tmp.unlink(missing_ok=True)
-            if not isinstance(exc, OSError):
-                raise
-            warnings.warn(f"checkpoint after epoch {epoch} not written ({type(exc).__name__}: {exc}); "
-                          "training goes on without it")
-            return False
-        if self.current is not None and self.current != new:
-            shutil.rmtree(self.current, ignore_errors=True)
-        self.current, self.stamps, self.last_save = new, stamps, time.monotonic()
-        return True
-
-    def _write(self, new: Path, tmp: Path, epoch: int, state: dict[str, Any], out_dir: Path) -> dict[str, tuple[int, int]]:
-        """Write checkpoint folder ``new``, then point ``LATEST`` at it (via ``tmp``, atomically);
-        returns the stamps of ``out_dir``'s files it holds."""
-        (new / "files").mkdir(parents=True)
-        stamps = _file_stamps(out_dir)
-        for rel, stamp in stamps.items():
-            dst = new / "files" / rel
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            old = self.current / "files" / rel if self.current is not None else None
-            if old is not None and self.stamps.get(rel) == stamp and old.exists():
-                try:
-                    os.link(old, dst)
-                    continue
-                except OSError:
-                    pass
-            shutil.copy2(out_dir / rel, dst)
-        buffer = io.BytesIO()  # serialise first: a failing file write is then a plain OSError
-        torch.save({**state, "key": self.key, "epoch": epoch}, buffer)
-        with open(new / "state.pt", "wb") as f:
-            f.write(buffer.getbuffer())
-            f.flush()
-            os.fsync(f.fileno())
-        tmp.write_text(new.name)
-        os.replace(tmp, self.folder / "LATEST")
-        return stamps
+def _new_state(cfg: TrainConfig, model: nn.Module, mask01: dict[str, torch.Tensor] | None,
+               sparse_names: list[str], callbacks: list[Callback]) -> TrainState:
+    """The state at the start of training: the layers ``sparse_names`` swapped for sparse ones, the
+    other masked parameters held by multiplication, a new optimiser and the seed's batch order."""
+    params = dict(model.named_parameters())
+    masked = [(params[k], m) for k, m in (mask01 or {}).items() if k not in sparse_names]
+    layers = SparseLayers(model, {k: (mask01 or {})[k] for k in sparse_names}) if sparse_names else None
+    opt = make_optimizer(cfg.optim, model.parameters())
+    return TrainState(model, layers, masked, opt, torch.Generator().manual_seed(cfg.seed + 7919), callbacks)
 
 
 def _rng_state() -> dict[str, Any]:
@@ -367,7 +356,7 @@ def _checkpointing(cfg: TrainConfig, cbs: list[Callback], checkpoint_dir: Path |
     """The run's :class:`Checkpoint`, or None when checkpoints are off for it."""
     if checkpoint_dir is None or cfg.epochs == 0 or os.environ.get("BOOK_CHECKPOINT", "1") == "0":
         return None
-    plain = [type(cb).__name__ for cb in cbs if not (hasattr(cb, "state_dict") and hasattr(cb, "load_state_dict"))]
+    plain = [type(cb).__name__ for cb in cbs if not _is_resumable(cb)]
     if plain:
         warnings.warn(f"no checkpoints for this run: callback(s) {plain} have no state_dict/load_state_dict")
         return None
@@ -375,6 +364,7 @@ def _checkpointing(cfg: TrainConfig, cbs: list[Callback], checkpoint_dir: Path |
     return Checkpoint(checkpoint_dir, key, float(os.environ.get("BOOK_CHECKPOINT_SECONDS", "0") or 0))
 
 
+# ------------------------------------------------------------------------------------- the loop
 def train(cfg: TrainConfig, out_dir: Path, *, model: nn.Module | None = None,
           mask: dict[str, torch.Tensor] | None = None, device: torch.device | None = None, progress: bool = True,
           callbacks: list[Callback] | None = None,
@@ -393,6 +383,30 @@ def train(cfg: TrainConfig, out_dir: Path, *, model: nn.Module | None = None,
     passes a small stand-in of the right shapes).
     """
     device = device or default_device()
+    model = _starting_model(cfg, model, mask)
+    data = load_data(cfg.data, device) if data is None else data
+    model, mask01 = _masked(model, mask, device)
+    ctx = EpochContext(cfg, data, out_dir, device)
+    extra = list(callbacks or [])
+    cbs = build_callbacks(cfg) + extra
+    store = _checkpointing(cfg, cbs, checkpoint_dir)
+    eval_batch = eval_batch_size(cfg.model.arch, device)
+    with _start(ctx, model, mask01, store, cbs, extra) as state:
+        if state.epoch < 0:  # a fresh run: row 0 is the untrained network, train metrics in eval mode
+            _end_epoch(state, ctx, store, 0, evaluate(model, data.x_train, data.y_train, eval_batch), eval_batch)
+        bar = tqdm(range(state.epoch + 1, cfg.epochs + 1), desc=f"{cfg.model.arch} {cfg.data.dataset}",
+                   disable=not progress, leave=False)
+        for epoch in bar:
+            _end_epoch(state, ctx, store, epoch, _train_epoch(state, ctx, epoch), eval_batch)
+            bar.set_postfix(loss=f"{state.rows[-1]['train_loss']:.3f}", test_acc=f"{state.rows[-1]['test_acc']:.3f}")
+    for cb in state.callbacks:
+        cb.on_train_end(model, ctx)
+    return model, pd.DataFrame(state.rows)
+
+
+def _starting_model(cfg: TrainConfig, model: nn.Module | None, mask: dict[str, torch.Tensor] | None) -> nn.Module:
+    """``model``, or :func:`fresh_model` when None; ValueError when ``cfg.init_from`` needs a given
+    model or the mask is not given exactly when ``cfg.mask`` is set."""
     if model is None:
         if cfg.init_from is not None:
             raise ValueError("cfg.init_from is set: pass the model built from its weights (lib.runs.initial_model)")
@@ -400,107 +414,99 @@ def train(cfg: TrainConfig, out_dir: Path, *, model: nn.Module | None = None,
     if (mask is None) != (cfg.mask is None):
         raise ValueError("pass the mask exactly when cfg.mask is set (lib.runs.mask_for computes it)"
                          f"; cfg.mask is {'set' if cfg.mask is not None else 'None'}")
-    data = load_data(cfg.data, device) if data is None else data
+    return model
+
+
+def _masked(model: nn.Module, mask: dict[str, torch.Tensor] | None,
+            device: torch.device) -> tuple[nn.Module, dict[str, torch.Tensor] | None]:
+    """``model`` on ``device`` with ``mask`` applied, and the mask as 0/1 in each parameter's dtype
+    (converted once: the two multiplications per step then allocate nothing; None without a mask)."""
     model = model.to(device)
-    keep = mask
-    mask = {}
-    if keep is not None:
-        names = dict(model.named_parameters())
-        for k, v in keep.items():
-            if k not in names or names[k].shape != v.shape:
-                raise ValueError(f"mask entry {k!r} {tuple(v.shape)} does not fit the model's parameters")
-            # 0/1 in the parameter's dtype, converted once: the two multiplications per step then
-            # allocate nothing (same values as multiplying by the boolean mask)
-            mask[k] = v.to(device=device, dtype=names[k].dtype)
-        apply_mask(model, mask)
-    cbs = build_callbacks(cfg) + list(callbacks or [])
-    ckpt = _checkpointing(cfg, cbs, checkpoint_dir)
-    state = ckpt.load(device) if ckpt is not None else None
-    sparse_names = _sparse_choice(cfg, model, keep, device, state)
-    # sparse layers hold their mask by construction; the rest keep the two multiplications per step
-    layers = SparseLayers(model, {k: keep[k] for k in sparse_names}) if sparse_names else None  # type: ignore[index]
-    masked = [(names[k], m) for k, m in mask.items() if k not in sparse_names] if mask else []
-    opt = make_optimizer(cfg.optim, model.parameters())
-    ctx = EpochContext(cfg, data, out_dir, device)
-    eval_batch = eval_batch_size(cfg.model.arch, device)
-    gen = torch.Generator().manual_seed(cfg.seed + 7919)
-    rows: list[dict[str, float]] = []
+    if mask is None:
+        return model, None
+    params = dict(model.named_parameters())
+    mask01 = {}
+    for k, v in mask.items():
+        if k not in params or params[k].shape != v.shape:
+            raise ValueError(f"mask entry {k!r} {tuple(v.shape)} does not fit the model's parameters")
+        mask01[k] = v.to(device=device, dtype=params[k].dtype)
+    apply_mask(model, mask01)
+    return model, mask01
 
-    def weights() -> dict[str, torch.Tensor]:  # always the dense format (model.pt's)
-        return layers.state_dict() if layers is not None else model.state_dict()
 
-    def finish_epoch(epoch: int, tr_loss: float, tr_acc: float) -> None:
-        te_loss, te_acc = evaluate(model, data.x_test, data.y_test, eval_batch)
-        row = {"epoch": epoch, "train_loss": tr_loss, "train_acc": tr_acc, "test_loss": te_loss, "test_acc": te_acc}
-        if cbs and layers is not None:  # callbacks see the ordinary network
-            layers.dense()
-        for cb in cbs:
-            row.update(cb.on_epoch_end(epoch, model, ctx))
-        if cbs and layers is not None:
-            layers.sparse()
-        rows.append(row)
-
-    def checkpoint(epoch: int) -> None:
-        if ckpt is None or epoch >= cfg.epochs:  # after the last epoch the run itself is saved
-            return
-        ckpt.save(epoch, {"model": weights(), "optimizer": opt.state_dict(), "rows": rows, "sparse": sparse_names,
-                          "generator": gen.get_state(), "rng": _rng_state(),
-                          "callbacks": [cb.state_dict() for cb in cbs]}, out_dir)  # type: ignore[attr-defined]
-
-    if state is not None:
-        start_weights = {k: v.detach().clone() for k, v in weights().items()}
+def _start(ctx: EpochContext, model: nn.Module, mask01: dict[str, torch.Tensor] | None, store: Checkpoint | None,
+           cbs: list[Callback], extra: list[Callback]) -> TrainState:
+    """The state to train on from: the latest checkpoint's (:func:`_resumed`), else a fresh one with
+    callbacks ``cbs``. A checkpoint that cannot be restored is set aside (warning naming it); the model
+    and the global RNGs are then put back as they were, and the callbacks built anew (``extra``: the
+    caller's)."""
+    cfg, device = ctx.config, ctx.device
+    saved = store.load(device) if store is not None else None
+    if store is not None and saved is not None:
+        start_weights, start_rng = {k: v.detach().clone() for k, v in model.state_dict().items()}, _rng_state()
         try:
-            if layers is not None:
-                layers.load_state_dict(state["model"])
-            else:
-                model.load_state_dict(state["model"])
-            opt.load_state_dict(state["optimizer"])
-            for cb, st in zip(cbs, state["callbacks"]):
-                cb.load_state_dict(st)  # type: ignore[attr-defined]
-            gen.set_state(state["generator"].cpu())
-            _set_rng_state(state["rng"])
-        except Exception as exc:  # e.g. written by older code: start afresh, from a clean state
-            warnings.warn(f"ignoring checkpoint {ckpt.current} that cannot be restored "  # type: ignore[union-attr]
-                          f"({type(exc).__name__}: {exc}); training from the start")
-            shutil.rmtree(checkpoint_dir, ignore_errors=True)  # type: ignore[arg-type]
-            if layers is not None:
-                layers.dense()
+            state = _resumed(ctx, model, mask01, store, cbs, saved)
+        except Exception as exc:  # e.g. damaged, or written by older code: start afresh, from a clean state
             model.load_state_dict(start_weights)
-            return train(cfg, out_dir, model=model, mask=keep, device=device, progress=progress,
-                         callbacks=callbacks, checkpoint_dir=checkpoint_dir, data=data)
-        rows.extend(state["rows"])
-        out_dir.mkdir(parents=True, exist_ok=True)
-        ckpt.restore_files(out_dir)  # type: ignore[union-attr]
-        first = int(state["epoch"]) + 1
-        print(f"resuming {cfg.model.arch} {cfg.data.dataset} from its checkpoint after epoch {first - 1} "
-              f"({ckpt.current})", file=sys.stderr, flush=True)  # type: ignore[union-attr]
-    else:
-        finish_epoch(0, *evaluate(model, data.x_train, data.y_train, eval_batch))
-        checkpoint(0)
-        first = 1
-    bar = tqdm(range(first, cfg.epochs + 1), desc=f"{cfg.model.arch} {cfg.data.dataset}", disable=not progress,
-               leave=False)
-    for epoch in bar:
-        model.train()
-        tot_loss = torch.zeros((), device=device, dtype=torch.float64)
-        tot_correct = torch.zeros((), device=device, dtype=torch.int64)
-        for xb, yb in data.train_batches(cfg.batch_size, gen):
-            out = model(xb)
-            loss = F.cross_entropy(out, yb)
-            if not torch.isfinite(loss):
-                raise FloatingPointError(f"non-finite training loss {loss.item()} at epoch {epoch}")
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            _hold_mask(masked, grads=True)
-            opt.step()
-            _hold_mask(masked, grads=False)
-            tot_loss += loss.detach().double() * len(yb)
-            tot_correct += (out.detach().argmax(1) == yb).sum()
-        finish_epoch(epoch, tot_loss.item() / data.n_train, tot_correct.item() / data.n_train)
-        checkpoint(epoch)
-        bar.set_postfix(loss=f"{rows[-1]['train_loss']:.3f}", test_acc=f"{rows[-1]['test_acc']:.3f}")
-    if layers is not None:
-        layers.dense()
-    for cb in cbs:
-        cb.on_train_end(model, ctx)
-    return model, pd.DataFrame(rows)
+            _set_rng_state(start_rng)
+            store.set_aside(f"ignoring checkpoint {store.current} that cannot be restored ({type(exc).__name__}: {exc})")
+            cbs = build_callbacks(cfg) + extra
+        else:
+            print(f"resuming {cfg.model.arch} {cfg.data.dataset} from its checkpoint after epoch {state.epoch} "
+                  f"({store.current})", file=sys.stderr, flush=True)
+            return state
+    return _new_state(cfg, model, mask01, _sparse_choice(cfg, model, mask01, device, None), cbs)
+
+
+def _resumed(ctx: EpochContext, model: nn.Module, mask01: dict[str, torch.Tensor] | None, store: Checkpoint,
+             cbs: list[Callback], saved: dict[str, Any]) -> TrainState:
+    """The state of checkpoint ``saved`` (the sparse layers it ran, whatever ``BOOK_SPARSE`` says now),
+    with its files restored into ``ctx.out_dir``; raises, the model back on its ordinary layers, when
+    it does not fit."""
+    state = _new_state(ctx.config, model, mask01, _sparse_choice(ctx.config, model, mask01, ctx.device, saved), cbs)
+    try:
+        state.load_state_dict(saved)
+        store.restore_files(ctx.out_dir, saved["files"])
+    except BaseException:
+        state.close()
+        raise
+    return state
+
+
+def _train_epoch(state: TrainState, ctx: EpochContext, epoch: int) -> tuple[float, float]:
+    """One pass over the training set in the batch order of ``state.gen``, masked weights held at zero;
+    returns (mean loss in nats, accuracy), running over the epoch's batches with the model in train mode."""
+    model, opt, data = state.model, state.opt, ctx.data
+    model.train()
+    tot_loss = torch.zeros((), device=ctx.device, dtype=torch.float64)
+    tot_correct = torch.zeros((), device=ctx.device, dtype=torch.int64)
+    for xb, yb in data.train_batches(ctx.config.batch_size, state.gen):
+        out = model(xb)
+        loss = F.cross_entropy(out, yb)
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"non-finite training loss {loss.item()} at epoch {epoch}")
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        _hold_mask(state.masked, grads=True)
+        opt.step()
+        _hold_mask(state.masked, grads=False)
+        tot_loss += loss.detach().double() * len(yb)
+        tot_correct += (out.detach().argmax(1) == yb).sum()
+    return tot_loss.item() / data.n_train, tot_correct.item() / data.n_train
+
+
+def _end_epoch(state: TrainState, ctx: EpochContext, store: Checkpoint | None, epoch: int,
+               train_metrics: tuple[float, float], eval_batch: int) -> None:
+    """Row ``epoch`` of the metrics: ``train_metrics`` (loss, accuracy), the test loss and accuracy
+    (eval mode), then the callbacks' columns (they see the ordinary network); then a checkpoint, except
+    after the last epoch (the run itself is saved then)."""
+    te_loss, te_acc = evaluate(state.model, ctx.data.x_test, ctx.data.y_test, eval_batch)
+    row = {"epoch": epoch, "train_loss": train_metrics[0], "train_acc": train_metrics[1],
+           "test_loss": te_loss, "test_acc": te_acc}
+    with state.dense() as model:
+        for cb in state.callbacks:
+            row.update(cb.on_epoch_end(epoch, model, ctx))
+    state.rows.append(row)
+    state.epoch = epoch
+    if store is not None and epoch < ctx.config.epochs:
+        store.save(epoch, state.state_dict(), ctx.out_dir)

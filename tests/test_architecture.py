@@ -110,7 +110,7 @@ def test_cycle_finder_finds_a_cycle():
 
 def test_graph_sees_function_level_imports():
     edges = import_graph()
-    assert "lib.runs" in edges["lib.chapters.registry"] or "lib.config" in edges["lib.chapters.registry"]
+    assert "lib.plan" in edges["lib.chapters.registry"]
     assert "lib.masks" in edges["lib.runs"] and "lib.train" in edges["lib.runs"]
 
 
@@ -196,3 +196,71 @@ def test_parameter_validators():
     with pytest.raises(c.ParameterError, match="arch = 'x' is not allowed; choose one of: 'a', 'b'"):
         c.choice("x", "arch", ["a", "b"])
     assert c.seeds_with(3, (0, 1)) == (3, 0, 1) and c.seeds_with(1, (0, 1)) == (0, 1)
+
+
+# ------------------------------------------------------------------------------ one executor trains
+#: The functions that train a run into the cache: the training loop and the executor's per-run step.
+TRAINERS = {"lib.train.train", "lib.runs.train_run"}
+#: The modules that may call them, and why: the loop's own module, the runner that defines the per-run step,
+#: the one executor, the SLURM job (one run per job), and the plan check (one step on a stand-in batch into
+#: a temporary folder, never the run cache).
+MAY_TRAIN = {"lib.train", "lib.runs", "lib.parallel", "lib.cluster.slurm", "lib.book.dryrun"}
+
+
+def trainer_uses(source: str, module: str, *, is_pkg: bool = False) -> list[str]:
+    """Where ``source`` (the text of ``module``) names a function of :data:`TRAINERS`: a name imported from
+    its module (``from ..train import train as t; t(...)``) or an attribute of the module imported under any
+    name (``from .. import runs; runs.train_run(...)``, ``import lib.train; lib.train.train(...)``). One
+    "line N: name" per use."""
+    here = module.split(".") if is_pkg else module.split(".")[:-1]
+    tree = ast.parse(source)
+    functions: dict[str, str] = {}  # local name -> trainer it is bound to
+    modules: dict[str, str] = {}  # local dotted name -> module it is bound to
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                modules[a.asname or a.name] = a.name
+        elif isinstance(node, ast.ImportFrom):
+            parent = here[: len(here) - node.level + 1] if node.level else []
+            base = ".".join(parent + ([node.module] if node.module else []))
+            for a in node.names:
+                full = f"{base}.{a.name}"
+                if full in TRAINERS:
+                    functions[a.asname or a.name] = full
+                else:
+                    modules[a.asname or a.name] = full
+    uses = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id in functions:
+            uses.append(f"line {node.lineno}: {functions[node.id]}")
+        elif isinstance(node, ast.Attribute):
+            owner = ast.unparse(node.value)
+            if f"{modules.get(owner, owner)}.{node.attr}" in TRAINERS:
+                uses.append(f"line {node.lineno}: {modules.get(owner, owner)}.{node.attr}")
+    return uses
+
+
+def test_the_trainer_check_finds_every_way_of_calling_it():
+    chapter = "lib.chapters.ch99_example"
+    offending = {
+        "from ..runs import train_run\ntrain_run(cfg)\n": "lib.runs.train_run",
+        "from .. import runs\nruns.train_run(cfg)\n": "lib.runs.train_run",
+        "from ..train import train as fit\nfit(cfg, out)\n": "lib.train.train",
+        "from .. import train as loop\nloop.train(cfg, out)\n": "lib.train.train",
+        "import lib.train\nlib.train.train(cfg, out)\n": "lib.train.train",
+        "from lib import runs as r\nstep = r.train_run\n": "lib.runs.train_run",
+    }
+    for source, trainer in offending.items():
+        assert [u.split(": ")[1] for u in trainer_uses(source, chapter)] == [trainer], source
+    fine = ("from .. import parallel, runs\nparallel.train(plan)\nruns.load(cfg)\nmodel.train()\nmodel.train(False)\n"
+            "from ..plan import Plan\npool.train(todo)\n")
+    assert trainer_uses(fine, chapter) == []
+
+
+def test_only_the_executor_trains():
+    """No module of lib/ outside :data:`MAY_TRAIN` calls the training loop or the executor's per-run step:
+    chapters, experiments and the build train a plan with ``lib.parallel.train`` and read with ``lib.runs.load``."""
+    bad = [f"{m} ({f.relative_to(ROOT)}) {use}" for m, (f, is_pkg) in _modules().items() if m not in MAY_TRAIN
+           for use in trainer_uses(f.read_text(), m, is_pkg=is_pkg)]
+    assert not bad, "train outside the one executor:\n" + "\n".join(bad)
+    assert trainer_uses((LIB / "parallel.py").read_text(), "lib.parallel")  # the scan sees the executor's own call

@@ -17,6 +17,7 @@ from lib.book import checks, execute, progress, status
 from lib.book.layout import BuildError
 from lib.book.params import chapter_key, notebook_parameters, parse_value, route_params
 from lib.chapters import registry
+from lib.plan import Plan, Planned, configs, from_configs
 
 ROOT = Path(__file__).resolve().parent.parent
 STEMS = [c.stem for c in registry.CHAPTERS]
@@ -308,7 +309,7 @@ def test_training_rows_count_own_cached_and_shared_runs(run_cache):
     assert rows[0].startswith("| 02_coherence | 12 | 0 | – |")  # 2 archs x 2 seeds x 3 runs, none cached
     assert rows[1] == "| 03_diffs | 0 | 0 | – | 8 |"  # chapter 3 reuses chapter 2's runs (every seed)
     # a cached run with a recorded time, and one without
-    cfgs = [c for st in registry.plan("04", profile="smoke") for c in st]
+    cfgs = configs(registry.plan("04", profile="smoke"))
     _cache(cfgs[0], {"train_seconds": 90.0})
     _cache(cfgs[1])
     assert status.training_rows(records)[2] == "| 04_width | 4 | 2 | 1.5 min (+1 runs without a recorded time) | 4 |"  # + chapter 2 real runs
@@ -339,14 +340,15 @@ def test_the_committed_measured_builds_file_renders():
 
 # ---- training the plan before the notebook, and what the notebook may train -----------------
 
-def tiny_plan():
+def tiny_plan() -> Plan:
     """Two tiny MLPs on Gaussian data (no dataset file needed), in one stage."""
     from lib.config import TrainConfig
     from lib.data import DataConfig
     from lib.models import ModelConfig
 
-    return [[TrainConfig(data=DataConfig(dataset="gaussian", n_train=20, n_test=10),
-                         model=ModelConfig(width=4, depth=0), batch_size=10, epochs=1, seed=s) for s in (0, 1)]]
+    return from_configs([[TrainConfig(data=DataConfig(dataset="gaussian", n_train=20, n_test=10),
+                                      model=ModelConfig(width=4, depth=0), batch_size=10, epochs=1, seed=s)
+                          for s in (0, 1)]])
 
 
 def test_describe_names_model_data_seed_and_mask():
@@ -354,7 +356,7 @@ def test_describe_names_model_data_seed_and_mask():
 
     from lib.config import MaskConfig
 
-    cfg = tiny_plan()[0][0]
+    cfg = tiny_plan()[0][0].config
     assert progress.describe(cfg) == "mlp w=4 gaussian seed 0, 1 epochs"
     child = replace(cfg, mask=MaskConfig(parent=cfg, method="diff", density=0.1), init_from=cfg)
     assert progress.describe(child) == "mlp w=4 gaussian seed 0 diff mask d=0.1 from gaussian weights, 1 epochs"
@@ -368,7 +370,7 @@ def test_train_planned_prints_a_line_per_run_and_an_estimate(run_cache):
     lines: list[str] = []
     done = progress.train_planned("04", plan + plan, out=lines.append)  # a run listed twice counts once
     assert (done.planned, done.cached, done.trained) == (2, 0, 2)
-    assert all(runs.is_cached(c) for c in plan[0])
+    assert all(runs.is_cached(c) for c in configs(plan))
     assert lines[0] == "chapter 04: 2 runs planned, 0 in the cache, 2 to train; estimating"
     assert lines[1] == "chapter 04: [1/2] mlp w=4 gaussian seed 0, 1 epochs ..."
     assert re.fullmatch(r"chapter 04: \[1/2\] mlp w=4 gaussian seed 0, 1 epochs \.\.\. \d+ s; "
@@ -386,8 +388,8 @@ def test_train_planned_estimates_from_cached_runs_before_the_first_lands(run_cac
     from dataclasses import replace
 
     plan = tiny_plan()
-    _cache(plan[0][0], {"train_seconds": 600.0})
-    more = [[*plan[0], *(replace(plan[0][1], seed=s) for s in (2, 3))]]
+    _cache(plan[0][0].config, {"train_seconds": 600.0})
+    more = [[*plan[0], *(Planned(replace(plan[0][1].config, seed=s)) for s in (2, 3))]]
     lines: list[str] = []
     progress.train_planned("05", more, out=lines.append)
     assert lines[0] == "chapter 05: 4 runs planned, 1 in the cache, 3 to train; about 30 min"
@@ -400,7 +402,7 @@ def test_train_planned_names_the_run_that_failed(run_cache, monkeypatch):
     def boom(cfg, **_):
         raise RuntimeError("out of memory")
 
-    monkeypatch.setattr(runs, "get_or_train", boom)
+    monkeypatch.setattr(runs, "train_run", boom)
     with pytest.raises(BuildError, match=r"chapter 04: training run [0-9a-f]{16} \(mlp w=4 gaussian seed 0, "
                                          r"1 epochs\) failed: RuntimeError: out of memory"):
         progress.train_planned("04", tiny_plan(), out=lambda line: None)
@@ -408,7 +410,7 @@ def test_train_planned_names_the_run_that_failed(run_cache, monkeypatch):
 
 def test_run_folders_lists_finished_runs_only(run_cache):
     assert checks.run_folders() == set()
-    d = _cache(tiny_plan()[0][0])
+    d = _cache(tiny_plan()[0][0].config)
     for hidden in (".tmp-x-1-2", ".ckpt-abc", ".job-abc.json"):
         (d.parent / hidden).mkdir()
     assert checks.run_folders() == {d.name}

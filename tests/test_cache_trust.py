@@ -42,24 +42,24 @@ def folder(cfg: TrainConfig):
 def two_runs():
     """Two finished runs: the one the test damages and a bystander that must survive."""
     a, b = tiny(), tiny(seed=1)
-    return a, runs.get_or_train(a, progress=False), b, runs.get_or_train(b, progress=False)
+    return a, runs.train_run(a), b, runs.train_run(b)
 
 
 def still_loads(cfg: TrainConfig, before: runs.Run) -> None:
     """``cfg`` is served from the cache (no training) with the same metrics and weights as ``before``."""
     n = runs.TRAIN_COUNT
-    run = runs.get_or_train(cfg, progress=False)
+    run = runs.load(cfg)
     assert runs.TRAIN_COUNT == n, "a sound run was trained again"
     assert run.metrics.equals(before.metrics)
     assert all(torch.equal(v, before.state_dict()[k]) for k, v in run.state_dict().items())
 
 
 def heals(cfg: TrainConfig, before: runs.Run, match: str) -> runs.Run:
-    """The next get_or_train warns ``match``, quarantines the damaged folder and trains ``cfg`` again,
+    """The next train_run warns ``match``, quarantines the damaged folder and trains ``cfg`` again,
     identically (CPU)."""
     n = runs.TRAIN_COUNT
     with pytest.warns(runs.DamagedRunWarning, match=match):
-        run = runs.get_or_train(cfg, progress=False)
+        run = runs.train_run(cfg)
     assert runs.TRAIN_COUNT == n + 1
     assert run.metrics.equals(before.metrics)
     assert all(torch.equal(v, before.state_dict()[k]) for k, v in run.state_dict().items())
@@ -72,12 +72,31 @@ def heals(cfg: TrainConfig, before: runs.Run, match: str) -> runs.Run:
 # ---- item 4: a cache that checks itself ------------------------------------------------------
 
 def test_a_finished_run_has_a_manifest_of_every_file(run_cache):
-    run = runs.get_or_train(tiny(), progress=False)
+    run = runs.train_run(tiny())
     files = json.loads((run.path / runs.MANIFEST).read_text())["files"]
     assert set(files) == {"config.json", "metrics.csv", "model.pt", "info.json", "tracks.npz"}
     for name, entry in files.items():
         assert entry["size"] == (run.path / name).stat().st_size and len(entry["sha256"]) == 64
     assert runs.is_cached(tiny())
+
+
+def test_load_reads_a_cached_run_and_names_a_missing_one(run_cache):
+    """A reader never trains: an uncached run is an error naming the run, its hash and the chapter plan it
+    belongs to; a damaged one is quarantined and named the same way; once trained, it loads."""
+    a, b = tiny(seed=7), tiny(seed=8)
+    n = runs.TRAIN_COUNT
+    with pytest.raises(runs.RunNotTrained, match=rf"run {config_hash(a)} \(mlp w=4 gaussian seed 7, 2 epochs\) is not "
+                                                 r"in the run cache .*chapter 05's plan lists it") as err:
+        runs.load(a, chapter="05")
+    assert isinstance(err.value, LookupError) and (err.value.hash, err.value.chapter) == (config_hash(a), "05")
+    with pytest.raises(runs.RunNotTrained, match=r"train the plan that lists it first: lib.parallel.train\(plan\)"):
+        runs.load(a)
+    assert runs.TRAIN_COUNT == n and not runs.is_cached(a)
+    trained = runs.train_run(b)
+    (folder(b) / "metrics.csv").write_text("epoch\n0\n")  # truncated by hand
+    with pytest.warns(runs.DamagedRunWarning, match="metrics.csv"), pytest.raises(runs.RunNotTrained, match=config_hash(b)):
+        runs.load(b)
+    assert runs.train_run(b).metrics.equals(trained.metrics) and runs.load(b).hash == config_hash(b)
 
 
 def test_truncated_metrics_is_quarantined_and_retrained(run_cache):
@@ -131,7 +150,7 @@ def test_a_leftover_folder_in_the_way_of_the_rename_is_quarantined(run_cache, mo
 
     monkeypatch.setattr(runs, "train", train_then_block)
     with pytest.warns(runs.DamagedRunWarning, match="missing config.json, metrics.csv, model.pt"):
-        run = runs.get_or_train(a, progress=False)
+        run = runs.train_run(a)
     assert runs.check_run(run.path) is None and not (run.path / "stray.txt").exists()
 
 
@@ -147,7 +166,7 @@ def test_verify_deep_finds_a_same_size_corrupted_byte(run_cache, capsys):
     assert out[-2] == f"damaged {config_hash(a)}: model.pt has the manifest's size but another SHA-256 (corrupted bytes)"
     assert out[-1].startswith("2 runs checked (names, sizes and SHA-256)") and out[-1].endswith(": 1 damaged")
     assert folder(a).is_dir()  # --dry-run moves nothing
-    # the command line: exit status 1, the damaged run moved aside; the next get_or_train retrains it
+    # the command line: exit status 1, the damaged run moved aside; the next train_run retrains it
     env = {**os.environ, "BOOK_RUNS_DIR": str(run_cache)}
     done = subprocess.run([sys.executable, "-m", "lib.runs", "verify", "--deep"], capture_output=True, text=True,
                           env=env, cwd=paths.root(), timeout=120)
@@ -155,7 +174,7 @@ def test_verify_deep_finds_a_same_size_corrupted_byte(run_cache, capsys):
     assert f"damaged {config_hash(a)}: model.pt" in done.stdout and "moved to" in done.stdout
     assert not folder(a).exists()
     n = runs.TRAIN_COUNT
-    assert runs.get_or_train(a, progress=False).metrics.equals(ra.metrics) and runs.TRAIN_COUNT == n + 1
+    assert runs.train_run(a).metrics.equals(ra.metrics) and runs.TRAIN_COUNT == n + 1
     still_loads(b, rb)
     assert runs.main(["verify", "--deep"]) == 0
 
@@ -185,7 +204,7 @@ def test_every_damage_in_turn_leaves_a_loadable_run(run_cache):
     for damage in damages:
         damage(folder(a))
         with pytest.warns(runs.DamagedRunWarning):
-            assert runs.get_or_train(a, progress=False).metrics.equals(ra.metrics)
+            assert runs.train_run(a).metrics.equals(ra.metrics)
     still_loads(a, ra)
     still_loads(b, rb)
     assert len(list(paths.quarantine_dir().iterdir())) == len(damages)
@@ -208,7 +227,7 @@ def test_leftover_temporary_folders_of_dead_processes_are_removed(run_cache):
     for name in names.values():
         (train / name).mkdir(parents=True)
         (train / name / "stats.npz").write_bytes(b"x")
-    runs.get_or_train(tiny(), progress=False)  # the first use of this cache in this process
+    runs.train_run(tiny())  # the first use of this cache in this process
     left = {p.name for p in train.iterdir()}
     assert names["dead"] not in left and names["dead_old_name"] not in left
     assert {names["live"], names["other_host"], names["checkpoint"]} <= left
@@ -216,7 +235,7 @@ def test_leftover_temporary_folders_of_dead_processes_are_removed(run_cache):
 
 def test_a_failed_checkpoint_write_warns_and_training_goes_on(run_cache, tmp_path, monkeypatch):
     cfg = tiny(epochs=3)
-    clean = runs.get_or_train(cfg, progress=False)
+    clean = runs.train_run(cfg)
     monkeypatch.setenv("BOOK_RUNS_DIR", str(tmp_path / "other"))
     real = torch.save
 
@@ -227,7 +246,7 @@ def test_a_failed_checkpoint_write_warns_and_training_goes_on(run_cache, tmp_pat
 
     monkeypatch.setattr(torch, "save", disk_full_at_epoch_1)
     with pytest.warns(UserWarning, match=r"checkpoint after epoch 1 not written \(OSError: .*No space left"):
-        run = runs.get_or_train(cfg, progress=False)
+        run = runs.train_run(cfg)
     assert run.metrics.equals(clean.metrics)
     assert all(torch.equal(v, clean.state_dict()[k]) for k, v in run.state_dict().items())
     assert [p.name for p in (tmp_path / "other" / "train").iterdir()] == [config_hash(cfg)]
@@ -260,7 +279,7 @@ def test_an_empty_book_runs_dir_is_an_error(monkeypatch):
     with pytest.raises(ValueError, match="BOOK_RUNS_DIR is set but empty"):
         paths.runs_dir()
     with pytest.raises(ValueError, match="BOOK_RUNS_DIR"):
-        runs.get_or_train(tiny(), progress=False)
+        runs.train_run(tiny())
 
 
 # ---- item 6: configs checked when built ------------------------------------------------------

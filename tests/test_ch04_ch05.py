@@ -14,9 +14,11 @@ from lib.chapters import ch02_coherence as ch2
 from lib.chapters import ch04_width as ch4
 from lib.chapters import ch05_pruning_mlp as ch5
 from lib.chapters import mlp as mc
+from lib.chapters import seed_tests as st
 from lib.chapters import verdicts as lv
 from lib.chapters.params import ParameterError
 from lib.config import config_hash
+from lib.plan import configs, stage_configs
 
 SEEDS = (0, 1, 2)
 JITTER = 0.005  # per-seed offsets -J, 0, +J, with the sign flipped for every other group: paired sd 0.01
@@ -45,7 +47,7 @@ def test_setup_resolves_the_profile():
 # ------------------------------------------------------------------------------------ plans
 def test_chapter_4_plan_reuses_chapter_2_real_runs(stand_in_fingerprint):
     s4 = ch4.setup(profile="smoke")
-    (stage,) = ch4.plan(s4)
+    (stage,) = stage_configs(ch4.plan(s4))
     mlps = [c for c in stage if c.model.arch == "mlp"]
     assert len(mlps) == len(s4.widths) * len(s4.seeds)
     large = {config_hash(c) for c in stage if c.model.arch != "mlp"}
@@ -60,7 +62,7 @@ def _children(stages, scope):
 
 def test_chapter_5_plans_both_scopes_and_shares_parents(stand_in_fingerprint):
     s = ch5.setup(profile="smoke")
-    stages = ch5.plan(s)
+    stages = stage_configs(ch5.plan(s))
     n_methods, n_seeds = len(ch5.METHODS), len(s.seeds)
     sparse_ratios = [r for r in s.profile.ratios if r > 1]
     per_scope = n_methods * n_seeds * (len(s.widths) + len(sparse_ratios))
@@ -72,7 +74,8 @@ def test_chapter_5_plans_both_scopes_and_shares_parents(stand_in_fingerprint):
     assert parents == {config_hash(c.mask.parent) for c in _children(stages, "global")}
     assert parents <= {config_hash(c) for c in stages[0]}
     assert len(dense) == n_seeds * len({*s.widths, s.profile.base_width})
-    only_global = ch5.plan(ch5.Setup(s.params, s.profile, s.base, s.widths, s.seeds, s.ratio, ("global",), ("global",)))
+    only_global = stage_configs(ch5.plan(ch5.Setup(s.params, s.profile, s.base, s.widths, s.seeds, s.ratio, ("global",),
+                                                   ("global",))))
     assert {config_hash(c) for st in only_global for c in st} <= set(hashes)  # the global runs keep their hashes
     assert len(hashes) - sum(map(len, only_global)) == per_scope
 
@@ -80,7 +83,7 @@ def test_chapter_5_plans_both_scopes_and_shares_parents(stand_in_fingerprint):
 def test_chapter_5_plan_with_layer_scope_for_the_prune_sweep_only(stand_in_fingerprint):
     s = ch5.setup(profile="smoke")
     s = ch5.Setup(s.params, s.profile, s.base, s.widths, s.seeds, s.ratio, ("global", "layer"), ("global",))
-    layer = _children(ch5.plan(s), "layer")
+    layer = _children(stage_configs(ch5.plan(s)), "layer")
     assert len(layer) == len(ch5.METHODS) * len(s.seeds) * len(s.widths)
     assert {c.mask.density for c in layer} == {s.params.density}
 
@@ -154,7 +157,7 @@ def test_a_trend_is_decided_by_per_seed_slopes_not_by_pooled_steps():
     assert np.allclose(groups["diff"], list(slopes.values()))
     steps = mc.adjacent_steps(peak.assign(lw=np.log(peak["width"])), "width", "max_coherence")
     up, lo = steps[steps["side"] == "upper"], steps[steps["side"] == "lower"]
-    pooled = lv.paired(up["max_coherence"].to_numpy(), lo["max_coherence"].to_numpy(), claim="greater")
+    pooled = st.paired(up["max_coherence"].to_numpy(), lo["max_coherence"].to_numpy(), claim="greater")
     assert pooled["verdict"] == "held" and pooled["n"] == 12  # what the old design said
     clear = pd.DataFrame([{"width": w, "seed": sd, "max_coherence": 1 + b * np.log(w)}
                           for sd, b in {0: 2.0, 1: 2.2, 2: 1.9}.items() for w in widths])
@@ -472,7 +475,7 @@ def test_parent_size_needed():
 def test_chapter_5_names_the_scopes_it_runs(stand_in_fingerprint):
     s = ch5.setup(profile="smoke")
     assert ch5.MASK_SCOPES == {"prune sweep (Figs. 5.1, 5.2)": s.sweep_scopes, "parent scaling (Fig. 5.3)": s.scaling_scopes}
-    children = [c for st in ch5.plan(s) for c in st if c.mask is not None]
+    children = [c for c in configs(ch5.plan(s)) if c.mask is not None]
     assert {c.mask.scope for c in children} == {sc for scopes in ch5.MASK_SCOPES.values() for sc in scopes}
     assert {c.mask.floor for c in children} == {ch5.MASK_FLOOR}
     text = ch5.scopes_text()

@@ -11,14 +11,16 @@ import pandas as pd
 import pytest
 
 from lib import profiles
-from lib.config import config_hash
 from lib.chapters import ch06_pruning_large as ch6
 from lib.chapters import ch07_conclusions as ch7
+from lib.chapters import conclusions_tables as ct
 from lib.chapters import registry
+from lib.chapters import seed_tests as st
 from lib.chapters import verdicts as vd
 from lib.chapters.large import METHODS, PRUNED
 from lib.chapters.params import ParameterError
 from lib.chapters.verdicts import Verdict
+from lib.plan import hashes
 
 P = ch6.Params(profile="smoke")  # floor 0.02, density 0.1
 RG, RL, VG, VL = ("resnet", "global"), ("resnet", "layer"), ("vit", "global"), ("vit", "layer")
@@ -159,7 +161,7 @@ def test_chapter6_rule(rule, t, expected):
     assert v.verdict == expected, (v.ours, v.test)
     assert v.test["verdict"] == v.verdict and "dense test acc" in v.scale and "(thesis " in v.scale
     assert v.test["n"] == len(SEEDS)  # the seed is the replicate: never (item, seed) pairs
-    assert len(d.groups) >= 1 and set(vd.GROUP_STATS) <= set(d.groups.columns)
+    assert len(d.groups) >= 1 and set(st.GROUP_STATS) <= set(d.groups.columns)
 
 
 def test_every_rule_has_cases():
@@ -248,10 +250,10 @@ def test_non_finite_runs_are_counted_not_dropped_silently():
 
 def test_holm_adjusted_matches_holm():
     ps = [0.01, 0.04, 0.03, float("nan"), 0.005]
-    adj = ch6.holm_adjusted(ps)
+    adj = st.holm_adjusted(ps)
     assert adj[4] == pytest.approx(0.02) and adj[0] == pytest.approx(0.03) and adj[2] == adj[1] == pytest.approx(0.06)
     assert adj[3] != adj[3]  # NaN takes no part
-    assert [a <= 0.05 for a in adj] == vd.holm(ps)
+    assert [a <= 0.05 for a in adj] == st.holm(ps)
 
 
 def test_a_winner_must_beat_every_rival_after_holm():
@@ -280,7 +282,7 @@ def test_holm_can_leave_every_comparison_undecided_that_alone_would_hold():
     # the same paired differences (0.10, 0.13, 0.07) against each of four rivals: p = 0.029 each, held alone at
     # 0.05 but not after Holm's correction over four (the smallest must be below 0.0125)
     d = ch6.magnitude_best_wins_global(tables(resnet_global=dict(magnitude_best=seeded(0.5, (0.1, 0.13, 0.07)))), P)
-    alone = vd.paired([0.1, 0.13, 0.07], [0, 0, 0])
+    alone = st.paired([0.1, 0.13, 0.07], [0, 0, 0])
     assert alone["verdict"] == HELD and 0.0125 < alone["p"] < 0.05
     assert d.verdict.verdict == INC and (d.groups["verdict"] == INC).all() and d.verdict.test["comparisons"] == 4
     assert d.verdict.test["p"] == pytest.approx(min(1.0, 4 * alone["p"]))
@@ -295,10 +297,10 @@ def test_holm_family_decides_at_most_alpha_under_no_effect(n):
     for _ in range(draws):
         run = rng.normal(0, 0.03, n)
         x = [0.5 + run + rng.normal(0, 0.01, n) for _ in range(5)]
-        leaves = ch6.holm_family({f"0-{r}": vd.paired(x[0], x[r]) for r in range(1, 5)})
-        wrong["all"] += ch6.all_of(list(leaves.values()))["verdict"] != INC
-        others = ch6.holm_family({f"{r}-0": vd.paired(x[r], x[0]) for r in range(1, 5)})
-        wrong["any"] += ch6.any_of(list(others.values()))["verdict"] == HELD
+        leaves = st.holm_family({f"0-{r}": st.paired(x[0], x[r]) for r in range(1, 5)})
+        wrong["all"] += st.all_of(list(leaves.values()))["verdict"] != INC
+        others = st.holm_family({f"{r}-0": st.paired(x[r], x[0]) for r in range(1, 5)})
+        wrong["any"] += st.any_of(list(others.values()))["verdict"] == HELD
     limit = 0.05 + 3 * (0.05 * 0.95 / draws) ** 0.5
     assert wrong["all"] / draws <= limit and wrong["any"] / draws <= limit, wrong
 
@@ -368,7 +370,7 @@ def test_verdicts_in_rule_order_counts_and_one_seed():
     assert [v.claim_id for v in vs][:2] == ["6-resnet-magnitude-best-wins-global", "6-resnet-random-best-global"]
     assert len(vs) == len(ch6.RULES) == len({v.claim_id for v in vs}) == 25
     assert [v.claim_id for v in vs] == [d.verdict.claim_id for d in ch6.claims(s3, ch6.Results(full))]
-    assert all(v.verdict in vd.VERDICTS for v in vs) and all(v.scale for v in vs)
+    assert all(v.verdict in st.VERDICTS for v in vs) and all(v.scale for v in vs)
     line = ch6.headline(s3, vs)
     assert line.startswith("**Chapter 6 verdicts** (profile `smoke`, seeds [0, 1, 2]; ") and line.endswith(").")
     assert sum(int(part.split()[0]) for part in line.split("; ")[1][:-2].split(", ")) == 25
@@ -385,15 +387,15 @@ def test_rules_skip_missing_settings_and_zero_floor():
 
 
 @pytest.mark.usefixtures("stand_in_fingerprint")
-def test_results_trains_exactly_the_plan(monkeypatch):
+def test_results_trains_exactly_the_plan_and_reads_its_parts(monkeypatch):
     s = ch6.setup(profile="smoke")
-    trained, called = [], {}
-    monkeypatch.setattr(ch6.runs, "get_or_train", lambda cfg, progress=True: trained.append((cfg, progress)))
-    monkeypatch.setattr(ch6, "run_all", lambda bases, **kw: called.update(kw) or {})
+    trained, read = [], {}
+    monkeypatch.setattr(ch6.parallel, "train", lambda plan, **kw: trained.append(plan))
+    monkeypatch.setattr(ch6, "run_all", lambda parts, **kw: read.update(parts=parts, **kw) or {})
     r = ch6.results(s)
-    planned = [config_hash(c) for stage in ch6.plan(s) for c in stage]
-    assert [config_hash(c) for c, _ in trained] == planned and not any(p for _, p in trained)
-    assert called == {"seeds": s.seeds, "density": 0.1, "floor": 0.02, "progress": False} and r.tables == {}
+    assert trained == [ch6.plan(s)] and r.tables == {}  # the executor gets the chapter's plan, once
+    assert read["chapter"] == "06" and list(read["parts"]) == [(f, sc) for f in ("resnet", "vit") for sc in ("global", "layer")]
+    assert {h for part in read["parts"].values() for h in hashes(part)} == set(hashes(ch6.plan(s)))
 
 
 def test_result_tables_and_settings(monkeypatch):
@@ -462,17 +464,17 @@ def test_expected_uses_the_chapters_plan(monkeypatch):
     ("train acc 0.20 after 3 of its 1000 epochs", "no reference accuracy"),
 ])
 def test_regime(scale, expected):
-    assert ch7.regime(scale) == expected
+    assert ct.regime(scale) == expected
 
 
 def test_links_come_from_the_registry():
     stems = {c.key: c.stem for c in registry.CHAPTERS}
-    for key, links in ch7.CONCLUSION_LINKS.items():
+    for key, links in ct.CONCLUSION_LINKS.items():
         for text, chapter in links:
-            assert ch7.link(text, chapter) == f"[{text}]({stems[chapter]}.ipynb)"
-    assert set(ch7.CONCLUSION_LINKS) == {c.key for c in ch7.CONCLUSIONS}
+            assert ct.link(text, chapter) == f"[{text}]({stems[chapter]}.ipynb)"
+    assert set(ct.CONCLUSION_LINKS) == {c.key for c in ct.CONCLUSIONS}
     with pytest.raises(ValueError, match="no chapter"):
-        ch7.link("x", "10")
+        ct.link("x", "10")
 
 
 # ------------------------------------------------------------------------------------------ parameters

@@ -10,14 +10,19 @@ import json
 import types
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from lib import profiles
+from lib.plan import Planned
 from lib.book import checks
 from lib.chapters import ch07_conclusions as ch7
+from lib.chapters import conclusions_design, conclusions_tables as ct
 from lib.chapters import registry
+from lib.chapters import seed_tests as st
 from lib.chapters import verdicts as vd
-from lib.chapters.verdicts import HELD, INCONCLUSIVE, NOT_HELD, NOT_MEASURED, Verdict
+from lib.chapters.seed_tests import HELD, INCONCLUSIVE, NOT_HELD, NOT_MEASURED
+from lib.chapters.verdicts import Verdict
 
 SMOKE = ch7.setup(profile="smoke")
 
@@ -33,7 +38,7 @@ def _v(cid: str, verdict: str, conclusion: str = "", bears: str = "for", test: d
 
 
 #: A real test's fields (a paired test over three seeds), for hand-made tests that set their own verdict and p.
-BASE = vd.paired([1.0, 2.0, 3.5], [0.0, 0.5, 1.0])
+BASE = st.paired([1.0, 2.0, 3.5], [0.0, 0.5, 1.0])
 
 
 def _p(verdict: str, p: float, key: str) -> dict:
@@ -82,7 +87,7 @@ def test_contrary_claims_are_shown_and_counted_against_their_conclusion():
     assert table.loc["5-magnitude-beats-diff-global", "counted under"] == "C8"
     line = next(x for x in ch7.headline_markdown(SMOKE, r).splitlines() if x.startswith("| C8 |"))
     assert "held (2 of 2); against it: 1 held, 1 inconclusive" in line
-    assert ch7.group_counts(r.verdicts).set_index("group").loc["C8", "of them against"] == 2
+    assert ct.group_counts(r.verdicts).set_index("group").loc["C8", "of them against"] == 2
     # only contrary claims: the verdict says so rather than "held"
     only = gathered(_v("6-vit-magnitude-best-wins-global", HELD, "C8", "against"))
     assert only.claims.set_index("").loc["C8", "verdict"] == "against it: 1 held"
@@ -93,15 +98,15 @@ def test_every_verdict_is_counted_once_and_the_counts_reconcile():
           _v("3-d", HELD, ""), _v("4-e", NOT_MEASURED, "C4"), _v("8-f", HELD, ""), _v("8-g", INCONCLUSIVE, ""),
           _v("9-h", NOT_HELD, ""), _v("9-i", HELD, "C8")]
     r = gathered(*vs)
-    g = ch7.group_counts(r.verdicts).set_index("group")
+    g = ct.group_counts(r.verdicts).set_index("group")
     assert list(g.index) == ["C1", "C3", "C4", "C8", "chapter 02", "chapter 03", "chapter 08", "chapter 09", "all"]
     assert g.loc["all", "total"] == len(vs) == g["total"].iloc[:-1].sum()
-    for k in vd.VERDICTS:
+    for k in st.VERDICTS:
         assert g.loc["all", k] == sum(v.verdict == k for v in vs)
     assert g.loc["all", "of them against"] == 1
     assert "open question of section 7.2" in g.loc["chapter 08", "bears on"]
     assert "side checks" in g.loc["chapter 02", "bears on"]
-    other = ch7.other_table(r.verdicts)
+    other = ct.other_table(r.verdicts)
     assert len(other) == 4 and "`8-f` (held)<br>`8-g` (inconclusive)" in list(other["claims"])
     text = ch7.headline_markdown(SMOKE, r, prefix="")
     assert "Of the 9 verdicts, 4 bear on the eight conclusions (1 of them against)" in text
@@ -143,22 +148,22 @@ def test_chance_count_is_claims_times_alpha():
     vs = [_v(f"2-c{i}", INCONCLUSIVE, "C1") for i in range(30)] + [_v("2-nm", NOT_MEASURED, "C1")]
     vs[0] = _v("2-c0", HELD, "C1", test=_p(HELD, 1e-6, "x"))
     r = gathered(*vs)
-    assert r.tested == 30 and ch7.decisive(r.verdicts) == 1
+    assert r.tested == 30 and ct.decisive(r.verdicts) == 1
     text = ch7.multiplicity(SMOKE, r)
-    assert f"about {30 * vd.ALPHA:.1f} of them decisive (30 claims × α = {vd.ALPHA:g})" in text
+    assert f"about {30 * st.ALPHA:.1f} of them decisive (30 claims × α = {st.ALPHA:g})" in text
     assert "**30 claims were tested** at profile `smoke`" in text and "**1 are decisive**" in text
     assert text in ch7.headline_markdown(SMOKE, r) and text in ch7.headline(SMOKE, r)
     summary = ch7.summary(SMOKE, r).data.set_index("")["count"]
     assert summary["claims tested (measured)"] == 30
-    assert summary[f"decisive by chance alone with no effect (claims × {vd.ALPHA:g})"] == f"{30 * vd.ALPHA:.1f}"
+    assert summary[f"decisive by chance alone with no effect (claims × {st.ALPHA:g})"] == f"{30 * st.ALPHA:.1f}"
 
 
 # ------------------------------------------------------------------------------------------ one question, one claim
 def test_duplicate_tests_finds_claims_computed_from_the_same_numbers():
-    same_a = vd.paired([1.0, 2.0, 3.1], [0.0, 0.5, 1.0])
-    same_b = vd.paired([1.0, 2.0, 3.1], [0.0, 0.5, 1.0], claim="less")  # the same numbers, asked the other way
-    other = vd.paired([1.0, 2.0, 3.2], [0.0, 0.5, 1.0])
-    empty = vd.paired([float("nan")] * 3, [0.0] * 3)  # no data: no fingerprint to share
+    same_a = st.paired([1.0, 2.0, 3.1], [0.0, 0.5, 1.0])
+    same_b = st.paired([1.0, 2.0, 3.1], [0.0, 0.5, 1.0], claim="less")  # the same numbers, asked the other way
+    other = st.paired([1.0, 2.0, 3.2], [0.0, 0.5, 1.0])
+    empty = st.paired([float("nan")] * 3, [0.0] * 3)  # no data: no fingerprint to share
     frame = vd.frame([_v("4-coherence-grows-with-width", same_a["verdict"], "C4", test=same_a),
                       _v("8-train-coherence-grows-with-width", same_b["verdict"], "C4", test=same_b),
                       _v("4-other", other["verdict"], "C4", test=other),
@@ -176,11 +181,9 @@ def test_duplicate_tests_finds_claims_computed_from_the_same_numbers():
 
 
 def test_duplicate_tests_on_trend_fingerprints():
-    import pandas as pd
-
     df = pd.DataFrame({"seed": [0, 0, 1, 1, 2, 2], "width": [1, 2] * 3, "value": [1.0, 2.0, 1.5, 2.1, 0.9, 2.5]})
-    t1, t2 = vd.trend(df, x="width", value="value"), vd.trend(df, x="width", value="value", claim="less")
-    t3 = vd.trend(df.assign(value=df["value"] * 2), x="width", value="value")
+    t1, t2 = st.trend(df, x="width", value="value"), st.trend(df, x="width", value="value", claim="less")
+    t3 = st.trend(df.assign(value=df["value"] * 2), x="width", value="value")
     frame = vd.frame([_v("4-a", t1["verdict"], test=t1), _v("8-b", t2["verdict"], test=t2),
                       _v("8-c", t3["verdict"], test=t3)])
     assert [d.split(" test ")[0] for d in ch7.duplicate_tests(frame)] == ["`4-a` and `8-b`"]
@@ -205,29 +208,27 @@ def test_the_build_fails_on_duplicate_claims(monkeypatch):
 
 # ------------------------------------------------------------------------------------------ how verdicts are made
 def test_method_text_is_generated_from_the_toolkit_constants(monkeypatch):
-    text = ch7.method_text()
+    text = ct.method_text()
     assert "two-sided 95 % t-interval" in text and "the 90 % interval" in text and "80 % power" in text
-    assert f"beyond {vd.MOST_SEEDS} seeds" in text and "Holm" in text and "Bonferroni" in text
+    assert f"beyond {st.MOST_SEEDS} seeds" in text and "Holm" in text and "Bonferroni" in text
     assert "each seed's least-squares slope" in text and "total fitted change" in text
-    monkeypatch.setattr(ch7, "ALPHA", 0.01)
-    monkeypatch.setattr(ch7, "POWER", 0.9)
-    text = ch7.method_text()
+    monkeypatch.setattr(ct, "ALPHA", 0.01)
+    monkeypatch.setattr(ct, "POWER", 0.9)
+    text = ct.method_text()
     assert "two-sided 99 % t-interval" in text and "the 98 % interval" in text and "90 % power" in text
 
 
 def test_designs_are_read_from_the_stored_tests():
-    import pandas as pd
-
     df = pd.DataFrame({"seed": [0, 0, 1, 1, 2, 2], "width": [1, 2] * 3, "value": [1.0, 2.0, 1.5, 2.1, 0.9, 2.5]})
     long = pd.DataFrame({"side": ["a", "b"] * 6, "seed": [0, 0, 1, 1, 2, 2] * 2, "layer": [0] * 6 + [1] * 6,
                          "v": [1.0, 0.0, 1.2, 0.1, 0.9, 0.2, 1.1, 0.0, 1.3, 0.2, 1.0, 0.1]})
     tests = {
-        "2-one": vd.paired([1.0, 2.0, 3.0], [0.0, 0.5, 1.0]),
-        "3-pooled": vd.paired_groups(long, "side", "a", "b", "v", by=("layer",))[0],
-        "3-every": vd.paired_groups(long, "side", "a", "b", "v", by=("layer",), every=True)[0],
-        "4-equal": vd.paired([1.0, 1.01, 0.99], [1.0, 1.0, 1.0], claim="equal", margin=0.1),
-        "4-trend": vd.trend(df, x="width", value="value"),
-        "4-flat": vd.trend(df, x="width", value="value", claim="flat", margin=5.0),
+        "2-one": st.paired([1.0, 2.0, 3.0], [0.0, 0.5, 1.0]),
+        "3-pooled": st.paired_groups(long, "side", "a", "b", "v", by=("layer",))[0],
+        "3-every": st.paired_groups(long, "side", "a", "b", "v", by=("layer",), every=True)[0],
+        "4-equal": st.paired([1.0, 1.01, 0.99], [1.0, 1.0, 1.0], claim="equal", margin=0.1),
+        "4-trend": st.trend(df, x="width", value="value"),
+        "4-flat": st.trend(df, x="width", value="value", claim="flat", margin=5.0),
     }
     r = gathered(*[_v(k, t["verdict"], test=t) for k, t in tests.items()], _v("5-nm", NOT_MEASURED))
     design = r.verdicts.set_index("claim_id")["design"]
@@ -237,10 +238,10 @@ def test_designs_are_read_from_the_stored_tests():
         "4-equal": "equivalence (two one-sided tests), one value per seed",
         "4-trend": "trend (per-seed slopes)",
         "4-flat": "trend flat within a margin (two one-sided tests on the total change)", "5-nm": "not measured"}
-    counts = ch7.design_counts(r.verdicts).set_index("design")["claims"]
+    counts = ct.design_counts(r.verdicts).set_index("design")["claims"]
     assert counts.sum() == r.tested == 6
     page = ch7.method(SMOKE, r)
-    assert page.startswith(ch7.method_text()) and "The 6 claims measured at profile `smoke`, by design" in page
+    assert page.startswith(ct.method_text()) and "The 6 claims measured at profile `smoke`, by design" in page
     assert "* every group (intersection-union): 1" in page
 
 
@@ -320,10 +321,10 @@ def test_changes_at_paper_name_fewer_differences(cpu_changes):
 
 
 def test_no_exception_is_swallowed_outside_resolve():
-    """The only ``except`` of chapter 7 reports a chapter whose verdicts cannot be read (as a problem line);
-    no design sentence falls back to typed text."""
-    tree = ast.parse(Path(ch7.__file__).read_text())
-    where = [f.name for f in ast.walk(tree) if isinstance(f, ast.FunctionDef)
+    """The only ``except`` of chapter 7 (and of the modules only it uses) reports a chapter whose verdicts cannot
+    be read (as a problem line); no design sentence falls back to typed text."""
+    trees = [ast.parse(Path(mod.__file__).read_text()) for mod in (ch7, ct, conclusions_design)]
+    where = [f.name for tree in trees for f in ast.walk(tree) if isinstance(f, ast.FunctionDef)
              for h in ast.walk(f) if isinstance(h, ast.ExceptHandler)]
     assert where == ["resolve"]
 
@@ -346,7 +347,7 @@ def _fake(key: str, fail: bool = False) -> types.SimpleNamespace:
         return types.SimpleNamespace(params=FakeParams(**kw), profile=profiles.get(kw["profile"]), seeds=(0, 1, 2))
 
     return types.SimpleNamespace(__name__=f"lib.chapters.ch{key}_fake", Params=FakeParams, setup=setup,
-                                 plan=lambda s: [[cfg]])
+                                 plan=lambda s: [[Planned(cfg)]])
 
 
 @pytest.mark.usefixtures("run_cache", "stand_in_fingerprint")
@@ -355,7 +356,7 @@ def test_results_read_the_stored_fields_and_name_missing_stale_and_old_records(m
     monkeypatch.setattr(ch7, "SOURCES", tuple(fakes))
     monkeypatch.setattr(ch7.registry, "module", lambda k: fakes[k])
     mine = FakeParams(profile="smoke")
-    hashes = vd.run_hashes([[profiles.mlp_config(profiles.get("smoke"), 16)]])
+    hashes = vd.run_hashes([[Planned(profiles.mlp_config(profiles.get("smoke"), 16))]])
     vd.store("smoke", "04", FakeParams(profile="smoke", width=99), hashes, [_v("4-other-params", HELD)])
     vd.store("smoke", "05", mine, ["not-the-plan"], [_v("5-stale-claim", HELD)])
     vd.store("smoke", "06", mine, hashes, [_v("6-resnet-diff-beats-random", NOT_HELD, "C8", scale="ResNet dense test "
@@ -403,14 +404,12 @@ def test_headline_reaches_the_intro_page(tmp_path, monkeypatch):
 
 
 def test_tables_keep_markdown_and_regimes():
-    import pandas as pd
-
-    assert ch7.markdown_table(pd.DataFrame({"a": ["x|y"], "b": [1]})).splitlines() == ["| a | b |", "|---|---|",
+    assert ct.markdown_table(pd.DataFrame({"a": ["x|y"], "b": [1]})).splitlines() == ["| a | b |", "|---|---|",
                                                                                       "| x\\|y | 1 |"]
     r = gathered(_v("4-a", HELD, "C4", scale="MLP test acc 0.5 (thesis 0.55)"),
                  _v("6-b", NOT_HELD, "C8", scale="ViT dense test acc 0.30 (thesis 0.78)"), _v("6-c", HELD, ""))
-    reg = ch7.regime_counts(r.verdicts).set_index("regime")
+    reg = ct.regime_counts(r.verdicts).set_index("regime")
     assert list(reg.index) == ["near the thesis's regime", "far from it", "no reference accuracy"]
     assert reg.loc["far from it", "claims"] == "6-b" and reg["total"].sum() == 3
-    t = ch7.verdict_counts(r.verdicts).set_index("chapter")
+    t = ct.verdict_counts(r.verdicts).set_index("chapter")
     assert t.loc["all", "total"] == 3 and t.loc["06", HELD] == 1

@@ -14,6 +14,7 @@ from lib.chapters import ch08_what_diffs_measure as ch
 from lib.chapters import registry
 from lib.chapters.params import ParameterError
 from lib.config import config_hash
+from lib.plan import configs
 from lib.stats import gradient_stats
 from lib.stats import significance as sig
 from lib.stats.prefix import merge, prefix_stats
@@ -23,8 +24,8 @@ from lib.stats.prefix import merge, prefix_stats
 @pytest.mark.usefixtures("stand_in_fingerprint")
 def test_plan_reuses_chapters_2_and_4_and_adds_only_gaussian_mlps():
     s = ch.setup(profile="smoke")
-    mine = {config_hash(c): c for st in ch.plan(s) for c in st}
-    theirs = {config_hash(c) for k in ("02", "04") for st in registry.plan(k, profile="smoke") for c in st}
+    mine = {config_hash(c): c for c in configs(ch.plan(s))}
+    theirs = {config_hash(c) for k in ("02", "04") for c in configs(registry.plan(k, profile="smoke"))}
     new = [c for h, c in mine.items() if h not in theirs]
     assert new and all(c.model.arch == "mlp" and c.data.dataset == "gaussian" for c in new)
     assert len(new) == len(s.gaussian_widths) * len(s.seeds)

@@ -17,14 +17,15 @@ from lib.chapters.params import ParameterError
 from lib.config import config_hash
 from lib.experiments import CHILD_SEED_OFFSET
 from lib.models import build_model
+from lib.plan import configs
 from lib.train import fresh_model
 
 
 @pytest.mark.usefixtures("stand_in_fingerprint")
 def test_plan_reuses_chapters_5_and_6():
     s = ch.setup(profile="smoke")
-    mine = {config_hash(c): c for st in ch.plan(s) for c in st}
-    theirs = {config_hash(c) for k in ("05", "06") for st in registry.plan(k, profile="smoke") for c in st}
+    mine = {config_hash(c): c for c in configs(ch.plan(s))}
+    theirs = {config_hash(c) for k in ("05", "06") for c in configs(registry.plan(k, profile="smoke"))}
     new = [c for h, c in mine.items() if h not in theirs]
     for c in new:
         m = c.mask

@@ -22,6 +22,7 @@ from lib.cluster import slurm
 from lib.data import DataConfig
 from lib.models import ModelConfig
 from lib.config import MaskConfig, OptimConfig, StatsConfig, TrainConfig, dependencies
+from lib.plan import from_configs, stage_configs
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -115,12 +116,14 @@ def test_chapter_06_plans_both_architectures_and_scopes():
     assert cluster.chapter_stages("07", profile="smoke") == []
 
 
-def test_merge_stages_orders_by_dependencies():
+def test_merge_orders_by_dependencies():
     p = mlp(seed=1)
     x = mlp(init_from=p, seed=2)
     y = mlp(seed=3, mask=MaskConfig(parent=x, method="magnitude", density=0.5))
-    merged = cluster.merge_stages([[[x], [y]], [[p], [x]]])
-    assert [[runs.config_hash(c) for c in s] for s in merged] == [[runs.config_hash(c)] for c in (p, x, y)]
+    merged = cluster.merge([from_configs([[x], [y]]), from_configs([[p], [x]])])
+    assert [[runs.config_hash(c) for c in s] for s in stage_configs(merged)] == [[runs.config_hash(c)] for c in (p, x, y)]
+    labelled = cluster.merge([[[cluster.Planned(x, {"run": "first"})]], [[cluster.Planned(x, {"run": "again"})]]])
+    assert [[q.labels for q in s] for s in labelled] == [[{"run": "first"}]]  # once, with its first labels
 
 
 def test_plan_and_local_executor(run_cache):
@@ -128,7 +131,8 @@ def test_plan_and_local_executor(run_cache):
     planned = cluster.plan("prune_sweep", base, widths=(4,), methods=("diff", "random"), seeds=(0,))
     assert [[p.status for p in s] for s in planned] == [["missing"], ["missing"] * 3]
     before = runs.TRAIN_COUNT
-    done = cluster.run_local(planned, progress=False)
+    done = cluster.run_local(cluster.experiment_plan("prune_sweep", base, widths=(4,), methods=("diff", "random"),
+                                                     seeds=(0,)), progress=False)
     assert runs.TRAIN_COUNT - before == 4
     assert all(p.status == "done" for s in done for p in s)
     again = cluster.plan("prune_sweep", base, widths=(4,), methods=("diff", "random"), seeds=(0,))
@@ -155,11 +159,11 @@ def test_status_from_job_records_and_the_queue(run_cache, tmp_path, monkeypatch)
     assert (status, detail) == ("failed", "ValueError: boom")  # from the log, without a result pickle
     with open(result, "wb") as f:
         pickle.dump(("error", "Traceback (most recent call last):\n  ...\nRuntimeError: from the pickle\n"), f)
-    [[p]] = cluster.with_status([[cfg]])
+    [[p]] = cluster.with_status(from_configs([[cfg]]))
     assert p.status == "failed" and p.detail == "RuntimeError: from the pickle" and str(log) in p.line()
 
     out: list[str] = []
-    monkeypatch.setattr(cluster.cli, "chapter_stages", lambda key, **kw: [[cfg]])
+    monkeypatch.setattr(cluster.cli, "chapter_plan", lambda key, **kw: from_configs([[cfg]]))
     assert cluster.dispatch_chapters({"05": {"profile": "smoke"}}, None, dry_run=True, out=out.append) == 1
     assert out[1] == "chapter 05: 1 runs: 0 done, 0 running, 0 submitted, 1 failed" and str(log) in out[2]
 
@@ -203,7 +207,7 @@ def test_no_sbatch_is_a_clear_error(run_cache, tmp_path, monkeypatch):
     empty.mkdir()
     monkeypatch.setenv("PATH", str(empty))
     with pytest.raises(cluster.ClusterError, match="sbatch is not on PATH"):
-        cluster.submit_slurm([[mlp()]], cluster.SlurmSettings(gpus_per_node=0))
+        cluster.submit_slurm(from_configs([[mlp()]]), cluster.SlurmSettings(gpus_per_node=0))
     assert not run_cache.exists(), "nothing planned, recorded or submitted"
 
 

@@ -1,4 +1,5 @@
-"""Experiments: sweeps return tidy frames, resume without retraining, and survive interruptions."""
+"""Experiments: plans, readers that return tidy frames and never train, and sweeps (trained by the one
+executor) that resume without retraining and survive interruptions."""
 from __future__ import annotations
 
 
@@ -9,8 +10,9 @@ import pytest
 import torch
 
 from lib import experiments as ex
-from lib import masks, runs
+from lib import masks, parallel, runs
 from lib.data import DataConfig
+from lib.plan import Plan, configs, merge, stage_configs
 from lib.runs import mask_for
 from lib.models import ModelConfig, mlp_weight_count, scaled_width
 from lib.config import OptimConfig, StatsConfig, TrainConfig
@@ -27,8 +29,14 @@ def W(w: int) -> int:
     return int(mlp_weight_count(w, depth=1))
 
 
+def trained(plan: Plan) -> Plan:
+    """``plan``, its missing runs trained by the one executor (in this process)."""
+    parallel.train(plan)
+    return plan
+
+
 def test_width_sweep_and_max_coherence(run_cache):
-    df = ex.width_sweep(tiny(), widths=(4, 8), progress=False)
+    df = ex.width_sweep(trained(ex.plan_width_sweep(tiny(), widths=(4, 8))))
     assert len(df) == 2 * 3 and {"width", "seed", "weights", "epoch", "test_acc"} <= set(df.columns)
     assert sorted(set(df["weights"])) == [W(4), W(8)]
     fake = pd.DataFrame({"width": [4] * 3 + [8] * 3, "seed": 0, "epoch": [0, 1, 2] * 2,
@@ -44,7 +52,8 @@ def test_width_sweep_and_max_coherence(run_cache):
 def test_prune_sweep_resumes_without_retraining(run_cache):
     base = tiny()
     before = runs.TRAIN_COUNT
-    final, curves = ex.prune_sweep(base, widths=(4, 8), methods=("magnitude", "random"), curves=True, progress=False)
+    plan = ex.plan_prune_sweep(base, widths=(4, 8), methods=("magnitude", "random"))
+    final, curves = ex.prune_sweep(trained(plan), curves=True)
     assert runs.TRAIN_COUNT - before == 2 + 2 * 3  # 2 parents, 2 x (2 children + none)
     assert len(final) == 6 and set(final["method"]) == {"magnitude", "random", "none"}
     assert {"train_loss", "test_loss", "train_acc", "test_acc", "gap", "nonzero_weights", "width", "seed"} <= set(final.columns)
@@ -54,7 +63,7 @@ def test_prune_sweep_resumes_without_retraining(run_cache):
         assert r.parent_width == scaled_width(r.width, 10, depth=1)
     assert (final["gap"] == final["train_acc"] - final["test_acc"]).all()
     assert len(curves) == 6 * 3 and {"method", "width", "epoch"} <= set(curves.columns)
-    again = ex.prune_sweep(base, widths=(4, 8), methods=("magnitude", "random"), progress=False)
+    again = ex.prune_sweep(trained(ex.plan_prune_sweep(base, widths=(4, 8), methods=("magnitude", "random"))))
     assert runs.TRAIN_COUNT - before == 8
     pd.testing.assert_frame_equal(again, final)
 
@@ -70,19 +79,21 @@ def test_interrupted_sweep_trains_only_the_missing_runs(run_cache, monkeypatch):
 
     monkeypatch.setattr(runs, "train", crashing)
     before = runs.TRAIN_COUNT
-    with pytest.raises(RuntimeError, match="simulated crash"):
-        ex.prune_sweep(base, widths=(4, 8), methods=("magnitude", "random"), progress=False)
+    plan = ex.plan_prune_sweep(base, widths=(4, 8), methods=("magnitude", "random"))
+    with pytest.raises(parallel.RunFailed, match="simulated crash"):
+        parallel.train(plan)
     assert runs.TRAIN_COUNT - before == 2 + 3 + 1  # parents, width 4's three runs, width 8's magnitude child
     assert not [p for p in (run_cache / "train").iterdir() if p.name.startswith(".tmp")]
     monkeypatch.setattr(runs, "train", real_train)
     mid = runs.TRAIN_COUNT
-    final = ex.prune_sweep(base, widths=(4, 8), methods=("magnitude", "random"), progress=False)
+    final = ex.prune_sweep(trained(plan))
     assert runs.TRAIN_COUNT - mid == 2 and len(final) == 6
 
 
 def test_parent_scaling_keeps_the_nonzero_count(run_cache):
     before = runs.TRAIN_COUNT
-    df = ex.parent_scaling(tiny(), base_width=4, ratios=(1, 3), methods=("magnitude", "random"), progress=False)
+    df = ex.parent_scaling(trained(ex.plan_parent_scaling(tiny(), base_width=4, ratios=(1, 3),
+                                                          methods=("magnitude", "random"))))
     assert runs.TRAIN_COUNT - before == 1 + 1 + 2  # none, one parent, two children
     assert sorted(df["method"]) == ["magnitude", "none", "random"]
     assert (df["nonzero_weights"] == W(4)).all()
@@ -94,7 +105,8 @@ def test_parent_scaling_keeps_the_nonzero_count(run_cache):
 
 def test_prune_large_vit(run_cache):
     base = tiny(model=ModelConfig("vit_tiny"), epochs=1)
-    res, layers = ex.prune_large(base, methods=("none", "random_10", "magnitude_best", "magnitude_worst"), progress=False)
+    res, layers = ex.prune_large(trained(ex.plan_prune_large(base, methods=("none", "random_10", "magnitude_best",
+                                                                            "magnitude_worst"))))
     assert res["method"].tolist() == ["none", "random_10", "magnitude_best", "magnitude_worst"]
     assert (res["seed"] == 0).all() and set(res["scope"]) == {"global"}
     assert len(layers) == 3 * 12 and set(layers["group"]) == {"qkv", "ff_hidden", "block_output"}
@@ -109,28 +121,59 @@ def test_prune_large_vit(run_cache):
     assert dense["none"] - dense["random_10"] == pruned
 
 
-def test_bad_inputs_fail_before_training(run_cache):
+def test_bad_inputs_fail_when_planned(run_cache):
     before = runs.TRAIN_COUNT
     with pytest.raises(ValueError, match="need parents trained with gradient statistics"):
-        ex.prune_sweep(tiny(), widths=(4,), methods=("diff",), progress=False)
+        ex.plan_prune_sweep(tiny(), widths=(4,), methods=("diff",))
     with pytest.raises(ValueError, match=r"unknown method\(s\) \['obd'\]"):
-        ex.prune_sweep(tiny(), widths=(4,), methods=("obd",), progress=False)
+        ex.plan_prune_sweep(tiny(), widths=(4,), methods=("obd",))
     with pytest.raises(ValueError, match=r"unknown method\(s\) \['magnitude'\]; allowed: none, random"):
-        ex.prune_large(tiny(), methods=("magnitude",), progress=False)
+        ex.plan_prune_large(tiny(), methods=("magnitude",))
     with pytest.raises(ValueError, match="density"):
-        ex.prune_sweep(tiny(), widths=(4,), methods=("random",), density=0, progress=False)
+        ex.plan_prune_sweep(tiny(), widths=(4,), methods=("random",), density=0)
     assert runs.TRAIN_COUNT == before
 
 
-def test_plan_configs_stages():
-    stages = ex.plan_configs("prune_sweep", tiny(), widths=(4, 8), methods=("magnitude", "random"))
+def test_plan_experiment_stages():
+    stages = stage_configs(ex.plan_experiment("prune_sweep", tiny(), widths=(4, 8), methods=("magnitude", "random")))
     assert [len(s) for s in stages] == [2, 6]
     assert all(c.mask is None and c.seed == 0 for c in stages[0])
     assert {c.seed for c in stages[1]} == {ex.CHILD_SEED_OFFSET}
-    only_random = ex.plan_configs("prune_sweep", tiny(), widths=(4,), methods=("random",))
+    only_random = ex.plan_experiment("prune_sweep", tiny(), widths=(4,), methods=("random",))
     assert [len(s) for s in only_random] == [0, 2]
+    assert [p.labels for p in only_random[1]] == [{"width": 4, "parent_width": scaled_width(4, 10, depth=1), "seed": 0,
+                                                   "density": 0.1, "method": m} for m in ("random", "none")]
     with pytest.raises(ValueError, match="unknown experiment"):
-        ex.plan_configs("nope")
+        ex.plan_experiment("nope")
+
+
+def test_readers_never_train(run_cache, monkeypatch):
+    """Every reader of lib.experiments reads a trained plan without training, and names the missing run and
+    the chapter when a run of its plan is not in the cache."""
+    base = tiny(stats=StatsConfig(every=1))
+    plans = {"width_sweep": ex.plan_width_sweep(base, widths=(4,)),
+             "prune_sweep": ex.plan_prune_sweep(base, widths=(4,), methods=("diff", "random")),
+             "parent_scaling": ex.plan_parent_scaling(base, base_width=4, ratios=(2,), methods=("magnitude",)),
+             "prune_large": ex.plan_prune_large(base, methods=("none", "random", "coherence_best"))}
+    readers = {"width_sweep": ex.width_sweep, "prune_sweep": ex.prune_sweep, "parent_scaling": ex.parent_scaling,
+               "prune_large": ex.prune_large}
+    parallel.train(merge(plans.values()))
+
+    def no_training(*a, **k):
+        raise AssertionError("a reader trained a run")
+
+    monkeypatch.setattr(runs, "train_run", no_training)
+    monkeypatch.setattr(runs, "train", no_training)
+    before = runs.TRAIN_COUNT
+    for name, plan in plans.items():
+        out = readers[name](plan)
+        assert len(out[0] if isinstance(out, tuple) else out), name
+    assert runs.TRAIN_COUNT == before
+    missing = ex.plan_prune_sweep(base, widths=(4,), methods=("random",), seeds=(7,))
+    child = missing[-1][0].config
+    with pytest.raises(runs.RunNotTrained, match=rf"run {runs.config_hash(child)} \(mlp w={child.model.width} gaussian seed 1007 random "
+                                                 r"mask d=0.1, 2 epochs\) is not in the run cache .*chapter 05's plan"):
+        ex.prune_sweep(missing, chapter="05")
 
 
 @pytest.mark.parametrize("method", ["snip", "grasp", "synflow"])
@@ -138,9 +181,8 @@ def test_a_pruning_at_initialisation_child_starts_from_the_network_its_mask_scor
     """The child of a snip/grasp/synflow mask is planned with its parent's seed and model, and training builds
     its first weights bit for bit as the network the scorer saw (masked); random and magnitude children still
     start from seed + CHILD_SEED_OFFSET, another network."""
-    stages = ex.plan_configs("prune_sweep", tiny(epochs=0), widths=(4,), methods=(method, "random", "magnitude"),
-                             seeds=(3,), ratio=2)
-    children = {c.mask.method: c for c in stages[1] if c.mask is not None}
+    plan = ex.plan_prune_sweep(tiny(epochs=0), widths=(4,), methods=(method, "random", "magnitude"), seeds=(3,), ratio=2)
+    children = {c.mask.method: c for c in stage_configs(plan)[1] if c.mask is not None}
     child = children[method]
     assert child.seed == child.mask.parent.seed == 3 and child.model == child.mask.parent.model
     assert children["random"].seed == children["magnitude"].seed == 3 + ex.CHILD_SEED_OFFSET
@@ -153,7 +195,8 @@ def test_a_pruning_at_initialisation_child_starts_from_the_network_its_mask_scor
         return real(m, model, x, y, **kw)
 
     monkeypatch.setattr(masks, "init_scores", spy)
-    run = runs.get_or_train(child, progress=False)  # 0 epochs: the run's weights are its masked start
+    trained(plan)
+    run = runs.load(child)  # 0 epochs: the run's weights are its masked start
     mask = mask_for(child.mask)
     start = run.state_dict()
     assert seen and set(seen) == set(start)
@@ -182,27 +225,27 @@ def test_start_where_scored_moves_only_pruning_at_initialisation_children():
 
 
 def test_layer_scope_shares_parents_and_dense_runs_with_global():
-    from lib.config import config_hash, merge_stages
+    from lib.config import config_hash
 
     args = dict(widths=(4, 8), methods=("magnitude", "random"), seeds=(0, 1))
-    glob = ex.plan_configs("prune_sweep", tiny(), **args)
-    layer = ex.plan_configs("prune_sweep", tiny(), scope="layer", **args)
+    glob = stage_configs(ex.plan_prune_sweep(tiny(), **args))
+    layer = stage_configs(ex.plan_prune_sweep(tiny(), scope="layer", **args))
     h = lambda stages: {config_hash(c) for st in stages for c in st}  # noqa: E731
     assert {config_hash(c) for c in glob[0]} == {config_hash(c) for c in layer[0]}  # the same parents
     dense = lambda st: {config_hash(c) for c in st[1] if c.mask is None}  # noqa: E731
     assert dense(glob) == dense(layer) and len(dense(glob)) == 4
     assert {c.mask.scope for c in layer[1] if c.mask is not None} == {"layer"}
-    both = merge_stages([glob, layer])
+    both = stage_configs(merge([ex.plan_prune_sweep(tiny(), **args), ex.plan_prune_sweep(tiny(), scope="layer", **args)]))
     assert h(both) == h(glob) | h(layer) and sum(map(len, both)) == len(h(glob)) + 2 * 2 * 2
 
 
 def test_prune_sweep_with_diff_masks(run_cache):
     base = tiny(stats=StatsConfig(every=1))
-    df = ex.prune_sweep(base, widths=(4,), methods=("diff", "random"), progress=False)
+    df = ex.prune_sweep(trained(ex.plan_prune_sweep(base, widths=(4,), methods=("diff", "random"))))
     assert sorted(df["method"]) == ["diff", "none", "random"]
-    child = ex.plan_configs("prune_sweep", base, widths=(4,), methods=("diff",))[1][0]
+    child = configs(ex.plan_prune_sweep(base, widths=(4,), methods=("diff",)))[1]
     assert child.stats == StatsConfig() and child.mask.parent.stats.every == 1
     m = mask_for(child.mask)
-    sd = runs.get_or_train(child, progress=False).state_dict()
+    sd = runs.load(child).state_dict()
     assert all((sd[n][~m[n]] == 0).all() for n in m)
     assert df.set_index("method").loc["diff", "nonzero_weights"] == int(0.1 * W(scaled_width(4, 10, depth=1)) + 0.5)

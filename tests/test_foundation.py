@@ -147,14 +147,14 @@ def test_training_lowers_loss_on_cifar_subset(run_cache):
         pytest.skip("CIFAR-10 not found (set CIFAR10_PATH)")
     cfg = TrainConfig(data=DataConfig("cifar10", 512, 100), model=ModelConfig("mlp", width=64),
                       optim=OptimConfig("adam", 1e-3), batch_size=64, epochs=3)
-    m = runs.get_or_train(cfg, progress=False).metrics
+    m = runs.train_run(cfg).metrics
     assert m["train_loss"].iloc[-1] < m["train_loss"].iloc[0] - 0.2
 
 
 def test_cache_hit_does_not_train(run_cache):
     before = runs.TRAIN_COUNT
-    r1 = runs.get_or_train(tiny(), progress=False)
-    r2 = runs.get_or_train(tiny(), progress=False)
+    r1 = runs.train_run(tiny())
+    r2 = runs.train_run(tiny())
     assert runs.TRAIN_COUNT == before + 1 and r1.path == r2.path
     assert (r1.path / "config.json").exists() and (r1.path / "model.pt").exists()
     assert list(r1.metrics["epoch"]) == [0, 1, 2]
@@ -184,12 +184,12 @@ def test_crashed_run_leaves_no_cache_entry(run_cache, monkeypatch):
 
     monkeypatch.setattr(T, "evaluate", flaky)
     with pytest.raises(RuntimeError, match="simulated crash"):
-        runs.get_or_train(tiny(), progress=False)
+        runs.train_run(tiny())
     assert not runs.is_cached(tiny())
     # nothing that looks finished: only the epoch-0 checkpoint the next call resumes from
     assert [p.name for p in (run_cache / "train").iterdir()] == [f".ckpt-{runs.config_hash(tiny())}"]
     monkeypatch.setattr(T, "evaluate", real)
-    runs.get_or_train(tiny(), progress=False)
+    runs.train_run(tiny())
     assert [p.name for p in (run_cache / "train").iterdir()] == [runs.config_hash(tiny())]
 
 
@@ -207,7 +207,7 @@ PINNED = ("46808d51f4e47fbe", "1515dc567fdc7659")  # with data fingerprints (iss
 
 
 def test_track_records_parameter_values(run_cache):
-    r = runs.get_or_train(tiny(track=("1.weight",)), progress=False)
+    r = runs.train_run(tiny(track=("1.weight",)))
     t = np.load(r.file("tracks.npz"))["1.weight"]
     assert t.shape == (3, 8, 3072)
     assert torch.equal(torch.from_numpy(t[-1]), r.state_dict()["1.weight"])
@@ -216,8 +216,8 @@ def test_track_records_parameter_values(run_cache):
 def test_init_from_uses_trained_weights(run_cache):
     parent = tiny()
     child = tiny(init_from=parent, data=DataConfig("gaussian", 64, 32, seed=9), epochs=0)
-    pr = runs.get_or_train(parent, progress=False)
-    cr = runs.get_or_train(child, progress=False)
+    pr = runs.train_run(parent)
+    cr = runs.train_run(child)
     for k, v in pr.state_dict().items():
         assert torch.equal(v, cr.state_dict()[k])
 

@@ -257,7 +257,7 @@ def test_diff_scorer_reads_the_parent_diffs(run_cache, monkeypatch):
             torch.save({"epoch": 1, "coherence": 1.0, "diffs": fake}, p)
             return p
 
-    monkeypatch.setattr(runs, "get_or_train", lambda cfg, **kw: FakeRun())
+    monkeypatch.setattr(runs, "load", lambda cfg, **kw: FakeRun())
     m = mask_for(MaskConfig(parent=parent, method="diff", density=0.2, scope="layer"))
     assert all(torch.equal(m[n], make_mask({n: fake[n].abs()}, density=0.2)[n]) for n in shapes)
 
@@ -270,6 +270,9 @@ def test_mask_for_caches_atomically(run_cache, monkeypatch):
     m = mask_for(cfg)
     assert runs.TRAIN_COUNT == before  # random masks need only the parent's shapes
     cfg = MaskConfig(parent=parent, method="magnitude", density=0.1)
+    with pytest.raises(runs.RunNotTrained, match=f"run {runs.config_hash(parent)} .* is not in the run cache"):
+        mask_for(cfg)  # a magnitude mask reads its parent, which an earlier stage of the plan trains
+    runs.train_run(parent)
     m = mask_for(cfg)
     assert runs.TRAIN_COUNT == before + 1
     files = sorted(p.name for p in (run_cache / "masks").iterdir())
@@ -289,7 +292,8 @@ def test_masked_weights_stay_zero(run_cache, optim):
     parent = tiny(optim=optim)
     mc = MaskConfig(parent=parent, method="magnitude", density=0.1, scope="global")
     child = replace(parent, seed=1000, mask=mc, epochs=3)
-    run = runs.get_or_train(child, progress=False)
+    runs.train_run(parent)  # the plan's first stage
+    run = runs.train_run(child)
     sd, m = run.state_dict(), mask_for(mc)
     init = masks.magnitude_scores(models.build_model(child.model))
     for n, keep in m.items():
@@ -303,8 +307,8 @@ def test_diff_mask_end_to_end(run_cache):
     parent = tiny(stats=StatsConfig(every=1), epochs=2)
     mc = MaskConfig(parent=parent, method="diff", density=0.1, scope="global", floor=0.02)
     child = replace(parent, seed=1000, mask=mc, stats=StatsConfig())
-    run = runs.get_or_train(child, progress=False)
-    prun = runs.get_or_train(parent, progress=False)
+    prun = runs.train_run(parent)  # the plan's first stage
+    run = runs.train_run(child)
     blob = torch.load(prun.file("diffs_max_trained.pt"), weights_only=True)
     met = prun.metrics
     trained = met[met["epoch"] >= 1]

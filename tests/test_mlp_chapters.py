@@ -9,7 +9,9 @@ import pytest
 import torch
 
 from lib import experiments as ex
+from lib import parallel
 from lib.chapters import mlp as mc
+from lib.chapters import seed_tests as st
 from lib.chapters import verdicts as lv
 from lib.data import DataConfig
 from lib.models import ModelConfig, mlp, mlp_weight_count, scaled_width
@@ -71,9 +73,10 @@ def test_hist_density_and_extreme_epochs():
 
 
 def test_diff_tables_from_real_runs(run_cache):
-    base = tiny()
-    runs_ = mc.width_runs(base, (4, 8), (0,))
-    curves = ex.width_sweep(base, (4, 8), (0,), progress=False)  # same configs: no retraining
+    plan = ex.plan_width_sweep(tiny(), (4, 8), (0,))
+    parallel.train(plan)
+    runs_ = mc.width_runs(plan)
+    curves = ex.width_sweep(plan)
     layers = mc.weight_layers(1)
     for (w, s), run in runs_.items():
         curve = curves[(curves["width"] == w) & (curves["seed"] == s)]
@@ -98,13 +101,17 @@ def test_diff_tables_from_real_runs(run_cache):
 
 def test_mask_layer_shares(run_cache):
     base = tiny(epochs=1)
-    t = mc.mask_layer_shares(base, 4, density=0.25, seed=0, ratio=4, methods=("magnitude", "random"))
+    plan = ex.plan_prune_sweep(base, (4, 8), ("magnitude", "random"), density=0.25, seeds=(0,), ratio=4)
+    parallel.train(plan)
+    t = mc.mask_layer_shares(plan, 4, 0)
     pw = scaled_width(4, 4, depth=1)
     assert set(t["method"]) == {"magnitude", "random"} and (t["parent_width"] == pw).all()
     for _, g in t.groupby("method"):
         assert g["layer"].tolist() == mc.weight_layers(1)
         assert abs(g["kept"].sum() - 0.25 * g["size"].sum()) <= 1
-    layer = mc.mask_layer_shares(base, 4, density=0.25, seed=0, ratio=4, methods=("magnitude",), scope="layer")
+    layer_plan = ex.plan_prune_sweep(base, (4,), ("magnitude",), density=0.25, seeds=(0,), ratio=4, scope="layer")
+    parallel.train(layer_plan)
+    layer = mc.mask_layer_shares(layer_plan, 4, 0)
     assert np.allclose(layer["fraction_kept"], 0.25, atol=0.5 / layer["size"].min())  # the same share of every layer
 
 
@@ -134,7 +141,7 @@ def test_trend_rows_are_each_seeds_fit():
 
 def test_dropped_note_says_what_was_left_out():
     df = pd.DataFrame({"width": [4, 8, 4, 8], "seed": [0, 0, 1, 1], "v": [1., np.nan, 2., 3.]})
-    test = lv.trend(df, x="width", value="v")
+    test = st.trend(df, x="width", value="v")
     assert test["dropped"] == 1 and test["n"] == 1  # seed 0 has one point left: no slope
     note = mc.dropped_note(test, df, "v")
     assert "1 seed(s) left out" in note and "1 non-finite v value(s) left out of the seeds' fits" in note
@@ -143,7 +150,7 @@ def test_dropped_note_says_what_was_left_out():
 
 def test_the_intervals_table_is_the_toolkits():
     assert mc.intervals_frame is lv.intervals_frame and mc.show_intervals is lv.show_intervals
-    assert mc.group_label is lv.group_label and mc.GROUP_STATS == lv.GROUP_STATS
+    assert mc.group_label is lv.group_label and mc.GROUP_STATS == st.GROUP_STATS
 
 
 def test_stats_samples():

@@ -1,6 +1,6 @@
-"""lib.parallel: a plan's runs trained in worker processes give the runs of sequential training, bit for
-bit; parents train before their children; a failing run stops the call naming the run; the build's
-progress lines with two workers."""
+"""lib.parallel, the one executor: a plan's runs trained in worker processes give the runs of sequential
+training, bit for bit; parents train before their children; a failing run stops the call naming the run;
+the build's progress lines with two workers; a smoke chapter plan with one and two workers."""
 from __future__ import annotations
 
 import re
@@ -13,7 +13,9 @@ import torch
 from lib import cluster, parallel, runs
 from lib.book import progress
 from lib.book.layout import BuildError
+from lib.chapters import registry
 from lib.config import MaskConfig, OptimConfig, StatsConfig, TrainConfig, config_hash
+from lib.plan import Plan, configs, distinct, from_configs
 from lib.data import DataConfig
 from lib.models import ModelConfig
 
@@ -85,7 +87,7 @@ def test_default_workers_reads_book_workers(monkeypatch):
     monkeypatch.setattr(parallel.torch.cuda, "is_available", lambda: True)
     assert parallel.default_workers() == 1  # the runs would share one GPU
     with pytest.raises(ValueError, match="workers must be"):
-        parallel.train_stages([], workers=0)
+        parallel.train([], workers=0)
 
 
 # ------------------------------------------------------------------------------------ the executor
@@ -94,14 +96,16 @@ def test_two_workers_train_the_same_runs_as_one(tmp_path, monkeypatch, threads):
     """Same hashes cached, same metrics.csv bytes and weights: the thread count is the policy's, not the
     load's (with 2 threads per run on 2 cores the workers take turns)."""
     monkeypatch.setattr(parallel, "THREAD_RULES", (("mlp", None, threads),))
-    plan = [four()]
+    plan = from_configs([four()])
     monkeypatch.setenv("BOOK_RUNS_DIR", str(tmp_path / "one"))
-    one = parallel.train_stages(plan, workers=1, n_cores=2)
+    parallel.train(plan, workers=1, n_cores=2)
+    one = [runs.load(c) for c in configs(plan)]
     monkeypatch.setenv("BOOK_RUNS_DIR", str(tmp_path / "two"))
     events: list[str] = []
-    two = parallel.train_stages(plan, workers=2, n_cores=2, started=lambda c: events.append("start"),
-                                finished=lambda r, s: events.append("end"))
-    assert [r.hash for r in one] == [r.hash for r in two] == [config_hash(c) for c in plan[0]]
+    parallel.train(plan, workers=2, n_cores=2, on_start=lambda c: events.append("start"),
+                   on_finish=lambda r, s: events.append("end"))
+    two = [runs.load(c) for c in configs(plan)]
+    assert [r.hash for r in one] == [r.hash for r in two] == [config_hash(c) for c in configs(plan)]
     assert sorted(events) == ["end"] * 4 + ["start"] * 4
     a, b = trained(tmp_path / "one"), trained(tmp_path / "two")
     assert list(a) == list(b) and len(a) == 4
@@ -110,7 +114,7 @@ def test_two_workers_train_the_same_runs_as_one(tmp_path, monkeypatch, threads):
         assert all(torch.equal(a[h][1][k], b[h][1][k]) for k in a[h][1]), f"run {h}: weights differ"
     assert {r.info["threads"] for r in one} == {r.info["threads"] for r in two} == {threads}
     events.clear()  # all cached: nothing started
-    assert [r.hash for r in parallel.train_stages(plan, workers=2, started=events.append)] == [r.hash for r in one]
+    parallel.train(plan, workers=2, on_start=events.append)
     assert events == []
 
 
@@ -120,10 +124,10 @@ def test_parents_train_before_their_children(run_cache):
                 for i, m in enumerate(("diff", "magnitude"))]
     plan = cluster.plan("prune_sweep", mlp(), widths=(8,), methods=("diff", "magnitude"), ratio=1.5,
                         include_none=False)
-    stages = [[parent, mlp(seed=4)], children, *cluster.configs_of(plan)]
+    stages = [[parent, mlp(seed=4)], children, *[[p.config for p in s] for s in plan]]
     events: list[tuple[str, str]] = []
-    parallel.train_stages(stages, workers=2, started=lambda c: events.append(("start", config_hash(c))),
-                          finished=lambda r, s: events.append(("end", r.hash)))
+    parallel.train(from_configs(stages), workers=2, on_start=lambda c: events.append(("start", config_hash(c))),
+                   on_finish=lambda r, s: events.append(("end", r.hash)))
     order = {e: i for i, e in enumerate(events)}
     for child in children:
         assert order[("end", config_hash(parent))] < order[("start", config_hash(child))]
@@ -142,7 +146,7 @@ def test_a_failing_run_fails_the_call_naming_it(run_cache, monkeypatch):
     slow = mlp(seed=7, epochs=200, data=DataConfig("gaussian", 512, 32, seed=0))
     t0 = time.perf_counter()
     with pytest.raises(parallel.RunFailed) as caught:
-        parallel.train_stages([[no_stats], [slow, bad]], workers=2)
+        parallel.train(from_configs([[no_stats], [slow, bad]]), workers=2)
     assert time.perf_counter() - t0 < 120
     err = caught.value
     assert err.hash == config_hash(bad) and err.error.startswith("ValueError: method 'diff' needs a parent")
@@ -151,11 +155,12 @@ def test_a_failing_run_fails_the_call_naming_it(run_cache, monkeypatch):
 
     with pytest.raises(BuildError, match=rf"chapter 05: training run {config_hash(bad)} \(mlp w=8 gaussian seed 6 "
                                          r"diff mask d=0.5, 2 epochs\) failed: ValueError: method 'diff'"):
-        progress.train_planned("05", [[no_stats], [bad, replace(no_stats, seed=8)]], out=lambda line: None, workers=2)
+        progress.train_planned("05", from_configs([[no_stats], [bad, replace(no_stats, seed=8)]]), out=lambda line: None,
+                               workers=2)
 
 
 def test_progress_lines_with_two_workers(run_cache):
-    plan = [[mlp(seed=s) for s in range(3)]]
+    plan = from_configs([[mlp(seed=s) for s in range(3)]])
     lines: list[str] = []
     done = progress.train_planned("04", plan, out=lines.append, workers=2)
     assert (done.planned, done.cached, done.trained) == (3, 0, 3)
@@ -170,3 +175,31 @@ def test_progress_lines_with_two_workers(run_cache):
                             r"(under a minute left|all trained)", e), e
     done = cluster.run_local(plan, progress=False, workers=2)
     assert all(p.status == "done" for s in done for p in s)
+
+
+def smoke_plan() -> Plan:
+    """Chapter 4's smoke plan cut to one epoch of two of its MLPs on 64 Gaussian images (so it trains in
+    seconds without CIFAR-10): the same plan type, stages and labels the build hands the executor."""
+    (stage,) = registry.plan("04", profile="smoke")
+    mlps = [p for p in stage if p.config.model.arch == "mlp"][:2]
+    tiny = DataConfig("gaussian", 64, 32, seed=0)
+    return [[replace(p, config=replace(p.config, data=tiny, epochs=1,
+                                       stats=replace(p.config.stats, max_samples=32, test_samples=16))) for p in mlps]]
+
+
+@pytest.mark.usefixtures("stand_in_fingerprint")
+@pytest.mark.parametrize("workers", [1, 2])
+def test_train_a_smoke_plan(run_cache, workers):
+    plan = smoke_plan()
+    before = runs.TRAIN_COUNT
+    with pytest.raises(runs.RunNotTrained, match=r"chapter 04's plan lists it"):
+        runs.load(configs(plan)[0], chapter="04")
+    landed: list[str] = []
+    parallel.train(plan, workers=workers, on_finish=lambda run, s: landed.append(run.hash))
+    assert sorted(landed) == sorted(config_hash(c) for c in distinct(plan))
+    assert all(runs.load(c).metrics["epoch"].tolist() == [0, 1] for c in configs(plan))
+    if workers == 1:  # trained here (2 workers train in their own processes, whose counters this one cannot see)
+        assert runs.TRAIN_COUNT - before == len(distinct(plan))
+    landed.clear()
+    parallel.train(plan, workers=workers, on_start=lambda cfg: landed.append("start"))  # all cached: nothing to do
+    assert landed == []

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 import torch
 
-from lib import data, profiles
+from lib import data, parallel, profiles
 from lib.chapters import realdata as rd
 from lib.models import ModelConfig, build_model
 
@@ -33,7 +33,9 @@ def runs(tmp_path_factory):
         pytest.skip("CIFAR-10 not found (set CIFAR10_PATH); the real-data run needs it")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("BOOK_RUNS_DIR", str(tmp_path_factory.mktemp("runs")))
-        yield rd.real_vs_gaussian(tiny_profile(), "resnet_small", seed=0, progress=False)
+        plan = rd.plan_real_vs_gaussian(tiny_profile(), "resnet_small", seed=0)
+        parallel.train(plan)
+        yield rd.real_vs_gaussian(plan)
 
 
 # ------------------------------------------------------------------------------- no training

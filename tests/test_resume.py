@@ -4,7 +4,10 @@ file its callbacks wrote. No SLURM needed (tests/test_slurm.py does the same thr
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
+import os
+import random
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +17,7 @@ import torch
 
 import lib.train as T
 from lib import paths, runs
+from lib.checkpoint import Checkpoint, from_plain, to_plain
 from lib.data import DataConfig
 from lib.models import ModelConfig
 from lib.config import MaskConfig, OptimConfig, StatsConfig, TrainConfig
@@ -99,7 +103,7 @@ def assert_same_run(a, b):
     assert names == sorted(p.name for p in b.iterdir())
     for name in names:
         if name.endswith(".pt"):
-            same(torch.load(a / name, weights_only=False), torch.load(b / name, weights_only=False), name)
+            same(torch.load(a / name, weights_only=True), torch.load(b / name, weights_only=True), name)
         elif name.endswith(".npz"):
             with np.load(a / name) as x, np.load(b / name) as y:
                 same(dict(x), dict(y), name)
@@ -119,12 +123,12 @@ def test_interrupted_run_resumes_to_the_same_result(case, run_cache, monkeypatch
     k = cfg.epochs - 1
     h = runs.config_hash(cfg)
     monkeypatch.setenv("BOOK_RUNS_DIR", str(tmp_path / "reference"))
-    ref = runs.get_or_train(cfg, progress=False)  # uninterrupted, no extra callback
+    ref = runs.train_run(cfg)  # uninterrupted, no extra callback
 
     monkeypatch.setenv("BOOK_RUNS_DIR", str(run_cache))
     first = with_interrupt(monkeypatch, k)
     with pytest.raises(RuntimeError, match=f"simulated interruption at epoch {k}"):
-        runs.get_or_train(cfg, progress=False)
+        runs.train_run(cfg)
     assert first.seen == list(range(k + 1)) and not runs.is_cached(cfg)
     ckpt = paths.checkpoint_dir(h)
     latest = (ckpt / "LATEST").read_text()
@@ -132,7 +136,7 @@ def test_interrupted_run_resumes_to_the_same_result(case, run_cache, monkeypatch
     capfd.readouterr()
 
     again = with_interrupt(monkeypatch, None)
-    run = runs.get_or_train(cfg, progress=False)
+    run = runs.train_run(cfg)
     assert again.seen == list(range(k, cfg.epochs + 1)), "resumed after epoch k-1, not from the start"
     assert f"from its checkpoint after epoch {k - 1}" in capfd.readouterr().err
     assert not ckpt.exists(), "the checkpoint is deleted once the run lands"
@@ -143,10 +147,10 @@ def test_interrupt_right_after_initialisation(run_cache, monkeypatch):
     cfg = dataclasses.replace(CASES["mlp-adam-stats-track"], epochs=2)
     first = with_interrupt(monkeypatch, 1)
     with pytest.raises(RuntimeError):
-        runs.get_or_train(cfg, progress=False)
+        runs.train_run(cfg)
     assert first.seen == [0, 1]
     again = with_interrupt(monkeypatch, None)
-    runs.get_or_train(cfg, progress=False)
+    runs.train_run(cfg)
     assert again.seen == [1, 2]  # epoch 0 (with its statistics) came from the checkpoint
 
 
@@ -154,7 +158,7 @@ def interrupted_checkpoint(monkeypatch, cfg) -> Path:
     """Interrupt ``cfg`` at epoch 2; the ``state.pt`` of the checkpoint it leaves behind."""
     with_interrupt(monkeypatch, 2)
     with pytest.raises(RuntimeError):
-        runs.get_or_train(cfg, progress=False)
+        runs.train_run(cfg)
     ckpt = paths.checkpoint_dir(runs.config_hash(cfg))
     return ckpt / (ckpt / "LATEST").read_text() / "state.pt"
 
@@ -163,11 +167,11 @@ def assert_restarts_from_scratch(monkeypatch, tmp_path, cfg, warning: str) -> No
     """Running ``cfg`` again warns ``warning``, trains every epoch, and ends as a fresh run does."""
     again = with_interrupt(monkeypatch, None)
     with pytest.warns(UserWarning, match=warning):
-        run = runs.get_or_train(cfg, progress=False)
+        run = runs.train_run(cfg)
     assert again.seen == list(range(cfg.epochs + 1))
     monkeypatch.setattr(T, "build_callbacks", BUILD_CALLBACKS)
     monkeypatch.setenv("BOOK_RUNS_DIR", str(tmp_path / "reference"))
-    assert_same_run(run.path, runs.get_or_train(cfg, progress=False).path)
+    assert_same_run(run.path, runs.train_run(cfg).path)
 
 
 def test_unreadable_checkpoint_is_ignored(run_cache, monkeypatch, tmp_path):
@@ -181,7 +185,7 @@ def test_checkpoints_can_be_turned_off(run_cache, monkeypatch):
     cfg = dataclasses.replace(CASES["mlp-adam-stats-track"], epochs=2)
     with_interrupt(monkeypatch, 2)
     with pytest.raises(RuntimeError):
-        runs.get_or_train(cfg, progress=False)
+        runs.train_run(cfg)
     assert not paths.checkpoint_dir(runs.config_hash(cfg)).exists()
 
 
@@ -202,7 +206,132 @@ def test_callbacks_without_state_disable_checkpoints(run_cache, tmp_path):
 def test_checkpoint_that_cannot_be_restored_is_dropped(run_cache, monkeypatch, tmp_path):
     cfg = dataclasses.replace(CASES["mlp-adam-stats-track"], epochs=2)
     f = interrupted_checkpoint(monkeypatch, cfg)
-    state = torch.load(f, weights_only=False)
+    state = torch.load(f, weights_only=True)
     state["model"] = {k: torch.zeros(3) for k in state["model"]}  # e.g. written by an older model definition
     torch.save(state, f)
     assert_restarts_from_scratch(monkeypatch, tmp_path, cfg, "cannot be restored")
+
+
+def set_aside(run_cache, cfg) -> list[Path]:
+    """The checkpoint folders of ``cfg`` set aside so far."""
+    return sorted((run_cache / "train").glob(f".ckpt-{runs.config_hash(cfg)}.set-aside-*"))
+
+
+def test_a_bad_checkpoint_is_set_aside_and_named(run_cache, monkeypatch, tmp_path):
+    cfg = dataclasses.replace(CASES["mlp-adam-stats-track"], epochs=2)
+    interrupted_checkpoint(monkeypatch, cfg).write_bytes(b"garbage")
+    with_interrupt(monkeypatch, None)
+    with pytest.warns(UserWarning, match=r"set aside as .*\.set-aside-") as record:
+        runs.train_run(cfg)
+    (moved,) = set_aside(run_cache, cfg)
+    assert any(str(moved) in str(w.message) for w in record)
+    assert (moved / "LATEST").exists(), "set aside whole, for a look, never loaded again"
+
+
+# ---- issue 24: no reuse by size and time; nothing in a checkpoint runs code ------------------------
+STAMP = 1_700_000_000 * 10**9  # one modification time for every write: a file system with coarse timestamps
+
+
+class Rewrites:
+    """Writes ``probe.bin`` after epochs 0 and 2 only, at the same size each time, and sets its modification
+    time back to :data:`STAMP`, as a rewrite within the same second looks on a coarse file system."""
+
+    def on_epoch_end(self, epoch, model, ctx):
+        if epoch in (0, 2):
+            f = ctx.out_dir / "probe.bin"
+            f.write_bytes(f"epoch {epoch}".encode())
+            os.utime(f, ns=(STAMP, STAMP))
+        return {}
+
+    def on_train_end(self, model, ctx):
+        pass
+
+    def state_dict(self):
+        return {}
+
+    def load_state_dict(self, state):
+        pass
+
+
+def test_a_file_rewritten_at_the_same_size_and_time_lands_with_its_new_content(run_cache, tmp_path):
+    cfg = dataclasses.replace(CASES["mlp-adam-stats-track"], epochs=4)
+    ckpt = tmp_path / "ckpt"
+    with pytest.raises(RuntimeError, match="simulated interruption at epoch 3"):
+        T.train(cfg, tmp_path / "first", progress=False, callbacks=[Rewrites(), Interrupt(3)], checkpoint_dir=ckpt)
+    assert (ckpt / (ckpt / "LATEST").read_text() / "files" / "probe.bin").read_bytes() == b"epoch 2"
+    T.train(cfg, tmp_path / "resumed", progress=False, callbacks=[Rewrites(), Interrupt(None)], checkpoint_dir=ckpt)
+    assert (tmp_path / "resumed" / "probe.bin").read_bytes() == b"epoch 2"
+
+
+def test_checkpoints_link_a_file_only_when_its_content_is_unchanged(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "same.bin").write_bytes(b"x" * 10)
+    (out / "changed.bin").write_bytes(b"a" * 10)
+    store = Checkpoint(tmp_path / "ckpt", "key")
+    assert store.save(0, {}, out)
+    inode = (store.current / "files" / "same.bin").stat().st_ino
+    st = (out / "changed.bin").stat()
+    (out / "changed.bin").write_bytes(b"b" * 10)
+    os.utime(out / "changed.bin", ns=(st.st_atime_ns, st.st_mtime_ns))  # same size, same time
+    assert store.save(1, {}, out)
+    files = store.current / "files"
+    assert (files / "same.bin").stat().st_ino == inode  # reused: the same content
+    assert (files / "changed.bin").read_bytes() == b"b" * 10
+    saved = torch.load(store.current / "state.pt", weights_only=True)
+    assert saved["files"] == {"changed.bin": hashlib.sha256(b"b" * 10).hexdigest(),
+                              "same.bin": hashlib.sha256(b"x" * 10).hexdigest()}
+
+
+def test_a_checkpoint_file_that_differs_from_its_record_is_not_restored(run_cache, monkeypatch, tmp_path):
+    cfg = dataclasses.replace(CASES["mlp-adam-stats-track"], epochs=2)
+    diffs = interrupted_checkpoint(monkeypatch, cfg).parent / "files" / "diffs_max.pt"
+    blob = bytearray(diffs.read_bytes())
+    blob[-100] ^= 0xFF
+    diffs.write_bytes(bytes(blob))
+    assert_restarts_from_scratch(monkeypatch, tmp_path, cfg, "diffs_max.pt differs from the SHA-256 it records")
+
+
+class Payload:
+    """Unpickling this creates the file ``marker`` (a harmless stand-in for any code)."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_a_checkpoint_holding_a_pickle_payload_is_set_aside_unrun(run_cache, monkeypatch, tmp_path):
+    cfg = dataclasses.replace(CASES["mlp-adam-stats-track"], epochs=2)
+    f = interrupted_checkpoint(monkeypatch, cfg)
+    marker = tmp_path / "payload-ran"
+    state = torch.load(f, weights_only=True)
+    state["rows"] = Payload(marker)
+    torch.save(state, f)
+    assert not marker.exists()
+    assert_restarts_from_scratch(monkeypatch, tmp_path, cfg, "ignoring unreadable checkpoint .*set aside")
+    assert not marker.exists(), "the checkpoint's payload ran"
+    assert len(set_aside(run_cache, cfg)) == 1
+
+
+def test_checkpoint_state_is_plain_data():
+    """RNG states, numpy arrays and scalars go through torch.save / weights_only=True loads unchanged."""
+    np.random.seed(3)
+    random.seed(4)
+    state = {"numpy": np.random.get_state(), "random": random.getstate(), "rows": [{"a": np.float64(0.1), "b": 2}],
+             "hists": {"x": [np.arange(5, dtype=np.int64)]}, "f32": np.float32(1.5), "flag": np.bool_(True)}
+    path = Path(os.environ.get("TMPDIR", "/tmp")) / f"plain-{os.getpid()}.pt"
+    try:
+        torch.save(to_plain(state), path)
+        back = from_plain(torch.load(path, weights_only=True))
+    finally:
+        path.unlink(missing_ok=True)
+    assert back["random"] == state["random"]
+    assert back["numpy"][0] == "MT19937" and np.array_equal(back["numpy"][1], state["numpy"][1])
+    assert back["numpy"][1].dtype == state["numpy"][1].dtype and back["numpy"][2:] == state["numpy"][2:]
+    assert type(back["rows"][0]["a"]) is np.float64 and back["rows"][0]["a"] == state["rows"][0]["a"]
+    assert type(back["f32"]) is np.float32 and type(back["flag"]) is np.bool_
+    assert back["hists"]["x"][0].dtype == np.int64 and np.array_equal(back["hists"]["x"][0], np.arange(5))
+    with pytest.raises(TypeError, match="cannot hold a set"):
+        to_plain({"s": {1, 2}})

@@ -24,6 +24,7 @@ from lib import experiments as ex
 from lib.data import DataConfig
 from lib.models import ModelConfig
 from lib.config import OptimConfig, StatsConfig, TrainConfig
+from lib.plan import configs, from_configs
 
 CONF = Path(os.environ.get("BOOK_SLURM_DIR", "/tmp/book-slurm")) / "slurm.conf"
 SETTINGS = dict(gpus_per_node=0, cpus_per_task=1, timeout_min=10, signal_delay_s=30)
@@ -98,7 +99,7 @@ def statuses(planned) -> list[list[str]]:
 def test_smoke_pruning_experiment_through_slurm(slurm):
     base = mlp()
     args = dict(widths=(4,), methods=("diff", "magnitude", "random"), seeds=(0,))
-    stages = cluster.experiment_stages("prune_sweep", base, **args)
+    stages = cluster.experiment_plan("prune_sweep", base, **args)
     assert [len(s) for s in stages] == [1, 4]  # the parent, then 3 children and the dense "none" run
     settings = cluster.SlurmSettings(**SETTINGS)
 
@@ -121,7 +122,7 @@ def test_smoke_pruning_experiment_through_slurm(slurm):
     third = cluster.submit_slurm(stages, settings)
     assert statuses(third) == [["done"], ["done"] * 4]
     before = runs.TRAIN_COUNT
-    df = ex.prune_sweep(base, progress=False, **args)  # what the chapter calls: everything is cached
+    df = ex.prune_sweep(stages)  # what the chapter reads: everything is cached
     assert runs.TRAIN_COUNT == before and len(df) == 4
 
 
@@ -129,7 +130,7 @@ def test_time_limit_signal_requeues_and_the_run_resumes_identically(slurm, tmp_p
     cfg = mlp(data=DataConfig("gaussian", 512, 64, seed=0), model=ModelConfig("mlp", width=32, depth=1),
               epochs=25, stats=StatsConfig(every=5, max_samples=64), track=("1.weight",))
     h = runs.config_hash(cfg)
-    [[planned]] = cluster.submit_slurm([[cfg]], cluster.SlurmSettings(**SETTINGS))
+    [[planned]] = cluster.submit_slurm(from_configs([[cfg]]), cluster.SlurmSettings(**SETTINGS))
     job_id = planned.job["job_id"]
     latest = paths.checkpoint_dir(h) / "LATEST"
     t0 = time.monotonic()
@@ -140,7 +141,7 @@ def test_time_limit_signal_requeues_and_the_run_resumes_identically(slurm, tmp_p
     # what SLURM sends signal_delay_s before the time limit (and on pre-emption)
     subprocess.run(["scancel", "--signal=USR2", job_id], check=True)
     release_requeued(job_id)
-    [[final]] = cluster.wait_for([[cfg]], poll_s=1, timeout_s=300)
+    [[final]] = cluster.wait_for(from_configs([[cfg]]), poll_s=1, timeout_s=300)
     assert final.status == "done", final.line()
     log = Path(final.job["stdout"]).read_text() + Path(final.job["stderr"]).read_text()
     assert "Caught signal SIGUSR2" in log and f"Requeued job {job_id}" in log, log[-2000:]
@@ -151,7 +152,7 @@ def test_time_limit_signal_requeues_and_the_run_resumes_identically(slurm, tmp_p
     torch.set_num_threads(1)
     try:
         os.environ["BOOK_RUNS_DIR"] = str(tmp_path / "reference")
-        ref = runs.get_or_train(cfg, progress=False)  # uninterrupted, in this process
+        ref = runs.train_run(cfg)  # uninterrupted, in this process
     finally:
         torch.set_num_threads(threads)
         os.environ["BOOK_RUNS_DIR"] = str(slurm)
@@ -164,15 +165,15 @@ def test_time_limit_signal_requeues_and_the_run_resumes_identically(slurm, tmp_p
 
 def test_failed_job_is_reported_with_its_log(slurm):
     bad = mlp(init_from=mlp(model=ModelConfig("mlp", width=16, depth=1)))  # model mismatch: fails at once
-    [[p]] = cluster.submit_slurm([[bad]], cluster.SlurmSettings(**SETTINGS))
+    [[p]] = cluster.submit_slurm(from_configs([[bad]]), cluster.SlurmSettings(**SETTINGS))
     assert p.status == "submitted"
-    [[p]] = cluster.wait_for([[bad]], poll_s=1, timeout_s=120)
+    [[p]] = cluster.wait_for(from_configs([[bad]]), poll_s=1, timeout_s=120)
     assert p.status == "failed" and "init_from has model" in p.detail, p.line()
     assert p.job["stderr"] in p.line() and "init_from has model" in Path(p.job["stderr"]).read_text()
 
 
 def test_bad_settings_fail_before_anything_is_submitted(slurm, tmp_path, monkeypatch):
-    stages = [[mlp()]]
+    stages = from_configs([[mlp()]])
     n_jobs = len(cluster.queue() or {})
     with pytest.raises(cluster.ClusterError, match=r"unknown partition 'nope'; this cluster has: debug \(default\)"):
         cluster.submit_slurm(stages, cluster.SlurmSettings(**{**SETTINGS, "partition": "nope"}))
@@ -197,7 +198,7 @@ def test_one_minute_time_limit_requeues_and_resumes(slurm):
               epochs=100_000, stats=StatsConfig())
     # SLURM sends the signal up to 30 s early (it checks limits every 30 s): 15 s leaves Python time to start
     settings = cluster.SlurmSettings(**{**SETTINGS, "timeout_min": 1, "signal_delay_s": 15})
-    [[planned]] = cluster.submit_slurm([[cfg]], settings)
+    [[planned]] = cluster.submit_slurm(from_configs([[cfg]]), settings)
     job_id = planned.job["job_id"]
     release_requeued(job_id, timeout_s=150)  # SLURM signals it 15-45 s after it starts
     log = Path(planned.job["stderr"])
@@ -230,11 +231,11 @@ def test_book_command_submits_a_chapter_whose_notebook_then_trains_nothing(slurm
     from lib.chapters import registry
     from lib.config import config_hash
 
-    n = len({config_hash(c) for stage in registry.plan("04", profile="smoke") for c in stage})
+    n = len({config_hash(c) for c in configs(registry.plan("04", profile="smoke"))})
     assert n == 8  # 2 MLP widths and chapter 2's ResNet and ViT on real data, 2 seeds each
     assert bb.main(argv) == 0
     assert f"chapter 04: {n} runs: 0 done, 0 running, {n} submitted, 0 failed" in capsys.readouterr().out
-    done = cluster.wait_for(cluster.chapter_stages("04", profile="smoke"), poll_s=1, timeout_s=300)
+    done = cluster.wait_for(cluster.chapter_plan("04", profile="smoke"), poll_s=1, timeout_s=300)
     assert all(p.status == "done" for s in done for p in s), [p.line() for s in done for p in s]
     assert bb.main(argv) == 0
     assert f"chapter 04: {n} runs: {n} done, 0 running, 0 submitted, 0 failed" in capsys.readouterr().out

@@ -214,10 +214,10 @@ def test_run_hash_and_model_file_do_not_depend_on_the_kernel(run_cache, monkeypa
     cfg = child(track=())
     monkeypatch.setenv("BOOK_SPARSE", "1")
     h1 = runs.config_hash(cfg)
-    run = runs.get_or_train(cfg, progress=False)
+    run = runs.train_run(cfg)
     monkeypatch.setenv("BOOK_SPARSE", "0")
     assert runs.config_hash(cfg) == h1 and run.path.name == h1
-    assert runs.get_or_train(cfg, progress=False).path == run.path  # a cache hit, whichever kernel
+    assert runs.train_run(cfg).path == run.path  # a cache hit, whichever kernel
     sd = torch.load(run.path / "model.pt", weights_only=True)
     ref = T.fresh_model(cfg).state_dict()
     assert list(sd) == list(ref) and all(sd[k].shape == ref[k].shape for k in ref)
@@ -228,7 +228,7 @@ def test_sparse_run_resumes_bit_identically(run_cache, monkeypatch, tmp_path, ca
     after epoch 1: the checkpoint's choice wins and the run equals an uninterrupted sparse run exactly."""
     cfg = child(optim=OptimConfig("adam", 1e-3))
     monkeypatch.setenv("BOOK_SPARSE", "1")
-    whole = runs.get_or_train(cfg, progress=False)
+    whole = runs.train_run(cfg)
     ref_model = torch.load(whole.path / "model.pt", weights_only=True)
     ref_metrics = pd.read_csv(whole.path / "metrics.csv")
     monkeypatch.setenv("BOOK_RUNS_DIR", str(tmp_path / "runs2"))
@@ -236,13 +236,13 @@ def test_sparse_run_resumes_bit_identically(run_cache, monkeypatch, tmp_path, ca
     build = T.build_callbacks
     monkeypatch.setattr(T, "build_callbacks", lambda c: build(c) + [SeesLinear(2)])
     with pytest.raises(RuntimeError, match="simulated interruption at epoch 2"):
-        runs.get_or_train(cfg, progress=False)
-    ckpt = torch.load(next((tmp_path / "runs2" / "train").glob(".ckpt-*/epoch-000001-*/state.pt")), weights_only=False)
+        runs.train_run(cfg)
+    ckpt = torch.load(next((tmp_path / "runs2" / "train").glob(".ckpt-*/epoch-000001-*/state.pt")), weights_only=True)
     assert sorted(ckpt["sparse"]) == sorted(runs.mask_for(cfg.mask))
     assert list(ckpt["model"]) == list(ref_model)  # checkpoints hold the dense format too
     monkeypatch.setattr(T, "build_callbacks", lambda c: build(c) + [SeesLinear(None)])  # the same callbacks
     monkeypatch.setenv("BOOK_SPARSE", "0")
-    resumed = runs.get_or_train(cfg, progress=False)
+    resumed = runs.train_run(cfg)
     assert "resuming mlp gaussian from its checkpoint after epoch 1" in capfd.readouterr().err
     got = torch.load(resumed.path / "model.pt", weights_only=True)
     assert all(torch.equal(got[k], ref_model[k]) for k in ref_model)

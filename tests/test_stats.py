@@ -301,12 +301,12 @@ def test_stats_callback(tmp_path, monkeypatch):
     monkeypatch.setenv("BOOK_RUNS_DIR", str(tmp_path))
     from lib.data import DataConfig
     from lib.models import ModelConfig
-    from lib.runs import get_or_train
+    from lib.runs import train_run
     from lib.config import StatsConfig, TrainConfig
 
     cfg = TrainConfig(data=DataConfig(dataset="gaussian", n_train=64, n_test=32), model=ModelConfig(arch="mlp", width=16),
                       stats=StatsConfig(every=1, bins=10), epochs=2, batch_size=32)
-    run = get_or_train(cfg, device=torch.device("cpu"), progress=False)
+    run = train_run(cfg, device=torch.device("cpu"))
     m = run.metrics
     names = [k for k, _ in run.load_model().named_parameters()]
     assert list(m["epoch"]) == [0, 1, 2]

@@ -8,12 +8,12 @@ import time
 from typing import Any
 
 from ..chapters import registry
-from ..config import Stages
+from ..plan import Plan
 from . import checks, execute, progress, status
 from .layout import HTML, STAGE, BuildError, format_seconds, source, staged
 
 
-def chapter_plan(key: str, params: dict[str, Any]) -> Stages:
+def chapter_plan(key: str, params: dict[str, Any]) -> Plan:
     """The runs chapter ``key`` trains for its papermill ``params`` (:func:`registry.plan`);
     BuildError when the parameters are not ones the chapter accepts."""
     try:

@@ -32,7 +32,7 @@ from .. import masks
 from ..config import TrainConfig, config_dict, config_hash
 from ..data import DeviceData, check_sizes
 from ..models import NUM_CLASSES, build_model
-from ..parallel import describe
+from ..plan import Plan, configs, describe
 from ..train import train
 
 #: Images of the stand-in batch (train and test): one optimiser step, and enough samples for statistics.
@@ -159,9 +159,9 @@ class Checked:
     seconds: float
 
 
-def check_plans(plans: Iterable[tuple[str, list[list[TrainConfig]]]], *,
+def check_plans(plans: Iterable[tuple[str, Plan]], *,
                 out: Callable[[str], None] = functools.partial(print, flush=True)) -> Checked:
-    """:func:`check_run` for every run of every (chapter, stages), once per :func:`signature` (runs that
+    """:func:`check_run` for every run of every (chapter, plan), once per :func:`signature` (runs that
     differ only in their seeds or mask method take the same path; :func:`check_config` runs for each),
     printing one line per chapter; raises :class:`PlanCheckFailed` on the first failure."""
     seen: set[str] = set()
@@ -169,8 +169,8 @@ def check_plans(plans: Iterable[tuple[str, list[list[TrainConfig]]]], *,
     counts: dict[str, int] = {}
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="book-plan-check-") as tmp:
-        for chapter, stages in plans:
-            todo = [c for stage in stages for c in stage]
+        for chapter, plan in plans:
+            todo = configs(plan)
             counts[chapter] = len({config_hash(c) for c in todo})
             t_chapter, new = time.perf_counter(), 0
             for cfg in tqdm(todo, desc=f"check chapter {chapter}", unit="run", leave=False, disable=None):

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from .. import parallel, runs
-from ..parallel import describe, distinct
-from ..config import Stages, TrainConfig, config_hash
+from ..config import TrainConfig, config_hash
+from ..plan import Plan, describe, distinct
 from .layout import BuildError
 
 Out = Callable[[str], None]
@@ -53,14 +53,14 @@ def recorded_seconds(done: Sequence[runs.Run]) -> float | None:
     return sum(secs) / len(secs) if secs else None
 
 
-def train_planned(key: str, stages: Stages, *, out: Out = _print, workers: int = 1) -> Training:
+def train_planned(key: str, plan: Plan, *, out: Out = _print, workers: int = 1) -> Training:
     """Train every run of chapter ``key``'s plan that is not cached, stage by stage, in ``workers``
-    processes (:func:`lib.parallel.train_stages`; 1: in this process; no per-epoch bars), printing one
-    line as each run starts and one as it ends; the estimate of the time left is divided among the
-    workers. A run that fails raises BuildError naming the chapter, the run and the traceback."""
-    planned = distinct(stages)
+    processes (the one executor, :func:`lib.parallel.train`; 1: in this process; no per-epoch bars),
+    printing one line as each run starts and one as it ends; the estimate of the time left is divided
+    among the workers. A run that fails raises BuildError naming the chapter, the run and the traceback."""
+    planned = distinct(plan)
     todo = [c for c in planned if not runs.is_cached(c)]
-    cached = [runs.get_or_train(c, progress=False) for c in planned if runs.is_cached(c)]
+    cached = [runs.load(c, chapter=key) for c in planned if runs.is_cached(c)]
     head = f"chapter {key}: {len(planned)} runs planned, {len(cached)} in the cache, {len(todo)} to train"
     if todo:
         mean = recorded_seconds(cached)
@@ -84,7 +84,7 @@ def train_planned(key: str, stages: Stages, *, out: Out = _print, workers: int =
             + (f"{about(mean * left / min(workers, left))} left" if left else "all trained"))
 
     try:
-        parallel.train_stages(stages, workers=workers, started=started, finished=finished)
+        parallel.train(plan, workers=workers, on_start=started, on_finish=finished)
     except parallel.RunFailed as exc:
         raise BuildError(f"chapter {key}: training run {exc.hash} ({describe(exc.config)}) failed: "
                          f"{exc.error}\n{exc.trace}") from None

@@ -14,6 +14,7 @@ from typing import Any
 from .. import paths, runs
 from ..chapters import registry
 from ..config import TrainConfig, config_hash
+from ..plan import configs
 from .layout import STATUS_JSON
 
 
@@ -57,7 +58,7 @@ def machine_summary() -> str:
 def planned_runs(key: str, record: dict[str, Any]) -> dict[str, TrainConfig]:
     """``{hash: config}`` of the runs :func:`lib.chapters.registry.plan` lists for chapter ``key``
     with the parameters its status ``record`` ran with (the same plan the build trains and SLURM submits)."""
-    return {config_hash(c): c for stage in registry.plan(key, **record.get("parameters", {})) for c in stage}
+    return {config_hash(c): c for c in configs(registry.plan(key, **record.get("parameters", {})))}
 
 
 def training_rows(records: dict[str, dict[str, Any]]) -> list[str]:

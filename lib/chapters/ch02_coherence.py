@@ -10,8 +10,8 @@ notebook shows both tables before the verdicts). Each claim is written once with
 :class:`verdicts.Claim` (its text, the thesis's statement, the result that would make it not held, the
 conclusion it bears on) and decided by one small function of those numbers (tests feed them hand-made
 values). The seed is the replicate: every claim compares one value per seed and side, runs of the same
-seed paired (:func:`verdicts.paired`); a window of epochs is first averaged within each seed
-(:func:`verdicts.paired_groups`), so n is the number of seeds. A claim is held or not held only when the
+seed paired (:func:`seed_tests.paired`); a window of epochs is first averaged within each seed
+(:func:`seed_tests.paired_groups`), so n is the number of seeds. A claim is held or not held only when the
 interval of the mean paired difference lies wholly on one side. Every coherence figure draws the floor
 1/n of n unrelated gradients, and every table of coherence gives the debiased value (n α − 1)/(n − 1)
 beside α.
@@ -25,19 +25,22 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown
 
-from .. import profiles
-from ..config import Stages, TrainConfig
+from .. import parallel, profiles
+from ..config import TrainConfig
 from ..models import ARCHS
-from ..runs import Run, get_or_train, train_stages
+from ..plan import Plan, from_configs
+from ..runs import Run, load
 from . import params as check
 from . import realdata as rd
 from . import thesis
 from .figures import Provenance, debiased_coherence, show
 from .figures import style as figure_style
 from .realdata import run_configs
-from .verdicts import Claim, Decided, Verdict, intervals_frame, paired, paired_groups, verdicts_of
+from .seed_tests import paired, paired_groups
+from .verdicts import Claim, Decided, Verdict, intervals_frame, verdicts_of
 
 
+CHAPTER = "02"
 FAMILIES = ("cnn", "vit")
 #: Family -> the name used in claim ids.
 FAMILY = {"cnn": "resnet", "vit": "vit"}
@@ -130,10 +133,10 @@ def setup(**params: Any) -> Setup:
     return Setup(p, prof, seeds, archs, configs)
 
 
-def plan(s: Setup) -> Stages:
+def plan(s: Setup) -> Plan:
     """[real and gaussian runs], then [real_then_gaussian runs] (they start from the real runs' weights)."""
-    return [[c[k] for c in s.configs.values() for k in ("real", "gaussian")],
-            [c["real_then_gaussian"] for c in s.configs.values()]]
+    return from_configs([[c[k] for c in s.configs.values() for k in ("real", "gaussian")],
+                         [c["real_then_gaussian"] for c in s.configs.values()]])
 
 
 # ------------------------------------------------------------------------------------ results
@@ -155,9 +158,10 @@ class Results:
 
 
 def results(s: Setup) -> Results:
-    """Train (or load) exactly :func:`plan`'s runs, then read them back per family and seed."""
-    train_stages(plan(s))
-    runs = {fam: {seed: {k: get_or_train(cfg, progress=False) for k, cfg in s.configs[(fam, seed)].items()}
+    """Train :func:`plan`'s missing runs (the one executor, :func:`lib.parallel.train`; nothing when the build
+    has), then read them (:func:`lib.runs.load`) per family and seed."""
+    parallel.train(plan(s))
+    runs = {fam: {seed: {k: load(cfg, chapter=CHAPTER) for k, cfg in s.configs[(fam, seed)].items()}
                   for seed in s.seeds} for fam in s.archs}
     seed = s.params.seed
     return Results(runs, seed, {fam: rd.curves(runs[fam][seed]) for fam in s.archs})

@@ -8,7 +8,7 @@ figure and table, the explorer (:func:`explorer`), then :func:`measure` (the per
 a diff summary table with a seed column, or of per-seed displacements, so tests can feed it hand-made
 values. The seed is the replicate: the tensors of one run share that run's level, so each seed's values
 are first averaged over the tensors (and runs) a claim reads, and the test is over seeds
-(:func:`verdicts.paired_groups`, :func:`verdicts.paired`; n = seeds); the per-tensor intervals are shown
+(:func:`seed_tests.paired_groups`, :func:`seed_tests.paired`; n = seeds); the per-tensor intervals are shown
 beside it. Claims of "no difference" or "not smaller" are tested against margins fixed below (module
 constants, each with its reason), never tuned after a run.
 """
@@ -21,9 +21,10 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from .. import profiles
-from ..config import Stages, TrainConfig
-from ..runs import Run, get_or_train, train_stages
+from .. import parallel, profiles
+from ..config import TrainConfig
+from ..plan import Plan, from_configs
+from ..runs import Run, load
 from . import params as check
 from . import realdata as rd
 from .ch02_coherence import (FAMILY, FLOOR_NOTE, check_large, large_profile, large_settings, scale_text, stats_n,
@@ -31,8 +32,10 @@ from .ch02_coherence import (FAMILY, FLOOR_NOTE, check_large, large_profile, lar
 from .ch02_coherence import seeds_line, style  # noqa: F401  (the notebook calls ch.seeds_line(), ch.style())
 from .figures import Provenance, show
 from .realdata import run_configs
-from .verdicts import Claim, Decided, Verdict, intervals_frame, paired, paired_frame, paired_groups, verdicts_of
+from .seed_tests import paired, paired_frame, paired_groups
+from .verdicts import Claim, Decided, Verdict, intervals_frame, verdicts_of
 
+CHAPTER = "03"
 #: The runs chapter 3 reads (chapter 2's fresh runs).
 RUNS = ("real", "gaussian")
 #: Columns of the diff summary tables under Figures 3.1 and 3.2.
@@ -102,9 +105,9 @@ def setup(**params: Any) -> Setup:
     return Setup(p, prof, seeds, archs, configs)
 
 
-def plan(s: Setup) -> Stages:
+def plan(s: Setup) -> Plan:
     """One stage: the real and gaussian runs of both architectures and every seed (chapter 2's)."""
-    return [[c[k] for c in s.configs.values() for k in RUNS]]
+    return from_configs([[c[k] for c in s.configs.values() for k in RUNS]])
 
 
 # ------------------------------------------------------------------------------------ results
@@ -130,9 +133,10 @@ class Results:
 
 
 def results(s: Setup) -> Results:
-    """Train (or load) exactly :func:`plan`'s runs, then read their diffs, histograms and trajectories."""
-    train_stages(plan(s))
-    runs = {fam: {seed: {n: get_or_train(s.configs[(fam, seed)][n], progress=False) for n in RUNS}
+    """Train :func:`plan`'s missing runs (the one executor, :func:`lib.parallel.train`; nothing when the build
+    has), then read them (:func:`lib.runs.load`): their diffs, histograms and trajectories."""
+    parallel.train(plan(s))
+    runs = {fam: {seed: {n: load(s.configs[(fam, seed)][n], chapter=CHAPTER) for n in RUNS}
                   for seed in s.seeds} for fam in s.archs}
     seed = s.params.seed
     layers = {fam: rd.representative_layers(runs[fam][seed]["real"].load_model()) for fam in runs}
@@ -249,7 +253,7 @@ MOVE_BOUNDS = (-2.0, 2.0)
 
 def against(df: pd.DataFrame, value: str, ref: float, *, by: Sequence[str], claim: str,
             margin: float | None = None, bounds: tuple[float, float] | None = None) -> tuple[dict[str, Any], pd.DataFrame]:
-    """:func:`verdicts.paired_groups` of column ``value`` against the constant ``ref`` (a one-sample test):
+    """:func:`seed_tests.paired_groups` of column ``value`` against the constant ``ref`` (a one-sample test):
     each seed's values averaged over the ``by`` groups first, then tested over seeds (n = seeds), and one
     interval per ``by`` group over seeds. ``df``: rows with ``by``, seed, ``value``; non-finite values are
     kept, for the test to count."""

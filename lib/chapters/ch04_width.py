@@ -4,7 +4,7 @@ The notebook calls, in order: :func:`setup`, :func:`results` (trains or loads ex
 the MLP sweep and chapter 2's real-data ResNet and ViT runs, which section 4.2 compares the MLPs'
 coherence with), one function per figure and table, and :func:`verdicts`. Each claim is decided by
 its own small function on plain per-seed DataFrames (tests feed them hand-made numbers) with the
-toolkit of :mod:`lib.chapters.verdicts`, always over seeds (the seed is the replicate): a claim that
+tests of :mod:`lib.chapters.seed_tests`, always over seeds (the seed is the replicate): a claim that
 something grows or shrinks with width is each seed's least-squares slope against ln width (:data:`LOG_WIDTH`)
 tested over seeds (``trend``), several numbers of one run (its weight matrices) are reduced within the run
 first, and a claim worded "every width" judges each width on its own (``every=True``). Table 4.d
@@ -21,15 +21,16 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from .. import experiments as ex
-from .. import profiles, runs
-from ..config import Stages, TrainConfig, config_hash
-from ..experiments import plan_configs
+from .. import parallel, profiles
+from ..config import TrainConfig
 from ..models import mlp_weight_count
-from ..runs import Run
+from ..plan import Plan, Planned, merge
+from ..runs import Run, load
 from . import figures, mlp
 from . import params as check
 from . import realdata
 from .palette import OKABE_ITO
+from . import seed_tests
 from . import verdicts as toolkit
 from .thesis import FACTS, PRUNE_TABLES
 from .verdicts import Verdict
@@ -73,6 +74,7 @@ def setup(**params: Any) -> Setup:
     return Setup(p, prof, base, tuple(sorted(prof.widths)), check.seeds_with(p.seed, prof.seeds))
 
 
+CHAPTER = "04"
 #: Section 4.2 compares the MLPs' coherence with these chapter-2 models: family -> profile field of its arch.
 LARGE = {"resnet": "arch_cnn", "vit": "arch_vit"}
 
@@ -85,11 +87,18 @@ def large_configs(s: Setup) -> dict[tuple[str, int], TrainConfig]:
             for fam, field in LARGE.items() for sd in s.seeds}
 
 
-def plan(s: Setup) -> Stages:
-    """One stage: a dense MLP with gradient statistics per (width, seed), and chapter 2's real-data
-    ResNet and ViT run per seed (:func:`large_configs`)."""
-    (mlps,) = plan_configs("width_sweep", s.base, s.widths, s.seeds)
-    return [[*mlps, *large_configs(s).values()]]
+def plan_parts(s: Setup) -> dict[str, Plan]:
+    """The chapter's plan in its parts: "sweep", a dense MLP with gradient statistics per (width, seed)
+    (:func:`lib.experiments.plan_width_sweep`), and "large", chapter 2's real-data ResNet and ViT run per
+    seed (:func:`large_configs`, labelled ``family``, ``seed``); one stage each."""
+    return {"sweep": ex.plan_width_sweep(s.base, s.widths, s.seeds),
+            "large": [[Planned(cfg, {"family": fam, "seed": sd}) for (fam, sd), cfg in large_configs(s).items()]]}
+
+
+def plan(s: Setup) -> Plan:
+    """One stage: a dense MLP per (width, seed) and chapter 2's real-data ResNet and ViT per seed (the parts
+    of :func:`plan_parts`, merged)."""
+    return merge(plan_parts(s).values())
 
 
 # ------------------------------------------------------------------------------------- results
@@ -136,13 +145,13 @@ def stats_n(s: Setup) -> int:
     return mlp.stats_samples(s.base)
 
 
-def large_peaks(s: Setup, trained: Sequence[Run]) -> pd.DataFrame:
-    """Peak coherence of chapter 2's real-data ResNet and ViT runs among ``trained``, one row per
-    (family, seed): family, arch, seed, max_coherence, epoch_of_max, n, max_debiased, test_acc."""
-    by_hash = {r.hash: r for r in trained}
+def large_peaks(large: Plan) -> pd.DataFrame:
+    """Peak coherence of chapter 2's real-data ResNet and ViT runs (the "large" part of :func:`plan_parts`),
+    one row per (family, seed): family, arch, seed, max_coherence, epoch_of_max, n, max_debiased, test_acc."""
     rows = []
-    for (fam, sd), cfg in large_configs(s).items():
-        run = by_hash[config_hash(cfg)]
+    for p in (planned for stage in large for planned in stage):
+        fam, sd, cfg = p.labels["family"], p.labels["seed"], p.config
+        run = load(cfg, chapter=CHAPTER)
         pk, n = realdata.peak_coherence(run), mlp.stats_samples(cfg)
         rows.append({"family": fam, "arch": cfg.model.arch, "seed": sd, "max_coherence": pk["max"],
                      "epoch_of_max": pk["epoch_max"], "n": n,
@@ -152,11 +161,13 @@ def large_peaks(s: Setup, trained: Sequence[Run]) -> pd.DataFrame:
 
 
 def results(s: Setup) -> Results:
-    """Train (or load) every run of :func:`plan`, then read the curves, final epochs, peak coherence
-    (the MLPs' and the chapter-2 models'), diff densities, diff spreads and histograms the chapter shows."""
-    trained = runs.train_stages(plan(s))
-    run_of = {(r.config.model.width, r.config.seed): r for r in trained if r.config.model.arch == "mlp"}
-    curves = ex.width_sweep(s.base, s.widths, s.seeds, progress=False)  # the runs above: read, not trained
+    """Train :func:`plan`'s missing runs (the one executor, :func:`lib.parallel.train`; nothing when the build
+    has), then read them (:func:`lib.runs.load`): the curves, final epochs, peak coherence (the MLPs' and the
+    chapter-2 models'), diff densities, diff spreads and histograms the chapter shows."""
+    parts = plan_parts(s)
+    parallel.train(merge(parts.values()))  # = plan(s)
+    run_of = mlp.width_runs(parts["sweep"], chapter=CHAPTER)
+    curves = ex.width_sweep(parts["sweep"], chapter=CHAPTER)
     final = mlp.final_epoch(curves)
     summary = mlp.seed_summary(final, ["width"], ["train_loss", "test_loss", "train_acc", "test_acc", "gap"])
     summary.insert(1, "weights", [int(mlp_weight_count(w, depth=s.base.model.depth)) for w in summary["width"]])
@@ -176,7 +187,7 @@ def results(s: Setup) -> Results:
                         for w in s.widths for sd in s.seeds], ignore_index=True)
     spread["layer_name"] = [mlp.layer_label(n) if n != "all" else "all weights" for n in spread["layer"]]
     hists = {k: mlp.load_diff_hist(r) for k, r in run_of.items()}
-    return Results(curves, final, summary, peak, peak_summary, large_peaks(s, trained), dens, spread, run_of, hists)
+    return Results(curves, final, summary, peak, peak_summary, large_peaks(parts["large"]), dens, spread, run_of, hists)
 
 
 # ------------------------------------------------------------------------------- figures, tables
@@ -526,10 +537,10 @@ def _split_at(widths: Sequence[int], plateau: int) -> tuple[list[int], list[int]
 
 def _trend_decided(claim: toolkit.Claim, df: pd.DataFrame, value: str, side: str, ours: Any, *, scale: str,
                    margin: float | None = None) -> Decided:
-    """``claim`` decided by :func:`lib.chapters.verdicts.trend` of ``value`` against ln width over seeds,
+    """``claim`` decided by :func:`lib.chapters.seed_tests.trend` of ``value`` against ln width over seeds,
     with each seed's slope (or total change, for "flat") as the per-group rows; ``ours`` is called with
     the test and returns the text of our numbers."""
-    test = toolkit.trend(df, x="width", value=value, claim=side, margin=margin, log_x=LOG_WIDTH)
+    test = seed_tests.trend(df, x="width", value=value, claim=side, margin=margin, log_x=LOG_WIDTH)
     rows = mlp.trend_rows(df, x="width", value=value, log_x=LOG_WIDTH, flat=side == "flat")
     return claim.decide(ours(test), test, scale=scale, groups=rows, note=mlp.dropped_note(test, df, value))
 
@@ -538,7 +549,7 @@ def gap_grows(final: pd.DataFrame, plateau: int = FACTS["gap_plateau_width"], sc
     """Claim 4-gap-grows-with-width from the last-epoch rows (width, seed, gap): over the widths up to the
     plateau (:func:`_split_at`), each seed's least-squares slope of the gap against ln width
     (:data:`LOG_WIDTH`), then the t-interval of the slopes over seeds (claim "greater",
-    :func:`lib.chapters.verdicts.trend`). The rank correlation of the mean gap is quoted."""
+    :func:`lib.chapters.seed_tests.trend`). The rank correlation of the mean gap is quoted."""
     grow, _ = _split_at(final["width"].unique(), plateau)
     claim = _claim("4-gap-grows-with-width", "The generalization gap of a dense MLP grows with its width.",
                    f"The gap climbs steadily with width up to about {plateau} units (Fig. 4.2).",
@@ -561,7 +572,7 @@ def gap_levels_off(final: pd.DataFrame, plateau: int = FACTS["gap_plateau_width"
     claim on the total change: from the first width >= ``plateau`` on, each seed's fitted total change of
     the gap over that range (its least-squares slope against ln width times the range's span), then the
     two one-sided tests over seeds against ±``margin`` (:data:`GAP_LEVEL_MARGIN`; claim "flat" of
-    :func:`lib.chapters.verdicts.trend`). "Levels off" says the gap stops changing, so a directional test
+    :func:`lib.chapters.seed_tests.trend`). "Levels off" says the gap stops changing, so a directional test
     of a smaller slope would let a gap that merely grows more slowly count as level; and a margin on the
     total change, not on each step, keeps a slow steady drift from passing as level. Fewer than two widths
     from the plateau on: not measured at this scale."""
@@ -586,7 +597,7 @@ def gap_levels_off(final: pd.DataFrame, plateau: int = FACTS["gap_plateau_width"
 def coherence_grows(peak: pd.DataFrame, scale: str = "") -> Decided:
     """Claim 4-coherence-grows-with-width from the peaks per run (width, seed, max_coherence): each seed's
     least-squares slope of its peak α against ln width (:data:`LOG_WIDTH`), then the t-interval of the
-    slopes over seeds (claim "greater", :func:`lib.chapters.verdicts.trend`). The width of the highest
+    slopes over seeds (claim "greater", :func:`lib.chapters.seed_tests.trend`). The width of the highest
     mean peak and the rank correlation are quoted. (Every MLP's statistics use the same n, so α and its
     debiased value order the widths alike.) The one claim of this question: chapter 8 refers to it."""
     claim = _claim("4-coherence-grows-with-width", "The peak coherence of a dense MLP rises with its width.",
@@ -654,7 +665,7 @@ def diffs_wider_at_max(spread: pd.DataFrame, scale: str = "") -> Decided:
                    "of Fig. 4.4).", "at some width the sd of all diffs at the highest-coherence epoch is below that "
                    "at the lowest-coherence epoch, its paired interval over seeds wholly below zero at 0.05 / the "
                    "number of widths", "Figure 4.4", "C2")
-    test, groups = toolkit.paired_groups(pooled, "which", "max", "min", "sd", by=["width"], claim="greater",
+    test, groups = seed_tests.paired_groups(pooled, "which", "max", "min", "sd", by=["width"], claim="greater",
                                          every=True, bounds=UNIT_DIFF)
     ours = (f"sd of all diffs at the highest-coherence epoch {test['a']:.4f} vs {test['b']:.4f} at the lowest (means "
             f"over widths and seeds); held at {test.get('groups_held', 0)} of {test.get('groups', len(groups))} widths, "
@@ -686,7 +697,7 @@ def mlp_coherence_smaller(peak: pd.DataFrame, large: pd.DataFrame, family: str, 
     pairs = peak[["width", "seed", "max_debiased"]].merge(big[["seed", "max_debiased"]], on="seed", suffixes=("", "_large"))
     long = pd.concat([pairs.assign(model="mlp", value=ratio * pairs["max_debiased"]),
                       pairs.assign(model="large", value=pairs["max_debiased_large"])], ignore_index=True)
-    test, groups = toolkit.paired_groups(long, "model", "mlp", "large", "value", by=["width"], claim="less", every=True)
+    test, groups = seed_tests.paired_groups(long, "model", "mlp", "large", "value", by=["width"], claim="less", every=True)
     m, b = float(pairs["max_debiased"].mean()), float(big["max_debiased"].mean())
     top = pairs.groupby("width")["max_debiased"].mean()
     ours = (f"debiased peak coherence: MLPs {m:.4g} (mean over widths and seeds; highest width mean {top.max():.4g} at "

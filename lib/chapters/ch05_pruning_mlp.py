@@ -7,8 +7,8 @@ matrix keeps the same fraction), and every claim is decided once per scope (its 
 
 The notebook calls, in order: :func:`setup`, :func:`results` (trains or loads exactly :func:`plan`),
 one function per figure and table, and :func:`verdicts`. Each claim is decided by its own small
-function on the sweeps' plain per-seed DataFrames (tests feed them hand-made numbers) with the toolkit
-of :mod:`lib.chapters.verdicts`, always over seeds (the seed is the replicate): the children of one seed
+function on the sweeps' plain per-seed DataFrames (tests feed them hand-made numbers) with the tests
+of :mod:`lib.chapters.seed_tests`, always over seeds (the seed is the replicate): the children of one seed
 share that seed's dense runs and parents, so a claim about every mask judges each mask on its own over
 seeds (``every=True``, each seed averaged over the widths first), a claim about a mean over widths or
 ratios averages each seed over them first, a claim that accuracy grows with the parent ratio is each
@@ -27,17 +27,19 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from .. import experiments as ex
-from .. import profiles, runs
-from ..config import Stages, TrainConfig, merge_stages
-from ..experiments import plan_configs
+from .. import parallel, profiles
+from ..config import TrainConfig
 from ..models import mlp_weight_count
+from ..plan import Plan, merge
 from . import figures, mlp
 from . import palette
 from . import params as check
+from . import seed_tests
 from . import verdicts as toolkit
 from .thesis import FACTS
 from .verdicts import Verdict
 
+CHAPTER = "05"
 METHODS = ("diff", "magnitude", "random")
 #: Mask scopes of the prune sweep (Figs. 5.1, 5.2) and of the parent-scaling sweep (Fig. 5.3), each
 #: decided separately: "global" ranks every prunable weight together (no floor), "layer" keeps the same
@@ -111,13 +113,22 @@ def _sweep_args(s: Setup) -> dict[str, Any]:
     return {"density": s.params.density, "seeds": s.seeds, "ratio": s.ratio, "floor": MASK_FLOOR}
 
 
-def plan(s: Setup) -> Stages:
-    """[parents of both sweeps], [children of every scope and the dense baselines] (parents and dense
-    runs are shared by the scopes, so each is listed once)."""
-    sweeps = [plan_configs("prune_sweep", s.base, s.widths, METHODS, scope=sc, **_sweep_args(s)) for sc in s.sweep_scopes]
-    scaling = [plan_configs("parent_scaling", s.base, s.profile.base_width, s.profile.ratios, METHODS, seeds=s.seeds,
-                            scope=sc, floor=MASK_FLOOR) for sc in s.scaling_scopes]
-    return merge_stages([*sweeps, *scaling])
+def plan_parts(s: Setup) -> dict[tuple[str, str], Plan]:
+    """The chapter's plan in its parts, each read on its own: ("sweep", scope), the prune sweep of 5.3
+    (:func:`lib.experiments.plan_prune_sweep`), and ("scaling", scope), the parent-scaling sweep of 5.4
+    (:func:`lib.experiments.plan_parent_scaling`), for every scope of the setup."""
+    sweeps = {("sweep", sc): ex.plan_prune_sweep(s.base, s.widths, METHODS, scope=sc, **_sweep_args(s))
+              for sc in s.sweep_scopes}
+    scaling = {("scaling", sc): ex.plan_parent_scaling(s.base, s.profile.base_width, s.profile.ratios, METHODS,
+                                                       seeds=s.seeds, scope=sc, floor=MASK_FLOOR)
+               for sc in s.scaling_scopes}
+    return {**sweeps, **scaling}
+
+
+def plan(s: Setup) -> Plan:
+    """[parents of both sweeps], [children of every scope and the dense baselines]: the parts of
+    :func:`plan_parts` merged (parents and dense runs are shared by the scopes, so each is listed once)."""
+    return merge(plan_parts(s).values())
 
 
 ORDER = ("none", *METHODS)
@@ -166,21 +177,18 @@ def formula_table(s: Setup) -> pd.DataFrame:
 
 
 def results(s: Setup) -> Results:
-    """Train (or load) every run of :func:`plan`, then read both sweeps in every scope and the largest
-    parent's masks."""
-    runs.train_stages(plan(s))
-    p = s.params
-    final = pd.concat([ex.prune_sweep(s.base, s.widths, METHODS, scope=sc, progress=False, **_sweep_args(s))
-                       .assign(scope=sc) for sc in s.sweep_scopes], ignore_index=True)  # the runs above: read
+    """Train :func:`plan`'s missing runs (the one executor, :func:`lib.parallel.train`; nothing when the build
+    has), then read each part of :func:`plan_parts` (:func:`lib.runs.load`): both sweeps in every scope and
+    the masks of run ``seed``'s largest parent."""
+    parts = plan_parts(s)
+    parallel.train(merge(parts.values()))  # = plan(s)
+    final = pd.concat([ex.prune_sweep(parts[("sweep", sc)], chapter=CHAPTER).assign(scope=sc) for sc in s.sweep_scopes],
+                      ignore_index=True)
     sweep = by_method(final, "width", ["train_loss", "test_loss", "train_acc", "test_acc", "gap", "nonzero_weights"])
-    shares = pd.concat([mlp.mask_layer_shares(s.base, s.widths[-1], density=p.density, seed=p.seed, ratio=s.ratio,
-                                              methods=METHODS, scope=sc, floor=MASK_FLOOR).assign(scope=sc)
-                        for sc in s.sweep_scopes],
-                       ignore_index=True)
-    scaling = pd.concat([ex.parent_scaling(s.base, s.profile.base_width, s.profile.ratios, METHODS, seeds=s.seeds,
-                                           scope=sc, floor=MASK_FLOOR, progress=False).assign(scope=sc)
-                         for sc in s.scaling_scopes],
-                        ignore_index=True)
+    shares = pd.concat([mlp.mask_layer_shares(parts[("sweep", sc)], s.widths[-1], s.params.seed).assign(scope=sc)
+                        for sc in s.sweep_scopes], ignore_index=True)
+    scaling = pd.concat([ex.parent_scaling(parts[("scaling", sc)], chapter=CHAPTER).assign(scope=sc)
+                         for sc in s.scaling_scopes], ignore_index=True)
     ssum = by_method(scaling, "ratio", ["train_acc", "test_acc", "gap", "density", "parent_width"])
     return Results(formula_table(s), final, sweep, shares, scaling, ssum)
 
@@ -414,7 +422,7 @@ def _seed_mean(df: pd.DataFrame, keys: Sequence[str], value: str) -> pd.DataFram
 
 def versus(df: pd.DataFrame, pairs: Sequence[tuple[str, str]], value: str, *, by: Sequence[str] = (),
            seed_mean: bool = False, claim: str, every: bool = False) -> tuple[dict, pd.DataFrame]:
-    """:func:`lib.chapters.verdicts.paired_groups` of ``value`` between methods, paired on the seed only: for
+    """:func:`lib.chapters.seed_tests.paired_groups` of ``value`` between methods, paired on the seed only: for
     each (a, b) of ``pairs`` the rows of method a against those of method b of the same seed within each
     ``by`` group; with ``seed_mean``, each (method, ``by``, seed) first averaged over its rows (e.g. over the
     widths of the sweep, :func:`_seed_mean`). The groups are ("a vs b", ``by``); ``every=False`` averages each seed over them
@@ -429,7 +437,7 @@ def versus(df: pd.DataFrame, pairs: Sequence[tuple[str, str]], value: str, *, by
             sub = _seed_mean(sub, ["method", *by, "seed"], value)
         parts.append(sub.assign(side=np.where(sub["method"] == a, "a", "b"), versus=f"{a} vs {b}"))
     long = pd.concat(parts, ignore_index=True)
-    return toolkit.paired_groups(long, "side", "a", "b", value, by=["versus", *by], claim=claim, every=every,
+    return seed_tests.paired_groups(long, "side", "a", "b", value, by=["versus", *by], claim=claim, every=every,
                                  bounds=BOUNDS.get(value))
 
 
@@ -613,9 +621,9 @@ def _sparse(scaling: pd.DataFrame) -> pd.DataFrame:
 
 
 def _ratio_trend(claim: toolkit.Claim, per: pd.DataFrame, value: str, ours: Any, scale: str) -> Decided:
-    """``claim`` decided by :func:`lib.chapters.verdicts.trend` ("greater") of ``value`` against ln ratio
+    """``claim`` decided by :func:`lib.chapters.seed_tests.trend` ("greater") of ``value`` against ln ratio
     (:data:`LOG_RATIO`) over seeds, each seed's slope shown as a row; ``ours(test)`` is our numbers' text."""
-    test = toolkit.trend(per, x="ratio", value=value, claim="greater", log_x=LOG_RATIO)
+    test = seed_tests.trend(per, x="ratio", value=value, claim="greater", log_x=LOG_RATIO)
     rows = mlp.trend_rows(per, x="ratio", value=value, log_x=LOG_RATIO)
     return claim.decide(ours(test), test, scale=scale, groups=rows, note=mlp.dropped_note(test, per, value))
 

@@ -15,26 +15,28 @@ fixed in named constants, and each verdict carries the dense networks' accuracy 
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Mapping, Optional, Sequence
 
 import numpy as np
 import pandas as pd
+from IPython.display import Markdown
 
-from .. import profiles, runs
-from ..config import Stages, TrainConfig, merge_stages
-from ..experiments import plan_configs
+from .. import parallel, profiles
+from ..config import TrainConfig
+from ..plan import Plan, merge
 from ..models import ARCHS
 from . import figures
 from . import params as check
 from .large import (METHODS, PRUNED, SCOPES, base_config, fig_layers, floor_table, format_results, layer_stats,
-                    layer_values, mean_sd, per_seed, results_table, run_all, scope_floor, table_title, tie_columns,
+                    layer_values, mean_sd, per_seed, plan_all, results_table, run_all, table_title, tie_columns,
                     tie_rows, weight_budget)
+from .seed_tests import (GROUP_STATS, HELD, NOT_HELD, Node, all_of, any_of, combined_key, holm_family, paired,
+                         paired_groups)
 from .thesis import PRUNE_TABLES, TABLE_NUMBERS
-from .verdicts import (ALPHA, GROUP_STATS, HELD, INCONCLUSIVE, NOT_HELD, Claim, Decided, Verdict, combined_key, holm,
-                       intervals_frame, needed_for, paired, paired_groups, seeds_needed, show_intervals, verdicts_of)
+from .verdicts import Claim, Decided, Verdict, intervals_frame, show_intervals, verdicts_of
 
+CHAPTER = "06"
 #: ``{(family, scope): (results, layers)}``: :func:`lib.experiments.prune_large`'s two frames per setting.
 Tables = Mapping[tuple[str, str], tuple[pd.DataFrame, pd.DataFrame]]
 
@@ -98,19 +100,26 @@ def setup(**params: Any) -> Setup:
     return Setup(p, prof, seeds, archs, {fam: base_config(prof, arch) for fam, arch in archs.items()})
 
 
-def plan(s: Setup) -> Stages:
-    """[parents], [children and dense "none" runs] of both architectures and both scopes."""
-    return merge_stages(
-        plan_configs("prune_large", base, METHODS, scope=scope, floor=scope_floor(scope, s.params.floor),
-                     density=s.params.density, seeds=s.seeds)
-        for base in s.bases.values() for scope in SCOPES)
+def plan_parts(s: Setup) -> dict[tuple[str, str], Plan]:
+    """The chapter's plan in its parts, each read on its own: per (family, scope) of :data:`SCOPES`,
+    :func:`lib.experiments.plan_prune_large` of the family's base (:func:`lib.chapters.large.plan_all`)."""
+    return plan_all(s.bases, seeds=s.seeds, density=s.params.density, floor=s.params.floor, methods=METHODS,
+                    scopes=SCOPES)
+
+
+def plan(s: Setup) -> Plan:
+    """[parents], [children and dense "none" runs] of both architectures and both scopes: the parts of
+    :func:`plan_parts` merged (parents and dense runs are shared by the scopes, so each is listed once)."""
+    return merge(plan_parts(s).values())
 
 
 def results(s: Setup) -> Results:
-    """Train (or load) every run of :func:`plan`, stage by stage, then read the result and layer tables."""
-    runs.train_stages(plan(s))
-    tables = run_all(s.bases, seeds=s.seeds, density=s.params.density, floor=s.params.floor, progress=False)
-    ties = tie_rows(s.bases, seeds=s.seeds, density=s.params.density, floor=s.params.floor) if tables else None
+    """Train :func:`plan`'s missing runs (the one executor, :func:`lib.parallel.train`; nothing when the build
+    has), then read each part of :func:`plan_parts` (:func:`lib.runs.load`): the result and layer tables."""
+    parts = plan_parts(s)
+    parallel.train(merge(parts.values()))  # = plan(s)
+    tables = run_all(parts, chapter=CHAPTER)
+    ties = tie_rows(parts) if tables else None
     return Results(tables, ties)
 
 
@@ -215,9 +224,9 @@ def floor_table_6_4(s: Setup, r: Results) -> "pd.io.formats.style.Styler":
 
 
 # ------------------------------------------------------------------------------------------ verdicts
-# The seed is the replicate (lib.chapters.verdicts). A child shares its parent's seed and data order with the
+# The seed is the replicate (lib.chapters.seed_tests). A child shares its parent's seed and data order with the
 # other children and with the dense ``none`` run of that seed, so every run gives one value per seed and every
-# comparison is a paired test over the seeds (n = seeds), made by :func:`lib.chapters.verdicts.paired_groups`
+# comparison is a paired test over the seeds (n = seeds), made by :func:`lib.chapters.seed_tests.paired_groups`
 # on a long frame (a seed whose run gave a non-finite value is left out and counted). Three designs:
 #
 # * one comparison of two runs (:func:`compare`): a mask against another mask, against the dense run, or the
@@ -263,8 +272,6 @@ UNIT = (-1.0, 1.0)
 Setting = tuple[str, str]
 #: One run per seed: (setting, mask).
 Item = tuple[Setting, str]
-#: A decided part of a claim: verdict, needed_for, seeds_needed, p, label and test (see :func:`holm_family`).
-Node = dict[str, Any]
 RG, RL, VG, VL = ("resnet", "global"), ("resnet", "layer"), ("vit", "global"), ("vit", "layer")
 FAMILY = {"resnet": "ResNet", "vit": "ViT"}
 
@@ -303,7 +310,7 @@ def _names(a: Item, b: Item) -> tuple[str, str]:
 def compare(t: Tables, a: Item, b: Item, *, claim: str = "greater", margin: float | None = None,
             threshold: float = 0.0) -> dict[str, Any]:
     """The paired test over seeds of ``a``'s test accuracy against ``b``'s plus ``threshold`` (runs of the same
-    parent seed paired): :func:`lib.chapters.verdicts.paired_groups` of a - (b + threshold), with ``claim``
+    parent seed paired): :func:`lib.chapters.seed_tests.paired_groups` of a - (b + threshold), with ``claim``
     and ``margin`` as there and the interval cut to the range a difference of accuracies can take. The
     result keeps ``threshold`` and ``label`` ("a - b"); :func:`shown` turns its numbers into those of a - b."""
     la, lb = _names(a, b)
@@ -330,93 +337,6 @@ def shown(test: Mapping[str, Any]) -> dict[str, Any]:
 
 
 # ---- Holm's correction over the comparisons of one claim
-def holm_adjusted(ps: Sequence[float]) -> list[float]:
-    """Holm's adjusted p-values of ``ps`` (NaN stays NaN and takes no part): a comparison survives
-    :func:`lib.chapters.verdicts.holm` at alpha exactly when its adjusted p is at most alpha."""
-    p = np.asarray(ps, float)
-    order = [i for i in np.argsort(np.where(np.isfinite(p), p, np.inf), kind="stable") if np.isfinite(p[i])]
-    out, running, m = [math.nan] * len(p), 0.0, len(order)
-    for rank, i in enumerate(order):
-        running = max(running, min(1.0, (m - rank) * float(p[i])))
-        out[i] = running
-    return out
-
-
-def holm_family(tests: Mapping[str, Mapping[str, Any]], alpha: float = ALPHA) -> dict[str, Node]:
-    """Each comparison of a claim decided under Holm's correction over all of them (``tests``: label ->
-    :func:`compare` result): held or not held when its p-value survives :func:`lib.chapters.verdicts.holm`
-    (the side its difference points to), else inconclusive, with the seeds that would decide it at
-    alpha / comparisons (Bonferroni, an upper bound for Holm's steps). Returns label -> node (verdict,
-    needed_for, seeds_needed, p = Holm-adjusted p, label, test)."""
-    labels = list(tests)
-    ps = [float(tests[k]["p"]) if tests[k]["n"] >= 2 else math.nan for k in labels]
-    keep, adjusted, m = holm(ps, alpha), holm_adjusted(ps), len(labels)
-    out = {}
-    for k, kept, p in zip(labels, keep, adjusted):
-        t = tests[k]
-        side = needed_for(t["diff"], claim=t["claim"], margin=t["margin"])
-        word = side if kept and side else INCONCLUSIVE
-        seeds = (seeds_needed(t["diff"], t["sd"], claim=t["claim"], margin=t["margin"], alpha=alpha / m)
-                 if word == INCONCLUSIVE else None)
-        out[k] = {"verdict": word, "needed_for": side if word == INCONCLUSIVE else None, "seeds_needed": seeds,
-                  "p": p, "label": k, "test": t}
-    return out
-
-
-def _p(n: Node) -> float:
-    return n["p"] if np.isfinite(n["p"]) else 2.0
-
-
-def _seeds(n: Node) -> float:
-    return n["seeds_needed"] if n["seeds_needed"] is not None else math.inf
-
-
-def _node(verdict: str, rep: Node, need: str | None = None, seeds: int | None = None) -> Node:
-    """A combined node whose numbers are those of ``rep``, the part that decides it."""
-    return {"verdict": verdict, "needed_for": need, "seeds_needed": seeds, "p": rep["p"], "label": rep["label"],
-            "test": rep["test"]}
-
-
-def all_of(nodes: Sequence[Node]) -> Node:
-    """Every part holds: held when every part is held (shown: the closest call), not held when some part is
-    not held, else inconclusive; more seeds would decide held when every open part points to held (the most
-    seeds any needs), not held when an open part points to not held (the fewest seeds one needs)."""
-    if all(n["verdict"] == HELD for n in nodes):
-        return _node(HELD, max(nodes, key=_p))
-    against = [n for n in nodes if n["verdict"] == NOT_HELD]
-    if against:
-        return _node(NOT_HELD, min(against, key=_p))
-    open_ = [n for n in nodes if n["verdict"] != HELD]
-    if all(n["needed_for"] == HELD for n in open_):
-        need = [n["seeds_needed"] for n in open_]
-        return _node(INCONCLUSIVE, max(open_, key=_seeds), HELD, None if None in need else max(need))
-    toward = [n for n in open_ if n["needed_for"] == NOT_HELD]
-    if toward:
-        rep = min(toward, key=_seeds)
-        return _node(INCONCLUSIVE, rep, NOT_HELD, rep["seeds_needed"])
-    return _node(INCONCLUSIVE, max(open_, key=_p))
-
-
-def any_of(nodes: Sequence[Node]) -> Node:
-    """Some part holds: held when some part is held (shown: the clearest), not held when every part is not
-    held, else inconclusive; more seeds would decide held when an open part points to held (the fewest seeds
-    one needs), not held when every open part points to not held (the most seeds any needs)."""
-    held = [n for n in nodes if n["verdict"] == HELD]
-    if held:
-        return _node(HELD, min(held, key=_p))
-    if all(n["verdict"] == NOT_HELD for n in nodes):
-        return _node(NOT_HELD, max(nodes, key=_p))
-    open_ = [n for n in nodes if n["verdict"] != NOT_HELD]
-    toward = [n for n in open_ if n["needed_for"] == HELD]
-    if toward:
-        rep = min(toward, key=_seeds)
-        return _node(INCONCLUSIVE, rep, HELD, rep["seeds_needed"])
-    if all(n["needed_for"] == NOT_HELD for n in open_):
-        need = [n["seeds_needed"] for n in open_]
-        return _node(INCONCLUSIVE, max(open_, key=_seeds), NOT_HELD, None if None in need else max(need))
-    return _node(INCONCLUSIVE, min(open_, key=_p))
-
-
 def family_test(root: Node, leaves: Mapping[str, Node]) -> dict[str, Any]:
     """The test record of a claim decided by :func:`holm_family` and :func:`all_of` / :func:`any_of`: the
     deciding comparison's numbers (:func:`shown`) with the claim's verdict, its Holm-adjusted p, the seeds
@@ -1016,8 +936,6 @@ def items(s: Setup, decided: Sequence[Decided]) -> "pd.io.formats.style.Styler":
 def caveats(s: Setup) -> "Markdown":
     """The chapter's caveats, with this profile's models, images and epochs against the thesis's (generated,
     so the text never disagrees with the runs)."""
-    from IPython.display import Markdown
-
     p, b = s.profile, s.bases["resnet"]
     scale = (f"At profile `{p.name}` the models are {p.arch_cnn} and {p.arch_vit}, trained on {b.data.n_train or 50000:,d} "
              f"CIFAR-10 images for {b.epochs} epochs" if p.name != "paper" else

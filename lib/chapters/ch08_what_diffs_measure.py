@@ -22,7 +22,7 @@ Questions and where the numbers come from:
 Each claim is one function of plain frames (tests feed hand-made numbers), written with
 :class:`lib.chapters.verdicts.Claim` (its text, the thesis's statement and the result that would make it not
 held) and decided over seeds: one value per seed (a seed's widths or tensors reduced first), trends by each
-seed's slope (:func:`lib.chapters.verdicts.trend`), "every width" claims width by width. Margins and levels are
+seed's slope (:func:`lib.chapters.seed_tests.trend`), "every width" claims width by width. Margins and levels are
 module constants fixed with the claims. Chapter 4 decides the two questions both chapters show (peak training
 coherence and diff spread against width); this chapter cites its claim ids.
 """
@@ -39,11 +39,12 @@ import pandas as pd
 import torch
 from IPython.display import Markdown, display
 
-from .. import profiles
-from ..config import Stages, TrainConfig
+from .. import parallel, profiles
+from ..config import TrainConfig
 from ..data import DataConfig, load_data
-from ..experiments import plan_configs
-from ..runs import Run, get_or_train, train_stages
+from ..experiments import plan_width_sweep
+from ..plan import Plan, configs, from_configs
+from ..runs import Run, load
 from ..stats import significance as sig
 from ..stats.base import GradStats
 from ..stats.callback import sign_counts
@@ -51,6 +52,7 @@ from ..stats.prefix import prefix_stats
 from . import figures, mlp, palette
 from . import params as check
 from . import realdata
+from . import seed_tests
 from . import verdicts as toolkit
 from .verdicts import Decided, Verdict
 
@@ -69,7 +71,7 @@ FDR = 0.05
 SIGNAL_FRACTION = 0.05
 #: "Test coherence does not change with width": the fitted TOTAL change of log peak test coherence from the
 #: narrowest to the widest measured width (each seed's slope against log width times the log-width span,
-#: :func:`lib.chapters.verdicts.trend`) stays within log 1.25, a 25 % change over the whole sweep: the factor
+#: :func:`lib.chapters.seed_tests.trend`) stays within log 1.25, a 25 % change over the whole sweep: the factor
 #: chapter 3 uses for "similar" spreads. An earlier version put log 1.25 on the mean adjacent step, so five
 #: steps of a 2.5x rise (log 2.5 = 0.92, 0.18 per step) passed as flat; on the total it is far outside.
 FLAT_TOTAL_MARGIN = math.log(1.25)
@@ -142,17 +144,16 @@ def setup(**params: Any) -> Setup:
     large = {(fam, sd): {k: c for k, c in realdata.run_configs(prof, getattr(prof, f"arch_{fam}"), sd).items()
                          if k in ("real", "gaussian")} for fam in ("cnn", "vit") for sd in seeds}
     base = profiles.mlp_config(prof, widths[0])
-    (planned,) = plan_configs("width_sweep", base, widths, seeds)
-    sweep = {(c.model.width, c.seed): c for c in planned}
+    sweep = {(c.model.width, c.seed): c for c in configs(plan_width_sweep(base, widths, seeds))}
     gaussian = {(w, sd): gaussian_mlp(sweep[(w, sd)]) for w in gw for sd in seeds}
     sizes = tuple(sorted(p.sample_sizes)) if p.sample_sizes else (128, 512, 2048)
     return Setup(p, prof, seeds, widths, width, gw, sizes, large, sweep, gaussian)
 
 
-def plan(s: Setup) -> Stages:
+def plan(s: Setup) -> Plan:
     """One stage: chapter 2's real and Gaussian ResNet and ViT runs, chapter 4's MLP sweep (all reused, not
     retrained when those chapters ran) and this chapter's Gaussian MLPs."""
-    return [[*(c for d in s.large.values() for c in d.values()), *s.sweep.values(), *s.gaussian.values()]]
+    return from_configs([[*(c for d in s.large.values() for c in d.values()), *s.sweep.values(), *s.gaussian.values()]])
 
 
 # ------------------------------------------------------------------------------------------ runs
@@ -317,12 +318,13 @@ def _run_key(fam: str, s: Setup, sd: int) -> dict[str, TrainConfig]:
 
 
 def results(s: Setup) -> Results:
-    """Train (or load) exactly :func:`plan`'s runs, then count, test and measure (questions 1-6)."""
-    train_stages(plan(s))
-    load = lambda c: get_or_train(c, progress=False)  # noqa: E731
-    runs = {(fam, data, sd): load(cfg) for fam in FAMILIES for sd in s.seeds for data, cfg in _run_key(fam, s, sd).items()}
-    sweep = {k: load(c) for k, c in s.sweep.items()}
-    gauss = {k: load(c) for k, c in s.gaussian.items()}
+    """Train :func:`plan`'s missing runs (the one executor, :func:`lib.parallel.train`; nothing when the build
+    has), then read them (:func:`lib.runs.load`): count, test and measure (questions 1-6)."""
+    parallel.train(plan(s))
+    runs = {(fam, data, sd): load(cfg, chapter=CHAPTER)
+            for fam in FAMILIES for sd in s.seeds for data, cfg in _run_key(fam, s, sd).items()}
+    sweep = {k: load(c, chapter=CHAPTER) for k, c in s.sweep.items()}
+    gauss = {k: load(c, chapter=CHAPTER) for k, c in s.gaussian.items()}
     tensors = {fam: weight_tensors(runs[(fam, "real", s.seeds[0])]) for fam in FAMILIES}
     sig_rows, spread, shares = [], [], []
     for (fam, data, sd), run in runs.items():
@@ -432,7 +434,7 @@ def real_diffs_signal(sigdf: pd.DataFrame, family: str, level: float = SIGNAL_FR
     if not len(sub):
         return claim.unmeasured("no runs", scale=scale)
     per = sub.groupby("seed")[["significant", "zero_frac"]].mean()
-    test = toolkit.paired(per["significant"], np.full(len(per), level), claim="greater",
+    test = seed_tests.paired(per["significant"], np.full(len(per), level), claim="greater",
                           bounds=(-level, 1 - level))
     ours = (f"significant fraction {test['a']:.3f} (per seed: {', '.join(f'{v:.3f}' for v in per['significant'])}); "
             f"{per['zero_frac'].mean():.2f} of the per-sample gradient entries are exactly 0")
@@ -457,7 +459,7 @@ def gaussian_more_significant(sigdf: pd.DataFrame, family: str, scale: str = "")
     sub = sigdf[(sigdf["family"] == family) & (sigdf["which"] == "max") & (sigdf["tensor"] == "all")]
     if not len(sub):
         return claim.unmeasured("no runs", scale=scale)
-    test, groups = toolkit.paired_groups(sub, "data", "gaussian", "real", "significant", claim="greater",
+    test, groups = seed_tests.paired_groups(sub, "data", "gaussian", "real", "significant", claim="greater",
                                          bounds=(-1.0, 1.0))
     ours = (f"significant (BH 5 %): Gaussian {test['a']:.3f} vs real {test['b']:.3f} of all weights; "
             f"sd of diffs Gaussian {sub[sub['data'] == 'gaussian']['sd'].mean():.3f} vs real "
@@ -487,7 +489,7 @@ def spread_mostly_signal(spread: pd.DataFrame, family: str, data: str = "real", 
         return claim.unmeasured("no runs", scale=scale)
     top = sub.loc[sub.groupby("seed")["n"].idxmax()].sort_values("seed")
     shares = signal_share(top["sd"], top["null_sd"])
-    test = toolkit.paired(shares, np.full(len(top), share), claim="greater", bounds=(-math.inf, 1 - share))
+    test = seed_tests.paired(shares, np.full(len(top), share), claim="greater", bounds=(-math.inf, 1 - share))
     ns = sorted(sub["n"].unique())
     ours = (f"signal share {test['a']:.3f} at n = {', '.join(map(str, sorted(top['n'].unique())))} (per seed: "
             f"{', '.join(f'{v:.3f}' for v in shares)})")
@@ -502,7 +504,7 @@ def spread_mostly_signal(spread: pd.DataFrame, family: str, data: str = "real", 
 def significance_falls_with_width(sweep_sig: pd.DataFrame, scale: str = "") -> Decided:
     """Claim 8-mlp-significant-fraction-falls-with-width from rows (width, seed, significant) of all weights
     at the highest-coherence epoch: each seed's least-squares slope of the significant fraction against
-    log width, then the interval of the slopes over seeds (:func:`lib.chapters.verdicts.trend`, claim "less")."""
+    log width, then the interval of the slopes over seeds (:func:`lib.chapters.seed_tests.trend`, claim "less")."""
     claim = _claim(
         "8-mlp-significant-fraction-falls-with-width",
         "Across the MLP width sweep, wider networks have a smaller fraction of weights with significant diffs "
@@ -515,7 +517,7 @@ def significance_falls_with_width(sweep_sig: pd.DataFrame, scale: str = "") -> D
     if sweep_sig["width"].nunique() < 2:
         return claim.unmeasured("one width only", scale=scale)
     df = sweep_sig.groupby(["width", "seed"], as_index=False)["significant"].mean()
-    test = toolkit.trend(df, x="width", value="significant", log_x=True, claim="less")
+    test = seed_tests.trend(df, x="width", value="significant", log_x=True, claim="less")
     sm = df.groupby("width")["significant"].mean()
     ours = (f"significant fraction {sm.iloc[0]:.3f} at width {int(sm.index[0])} -> {sm.iloc[-1]:.3f} at width "
             f"{int(sm.index[-1])}; mean slope {test['diff']:+.3f} per unit of log width over {test['n']} seeds")
@@ -544,7 +546,7 @@ def spread_signal_every_width(sweep_sig: pd.DataFrame, share: float = SIGNAL_SHA
     df = sweep_sig.assign(value=signal_share(sweep_sig["sd"], sweep_sig["null_sd"]))
     df = df.groupby(["width", "seed"], as_index=False)["value"].mean().assign(side="share")
     long = pd.concat([df, df.assign(side="level", value=share)], ignore_index=True)
-    test, groups = toolkit.paired_groups(long, "side", "share", "level", "value", by=["width"], claim="greater",
+    test, groups = seed_tests.paired_groups(long, "side", "share", "level", "value", by=["width"], claim="greater",
                                          every=True, bounds=(-math.inf, 1 - share))
     sm = df.groupby("width")["value"].mean()
     ours = (f"signal share {sm.iloc[0]:.3f} at width {int(sm.index[0])} -> {sm.iloc[-1]:.3f} at width "
@@ -557,7 +559,7 @@ def test_coherence_flat(pk: pd.DataFrame, margin: float = FLAT_TOTAL_MARGIN, sca
     MLPs: each seed's least-squares slope of log peak test coherence against log width times the log-width
     span is its fitted total change over the measured widths; flat when the 90 % interval of those changes
     over seeds lies inside ±``margin`` (:data:`FLAT_TOTAL_MARGIN`; the two one-sided tests of
-    :func:`lib.chapters.verdicts.trend`, claim "flat")."""
+    :func:`lib.chapters.seed_tests.trend`, claim "flat")."""
     claim = _claim(
         "8-test-coherence-flat-with-width",
         f"The peak test-set coherence of a dense MLP does not change with width: its fitted change from the "
@@ -570,7 +572,7 @@ def test_coherence_flat(pk: pd.DataFrame, margin: float = FLAT_TOTAL_MARGIN, sca
     real = pk[pk["data"] == "real"].assign(log_test=lambda d: np.log(d["test_peak"]))
     if real["width"].nunique() < 2:
         return claim.unmeasured("one width only", scale=scale)
-    test = toolkit.trend(real, x="width", value="log_test", log_x=True, claim="flat", margin=margin)
+    test = seed_tests.trend(real, x="width", value="log_test", log_x=True, claim="flat", margin=margin)
     m = real.groupby("width")["test_peak"].mean()
     ours = (f"mean peak test coherence {m.iloc[0]:.4g} at width {int(m.index[0])} -> {m.iloc[-1]:.4g} at width "
             f"{int(m.index[-1])}; fitted total change of its log {test['diff']:+.3f} (×{math.exp(test['diff']):.2f}; "
@@ -595,7 +597,7 @@ def gap_tracks_train(pk: pd.DataFrame, scale: str = "") -> Decided:
         return claim.unmeasured("fewer than three widths", scale=scale)
     a, b = per_seed_rho(pk, "gap", "train_peak"), per_seed_rho(pk, "gap", "test_peak")
     both = a.merge(b, on="seed", suffixes=("_train", "_test"))
-    test = toolkit.paired(both["rho_train"], both["rho_test"], claim="greater", bounds=(-2.0, 2.0))
+    test = seed_tests.paired(both["rho_train"], both["rho_test"], claim="greater", bounds=(-2.0, 2.0))
     ours = f"rank correlation of the gap with training coherence {test['a']:+.2f}, with test coherence {test['b']:+.2f}"
     return claim.decide(ours, test, scale=scale, note=epochs_note(pk))
 
@@ -615,7 +617,7 @@ def gaussian_train_test_split(pk: pd.DataFrame, scale: str = "") -> Decided:
     df = pk.assign(log_ratio=np.log(pk["train_peak"] / pk["test_peak"]))
     if df["data"].nunique() < 2:
         return claim.unmeasured("no Gaussian runs", scale=scale)
-    test, groups = toolkit.paired_groups(df, "data", "gaussian", "real", "log_ratio", by=["width"], pair_on=("seed",),
+    test, groups = seed_tests.paired_groups(df, "data", "gaussian", "real", "log_ratio", by=["width"], pair_on=("seed",),
                                          claim="greater")
     ours = (f"train/test peak coherence: Gaussian ×{math.exp(test['a']):.2f}, real ×{math.exp(test['b']):.2f} "
             f"(geometric means over widths {', '.join(str(int(w)) for w in groups['width'])} and {test['n']} seeds)")
@@ -644,7 +646,7 @@ def test_below_train(pk: pd.DataFrame, scale: str = "") -> Decided:
     keep = ["width", "seed"]
     long = pd.concat([real[keep].assign(set="test", value=real["test_debiased_mean"]),
                       real[keep].assign(set="train", value=real["train_debiased_mean"])], ignore_index=True)
-    test, groups = toolkit.paired_groups(long, "set", "test", "train", "value", by=["width"], claim="less")
+    test, groups = seed_tests.paired_groups(long, "set", "test", "train", "value", by=["width"], claim="less")
     ours = (f"mean debiased coherence on test images {test['a']:.4f}, on training images {test['b']:.4f} "
             f"(means over {len(groups)} widths, then {test['n']} seeds)")
     return claim.decide(ours, test, scale=scale, groups=groups, note=epochs_note(pk))
@@ -669,7 +671,7 @@ def head_carries_coherence(shares: pd.DataFrame, family: str, scale: str = "") -
         return claim.unmeasured("no runs", scale=scale)
     last = [t for t in sub["tensor"].unique() if t.endswith("weight")][-1]
     head = sub[sub["tensor"] == last].groupby("seed")[["grad_share", "weight_share"]].mean()
-    test = toolkit.paired(head["grad_share"], head["weight_share"], claim="greater")
+    test = seed_tests.paired(head["grad_share"], head["weight_share"], claim="greater")
     undefined = int((~np.isfinite(head["grad_share"].astype(float))).sum())
     note = ""
     if undefined:

@@ -19,7 +19,7 @@ ViT, global ranking with the floor) and trains only what is new:
 
 Each claim is a :class:`lib.chapters.verdicts.Claim` decided from plain frames over seeds (the seed is the
 replicate: one value per seed and arm, a seed's tensors reduced first; the overlap's rise is a per-seed slope,
-:func:`lib.chapters.verdicts.trend`). Where the chapter asks which of several candidates works (how early a mask
+:func:`lib.chapters.seed_tests.trend`). Where the chapter asks which of several candidates works (how early a mask
 may be made, which layer type carries the diff ranking) every candidate is tested and corrected by Holm over
 them (:func:`holm_over_candidates`); no claim picks a winner by accuracy. The equivalence margin of the early-mask
 claims is a module constant fixed before any run. Questions chapter 6 already asks of the same runs with the same
@@ -36,15 +36,18 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from .. import masks, profiles, saliency
-from ..config import Stages, TrainConfig, merge_stages
-from ..experiments import CHILD_SEED_OFFSET, LARGE_METHODS, plan_configs, start_where_scored
+from .. import masks, parallel, profiles, saliency
+from ..config import TrainConfig
+from ..experiments import CHILD_SEED_OFFSET, LARGE_METHODS, plan_prune_large, plan_prune_sweep, start_where_scored
 from ..models import build_model
-from ..runs import Run, get_or_train, mask_for, train_stages
+from ..plan import Plan, from_configs, merge, stage_configs
+from ..runs import Run, load, mask_for
 from . import figures, palette
 from . import params as check
+from . import seed_tests
 from . import verdicts as toolkit
 from .large import GROUPS, base_config
+from .seed_tests import holm_over_candidates
 from .verdicts import Claim, Decided, Verdict
 
 CHAPTER = "09"
@@ -156,8 +159,9 @@ def _mlp_children(prof: profiles.Profile, width: int, seeds: Sequence[int], dens
     out, parents = {}, {}
     for scope, names in (("global", {"magnitude": "magnitude", "diff": "diff", "random": "random"}),
                          ("layer", {"random": "uniform"})):
-        parent_stage, child_stage = plan_configs("prune_sweep", base, [width], ("diff", "magnitude", "random"),
-                                                 density=density, seeds=seeds, ratio=1.0 / density, scope=scope)
+        parent_stage, child_stage = stage_configs(plan_prune_sweep(base, [width], ("diff", "magnitude", "random"),
+                                                                   density=density, seeds=seeds, ratio=1.0 / density,
+                                                                   scope=scope))
         for c in child_stage:
             if c.mask is None:
                 out[("none", parent_seed(c, seeds))] = c
@@ -175,8 +179,8 @@ def _large_children(base: TrainConfig, seeds: Sequence[int], density: float, flo
     out, parents = {}, {}
     for scope, fl in (("global", floor), ("layer", 0.0)):
         methods = tuple(names) if scope == "global" else ("random",)
-        parent_stage, child_stage = plan_configs("prune_large", base, methods, scope=scope, floor=fl, density=density,
-                                                 seeds=seeds)
+        parent_stage, child_stage = stage_configs(plan_prune_large(base, methods, scope=scope, floor=fl, density=density,
+                                                                   seeds=seeds))
         for c in child_stage:
             if c.mask is None:
                 out[("none", parent_seed(c, seeds))] = c
@@ -253,9 +257,9 @@ def early_children(method: str, trained: Sequence[float], epochs: Mapping[float,
     return out
 
 
-def plan(s: Setup) -> Stages:
+def plan(s: Setup) -> Plan:
     """[parents (chapters 5 and 6's, and the MLP parents with snapshots)], [every child read or trained]."""
-    return merge_stages([[[*s.parents.values(), *s.snap_parents.values()], list(s.children.values())]])
+    return merge([from_configs([[*s.parents.values(), *s.snap_parents.values()], list(s.children.values())])])
 
 
 # ------------------------------------------------------------------------------------------ results
@@ -327,9 +331,10 @@ def layer_rows(s: Setup) -> pd.DataFrame:
 
 
 def results(s: Setup) -> Results:
-    """Train (or load) exactly :func:`plan`'s runs, then read accuracies, overlaps and layer fractions."""
-    train_stages(plan(s))
-    acc = pd.DataFrame([{"family": fam, "variant": v, "seed": sd, **_final(get_or_train(c, progress=False))}
+    """Train :func:`plan`'s missing runs (the one executor, :func:`lib.parallel.train`; nothing when the build
+    has), then read them (:func:`lib.runs.load`): accuracies, overlaps and layer fractions."""
+    parallel.train(plan(s))
+    acc = pd.DataFrame([{"family": fam, "variant": v, "seed": sd, **_final(load(c, chapter=CHAPTER))}
                         for (fam, v, sd), c in s.children.items()])
     return Results(acc, overlap_rows(s), early_rows(s), layer_rows(s))
 
@@ -357,7 +362,7 @@ def _compare(acc: pd.DataFrame, family: str, a: str, b: str, claim: str = "great
     """The paired test of test accuracy, variant ``a`` against ``b`` of ``family``: one value of each per seed
     (the seed is the replicate), the interval cut to [-1, 1]."""
     sub = acc[acc["family"] == family]
-    test, _ = toolkit.paired_groups(sub, "variant", a, b, "test_acc", claim=claim, margin=margin,
+    test, _ = seed_tests.paired_groups(sub, "variant", a, b, "test_acc", claim=claim, margin=margin,
                                     bounds=FRACTION_BOUNDS)
     return test
 
@@ -365,33 +370,6 @@ def _compare(acc: pd.DataFrame, family: str, a: str, b: str, claim: str = "great
 def _has(acc: pd.DataFrame, family: str, *variants: str) -> bool:
     sub = acc[acc["family"] == family]
     return all((sub["variant"] == v).any() for v in variants)
-
-
-def holm_over_candidates(tests: Sequence[dict[str, Any]], what: str) -> tuple[list[dict[str, Any]], list[str]]:
-    """The tests of a family of candidates (early fractions, layer groups: the reader looks for the one that
-    works) with Holm's correction over the family (:func:`lib.chapters.verdicts.holm_verdicts`): a held or not
-    held verdict whose p-value does not survive becomes inconclusive, with the seeds it would need at the
-    Bonferroni level alpha / k (a bound on Holm's). Returns the tests (with ``holm_candidates``, the number
-    of candidates, and ``plain_verdict``, the verdict before the correction) and, per test, a note for the reader
-    on a decisive or a corrected verdict ("" otherwise)."""
-    words = [t["verdict"] for t in tests]
-    adjusted = toolkit.holm_verdicts(tests, words)
-    k = sum(w != toolkit.NOT_MEASURED for w in words)
-    out, notes = [], []
-    for t, old, new in zip(tests, words, adjusted):
-        t = {**t, "holm_candidates": k, "plain_verdict": old}
-        note = ""
-        if new != old:
-            margin = t.get("margin")
-            t.update(verdict=new, needed_for=toolkit.needed_for(t["diff"], claim=t["claim"], margin=margin),
-                     seeds_needed=toolkit.seeds_needed(t["diff"], t["sd"], claim=t["claim"], margin=margin,
-                                                       alpha=t["alpha"] / k))
-            note = f"{old} alone (p = {t['p']:.3g}), inconclusive after Holm's correction over the {k} {what}"
-        elif k > 1 and new in (toolkit.HELD, toolkit.NOT_HELD):
-            note = f"{new} after Holm's correction over the {k} {what} (p = {t['p']:.3g})"
-        out.append(t)
-        notes.append(note)
-    return out, notes
 
 
 def choice_within_layers(acc: pd.DataFrame, family: str, method: str, scale: str = "") -> Decided:
@@ -484,7 +462,7 @@ def early_as_good(acc: pd.DataFrame, method: str, fractions: Sequence[float], ma
 
 def overlap_grows(early: pd.DataFrame, method: str, scale: str = "") -> Decided:
     """Claim 9-mlp-<method>-early-overlap-grows: the Jaccard overlap of the early mask with the final one rises
-    with the fraction of training it was made at, a trend over seeds (:func:`lib.chapters.verdicts.trend`:
+    with the fraction of training it was made at, a trend over seeds (:func:`lib.chapters.seed_tests.trend`:
     each seed's least-squares slope against the log of the fraction, the fractions being spaced about
     geometrically, then the interval of the slopes; claim "greater"). Masks made at the parent's last epoch
     are left out (for the magnitude mask they are the final mask itself, overlap 1 by construction). With the
@@ -507,7 +485,7 @@ def overlap_grows(early: pd.DataFrame, method: str, scale: str = "") -> Decided:
             "(made at the parent's last epoch)") if left else ""
     if len(fr) < 2:
         return c.unmeasured("fewer than two early snapshot epochs before the last one", scale=scale, note=note)
-    test = toolkit.trend(kept, x="fraction", value="jaccard", claim="greater", log_x=True)
+    test = seed_tests.trend(kept, x="fraction", value="jaccard", claim="greater", log_x=True)
     lo, hi = (kept.loc[kept["fraction"] == f, "jaccard"].mean() for f in (fr[0], fr[-1]))
     ours = (f"overlap {lo:.3f} at {fr[0]:.0%} -> {hi:.3f} at {fr[-1]:.0%} of training; mean slope "
             f"{test['diff']:+.3f} per unit of log fraction")
@@ -552,7 +530,7 @@ def diff_more_at_floor(layers: pd.DataFrame, family: str, floor: float, density:
     af = at_floor_rows(layers[layers["family"] == family], floor, density)
     if not len(af):
         return c.unmeasured("no masks", scale=scale)
-    test, _ = toolkit.paired_groups(af, "method", "diff", "magnitude", "at_floor", claim="greater",
+    test, _ = seed_tests.paired_groups(af, "method", "diff", "magnitude", "at_floor", claim="greater",
                                     bounds=FRACTION_BOUNDS)
     return c.decide(f"share of tensors at the floor: diff {test['a']:.2f} vs magnitude {test['b']:.2f}", test,
                     scale=scale, versus="diff − magnitude")

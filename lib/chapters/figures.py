@@ -10,6 +10,7 @@ from typing import Any
 
 import matplotlib.pyplot as plt
 import seaborn as sns
+from IPython.display import Markdown, display
 
 from ..config import TrainConfig
 
@@ -52,8 +53,6 @@ def caption(number: str, what: str, prov: Provenance | str) -> str:
 
 def show(fig: plt.Figure, number: str, what: str, prov: Provenance | str) -> None:
     """Display ``fig`` followed by its caption (in a notebook), then close it."""
-    from IPython.display import Markdown, display
-
     fig.tight_layout()
     display(fig)
     display(Markdown(caption(number, what, prov)))
@@ -64,11 +63,6 @@ def legend_outside(fig: plt.Figure, ax: plt.Axes, **kw: Any) -> None:
     """One legend for the whole figure, from ``ax``'s lines, to the right of the panels (never over data)."""
     handles, labels = ax.get_legend_handles_labels()
     fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False, **kw)
-
-
-def thesis_line(ax: plt.Axes, y: float, label: str, **kw) -> None:
-    """A dashed horizontal line at the thesis's value ``y``, labelled."""
-    ax.axhline(y, ls="--", lw=1, color=kw.pop("color", "0.3"), label=label, **kw)
 
 
 def coherence_floor(n: int) -> float:

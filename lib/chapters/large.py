@@ -2,8 +2,9 @@
 
     * :func:`base_config`: the dense parent of one architecture (SGD at ``prune_cnn_lr`` for ResNets,
       Adam at ``vit_lr`` for ViTs, ``prune_epochs`` epochs, gradient statistics on for the diff masks).
-    * :func:`run_all`: :func:`lib.experiments.prune_large` for every (architecture, scope): global
-      ranking with a per-layer floor, and per-layer ("local") ranking without one.
+    * :func:`plan_all`: :func:`lib.experiments.plan_prune_large` for every (architecture, scope): global
+      ranking with a per-layer floor, and per-layer ("local") ranking without one; :func:`run_all` reads
+      them (:func:`lib.experiments.prune_large`, never training).
     * :func:`results_table`: our train/test accuracy per mask (mean and seed sd) beside the thesis's
       Table 6.1/6.2/6.5/6.6, in the thesis's row order.
     * :func:`floor_table`, :func:`fig_layers`: how much of each layer a global mask keeps (Figs. 6.3, 6.4).
@@ -21,7 +22,9 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ..experiments import prune_large
+from ..experiments import plan_prune_large, prune_large
+from ..masks import mask_summary
+from ..plan import Plan
 from ..profiles import Profile, is_vit, large_config
 from . import palette
 from .thesis import PRUNE_TABLES, TABLE_NUMBERS
@@ -55,33 +58,31 @@ def scope_floor(scope: str, floor: float) -> float:
     return float(floor) if scope == "global" else 0.0
 
 
-def run_all(bases: Mapping[str, TrainConfig], *, seeds: Sequence[int], density: float = 0.1, floor: float = 0.02,
-            methods: Sequence[str] = METHODS, scopes: Sequence[str] = SCOPES,
-            progress: bool = False) -> dict[tuple[str, str], tuple[pd.DataFrame, pd.DataFrame]]:
-    """``{(family, scope): (results, layers)}`` of :func:`lib.experiments.prune_large` for each base
-    (``{family: config}``) and scope. Parents and the dense ``none`` runs are shared between scopes
-    (same configs, so the second scope finds them in the cache)."""
-    out = {}
-    for fam, base in bases.items():
-        for scope in scopes:
-            out[(fam, scope)] = prune_large(base, methods, scope=scope, floor=scope_floor(scope, floor),
-                                            density=density, seeds=list(seeds), progress=progress)
-    return out
+def plan_all(bases: Mapping[str, TrainConfig], *, seeds: Sequence[int], density: float = 0.1, floor: float = 0.02,
+          methods: Sequence[str] = METHODS, scopes: Sequence[str] = SCOPES) -> dict[tuple[str, str], Plan]:
+    """``{(family, scope): plan}``: :func:`lib.experiments.plan_prune_large` of each base (``{family: config}``)
+    in each scope (the floor only for global ranking, :func:`scope_floor`). Parents and the dense ``none``
+    runs are the same configs in both scopes: merged (:func:`lib.plan.merge`), each is trained once."""
+    return {(fam, scope): plan_prune_large(base, methods, scope, scope_floor(scope, floor), density, list(seeds))
+            for fam, base in bases.items() for scope in scopes}
 
 
-def tie_rows(bases: Mapping[str, TrainConfig], *, seeds: Sequence[int], density: float = 0.1, floor: float = 0.02,
-             scopes: Sequence[str] = ("global",)) -> pd.DataFrame:
-    """Per (family, scope, mask, seed): the weights a cached mask keeps and how many of them the seeded
-    tie-breaking chose from the tie class at the cut (:func:`lib.masks.mask_summary`; NaN where a mask's
-    summary predates that count). Reads the masks :func:`run_all` made: call it after the runs exist."""
-    from ..experiments import plan_prune_large
-    from ..masks import mask_summary
+def run_all(plans: Mapping[tuple[str, str], Plan], *,
+            chapter: str | None = None) -> dict[tuple[str, str], tuple[pd.DataFrame, pd.DataFrame]]:
+    """``{(family, scope): (results, layers)}``: :func:`lib.experiments.prune_large` of each plan of
+    :func:`plan_all`, read from the cache (never trained; ``chapter`` names the plan when a run is missing)."""
+    return {key: prune_large(plan, chapter=chapter) for key, plan in plans.items()}
 
+
+def tie_rows(plans: Mapping[tuple[str, str], Plan], *, scopes: Sequence[str] = ("global",)) -> pd.DataFrame:
+    """Per (family, scope, mask, seed) of the plans of :func:`plan_all` in ``scopes``: the weights a cached mask
+    keeps and how many of them the seeded tie-breaking chose from the tie class at the cut
+    (:func:`lib.masks.mask_summary`; NaN where a mask's summary predates that count). Reads the masks
+    :func:`run_all` made: call it after the runs exist."""
     rows = []
-    for fam, base in bases.items():
-        for scope in scopes:
-            stages = plan_prune_large(base, METHODS, scope, scope_floor(scope, floor), density, list(seeds))
-            for planned in stages[-1]:
+    for (fam, scope), plan in plans.items():
+        if scope in scopes:
+            for planned in plan[-1]:
                 if planned.config.mask is None:
                     continue
                 info = mask_summary(planned.config.mask)

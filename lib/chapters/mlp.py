@@ -1,8 +1,8 @@
 """Plot-ready tables for chapters 4 and 5 (MLP width sweep and MLP pruning).
 
-The chapter modules train their plans with :func:`lib.runs.train_stages` and read the runs back through
-:mod:`lib.experiments`; this module turns run results into the small frames their figures, tables
-and verdicts read:
+The chapter modules train their plans with :func:`lib.parallel.train` and read the runs back through
+the readers of :mod:`lib.experiments` (:func:`lib.runs.load`, never training); this module turns run
+results into the small frames their figures, tables and verdicts read:
 
 * seed summaries (mean and sample sd over seeds) and final-epoch rows;
 * the thesis's closed-form parent width (section 5.3) checked against
@@ -15,9 +15,9 @@ and verdicts read:
 * each seed's fitted trend as rows of the intervals table (:func:`trend_rows`);
 * the rank correlation the verdicts quote.
 
-Judging a claim over seeds is :mod:`lib.chapters.verdicts`' job (``paired_groups``, ``trend``, ``Claim``);
-its per-group table (``intervals_frame``, ``show_intervals``, ``group_label``, ``GROUP_STATS``) is aliased
-here for the chapters that import it from this module.
+Judging a claim over seeds is the job of :mod:`lib.chapters.seed_tests` (``paired_groups``, ``trend``) and
+:mod:`lib.chapters.verdicts` (``Claim``); its per-group table (``intervals_frame``, ``show_intervals``,
+``group_label``, ``GROUP_STATS``) is aliased here for the chapters that import it from this module.
 """
 from __future__ import annotations
 
@@ -29,9 +29,11 @@ import pandas as pd
 import torch
 
 from .. import runs
-from ..models import mlp_weight_count, scaled_width
+from ..masks import layer_table
 from ..config import TrainConfig
-from . import verdicts
+from ..models import build_model, mlp_weight_count, scaled_width
+from ..plan import Plan
+from . import seed_tests, verdicts
 
 
 # --------------------------------------------------------------------------------------- layers
@@ -96,15 +98,10 @@ def parent_width_table(pairs: Iterable[tuple[int, float]], depth: int = 3) -> pd
 
 
 # ----------------------------------------------------------------------------------- run lookup
-def width_runs(base: TrainConfig, widths: Sequence[int], seeds: Sequence[int]) -> dict[tuple[int, int], runs.Run]:
-    """The cached dense runs of :func:`lib.experiments.width_sweep` (trained first if missing), keyed
-    by (width, seed); the configs are exactly those the sweep plans."""
-    from ..experiments import plan_width_sweep
-
-    out = {}
-    for p in plan_width_sweep(base, widths, seeds)[0]:
-        out[(p.labels["width"], p.labels["seed"])] = runs.get_or_train(p.config, progress=False)
-    return out
+def width_runs(plan: Plan, *, chapter: str | None = None) -> dict[tuple[int, int], runs.Run]:
+    """The dense runs of a :func:`lib.experiments.plan_width_sweep` plan, keyed by (width, seed), read
+    with :func:`lib.runs.load` (never trained; ``chapter`` names the plan when one is missing)."""
+    return {(p.labels["width"], p.labels["seed"]): runs.load(p.config, chapter=chapter) for stage in plan for p in stage}
 
 
 # ------------------------------------------------------------------------------- diff histograms
@@ -204,7 +201,7 @@ def adjacent_steps(df: pd.DataFrame, x: str, value: str, keep: Sequence[str] = (
     neighbouring values x_i < x_(i+1) of ``x`` in ``df``, its rows at x_(i+1) (side "upper") and at x_i
     (side "lower"). Columns: from (x_i), to (x_(i+1)), side, ``keep``, ``value``. Not for a verdict: the
     steps of one seed are not independent replicates, so a "rises (falls) with ``x``" claim is decided by
-    :func:`lib.chapters.verdicts.trend` over seeds."""
+    :func:`lib.chapters.seed_tests.trend` over seeds."""
     xs = sorted(df[x].unique())
     parts = []
     for lo, hi in zip(xs, xs[1:]):
@@ -219,24 +216,15 @@ def adjacent_steps(df: pd.DataFrame, x: str, value: str, keep: Sequence[str] = (
 
 
 # ------------------------------------------------------------------------------------- masks
-def mask_layer_shares(base: TrainConfig, width: int, *, density: float, seed: int, ratio: float,
-                      methods: Sequence[str] = ("diff", "magnitude", "random"), scope: str = "global",
-                      floor: float = 0.0) -> pd.DataFrame:
-    """Per-layer fraction kept by the chapter-5 masks of the parent of ``width`` (the same MaskConfigs
-    :func:`lib.experiments.prune_sweep` plans; parents must be trained, masks are cached)."""
-    from ..experiments import plan_prune_sweep
-    from ..masks import layer_table
-    from ..runs import mask_for
-    from ..models import build_model
-
-    stages = plan_prune_sweep(base, [width], methods, density, [seed], ratio, scope=scope, floor=floor,
-                              include_none=False)
-    for p in stages[0]:  # parents first, so that the masks find them
-        runs.get_or_train(p.config, progress=False)
+def mask_layer_shares(plan: Plan, width: int, seed: int) -> pd.DataFrame:
+    """Per-layer fraction kept by each mask of a :func:`lib.experiments.plan_prune_sweep` plan whose child has
+    ``width`` and parent ``seed``, in the plan's order, with ``method`` and ``parent_width`` (the masks are
+    read from the mask cache, or made from their parents, which the plan's first stage landed)."""
     frames = []
-    for p in stages[1]:
-        mc = p.config.mask
-        t = layer_table(mask_for(mc), build_model(p.config.model))
+    for p in plan[-1]:
+        if p.config.mask is None or p.labels["width"] != width or p.labels["seed"] != seed:
+            continue
+        t = layer_table(runs.mask_for(p.config.mask), build_model(p.config.model))
         t.insert(0, "method", p.labels["method"])
         t.insert(1, "parent_width", p.labels["parent_width"])
         frames.append(t)
@@ -258,7 +246,7 @@ def spearman(x: Sequence[float], y: Sequence[float]) -> float:
 # ------------------------------------------------------------------------ intervals for display
 # The per-group intervals table lives in :mod:`lib.chapters.verdicts` (one helper for every chapter); these
 # names stay here as aliases, so that chapters importing them from this module keep working.
-GROUP_STATS = verdicts.GROUP_STATS
+GROUP_STATS = seed_tests.GROUP_STATS
 VALUE_ONLY = verdicts.VALUE_ONLY
 group_label = verdicts.group_label
 intervals_frame = verdicts.intervals_frame
@@ -279,13 +267,13 @@ def dropped_note(test: dict, df: pd.DataFrame | None = None, value: str = "") ->
 
 def trend_rows(df: pd.DataFrame, *, x: str, value: str, seed: str = "seed", log_x: bool = False,
                flat: bool = False) -> pd.DataFrame:
-    """What a trend verdict (:func:`lib.chapters.verdicts.trend`) is taken over, as a per-group frame for
+    """What a trend verdict (:func:`lib.chapters.seed_tests.trend`) is taken over, as a per-group frame for
     :func:`lib.chapters.verdicts.intervals_frame`: one row per seed with item ("seed 0, slope per ln
     width"), n (the points fitted), a and b (the seed's mean ``value`` at its largest and smallest x), diff
     (its least-squares slope against x, or ln x with ``log_x``; with ``flat`` the fitted total change over
     the measured range, slope x span), no interval (one seed has none) and an empty verdict (a seed alone
     decides nothing)."""
-    sl = verdicts.slopes(df, x=x, value=value, seed=seed, log_x=log_x)
+    sl = seed_tests.slopes(df, x=x, value=value, seed=seed, log_x=log_x)
     unit = f"ln {x}" if log_x else x
     what = f"fitted total change over the {unit} range" if flat else f"slope per unit of {unit}"
     rows = []

@@ -2,11 +2,11 @@
 
 Every function here reads finished runs from the cache (:mod:`lib.runs`) and returns a DataFrame
 or a dict; the chapter modules (:mod:`lib.chapters.ch02_coherence`, :mod:`lib.chapters.ch03_diffs`)
-draw the figures and decide the verdicts from what comes back (paired tests: :mod:`lib.chapters.verdicts`).
+draw the figures and decide the verdicts from what comes back (paired tests: :mod:`lib.chapters.seed_tests`).
 
-* :func:`real_vs_gaussian` trains (or loads) the three runs of one architecture: a fresh
-  initialisation on CIFAR-10, a fresh initialisation on Gaussian data, and the CIFAR-10-trained
-  weights trained further on Gaussian data (thesis Fig. 2.4).
+* :func:`plan_real_vs_gaussian` plans the three runs of one architecture: a fresh initialisation on
+  CIFAR-10, a fresh initialisation on Gaussian data, and the CIFAR-10-trained weights trained further
+  on Gaussian data (thesis Fig. 2.4); :func:`real_vs_gaussian` reads them once trained.
 * :func:`curves`, :func:`peak_coherence`, :func:`window_coherence`: per-epoch metrics and the numbers
   the chapter-2 verdicts compare.
 * :func:`weight_magnitudes`, :func:`magnitude_summary`, :func:`distance_from_init`: the "gravity"
@@ -34,8 +34,9 @@ import pandas as pd
 import torch
 from torch import nn
 
+from ..plan import Plan, Planned
 from ..profiles import Profile, large_config
-from ..runs import Run, get_or_train, initial_model
+from ..runs import Run, initial_model, load
 from ..config import TrainConfig
 from .figures import floor_line
 
@@ -79,9 +80,9 @@ def run_configs(p: Profile, arch: str, seed: int = 0) -> dict[str, TrainConfig]:
     return {"real": real, "gaussian": gauss, "real_then_gaussian": dataclasses.replace(gauss, init_from=real)}
 
 
-def real_vs_gaussian(p: Profile, arch: str, seed: int = 0, progress: bool = True,
-                     names: Sequence[str] = RUN_NAMES) -> dict[str, Run]:
-    """Train (or load from the cache) the three chapter-2 runs of ``arch`` with gradient statistics on.
+def plan_real_vs_gaussian(p: Profile, arch: str, seed: int = 0, names: Sequence[str] = RUN_NAMES) -> Plan:
+    """The chapter-2 runs of ``arch`` (gradient statistics on), labelled ``run``: [real, gaussian],
+    [real_then_gaussian] (it starts from the real run's weights).
 
     "real": fresh initialisation on CIFAR-10 for the profile's real-data epochs; "gaussian": the same
     initialisation on Gaussian data for ``p.epochs_gaussian`` epochs; "real_then_gaussian": the final
@@ -92,7 +93,14 @@ def real_vs_gaussian(p: Profile, arch: str, seed: int = 0, progress: bool = True
     bad = sorted(set(names) - set(cfgs))
     if bad:
         raise ValueError(f"unknown run name(s) {bad}; known: {', '.join(RUN_NAMES)}")
-    return {k: get_or_train(cfgs[k], progress=progress) for k in names}
+    return [[Planned(cfgs[k], {"run": k}) for k in ("real", "gaussian") if k in names],
+            [Planned(cfgs[k], {"run": k}) for k in ("real_then_gaussian",) if k in names]]
+
+
+def real_vs_gaussian(plan: Plan, *, chapter: str | None = None) -> dict[str, Run]:
+    """The runs of a :func:`plan_real_vs_gaussian` plan, read (:func:`lib.runs.load`; never trained):
+    run name -> run."""
+    return {p.labels["run"]: load(p.config, chapter=chapter) for stage in plan for p in stage}
 
 
 def stats_samples(cfg: TrainConfig, full_train: int = 50_000) -> int:

@@ -13,7 +13,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from ..config import Stages
+from ..plan import Plan
 
 
 
@@ -92,7 +92,7 @@ def defaults(key: str | int) -> dict[str, Any]:
     return {f.name: f.default for f in dataclasses.fields(module(key).Params)}
 
 
-def plan(key: str | int, **params: Any) -> Stages:
+def plan(key: str | int, **params: Any) -> Plan:
     """The runs chapter ``key`` trains for its papermill ``params``, in stages: ``plan(setup(**params))``."""
     mod = module(key)
     return mod.plan(mod.setup(**params))

@@ -6,8 +6,6 @@ masks ``none``, ``random_10``, ``magnitude_best``, ``magnitude_worst``, ``cohere
 """
 from __future__ import annotations
 
-import pandas as pd
-
 #: (train accuracy, test accuracy) per mask, Tables 6.1, 6.2 (global, 2 % floor), 6.5, 6.6 (per layer).
 PRUNE_TABLES: dict[tuple[str, str], dict[str, tuple[float, float]]] = {
     ("resnet", "global"): {  # Table 6.1, ResNet50, SGD lr 0.5, 300 epochs
@@ -40,13 +38,3 @@ FACTS = {
     "max_coherence_width": 2800,   # section 4.2 / Fig. 4.4: widest MLP, highest max coherence
     "vit_max_layer_pruning": 0.05,  # caption of Fig. 6.4 as printed
 }
-
-
-def prune_table(family: str, scope: str) -> pd.DataFrame:
-    """The thesis's table for ``family`` ("resnet"/"vit") and ``scope`` ("global"/"layer") as a DataFrame
-    with columns method, thesis_train_acc, thesis_test_acc."""
-    key = (family, scope)
-    if key not in PRUNE_TABLES:
-        raise ValueError(f"no thesis table for {key}; known: {sorted(PRUNE_TABLES)}")
-    rows = [(m, tr, te) for m, (tr, te) in PRUNE_TABLES[key].items()]
-    return pd.DataFrame(rows, columns=["method", "thesis_train_acc", "thesis_test_acc"])

@@ -1,16 +1,9 @@
-"""The verdict toolkit every chapter uses: the paired test over seeds (:func:`paired`,
-:func:`paired_groups`), trends (:func:`trend`), the one way to write a claim (:class:`Claim`), the
-:class:`Verdict` record, Holm's correction across claims, storing and loading with provenance, and the
-display tables.
-
-The seed is the replicate. A chapter reduces the values of one run (tensors, epochs, widths, items that
-share one reference run) within the seed, then tests over seeds: runs of the same seed are paired
-(children share their parent's seed and data order), and a claim is judged by the mean paired difference
-and its two-sided t interval (:func:`paired`); an interval that contains zero is "inconclusive", never
-"held". "Every" claims judge each group on its own (:func:`paired_groups` with ``every=True``); trends are
-per-seed least-squares slopes tested over seeds (:func:`trend`). A claim of "no difference" needs an
-equivalence margin fixed with the claim before any run and is decided by two one-sided tests (the
-1 - 2 alpha interval inside the margin). Each claim says what result would make it not held
+"""The verdict toolkit every chapter uses: the one way to write a claim (:class:`Claim`), the
+:class:`Verdict` record and the decided claim (:class:`Decided`), the verdict as a reader sees it
+(:func:`interval_text`, :func:`shown_verdict`), storing and loading with provenance, and the display
+tables. The tests over seeds that decide a claim (:func:`lib.chapters.seed_tests.paired`,
+:func:`~lib.chapters.seed_tests.paired_groups`, :func:`~lib.chapters.seed_tests.trend`, Holm's correction)
+are in :mod:`lib.chapters.seed_tests`; each claim says what result would make it not held
 (:attr:`Claim.fails_if`).
 
 Each chapter stores its verdicts as one JSON file per (profile, chapter, parameters):
@@ -23,7 +16,6 @@ other. The conclusions chapter reads back those of the parameters it was built w
 from __future__ import annotations
 
 import dataclasses
-import functools
 import hashlib
 import json
 import math
@@ -35,383 +27,18 @@ from typing import Any, Iterable, Mapping, NamedTuple, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import special
 
 from .. import paths
+from ..plan import Plan, hashes
+from .seed_tests import ALPHA, GROUP_STATS, HELD, INCONCLUSIVE, MOST_SEEDS, NOT_HELD, NOT_MEASURED, VERDICTS
 
-HELD, NOT_HELD, INCONCLUSIVE, NOT_MEASURED = "held", "not held", "inconclusive", "not measured at this scale"
-VERDICTS = (HELD, NOT_HELD, INCONCLUSIVE, NOT_MEASURED)
-#: The sides a claim can take: a > b, a < b, |a - b| < margin.
-CLAIMS = ("greater", "less", "equal")
-#: The sides a trend can take (:func:`trend`): rising, falling, or flat within a margin on its total change.
-TRENDS = ("greater", "less", "flat")
-#: Error rate of every test: a directional claim is decided by the two-sided 1 - ALPHA interval, an
-#: equivalence claim by the two one-sided tests at ALPHA each (the 1 - 2 ALPHA interval).
-ALPHA = 0.05
-#: The power "seeds needed" aims for: the least number of seeds that reach the verdict the observed
-#: effect points to with this probability, taking the observed effect and spread as the truth.
-POWER = 0.80
-#: Seeds needed beyond this are reported as "more than" it.
-MOST_SEEDS = 200
 #: Bump when the way verdicts are computed changes: stored verdicts of another version are stale.
 VERDICT_VERSION = 3
 
 
-# ---------------------------------------------------------------------------------- the paired test
-@functools.lru_cache(maxsize=4096)
-def _t(n: int, alpha: float) -> float:
-    """The two-sided 1 - alpha quantile of Student's t with n - 1 degrees of freedom."""
-    return float(special.stdtrit(n - 1, 1 - alpha / 2))
-
-
-def _t_sf(x: float, df: int) -> float:
-    """P(T > x) for Student's t with ``df`` degrees of freedom (scipy.special, no per-call overhead)."""
-    return float(special.stdtr(df, -x))
-
-
-def _nct_sf(x: Any, df: Any, nc: Any) -> np.ndarray:
-    """P(T > x) for the noncentral t with ``df`` degrees of freedom and noncentrality ``nc``."""
-    return 1.0 - special.nctdtr(df, nc, x)
-
-
-def _power(n: Any, diff: float, sd: float, *, claim: str, margin: float | None, alpha: float) -> np.ndarray:
-    """The probability that n seeds (a number or an array of them) reach the verdict the observed ``diff``
-    points to, when the paired differences are N(diff, sd^2): the noncentral t. Directional claims: the
-    two-sided t-test at ``alpha`` decides on the side of ``diff``. Equivalence, |diff| < margin: both
-    one-sided tests at ``alpha`` (the usual approximation P1 + P2 - 1); |diff| >= margin: the one-sided
-    test that the difference lies beyond the margin."""
-    n = np.asarray(n, float)
-    df, root = n - 1, np.sqrt(n)
-    if claim != "equal":
-        return _nct_sf(special.stdtrit(df, 1 - alpha / 2), df, abs(diff) / sd * root)
-    tc = special.stdtrit(df, 1 - alpha)
-    m = float(margin or 0.0)
-    if abs(diff) < m:
-        p1 = _nct_sf(tc, df, (m - diff) / sd * root)
-        p2 = _nct_sf(tc, df, (m + diff) / sd * root)
-        return np.maximum(0.0, p1 + p2 - 1)
-    return _nct_sf(tc, df, (abs(diff) - m) / sd * root)
-
-
-def needed_for(diff: float, *, claim: str = "greater", margin: float | None = None) -> str | None:
-    """The verdict more seeds would reach if the observed ``diff`` were the truth: held or not held (None
-    for a zero or non-finite effect)."""
-    if not np.isfinite(diff):
-        return None
-    if claim == "equal":
-        return HELD if abs(diff) < (margin or 0.0) else NOT_HELD
-    if diff == 0:
-        return None
-    return HELD if (diff > 0) == (claim == "greater") else NOT_HELD
-
-
-def seeds_needed(diff: float, sd: float, *, claim: str = "greater", margin: float | None = None,
-                 alpha: float = ALPHA, power: float = POWER, most: int = MOST_SEEDS) -> int | None:
-    """How many seeds the observed effect would need: the least n >= 2 whose test at ``alpha`` reaches the
-    verdict :func:`needed_for` names with probability >= ``power`` (:func:`_power`), taking the observed
-    mean paired difference ``diff`` and the sd of the paired differences ``sd`` as the truth. None when
-    no n up to ``most`` would do (a zero effect, or one too small for its spread)."""
-    if needed_for(diff, claim=claim, margin=margin) is None or not np.isfinite(sd):
-        return None
-    if claim == "equal" and abs(diff) == (margin or 0.0):
-        return None
-    if sd == 0:
-        return 2
-    ns = np.arange(2, most + 1)
-    ok = np.flatnonzero(_power(ns, diff, sd, claim=claim, margin=margin, alpha=alpha) >= power)
-    return int(ns[ok[0]]) if len(ok) else None
-
-
-def _check_claim(claim: str, margin: float | None, sides: Sequence[str] = CLAIMS, equal: str = "equal") -> None:
-    if claim not in sides:
-        raise ValueError(f"claim must be one of {sides}, got {claim!r}")
-    if claim == equal and (margin is None or not margin > 0):
-        raise ValueError(f"claim {equal!r} needs a margin > 0 (fixed with the claim), got {margin!r}")
-    if claim != equal and margin is not None:
-        raise ValueError(f"a margin belongs to claim {equal!r} only, got margin={margin!r} with claim {claim!r}")
-
-
-def data_key(*arrays: Any) -> str:
-    """A short fingerprint of the values a test was computed from (rounded to 9 significant digits, order
-    kept): two claims with the same key test the same numbers (chapter 7's duplicate check). "" when some
-    array does not vary (a constant reference, or runs that all sit at chance): equal numbers then say
-    nothing about the runs behind them, so such a test takes no part in the check."""
-    arrs = [np.asarray(arr, float).ravel() for arr in arrays]
-    if any(len(np.unique(a[np.isfinite(a)])) < 2 for a in arrs):
-        return ""
-    parts = [np.format_float_positional(float(x), precision=9, unique=False, fractional=False)
-             if np.isfinite(float(x)) else "nan" for arr in arrs for x in arr]
-    parts += [f"|{arr.size}" for arr in arrs]
-    return hashlib.sha256(",".join(parts).encode()).hexdigest()[:16]
-
-
-def combined_key(keys: Iterable[str]) -> str:
-    """The fingerprint of a test made of several tests (an "every" claim, a winner against each rival): a hash
-    of their keys in order, "" when none of them has one (:func:`data_key`)."""
-    ks = [str(k or "") for k in keys]
-    return hashlib.sha256("|".join(ks).encode()).hexdigest()[:16] if any(ks) else ""
-
-
-def paired(a: Sequence[float], b: Sequence[float], *, claim: str = "greater", margin: float | None = None,
-           alpha: float = ALPHA, bounds: tuple[float, float] | None = None, need: bool = True) -> dict[str, Any]:
-    """Judge a claim about per-seed values ``a`` and ``b`` paired by index (one value of each per seed:
-    reduce a seed's several values first, see :func:`paired_groups`) from the differences d = a - b.
-
-    ``claim="greater"`` (a > b): the two-sided 1 - ``alpha`` t-interval of mean(d); held when it lies
-    wholly above 0, not held when wholly below, else inconclusive. ``"less"`` mirrors it. ``"equal"``
-    needs ``margin`` > 0 and is the two one-sided tests (TOST): the 1 - 2 ``alpha`` interval; held when it
-    lies inside (-margin, margin), not held when it lies wholly outside, else inconclusive. ``bounds``:
-    the range the difference can take (e.g. (-1, 1) for a difference of two fractions); the interval is
-    cut to it (``clipped`` says so). Pairs with a non-finite value are left out and counted
-    (``dropped``, ``dropped_why``). Fewer than 2 pairs: inconclusive (no interval); none: not measured.
-
-    Returns claim, margin, alpha, level (the interval's confidence), verdict, n (pairs = seeds), dropped,
-    dropped_why, a, b (means), diff (mean of a - b), sd (of the differences), ci_low, ci_high, p (the
-    p-value of the verdict's side: two-sided for a directional claim, the larger one-sided p of TOST
-    inside the margin, the one-sided p beyond it), seeds_needed and needed_for (for an inconclusive
-    verdict, :func:`seeds_needed`; skipped with ``need=False``), clipped and key (:func:`data_key`)."""
-    _check_claim(claim, margin)
-    a_, b_ = np.asarray(a, float).ravel(), np.asarray(b, float).ravel()
-    if len(a_) != len(b_):
-        raise ValueError(f"paired values need equal lengths, got {len(a_)} and {len(b_)}")
-    keep = np.isfinite(a_) & np.isfinite(b_)
-    dropped = int((~keep).sum())
-    a_, b_ = a_[keep], b_[keep]
-    d, n = a_ - b_, int(keep.sum())
-    level = 1 - 2 * alpha if claim == "equal" else 1 - alpha
-    out: dict[str, Any] = {"claim": claim, "margin": margin, "alpha": alpha, "level": level, "n": n,
-                           "dropped": dropped,
-                           "dropped_why": (f"{dropped} seed(s) left out: a non-finite value (a diverged or missing "
-                                           "run)") if dropped else "",
-                           "a": float(a_.mean()) if n else math.nan, "b": float(b_.mean()) if n else math.nan,
-                           "diff": float(d.mean()) if n else math.nan,
-                           "sd": float(d.std(ddof=1)) if n >= 2 else math.nan,
-                           "ci_low": math.nan, "ci_high": math.nan, "p": math.nan, "seeds_needed": None,
-                           "needed_for": None, "clipped": False, "key": data_key(a_, b_)}
-    if n == 0:
-        return {**out, "verdict": NOT_MEASURED}
-    if n < 2:
-        return {**out, "verdict": INCONCLUSIVE}
-    diff, sd = out["diff"], out["sd"]
-    se = sd / math.sqrt(n)
-    tq = _t(n, 2 * alpha) if claim == "equal" else _t(n, alpha)
-    lo, hi = diff - tq * se, diff + tq * se
-    if claim == "equal":
-        if se > 0:
-            p_in = max(_t_sf((diff + margin) / se, n - 1), _t_sf((margin - diff) / se, n - 1))
-            p_out = _t_sf((abs(diff) - margin) / se, n - 1)
-        else:
-            p_in, p_out = (0.0, 1.0) if abs(diff) < margin else (1.0, 0.0)
-        verdict = HELD if -margin < lo and hi < margin else NOT_HELD if lo >= margin or hi <= -margin else INCONCLUSIVE
-        p = p_in if abs(diff) < margin else p_out
-    else:
-        p = 2 * _t_sf(abs(diff) / se, n - 1) if se > 0 else (0.0 if diff != 0 else 1.0)
-        above, below = lo > 0, hi < 0
-        if claim == "less":
-            above, below = below, above
-        verdict = HELD if above else NOT_HELD if below else INCONCLUSIVE
-    if bounds is not None:
-        clo, chi = max(lo, bounds[0]), min(hi, bounds[1])
-        out["clipped"] = bool(clo != lo or chi != hi)
-        lo, hi = clo, chi
-    out.update(ci_low=float(lo), ci_high=float(hi), p=p, verdict=verdict)
-    if verdict == INCONCLUSIVE:
-        out["needed_for"] = needed_for(diff, claim=claim, margin=margin)
-        if need:
-            out["seeds_needed"] = seeds_needed(diff, sd, claim=claim, margin=margin, alpha=alpha)
-    return out
-
-
-def paired_frame(df: pd.DataFrame, key: str, a: Any, b: Any, value: str, *, by: Sequence[str] = (),
-                 pair_on: Sequence[str] = ("seed",)) -> pd.DataFrame:
-    """The pairs of a long table: for each ``by`` group and each value of ``pair_on`` present for both
-    ``key == a`` and ``key == b``, one row with columns ``by``, ``pair_on``, ``a`` and ``b`` (the values
-    of column ``value``). ValueError when a (group, pair) has more than one row for a side."""
-    idx = [*by, *pair_on]
-    sides = []
-    for side, name in ((a, "a"), (b, "b")):
-        part = df.loc[df[key] == side, [*idx, value]]
-        if part.duplicated(idx).any():
-            dup = part.loc[part.duplicated(idx, keep=False), idx].head(2).to_dict("records")
-            raise ValueError(f"more than one row per pair for {key} == {side!r}: {dup}")
-        sides.append(part.rename(columns={value: name}))
-    return sides[0].merge(sides[1], on=idx, how="inner").sort_values(idx, ignore_index=True)
-
-
-def paired_groups(df: pd.DataFrame, key: str, a: Any, b: Any, value: str, *, by: Sequence[str] = (),
-                  pair_on: Sequence[str] = ("seed",), claim: str = "greater", margin: float | None = None,
-                  alpha: float = ALPHA, every: bool = False,
-                  bounds: tuple[float, float] | None = None) -> tuple[dict[str, Any], pd.DataFrame]:
-    """:func:`paired` of ``value`` between the rows with ``key == a`` and those with ``key == b``, paired on
-    ``pair_on`` (the replicate: the seed) within each ``by`` group (tensors, widths, epochs, items that share
-    one reference run). Returns the claim's test and one row per group with its own interval (columns
-    ``by``, n, a, b, diff, ci_low, ci_high, verdict) for the chapter to show beside it.
-
-    The values of one seed are not independent replicates, so the claim's test is over seeds:
-    ``every=False`` (a claim about the groups' mean) first averages each seed's a and b over the groups it
-    has both for, then tests those per-seed means (n = seeds). ``every=True`` (a claim worded "every",
-    "all", "at each") judges each group on its own over seeds: held only when every group is held (an
-    intersection-union test, at ``alpha``), not held when some group is not held at ``alpha`` / groups
-    (Bonferroni, so that k groups do not multiply the chance of a false "not held"), else inconclusive;
-    its diff and interval are those of the seed-averaged test, and ``groups``, ``groups_held`` and
-    ``groups_not_held`` say how the groups fell."""
-    pairs = paired_frame(df, key, a, b, value, by=by, pair_on=pair_on)
-    rows, tests = [], []
-    av, bv = pairs["a"].to_numpy(float), pairs["b"].to_numpy(float)
-    groups = pairs.groupby(list(by), sort=True).indices.items() if by else [((), np.arange(len(pairs)))]
-    for k, idx in groups:
-        k = k if isinstance(k, tuple) else (k,)
-        t = paired(av[idx], bv[idx], claim=claim, margin=margin, alpha=alpha, bounds=bounds, need=every)
-        tests.append(t)
-        rows.append({**dict(zip(by, k)), **{c: t[c] for c in GROUP_STATS}})
-    per = pd.DataFrame(rows, columns=[*by, *GROUP_STATS])
-    finite = pairs[np.isfinite(pairs["a"].astype(float)) & np.isfinite(pairs["b"].astype(float))]
-    lost = len(pairs) - len(finite)
-    seeds = finite.groupby(list(pair_on), sort=True)[["a", "b"]].mean() if len(finite) else finite[["a", "b"]]
-    all_seeds = pairs[list(pair_on)].drop_duplicates()
-    test = paired(seeds["a"], seeds["b"], claim=claim, margin=margin, alpha=alpha, bounds=bounds)
-    gone = len(all_seeds) - len(seeds)
-    test.update(dropped=gone, rule="seed means over groups" if by else "one value per seed", groups=len(tests),
-                dropped_why=(f"{lost} (group, seed) value(s) left out for a non-finite value (a diverged or missing "
-                             f"run)" + (f", so {gone} seed(s) had none left" if gone else "")) if lost else "")
-    if not every or not by:
-        return test, per
-    return _every(test, tests, alpha=alpha), per
-
-
-def _every(pooled: dict[str, Any], tests: Sequence[Mapping[str, Any]], *, alpha: float) -> dict[str, Any]:
-    """The "every group" rule of :func:`paired_groups` over the groups' ``tests`` (see there)."""
-    k = len(tests)
-    claim = pooled["claim"]
-    held = [t["verdict"] == HELD for t in tests]
-    not_held = []
-    for t in tests:  # not held at alpha / k: the group's interval at that level lies on the wrong side
-        if t["n"] < 2 or not np.isfinite(t["p"]):
-            not_held.append(False)
-            continue
-        side = needed_for(t["diff"], claim=claim, margin=pooled["margin"])
-        not_held.append(side == NOT_HELD and t["p"] < alpha / k)
-    if all(held):
-        verdict = HELD
-        p = max(t["p"] for t in tests)
-    elif any(not_held):
-        verdict = NOT_HELD
-        p = min(1.0, k * min(t["p"] for t, x in zip(tests, not_held) if x))
-    else:
-        verdict = INCONCLUSIVE
-        p = 1.0
-    needs = [t["seeds_needed"] for t in tests if t["verdict"] != HELD]
-    out = {**pooled, "verdict": verdict, "p": p, "rule": "every group", "groups": k,
-           "groups_held": int(sum(held)), "groups_not_held": int(sum(not_held)),
-           "n": min(t["n"] for t in tests),
-           "key": combined_key(t["key"] for t in tests)}
-    if verdict == INCONCLUSIVE:
-        sides = {needed_for(t["diff"], claim=claim, margin=pooled["margin"]) for t in tests}
-        out["needed_for"] = HELD if sides == {HELD} else NOT_HELD if NOT_HELD in sides and None not in sides \
-            else None
-        if out["needed_for"] == HELD:  # every group must get there: the slowest one decides
-            out["seeds_needed"] = max(needs) if needs and all(x is not None for x in needs) else None
-        elif out["needed_for"] == NOT_HELD:  # one group suffices: the quickest of those pointing that way
-            down = [t["seeds_needed"] for t in tests if t["seeds_needed"] is not None
-                    and needed_for(t["diff"], claim=claim, margin=pooled["margin"]) == NOT_HELD]
-            out["seeds_needed"] = min(down) if down else None
-        else:
-            out["seeds_needed"] = None
-    else:
-        out["needed_for"], out["seeds_needed"] = None, None
-    return out
-
-
-def slopes(df: pd.DataFrame, *, x: str, value: str, seed: str = "seed", log_x: bool = False) -> pd.DataFrame:
-    """Each seed's least-squares slope of ``value`` against ``x`` (natural log of x when ``log_x``): one row
-    per seed with seed, slope, span (the range of (log) x it was fitted over), points and the fitted
-    change over that span (slope x span). Rows with a non-finite value are left out; a seed with fewer
-    than two distinct x gets a NaN slope."""
-    if log_x and (df[x].astype(float) <= 0).any():
-        raise ValueError(f"log_x needs x > 0, got {x} values {sorted(df.loc[df[x] <= 0, x].unique())[:3]}")
-    rows = []
-    for s, g in df.groupby(seed, sort=True):
-        g = g[np.isfinite(g[value].astype(float))]
-        xs = np.log(g[x].to_numpy(float)) if log_x else g[x].to_numpy(float)
-        ys = g[value].to_numpy(float)
-        if len(np.unique(xs)) < 2:
-            rows.append({seed: s, "slope": math.nan, "span": math.nan, "points": len(xs), "change": math.nan})
-            continue
-        xc = xs - xs.mean()
-        slope = float((xc * (ys - ys.mean())).sum() / (xc * xc).sum())
-        span = float(xs.max() - xs.min())
-        rows.append({seed: s, "slope": slope, "span": span, "points": len(xs), "change": slope * span})
-    return pd.DataFrame(rows, columns=[seed, "slope", "span", "points", "change"])
-
-
-def trend(df: pd.DataFrame, *, x: str, value: str, seed: str = "seed", claim: str = "greater",
-          margin: float | None = None, log_x: bool = False, alpha: float = ALPHA) -> dict[str, Any]:
-    """A trend tested over seeds: each seed's least-squares slope of ``value`` against ``x`` (log x when
-    ``log_x``; :func:`slopes`), then the t-interval of the slopes over seeds. ``claim="greater"``
-    (rises) / ``"less"`` (falls) as in :func:`paired` on the slopes against 0 (diff = the mean slope, per
-    unit of x or of log x). ``"flat"`` needs ``margin`` and is an equivalence on the **total** change over
-    the measured range: each seed's slope x span within (-margin, margin) by the two one-sided tests
-    (diff = the mean total change). Returns :func:`paired`'s keys plus slope (mean), span (mean),
-    statistic (what diff is) and x."""
-    _check_claim(claim, margin, TRENDS, "flat")
-    sl = slopes(df, x=x, value=value, seed=seed, log_x=log_x)
-    unit = f"log {x}" if log_x else x
-    if claim == "flat":
-        out = paired(sl["change"], np.zeros(len(sl)), claim="equal", margin=margin, alpha=alpha)
-        out.update(claim="flat", statistic=f"fitted total change of {value} over the measured {unit} range")
-    else:
-        out = paired(sl["slope"], np.zeros(len(sl)), claim=claim, alpha=alpha)
-        out.update(statistic=f"slope of {value} per unit of {unit}")
-    out.update(slope=float(sl["slope"].mean()) if sl["slope"].notna().any() else math.nan,
-               span=float(sl["span"].mean()) if sl["span"].notna().any() else math.nan, x=unit, rule="per-seed slope",
-               b=0.0, a=out["diff"], key=data_key(df[x], df[value], df[seed].astype("category").cat.codes))
-    if out["dropped"]:
-        out["dropped_why"] = f"{out['dropped']} seed(s) left out: fewer than two measured {x} values with a finite {value}"
-    return out
-
-
-def holm(ps: Sequence[float], alpha: float = ALPHA) -> list[bool]:
-    """Holm's step-down procedure: which of the p-values ``ps`` stay significant when all are tested at
-    once with family-wise error ``alpha`` (NaN: never)."""
-    p = np.asarray(ps, float)
-    order = [i for i in np.argsort(np.where(np.isfinite(p), p, np.inf), kind="stable") if np.isfinite(p[i])]
-    keep = [False] * len(p)
-    m = len(order)
-    for rank, i in enumerate(order):
-        if p[i] <= alpha / (m - rank):
-            keep[i] = True
-        else:
-            break
-    return keep
-
-
-def holm_verdicts(tests: Sequence[Mapping[str, Any]], verdicts: Sequence[str], alpha: float = ALPHA) -> list[str]:
-    """The verdicts after Holm's correction over every measured claim: a held or not held verdict whose
-    test's p-value (:func:`paired`'s ``p``) does not survive :func:`holm` becomes inconclusive; the
-    others are unchanged. Claims not measured take no part."""
-    idx = [i for i, v in enumerate(verdicts) if v != NOT_MEASURED]
-    keep = holm([float((tests[i] or {}).get("p", math.nan)) if verdicts[i] in (HELD, NOT_HELD) else 1.0
-                 for i in idx], alpha)
-    out = list(verdicts)
-    for i, k in zip(idx, keep):
-        if out[i] in (HELD, NOT_HELD) and not k:
-            out[i] = INCONCLUSIVE
-    return out
-
-
-def chance_decisive(n_claims: int, alpha: float = ALPHA) -> float:
-    """How many of ``n_claims`` decisive verdicts (held or not held) chance alone gives when no claimed
-    effect exists: n x alpha (each test's error rate; equivalence claims at most as often)."""
-    return n_claims * alpha
-
-
-#: The statistics of one group's row in a per-group frame (:func:`paired_groups`, :func:`one_group`).
-GROUP_STATS = ("n", "a", "b", "diff", "ci_low", "ci_high", "verdict")
-
-
 def one_group(test: Mapping[str, Any], **labels: Any) -> pd.DataFrame:
-    """A per-group frame of one row: ``labels`` and the :data:`GROUP_STATS` of a :func:`paired` result, for a
-    claim decided by a single comparison."""
+    """A per-group frame of one row: ``labels`` and the :data:`~lib.chapters.seed_tests.GROUP_STATS` of a
+    :func:`~lib.chapters.seed_tests.paired` result, for a claim decided by a single comparison."""
     return pd.DataFrame([{**labels, **{c: test.get(c) for c in GROUP_STATS}}])
 
 
@@ -480,12 +107,13 @@ BEARS = ("for", "against")
 class Verdict:
     """One claim of the thesis and what our runs at one profile say about it.
 
-    ``test`` is :func:`paired`'s (or :func:`trend`'s) result the verdict was computed from (empty for a
-    claim not measured); ``scale`` says how close to the thesis's regime it was measured (e.g. the dense
-    network's test accuracy, ours against the thesis's). ``fails_if`` is the result that would make the
-    claim not held, written with the claim; ``conclusion`` the key of the chapter-7 conclusion it bears
-    on ("" for none), ``bears`` whether a held verdict supports that conclusion or speaks against it;
-    ``note`` what a reader must know where the verdict is shown (a value left out, a regime not reached)."""
+    ``test`` is :func:`~lib.chapters.seed_tests.paired`'s (or :func:`~lib.chapters.seed_tests.trend`'s) result
+    the verdict was computed from (empty for a claim not measured); ``scale`` says how close to the thesis's
+    regime it was measured (e.g. the dense network's test accuracy, ours against the thesis's). ``fails_if``
+    is the result that would make the claim not held, written with the claim; ``conclusion`` the key of the
+    chapter-7 conclusion it bears on ("" for none), ``bears`` whether a held verdict supports that conclusion
+    or speaks against it; ``note`` what a reader must know where the verdict is shown (a value left out, a
+    regime not reached)."""
 
     claim_id: str   # short stable id, e.g. "2-resnet-peak-coherence-real-gt-gaussian"
     chapter: str    # e.g. "02"
@@ -512,7 +140,8 @@ class Verdict:
     @classmethod
     def of(cls, claim_id: str, chapter: str, claim: str, thesis: str, ours: str, test: Mapping[str, Any],
            figure: str, scale: str = "", **more: Any) -> "Verdict":
-        """A verdict whose word is its test's (:func:`paired`); the record keeps the test's numbers."""
+        """A verdict whose word is its test's (:func:`~lib.chapters.seed_tests.paired`); the record keeps the
+        test's numbers."""
         return cls(claim_id, chapter, claim, thesis, ours, test["verdict"], figure,
                    {k: _plain(v) for k, v in test.items()}, scale, **more)
 
@@ -576,9 +205,10 @@ class Claim:
 
     def decide(self, ours: str, test: Mapping[str, Any], *, scale: str = "", groups: pd.DataFrame | None = None,
                note: str = "", **labels: Any) -> Decided:
-        """The claim decided by ``test`` (:func:`paired`, :func:`paired_groups` or :func:`trend`): its verdict,
-        with ``ours`` (our numbers), ``scale`` and ``note``, and the per-group frame (``groups``, else one
-        row from ``test`` with ``labels``)."""
+        """The claim decided by ``test`` (:func:`~lib.chapters.seed_tests.paired`,
+        :func:`~lib.chapters.seed_tests.paired_groups` or :func:`~lib.chapters.seed_tests.trend`): its verdict,
+        with ``ours`` (our numbers), ``scale`` and ``note``, and the per-group frame (``groups``, else one row
+        from ``test`` with ``labels``)."""
         g = groups if groups is not None else one_group(test, **labels)
         return Decided(self._verdict(ours, test["verdict"], test, scale, note), g)
 
@@ -701,11 +331,9 @@ def store(profile: str, chapter: str, params: Any, run_hashes: Sequence[str], vs
     return target
 
 
-def run_hashes(stages: Any) -> list[str]:
-    """The distinct run hashes of a plan (stages of configs), sorted."""
-    from ..config import config_hash
-
-    return sorted({config_hash(c) for stage in stages for c in stage})
+def run_hashes(plan: Plan) -> list[str]:
+    """The distinct run hashes of a plan (:data:`lib.plan.Plan`), sorted."""
+    return hashes(plan)
 
 
 def record(chapter_module: Any, setup: Any, vs: Sequence[Verdict]) -> Path:
@@ -733,7 +361,7 @@ def load_for(profile: str, expected: Mapping[str, tuple[Any, Sequence[str]]]) ->
     a chapter with no verdicts stored for these parameters (naming the claims stored under others), or
     with verdicts computed from other runs or by another version of this toolkit (stale)."""
     rows, problems = [], []
-    for chapter, (params, hashes) in expected.items():
+    for chapter, (params, planned) in expected.items():
         f = chapter_file(profile, chapter, params)
         if not f.exists():
             others = sorted(p for p in (_dir(profile) / chapter).glob("*.json") if p != f)
@@ -745,7 +373,7 @@ def load_for(profile: str, expected: Mapping[str, tuple[Any, Sequence[str]]]) ->
         stale = []
         if rec.get("version") != VERDICT_VERSION:
             stale.append(f"computed by verdict version {rec.get('version')}, now {VERDICT_VERSION}")
-        if sorted(set(hashes)) != rec.get("run_hashes"):
+        if sorted(set(planned)) != rec.get("run_hashes"):
             stale.append("computed from other runs than the chapter's plan now lists")
         if stale:
             problems.append(f"chapter {chapter}: stale verdicts ({'; '.join(stale)}); rerun the chapter: "

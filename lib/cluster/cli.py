@@ -16,9 +16,10 @@ from typing import Any
 
 from .. import parallel
 from ..chapters import registry
-from ..config import config_hash, merge_stages
+from ..config import config_hash
+from ..plan import configs, merge
 from .local import run_local
-from .plan import chapter_stages, summary_line, with_status
+from .plan import chapter_plan, summary_line, with_status
 from .slurm import ClusterError, SlurmSettings, check_cluster, load_settings, submit_slurm
 
 
@@ -77,8 +78,8 @@ def dispatch_chapters(chapter_params: dict[str, dict[str, Any]], settings: Slurm
     Returns 1 when a run failed, else 0."""
     if settings is not None and not dry_run:
         check_cluster(settings)  # before planning, so that a bad setting fails fast
-    per_chapter = {k: chapter_stages(k, **params) for k, params in chapter_params.items()}
-    merged = merge_stages(per_chapter.values())
+    per_chapter = {k: chapter_plan(k, **params) for k, params in chapter_params.items()}
+    merged = merge(per_chapter.values())
     out(f"{sum(map(len, merged))} distinct runs in {len(merged)} stage(s) for chapter(s) {', '.join(per_chapter)}")
     if local and not dry_run:
         result = run_local(merged, workers=workers)
@@ -88,8 +89,8 @@ def dispatch_chapters(chapter_params: dict[str, dict[str, Any]], settings: Slurm
         result = submit_slurm(merged, settings)
     by_hash = {p.hash: p for s in result for p in s}
     failed = 0
-    for k, stages in per_chapter.items():
-        planned = [by_hash[config_hash(c)] for s in stages for c in s]
+    for k, plan in per_chapter.items():
+        planned = [by_hash[config_hash(c)] for c in configs(plan)]
         out("chapter " + summary_line(k, planned))
         for p in planned:
             if p.status == "failed":

@@ -1,17 +1,16 @@
 """Plan the training runs of chapters or experiments, in stages, and tell which of them are done.
 
-* :func:`chapter_stages` lists the :class:`~lib.config.TrainConfig` s a chapter needs: it is
-  :func:`lib.chapters.registry.plan`, i.e. the chapter module's ``plan(setup(**params))``, so the
-  planner and the notebook call the same code (chapters that train nothing, like 07, give ``[]``).
-  :func:`experiment_stages` does the same for an experiment (``"prune_sweep"``, ... of
+* :func:`chapter_plan` is the :data:`lib.plan.Plan` a chapter trains: :func:`lib.chapters.registry.plan`,
+  i.e. the chapter module's ``plan(setup(**params))``, so the planner and the notebook use the same
+  object (chapters that train nothing, like 07, give ``[]``); :func:`chapter_stages` lists its configs
+  stage by stage. :func:`experiment_plan` does the same for an experiment (``"prune_sweep"``, ... of
   :mod:`lib.experiments`, or ``"real_vs_gaussian"`` of :mod:`lib.chapters.realdata`).
 * Stages: a stage only needs runs of earlier stages (pruning parents before their children, a run
-  before the runs that start from its weights); several plans merge with
-  :func:`lib.config.merge_stages`.
-* :func:`plan` returns each run with its status: ``done`` (in the run cache), ``running`` (a recorded
-  SLURM job is pending or running), ``failed`` (its recorded job ended without the run landing) or
-  ``missing``. The job records (``runs/train/.job-<hash>.json``, written by :mod:`lib.cluster.slurm`)
-  and the queue (``squeue``; no accounting database is needed) tell them apart.
+  before the runs that start from its weights); several plans merge with :func:`lib.plan.merge`.
+* :func:`plan` returns each run with its status (a :class:`RunStatus`): ``done`` (in the run cache),
+  ``running`` (a recorded SLURM job is pending or running), ``failed`` (its recorded job ended without
+  the run landing) or ``missing``. The job records (``runs/train/.job-<hash>.json``, written by
+  :mod:`lib.cluster.slurm`) and the queue (``squeue``; no accounting database is needed) tell them apart.
 """
 from __future__ import annotations
 
@@ -27,9 +26,10 @@ from typing import Any, Iterable, Sequence
 
 from .. import paths, runs
 from ..chapters import registry
-from ..chapters.realdata import RUN_NAMES, run_configs
-from ..config import Stages, TrainConfig, config_hash, merge_stages
-from ..experiments import plan_configs
+from ..chapters.realdata import plan_real_vs_gaussian
+from ..config import TrainConfig, config_hash
+from ..experiments import plan_experiment
+from ..plan import Plan, merge, stage_configs
 
 #: The statuses a planned run can have; ``submitted`` = submitted by this invocation.
 STATUSES = ("done", "running", "submitted", "failed", "missing")
@@ -39,29 +39,31 @@ ACTIVE_STATES = {"PENDING", "RUNNING", "CONFIGURING", "COMPLETING", "REQUEUED", 
 
 
 # ----------------------------------------------------------------------------------- the runs
-def chapter_stages(key: str | int, **params: Any) -> Stages:
-    """The stages of configs chapter ``key`` (``"05"``, ``5``, ``"05_pruning_mlp"``) trains, for its
-    papermill ``params`` (``profile=...``, ...); ``[]`` for a chapter that trains nothing. An unknown
-    chapter is a ValueError naming the known ones."""
+def chapter_plan(key: str | int, **params: Any) -> Plan:
+    """The plan of chapter ``key`` (``"05"``, ``5``, ``"05_pruning_mlp"``) for its papermill ``params``
+    (``profile=...``, ...); ``[]`` for a chapter that trains nothing. An unknown chapter is a ValueError
+    naming the known ones."""
     return registry.plan(key, **params)
 
 
-def experiment_stages(name: str, *args: Any, **kwargs: Any) -> Stages:
-    """The stages of an experiment of :mod:`lib.experiments` (same arguments as the experiment), or of
-    ``"real_vs_gaussian"`` (arguments of :func:`lib.chapters.realdata.real_vs_gaussian`)."""
-    if name != "real_vs_gaussian":
-        return plan_configs(name, *args, **kwargs)
-    names = kwargs.pop("names", RUN_NAMES)
-    kwargs.pop("progress", None)
-    cfgs = run_configs(*args, **kwargs)
-    return [[cfgs[k] for k in ("real", "gaussian") if k in names],
-            [cfgs["real_then_gaussian"]] if "real_then_gaussian" in names else []]
+def chapter_stages(key: str | int, **params: Any) -> list[list[TrainConfig]]:
+    """The configs of :func:`chapter_plan`, stage by stage (what ``tests/fixtures/planned_hashes.json`` pins)."""
+    return stage_configs(chapter_plan(key, **params))
+
+
+def experiment_plan(name: str, *args: Any, **kwargs: Any) -> Plan:
+    """The plan of an experiment of :mod:`lib.experiments` (the arguments of its ``plan_*`` function), or
+    of ``"real_vs_gaussian"`` (arguments of :func:`lib.chapters.realdata.plan_real_vs_gaussian`)."""
+    if name == "real_vs_gaussian":
+        return plan_real_vs_gaussian(*args, **kwargs)
+    return plan_experiment(name, *args, **kwargs)
 
 
 # ------------------------------------------------------------------------------------ statuses
 @dataclass
-class PlannedRun:
-    """One run of a plan: its config, hash, stage, status and (when it has one) its SLURM job record."""
+class RunStatus:
+    """Where one run of a plan stands: its config, hash, stage, status and (when it has one) its SLURM job
+    record."""
 
     config: TrainConfig
     hash: str
@@ -147,43 +149,36 @@ def status_of(cfg: TrainConfig, jobs: dict[str, tuple[str, str]] | None) -> tupl
     return "failed", job, (f"{state.lower()}: " if state else "") + _failure(job)
 
 
-def with_status(stages: Stages) -> list[list[PlannedRun]]:
-    """Planned runs with their current status (one ``squeue`` call)."""
+def with_status(plan: Plan) -> list[list[RunStatus]]:
+    """The status of every run of ``plan``, stage by stage (one ``squeue`` call)."""
     jobs = queue()
     out = []
-    for i, stage in enumerate(stages):
+    for i, stage in enumerate(plan):
         row = []
-        for cfg in stage:
-            st, job, detail = status_of(cfg, jobs)
-            row.append(PlannedRun(cfg, config_hash(cfg), i, st, job, detail))
+        for p in stage:
+            st, job, detail = status_of(p.config, jobs)
+            row.append(RunStatus(p.config, config_hash(p.config), i, st, job, detail))
         out.append(row)
     return out
 
 
-def configs_of(stages: Stages | list[list[PlannedRun]]) -> Stages:
-    """The configs of stages given as configs or as :class:`PlannedRun` s."""
-    return [[p.config if isinstance(p, PlannedRun) else p for p in s] for s in stages]
-
-
-def plan(target: str | Stages, *args: Any, **kwargs: Any) -> list[list[PlannedRun]]:
-    """The runs of ``target`` in stages, each with its status: a chapter key (``"05"``; ``kwargs`` are
-    its papermill parameters, e.g. ``profile="paper"``), an experiment name (``args``/``kwargs`` as
-    the experiment function's), or stages of configs."""
+def plan(target: str | Plan, *args: Any, **kwargs: Any) -> list[list[RunStatus]]:
+    """The runs of ``target`` in stages (merged: each once, after what it needs), each with its status: a
+    chapter key (``"05"``; ``kwargs`` are its papermill parameters, e.g. ``profile="paper"``), an
+    experiment name (``args``/``kwargs`` as its ``plan_*`` function's), or a plan."""
     if isinstance(target, str):
-        stages = (chapter_stages(target, **kwargs) if target.split("_")[0].isdigit()
-                  else experiment_stages(target, *args, **kwargs))
-    else:
-        stages = target
-    return with_status(merge_stages([stages]))
+        target = (chapter_plan(target, **kwargs) if target.split("_")[0].isdigit()
+                  else experiment_plan(target, *args, **kwargs))
+    return with_status(merge([target]))
 
 
-def counts(planned: Iterable[PlannedRun]) -> dict[str, int]:
+def counts(planned: Iterable[RunStatus]) -> dict[str, int]:
     """Runs per status (every status in :data:`STATUSES`, zeros included)."""
     c = Counter(p.status for p in planned)
     return {s: c.get(s, 0) for s in STATUSES}
 
 
-def summary_line(name: str, planned: Sequence[PlannedRun]) -> str:
+def summary_line(name: str, planned: Sequence[RunStatus]) -> str:
     """``"<name>: N runs: a done, b running, c submitted, d failed[, e missing]"`` (missing only when > 0)."""
     c = counts(planned)
     return f"{name}: {len(planned)} runs: " + ", ".join(f"{c[s]} {s}" for s in STATUSES if c[s] or s != "missing")

@@ -51,8 +51,9 @@ from pathlib import Path
 from typing import Any
 
 from .. import paths, runs
-from ..config import Stages, TrainConfig
-from .plan import PlannedRun, configs_of, with_status
+from ..config import TrainConfig
+from ..plan import Plan
+from .plan import RunStatus, with_status
 
 SLURM_COMMANDS = ("sbatch", "squeue", "sinfo", "scontrol", "scancel", "srun")
 
@@ -203,7 +204,8 @@ except ImportError:  # pragma: no cover
 
 
 class TrainTask(_Checkpointable):  # type: ignore[misc,valid-type]
-    """The job's callable: train (or resume) one run into ``runs_dir``; returns its hash.
+    """The job's callable: train (or resume) one run into ``runs_dir`` with the executor's per-run step
+    (:func:`lib.runs.train_run`; its parents landed in earlier stages' jobs); returns its hash.
 
     Checkpointable: on SLURM's time-limit or pre-emption signal submitit calls :meth:`checkpoint`
     (inherited: resubmit the same call) and requeues the job, which resumes from the trainer's last
@@ -213,7 +215,7 @@ class TrainTask(_Checkpointable):  # type: ignore[misc,valid-type]
     def __call__(self, cfg: TrainConfig, runs_dir: str) -> str:
         os.environ["BOOK_RUNS_DIR"] = runs_dir
         before = runs.TRAIN_COUNT
-        run = runs.get_or_train(cfg, progress=False)
+        run = runs.train_run(cfg)
         print(f"run {run.hash} is in the cache: {run.path} (this job trained {runs.TRAIN_COUNT - before} run(s))",
               flush=True)
         return run.hash
@@ -260,17 +262,16 @@ def write_job(run_hash: str, record: dict[str, Any]) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def submit_slurm(stages: Stages | list[list[PlannedRun]], settings: SlurmSettings | None = None, *,
-                 wait: bool = False, poll_s: float = 10.0, timeout_s: float | None = None) -> list[list[PlannedRun]]:
-    """Submit the missing and failed runs, one job array per stage, each stage depending on the
+def submit_slurm(plan: Plan, settings: SlurmSettings | None = None, *, wait: bool = False, poll_s: float = 10.0,
+                 timeout_s: float | None = None) -> list[list[RunStatus]]:
+    """Submit the missing and failed runs of ``plan``, one job array per stage, each stage depending on the
     unfinished jobs of the stages before it; runs whose job is pending or running are left alone.
     Returns the planned runs with their status (``submitted`` for those just sent). Checks the
     cluster and settings first (:func:`check_cluster`): on a :class:`ClusterError` nothing is
     submitted. ``wait=True`` then polls every ``poll_s`` s until no job is pending or running."""
     settings = settings or load_settings()
     partition = check_cluster(settings)
-    configs = configs_of(stages)
-    planned = with_status(configs)
+    planned = with_status(plan)
     unfinished: list[str] = []  # job ids of earlier stages that have not landed yet
     for k, stage in enumerate(planned):
         todo = [p for p in stage if p.status in ("missing", "failed")]
@@ -297,16 +298,16 @@ def submit_slurm(stages: Stages | list[list[PlannedRun]], settings: SlurmSetting
                 p.status, p.job, p.detail = "submitted", record, ""
         unfinished += [p.job["job_id"] for p in stage if p.status in ("running", "submitted") and p.job]
     if wait:
-        return wait_for(configs, poll_s=poll_s, timeout_s=timeout_s)
+        return wait_for(plan, poll_s=poll_s, timeout_s=timeout_s)
     return planned
 
 
-def wait_for(stages: Stages, *, poll_s: float = 10.0, timeout_s: float | None = None) -> list[list[PlannedRun]]:
-    """Poll until none of the runs has a pending or running job; returns their final status.
+def wait_for(plan: Plan, *, poll_s: float = 10.0, timeout_s: float | None = None) -> list[list[RunStatus]]:
+    """Poll until none of the plan's runs has a pending or running job; returns their final status.
     Raises TimeoutError after ``timeout_s`` seconds."""
     t0 = time.monotonic()
     while True:
-        planned = with_status(stages)
+        planned = with_status(plan)
         if not any(p.status == "running" for s in planned for p in s):
             return planned
         if timeout_s is not None and time.monotonic() - t0 > timeout_s:

@@ -17,8 +17,6 @@ with scipy's ``binomtest`` and ``false_discovery_control`` on small cases.
 """
 from __future__ import annotations
 
-from typing import Mapping
-
 import numpy as np
 import torch
 from scipy import stats as sps
@@ -132,8 +130,3 @@ def null_diff_sd(nonzero: ArrayLike | None, n: int) -> float:
         return float(1.0 / np.sqrt(n))
     m = _int_array(nonzero, "nonzero")
     return float(np.sqrt(m.mean()) / n) if m.size else float("nan")
-
-
-def layer_significance(sign_sum: Mapping[str, ArrayLike], nonzero: Mapping[str, ArrayLike], q: float = 0.05) -> dict[str, float]:
-    """:func:`significant_fraction` of every tensor (one BH family per tensor)."""
-    return {k: significant_fraction(sign_sum[k], nonzero[k], q) for k in sign_sum}
