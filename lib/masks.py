@@ -250,9 +250,9 @@ def tie_chosen(scores: Mapping[str, torch.Tensor], mask: Mapping[str, torch.Tens
 # --------------------------------------------------------------------------------- score makers
 def diff_scores(run: Any) -> Scores:
     """|diffs| of the run's max-coherence training epoch (``diffs_max_trained.pt``, epochs >= 1)."""
-    blob = torch.load(run.file("diffs_max_trained.pt"), map_location="cpu", weights_only=True)
+    blob = torch.load(run.file(paths.DIFFS_MAX_TRAINED), map_location="cpu", weights_only=True)
     if not isinstance(blob, dict) or "diffs" not in blob:
-        raise ValueError(f"{run.file('diffs_max_trained.pt')} has no 'diffs' entry")
+        raise ValueError(f"{run.file(paths.DIFFS_MAX_TRAINED)} has no 'diffs' entry")
     return {n: d.detach().float().abs() for n, d in blob["diffs"].items()}
 
 
@@ -534,12 +534,12 @@ def cached_mask(cfg: MaskConfig, load_parent: Callable[[], Any] | None = None) -
     called only when the mask is not cached and its method needs the parent (the runner,
     :func:`lib.runs.mask_for`, passes one that loads it from the run cache, :func:`lib.runs.load`)."""
     _check_config(cfg)
-    path = paths.mask_path(config_hash(cfg))
-    if path.exists() and path.with_suffix(".json").exists():
+    path, summary_path = paths.mask_path(config_hash(cfg)), paths.mask_summary_path(config_hash(cfg))
+    if path.exists() and summary_path.exists():
         return torch.load(path, map_location="cpu", weights_only=True)
     parent = load_parent() if (load_parent is not None and cfg.method in NEEDS_TRAINED_PARENT) else None
     mask, summary = _compute(cfg, parent)
-    _write_atomically(path.with_suffix(".json"), lambda tmp: tmp.write_text(json.dumps(summary)))
+    _write_atomically(summary_path, lambda tmp: tmp.write_text(json.dumps(summary)))
     _write_atomically(path, lambda tmp: torch.save(mask, tmp))
     return mask
 
@@ -548,7 +548,7 @@ def mask_summary(cfg: MaskConfig, load_parent: Callable[[], Any] | None = None) 
     """What the cached mask of ``cfg`` keeps: kept, total, tensors, and how many kept weights the
     seeded tie-breaking chose (``tie_chosen``) from a tie class at the cut of ``tie_class`` weights
     (:func:`tie_chosen`). Computes the mask first if it is not cached (see :func:`cached_mask`)."""
-    path = paths.mask_path(config_hash(cfg)).with_suffix(".json")
+    path = paths.mask_summary_path(config_hash(cfg))
     if not path.exists():
         cached_mask(cfg, load_parent)
     return json.loads(path.read_text())

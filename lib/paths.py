@@ -6,6 +6,30 @@ from pathlib import Path
 
 ROOT: Path = Path(__file__).resolve().parent.parent
 
+# The files in a run's folder (:func:`run_dir`), named here only.
+#: The full config the run was trained from (:func:`lib.config.config_dict`), with its hash.
+CONFIG_FILE = "config.json"
+#: One row per epoch: losses, accuracies and the statistics callbacks' columns.
+METRICS_FILE = "metrics.csv"
+#: The final state dict (CPU tensors).
+MODEL_FILE = "model.pt"
+#: How the run was made (wall seconds, device, versions, data source); not part of the hash.
+INFO_FILE = "info.json"
+#: Name, size and SHA-256 of every other file of the run, written last (:mod:`lib.runs`).
+MANIFEST_FILE = "manifest.json"
+#: Why a damaged run was moved to :func:`quarantine_dir`, in its quarantined folder.
+QUARANTINE_NOTE = "QUARANTINE.txt"
+#: Diff histograms per computed epoch (:class:`lib.stats.callback.StatsCallback`).
+DIFF_HIST_FILE = "diff_hist.npz"
+#: Diffs at the computed epoch of highest coherence, epoch 0 included (:mod:`lib.stats.callback`).
+DIFFS_MAX = "diffs_max.pt"
+#: Diffs at the computed epoch of lowest coherence.
+DIFFS_MIN = "diffs_min.pt"
+#: Diffs at the computed epoch of highest coherence over epochs >= 1 (the thesis's max-coherence epoch).
+DIFFS_MAX_TRAINED = "diffs_max_trained.pt"
+#: The full values of the tracked parameters after every epoch (``TrainConfig.track``).
+TRACKS_FILE = "tracks.npz"
+
 
 def root() -> Path:
     """The repository root."""
@@ -45,6 +69,12 @@ def job_record(run_hash: str) -> Path:
     return runs_dir() / "train" / f".job-{run_hash}.json"
 
 
+def job_outcome(run_hash: str) -> Path:
+    """The JSON record a SLURM job writes when its run ends (``{"outcome": "done" | "error", "error": ...}``),
+    read by the status check instead of submitit's result pickle (:mod:`lib.cluster`)."""
+    return runs_dir() / "train" / f".job-{run_hash}.outcome.json"
+
+
 def slurm_dir() -> Path:
     """submitit's folder: one folder per job, ``<job id>/`` (script, pickles, ``<job id>_0_log.out/.err``)."""
     return runs_dir() / "slurm"
@@ -53,6 +83,11 @@ def slurm_dir() -> Path:
 def mask_path(mask_hash: str) -> Path:
     """File of one cached mask."""
     return runs_dir() / "masks" / f"{mask_hash}.pt"
+
+
+def mask_summary_path(mask_hash: str) -> Path:
+    """The summary (kept, total, ties; :func:`lib.masks.mask_summary`) of one cached mask, beside it."""
+    return runs_dir() / "masks" / f"{mask_hash}.json"
 
 
 def chapters_dir() -> Path:

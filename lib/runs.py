@@ -61,9 +61,9 @@ from .train import default_device, fresh_model, train
 #: How many runs this process actually trained (cache misses); tests read it.
 TRAIN_COUNT = 0
 #: The file, written last, that lists every other file of a finished run with its size and SHA-256.
-MANIFEST = "manifest.json"
+MANIFEST = paths.MANIFEST_FILE
 #: Files every finished run has.
-REQUIRED = ("config.json", "metrics.csv", "model.pt")
+REQUIRED = (paths.CONFIG_FILE, paths.METRICS_FILE, paths.MODEL_FILE)
 #: This machine, in temporary folder names (leftovers of other hosts sharing the cache are kept).
 HOST = re.sub(r"[^A-Za-z0-9.]", "_", socket.gethostname()) or "host"
 _TMP_NAME = re.compile(r"\.tmp-[0-9a-f]+-(\d+)-\d+(?:-([A-Za-z0-9._]+))?")
@@ -102,11 +102,11 @@ class Run:
     @property
     def metrics(self) -> pd.DataFrame:
         """Per-epoch metrics (epoch 0 = initialisation)."""
-        return pd.read_csv(self.path / "metrics.csv")
+        return pd.read_csv(self.path / paths.METRICS_FILE)
 
     def state_dict(self) -> dict[str, torch.Tensor]:
         """Final weights (on the CPU)."""
-        return torch.load(self.path / "model.pt", map_location="cpu", weights_only=True)
+        return torch.load(self.path / paths.MODEL_FILE, map_location="cpu", weights_only=True)
 
     def load_model(self, device: torch.device | str = "cpu") -> nn.Module:
         """The trained network."""
@@ -117,7 +117,7 @@ class Run:
     @property
     def info(self) -> dict[str, Any]:
         """How the run was made (see :func:`write_info`); empty for runs cached before it existed."""
-        p = self.path / "info.json"
+        p = self.path / paths.INFO_FILE
         return json.loads(p.read_text()) if p.exists() else {}
 
     def file(self, name: str) -> Path:
@@ -136,7 +136,7 @@ def write_info(folder: Path, seconds: float, device: torch.device, cfg: TrainCon
     info = {"train_seconds": round(seconds, 2), "device": str(device), "torch": torch.__version__,
             "threads": torch.get_num_threads(), "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "data_source": source_info(cfg.data)}
-    (folder / "info.json").write_text(json.dumps(info, indent=1))
+    (folder / paths.INFO_FILE).write_text(json.dumps(info, indent=1))
 
 
 def _sha256(path: Path) -> str:
@@ -206,21 +206,21 @@ def _check_legacy(folder: Path, epochs: int | None, upgrade: bool) -> str | None
         return f"missing {', '.join(absent)} (and no {MANIFEST})"
     try:
         if epochs is None:
-            epochs = int(json.loads((folder / "config.json").read_text())["epochs"])
+            epochs = int(json.loads((folder / paths.CONFIG_FILE).read_text())["epochs"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        return f"unreadable config.json ({type(exc).__name__}: {exc})"
+        return f"unreadable {paths.CONFIG_FILE} ({type(exc).__name__}: {exc})"
     try:
-        text = (folder / "metrics.csv").read_text()
+        text = (folder / paths.METRICS_FILE).read_text()
         got = pd.read_csv(io.StringIO(text))["epoch"].tolist() if text.endswith("\n") else None
     except Exception as exc:
-        return f"unreadable metrics.csv ({type(exc).__name__}: {exc})"
+        return f"unreadable {paths.METRICS_FILE} ({type(exc).__name__}: {exc})"
     if got != list(range(epochs + 1)):
         rows = "a cut last line" if got is None else f"epochs {got[:3]}{'...' if len(got) > 3 else ''} ({len(got)} rows)"
-        return f"truncated metrics.csv: {rows}, the config's {epochs} epochs need rows 0..{epochs}"
+        return f"truncated {paths.METRICS_FILE}: {rows}, the config's {epochs} epochs need rows 0..{epochs}"
     try:
-        torch.load(folder / "model.pt", map_location="cpu", weights_only=True)
+        torch.load(folder / paths.MODEL_FILE, map_location="cpu", weights_only=True)
     except Exception as exc:
-        return f"unreadable model.pt ({type(exc).__name__}: {exc})"
+        return f"unreadable {paths.MODEL_FILE} ({type(exc).__name__}: {exc})"
     if upgrade:
         write_manifest(folder)
     return None
@@ -238,7 +238,7 @@ def quarantine(folder: Path, problem: str) -> Path | None:
     except FileNotFoundError:
         return None
     if dest.is_dir():
-        (dest / "QUARANTINE.txt").write_text(f"{problem}\n")
+        (dest / paths.QUARANTINE_NOTE).write_text(f"{problem}\n")
     warnings.warn(DamagedRunWarning(f"run {folder.name} is damaged ({problem}); moved to {dest}; "
                                     "it will be trained again"), stacklevel=3)
     return dest
@@ -367,14 +367,14 @@ def train_run(cfg: TrainConfig, *, device: torch.device | None = None, progress:
     tmp = final.parent / f".tmp-{h}-{os.getpid()}-{time.time_ns()}-{HOST}"
     tmp.mkdir()
     try:
-        (tmp / "config.json").write_text(json.dumps({**config_dict(cfg, non_default_only=False),
-                                                     "data_source": source_info(cfg.data)}, indent=1))
+        (tmp / paths.CONFIG_FILE).write_text(json.dumps({**config_dict(cfg, non_default_only=False),
+                                                          "data_source": source_info(cfg.data)}, indent=1))
         started = time.perf_counter()
         model, metrics = train(cfg, tmp, model=initial_model(cfg),
                                mask=mask_for(cfg.mask) if cfg.mask is not None else None,
                                device=device, progress=progress, checkpoint_dir=paths.checkpoint_dir(h))
-        torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, tmp / "model.pt")
-        metrics.to_csv(tmp / "metrics.csv", index=False)
+        torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, tmp / paths.MODEL_FILE)
+        metrics.to_csv(tmp / paths.METRICS_FILE, index=False)
         write_info(tmp, time.perf_counter() - started, device, cfg)
         write_manifest(tmp)  # last: a run with a complete manifest is a complete run
         TRAIN_COUNT += 1

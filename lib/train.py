@@ -125,7 +125,7 @@ class ParamTracker:
         return {}
 
     def on_train_end(self, model: nn.Module, ctx: EpochContext) -> None:
-        np.savez(ctx.out_dir / "tracks.npz", **{n: np.stack(v) for n, v in self.values.items()})
+        np.savez(ctx.out_dir / paths.TRACKS_FILE, **{n: np.stack(v) for n, v in self.values.items()})
 
     def state_dict(self) -> dict[str, Any]:
         """The values recorded so far (for a checkpoint)."""

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Build the book in one command: train each chapter's planned runs, execute every chapter with papermill, then render the HTML.
 
-    python scripts/build_book.py [--profile smoke|cpu|paper] [--chapters 02 05 ...]
+    python scripts/build_book.py [--profile NAME] [--chapters 02 05 ...]
                                  [-p NAME VALUE ...] [--offline] [--no-figure-check] [--workers N] [--validate]
                                  [--executor local|slurm [SLURM flags] [--dry-run]]
 
@@ -67,7 +67,8 @@ def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--profile", choices=PROFILES, default=DEFAULT_PROFILE,
-                    help=f"experiment size passed to every chapter (default {DEFAULT_PROFILE})")
+                    help="experiment size passed to every chapter, one of the profiles of lib/profiles.py "
+                         f"(default {DEFAULT_PROFILE})")
     ap.add_argument("--chapters", nargs="+", metavar="NN",
                     help="execute only these chapters (02 ... 07); the others keep their last "
                          "executed copy, or show the unexecuted source if they never ran")

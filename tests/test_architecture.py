@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import re
 from pathlib import Path
+from types import SimpleNamespace
 
 import nbformat
 import papermill
 import pytest
 import yaml
 
+from lib import profiles
+from lib.book import layout
 from lib.book.params import notebook_parameters
 from lib.chapters import params as chapter_params
 from lib.chapters import registry
@@ -198,6 +202,30 @@ def test_parameter_validators():
     assert c.seeds_with(3, (0, 1)) == (3, 0, 1) and c.seeds_with(1, (0, 1)) == (0, 1)
 
 
+def test_resolve_seeds():
+    """``seeds`` or the profile's, ``seed`` first when it is not among them; the defaults give each profile's
+    own seeds."""
+    def resolve(profile: str, seed: int = 0, seeds: list[int] | None = None) -> tuple[int, ...]:
+        return chapter_params.resolve_seeds(SimpleNamespace(seed=seed, seeds=seeds), profiles.get(profile))
+
+    assert all(resolve(name) == p.seeds for name, p in profiles.PROFILES.items())
+    assert resolve("cpu", seed=5) == (5, 0, 1, 2) and resolve("cpu", seed=1) == (0, 1, 2)
+    assert resolve("smoke", seeds=[3, 4]) == (0, 3, 4) and resolve("smoke", seed=4, seeds=[3, 4]) == (3, 4)
+
+
+@pytest.mark.parametrize("key", [k for k in registry.KEYS if "seeds" in registry.defaults(k)])
+def test_every_chapter_resolves_seeds_one_way(key):
+    """Every chapter with ``seed`` and ``seeds`` parameters runs the seeds :func:`resolve_seeds` gives."""
+    mod = registry.module(key)
+    for kw in ({}, {"seed": 5}, {"seeds": [3, 4]}, {"seed": 4, "seeds": [3, 4]}):
+        s = mod.setup(profile="smoke", **kw)
+        assert s.seeds == chapter_params.resolve_seeds(s.params, profiles.get("smoke")), (key, kw)
+
+
+def test_profile_names_come_from_lib_profiles():
+    assert layout.PROFILES == tuple(profiles.PROFILES) and layout.DEFAULT_PROFILE in profiles.PROFILES
+
+
 # ------------------------------------------------------------------------------ one executor trains
 #: The functions that train a run into the cache: the training loop and the executor's per-run step.
 TRAINERS = {"lib.train.train", "lib.runs.train_run"}
@@ -264,3 +292,104 @@ def test_only_the_executor_trains():
            for use in trainer_uses(f.read_text(), m, is_pkg=is_pkg)]
     assert not bad, "train outside the one executor:\n" + "\n".join(bad)
     assert trainer_uses((LIB / "parallel.py").read_text(), "lib.parallel")  # the scan sees the executor's own call
+
+
+# ------------------------------------------------------------------------ chapters import no chapter
+#: A chapter's module or one of its companions: ``lib/chapters/chNN_*.py``, NN the chapter's key.
+CHAPTER_FILE = re.compile(r"ch(\d\d)_\w+")
+#: Calls that import a module named by a string: ``importlib.import_module(name, package)``, ``__import__(name)``.
+DYNAMIC_IMPORTS = {"import_module", "__import__"}
+
+
+def chapter_of(module: str) -> str | None:
+    """The key NN of ``lib.chapters.chNN_*`` (or of anything inside it); None for every other module."""
+    parts = module.split(".")
+    hit = CHAPTER_FILE.fullmatch(parts[2]) if len(parts) > 2 and parts[:2] == ["lib", "chapters"] else None
+    return hit.group(1) if hit else None
+
+
+def _absolute(name: str, package: str) -> str:
+    """``name`` as an absolute module name; a relative one (leading dots) is resolved against ``package``."""
+    dots = len(name) - len(name.lstrip("."))
+    if not dots:
+        return name
+    parent = package.split(".")[: len(package.split(".")) - dots + 1]
+    return ".".join(parent + ([name[dots:]] if name[dots:] else []))
+
+
+def _callee(call: ast.Call) -> str | None:
+    """The name a call calls: ``f`` of ``f(...)`` and of ``x.y.f(...)``."""
+    return call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", None)
+
+
+def _literal(node: ast.expr | None) -> str | None:
+    """The string ``node`` is when it is a string literal, else None."""
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+
+def chapter_imports(source: str, module: str) -> list[str]:
+    """Where ``source`` (the text of the chapter module ``module``, a ``lib.chapters.chNN_*``) imports the module
+    of another chapter (a different NN): ``import``/``from ... import`` statements, absolute or relative, at
+    module level or inside a function, and ``importlib.import_module``/``__import__`` called with a literal name.
+    Its own chapter's companions (same NN) and every other module are allowed; so is ``registry.module(key)``
+    (how chapter 7 reads the other chapters). One "line N: lib.chapters.chMM_name" per import."""
+    own, package = chapter_of(module), module.rpartition(".")[0]
+    named: list[tuple[int, str]] = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            named += [(node.lineno, a.name) for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = _absolute("." * node.level + (node.module or ""), package)
+            named += [(node.lineno, f"{base}.{a.name}") for a in node.names]
+        elif isinstance(node, ast.Call) and _callee(node) in DYNAMIC_IMPORTS and node.args and _literal(node.args[0]):
+            given = next((k.value for k in node.keywords if k.arg == "package"), None)
+            given = node.args[1] if len(node.args) > 1 else given
+            named.append((node.lineno, _absolute(_literal(node.args[0]), _literal(given) or package)))
+    found = []
+    for line, name in named:
+        key = chapter_of(name)
+        if key is not None and key != own:
+            found.append(f"line {line}: {'.'.join(name.split('.')[:3])}")
+    return list(dict.fromkeys(found))
+
+
+def test_the_chapter_import_check_finds_every_way_of_importing_a_chapter():
+    """The check on synthetic sources, so that :func:`test_chapters_import_no_other_chapter` cannot pass because
+    the check sees nothing."""
+    companion = "lib.chapters.ch05_example_tables"
+    offending = {
+        "from .ch02_coherence import style\n": "lib.chapters.ch02_coherence",
+        "from . import ch03_diffs as c3\n": "lib.chapters.ch03_diffs",
+        "from lib.chapters.ch04_width import setup\n": "lib.chapters.ch04_width",
+        "from lib.chapters import ch06_pruning_large\n": "lib.chapters.ch06_pruning_large",
+        "import lib.chapters.ch08_what_diffs_measure as c8\n": "lib.chapters.ch08_what_diffs_measure",
+        "from ..chapters.ch09_why_random_works import plan\n": "lib.chapters.ch09_why_random_works",
+        "def f():\n    from .ch02_coherence import style\n    return style()\n": "lib.chapters.ch02_coherence",
+        "import importlib\nc2 = importlib.import_module('lib.chapters.ch02_coherence')\n":
+            "lib.chapters.ch02_coherence",
+        "from importlib import import_module\nc3 = import_module('.ch03_diffs', 'lib.chapters')\n":
+            "lib.chapters.ch03_diffs",
+        "import importlib\nc3 = importlib.import_module('.ch03_diffs', package=__package__)\n":
+            "lib.chapters.ch03_diffs",
+        "c7 = __import__('lib.chapters.ch07_conclusions')\n": "lib.chapters.ch07_conclusions",
+    }
+    for source, imported in offending.items():
+        assert [u.split(": ")[1] for u in chapter_imports(source, companion)] == [imported], source
+    clean = ("import importlib\nfrom . import figures, params as check, registry, seed_tests\n"
+             "from .. import profiles\nfrom ..plan import Plan\nfrom .mlp import sweep\n"
+             "from .ch05_pruning_mlp import Params\nfrom .ch05_example_figures import draw\n"
+             "c2 = registry.module('02')\nmod = importlib.import_module(registry.get(key).module)\n"
+             "def f():\n    from .verdicts import Claim\n    return Claim\n")
+    assert chapter_imports(clean, companion) == []
+    assert chapter_of("lib.chapters.registry") is None and chapter_of("lib.chapters.ch07_conclusions") == "07"
+
+
+def test_chapters_import_no_other_chapter():
+    """A chapter's module and its companions (``lib/chapters/chNN_*.py``) import shared helpers (registry,
+    params, verdicts, seed_tests, figures, palette, thesis, mlp, large, realdata, ...), never another chapter's
+    module (../shared/ARCHITECTURE.md); chapter 7 reads the others through :mod:`lib.chapters.registry`."""
+    scanned = {m: f for m, (f, _) in _modules().items() if chapter_of(m) is not None}
+    assert set(registry.get(k).module for k in registry.KEYS) <= set(scanned)  # every chapter's module is checked
+    bad = [f"{m} ({f.relative_to(ROOT)}) {use}" for m, f in sorted(scanned.items())
+           for use in chapter_imports(f.read_text(), m)]
+    assert not bad, "a chapter imports another chapter's module:\n" + "\n".join(bad)

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from lib.chapters import ch02_claims, large_runs
 from lib.chapters import ch02_coherence as ch2
 from lib.chapters import ch03_diffs as ch3
 from lib.chapters.params import ParameterError
@@ -534,7 +535,7 @@ def test_summary_table_gives_debiased_coherence_and_the_diff_floor():
 
 
 # ---------------------------------------------------------------------------------- no tie rule
-@pytest.mark.parametrize("module", [ch2, ch3])
+@pytest.mark.parametrize("module", [ch2, ch02_claims, large_runs, ch3])
 def test_no_tie_rule_in_these_chapters(module):
     """The chapters use only the paired toolkit: no compare/summary/compare_groups/majority, no "tie", no
     verdict built outside :class:`verdicts.Claim`."""

@@ -1,4 +1,4 @@
-"""Chapters 4 and 5 (lib.chapters.ch04_width, ch05_pruning_mlp): parameters, setup errors, the plans, and
+"""Chapters 4 and 5 (lib.chapters.ch04_width, ch05_pruning_mlp, ch0N_claims): parameters, setup errors, the plans, and
 every claim on small hand-made per-seed frames (no training): each claim must be able to come out held,
 not held and inconclusive (or not measured at this scale where the sweep cannot show it), and every claim is
 decided over seeds (n = the number of seeds), trends by per-seed slopes."""
@@ -11,7 +11,9 @@ import pandas as pd
 import pytest
 
 from lib.chapters import ch02_coherence as ch2
+from lib.chapters import ch04_claims as c4
 from lib.chapters import ch04_width as ch4
+from lib.chapters import ch05_claims as c5
 from lib.chapters import ch05_pruning_mlp as ch5
 from lib.chapters import mlp as mc
 from lib.chapters import seed_tests as st
@@ -121,7 +123,7 @@ def ln_slopes(df: pd.DataFrame, value: str, x: str = "width") -> list[float]:
                                            ({16: 0.2, 64: 0.2}, "inconclusive")])
 def test_gap_grows_is_a_trend_over_seeds(gaps, verdict):
     final = gap_frame(gaps)
-    v, groups = ch4.gap_grows(final, scale="s")
+    v, groups = c4.gap_grows(final, scale="s")
     assert v.claim_id == "4-gap-grows-with-width" and v.chapter == "04" and v.verdict == verdict and v.scale == "s"
     assert v.test["n"] == len(SEEDS) and v.test["rule"] == "per-seed slope" and v.test["x"] == "log width"
     assert np.isclose(v.test["diff"], np.mean(ln_slopes(final, "gap")))  # the mean of the seeds' slopes
@@ -132,7 +134,7 @@ def test_gap_grows_is_a_trend_over_seeds(gaps, verdict):
 
 def test_gap_grows_stops_at_the_plateau():
     final = gap_frame({16: 0.1, 32: 0.3, 1500: 0.5, 2000: 0.1, 2800: 0.1})
-    v, groups = ch4.gap_grows(final, plateau=1500)
+    v, groups = c4.gap_grows(final, plateau=1500)
     assert v.verdict == "held" and "at width 1500" in v.ours  # the climb is read up to the plateau width only
     assert (groups["n"] == 3).all()  # three widths fitted per seed
 
@@ -140,7 +142,7 @@ def test_gap_grows_stops_at_the_plateau():
 def test_a_trend_says_what_it_left_out():
     final = gap_frame({16: 0.1, 32: 0.3, 64: 0.5})
     final.loc[(final["seed"] == 1) & (final["width"] == 32), "gap"] = np.nan  # a diverged run
-    v, groups = ch4.gap_grows(final)
+    v, groups = c4.gap_grows(final)
     assert v.test["n"] == len(SEEDS) and groups["n"].tolist() == [3, 2, 3]  # seed 1 fitted on its two other widths
     assert "1 non-finite gap value(s) left out of the seeds' fits" in v.note
 
@@ -151,7 +153,7 @@ def test_a_trend_is_decided_by_per_seed_slopes_not_by_pooled_steps():
     widths, slopes = (16, 32, 64, 128, 256), {0: 4.0, 1: 2.0, 2: -0.5}
     peak = pd.DataFrame([{"width": w, "seed": sd, "max_coherence": 1 + b * np.log(w)} for sd, b in slopes.items()
                          for w in widths])
-    v, groups = ch4.coherence_grows(peak)
+    v, groups = c4.coherence_grows(peak)
     assert v.verdict == "inconclusive" and v.test["n"] == 3
     assert np.isclose(v.test["diff"], np.mean(list(slopes.values())))
     assert np.allclose(groups["diff"], list(slopes.values()))
@@ -161,15 +163,15 @@ def test_a_trend_is_decided_by_per_seed_slopes_not_by_pooled_steps():
     assert pooled["verdict"] == "held" and pooled["n"] == 12  # what the old design said
     clear = pd.DataFrame([{"width": w, "seed": sd, "max_coherence": 1 + b * np.log(w)}
                           for sd, b in {0: 2.0, 1: 2.2, 2: 1.9}.items() for w in widths])
-    assert ch4.coherence_grows(clear)[0].verdict == "held"
+    assert c4.coherence_grows(clear)[0].verdict == "held"
 
 
 @pytest.mark.parametrize("gaps, verdict", [({64: 0.1, 1500: 0.3, 2000: 0.3, 2800: 0.3}, "held"),
                                            ({1500: 0.3, 2000: 0.5, 2800: 0.7}, "not held"),
                                            ({1500: 0.3, 2000: 0.31, 2800: 0.32}, "inconclusive")])
 def test_gap_levels_off_is_an_equivalence_on_the_total_change(gaps, verdict):
-    v, groups = ch4.gap_levels_off(gap_frame(gaps), plateau=1500)
-    assert v.verdict == verdict and v.test["claim"] == "flat" and v.test["margin"] == ch4.GAP_LEVEL_MARGIN
+    v, groups = c4.gap_levels_off(gap_frame(gaps), plateau=1500)
+    assert v.verdict == verdict and v.test["claim"] == "flat" and v.test["margin"] == c4.GAP_LEVEL_MARGIN
     assert v.test["n"] == len(SEEDS) and v.test["statistic"].startswith("fitted total change")
     assert (groups["n"] == 3).all() and groups["item"].str.contains("total change").all()  # widths from 1500 on
     assert "first reaches 0.99 at width" in v.ours and "on the total change" in v.ours
@@ -179,25 +181,25 @@ def test_a_slow_drift_is_not_level():
     """Each width step adds 0.012 to the gap (under the 0.02 margin), but the total, 0.06, is three times it."""
     widths = (1500, 2000, 2800, 4000, 5600, 8000)
     final = gap_frame({w: 0.3 + 0.012 * i for i, w in enumerate(widths)})
-    v, _ = ch4.gap_levels_off(final, plateau=1500)
+    v, _ = c4.gap_levels_off(final, plateau=1500)
     sm = final.groupby("width")["gap"].mean()
-    assert (sm.diff().dropna().abs() < ch4.GAP_LEVEL_MARGIN).all()  # every step alone is within the margin
-    assert v.verdict == "not held" and v.test["diff"] > 2 * ch4.GAP_LEVEL_MARGIN
+    assert (sm.diff().dropna().abs() < c4.GAP_LEVEL_MARGIN).all()  # every step alone is within the margin
+    assert v.verdict == "not held" and v.test["diff"] > 2 * c4.GAP_LEVEL_MARGIN
 
 
 def test_gap_levels_off_not_measured_below_the_plateau():
-    v, groups = ch4.gap_levels_off(gap_frame({16: 0.0, 32: 0.05}, fit=0.5))
+    v, groups = c4.gap_levels_off(gap_frame({16: 0.0, 32: 0.05}, fit=0.5))
     assert v.verdict == "not measured at this scale" and groups.empty and not v.test
     assert "widest width here is 32" in v.ours and "stays below 0.99 at every width" in v.ours
     one_past = gap_frame({16: 0.0, 1600: 0.1})
-    assert ch4.gap_levels_off(one_past, plateau=1500)[0].verdict == "not measured at this scale"
+    assert c4.gap_levels_off(one_past, plateau=1500)[0].verdict == "not measured at this scale"
 
 
 @pytest.mark.parametrize("peaks, verdict, best", [({16: 0.01, 32: 0.03, 64: 0.05}, "held", 64),
                                                   ({16: 0.05, 64: 0.01}, "not held", 16),
                                                   ({16: 0.02, 64: 0.02}, "inconclusive", 16)])
 def test_coherence_grows(peaks, verdict, best):
-    v, _ = ch4.coherence_grows(width_frame("max_coherence", peaks))
+    v, _ = c4.coherence_grows(width_frame("max_coherence", peaks))
     assert v.verdict == verdict and f"highest mean peak at width {best}" in v.ours
     assert v.claim_id == "4-coherence-grows-with-width" and v.test["n"] == len(SEEDS) and v.conclusion == "C4"
 
@@ -220,10 +222,10 @@ def spread_frame(lo: float, hi: float, pooled: tuple[float, float] = (0.1, 0.05)
 @pytest.mark.parametrize("lo, hi, verdict", [(0.1, 0.05, "held"), (0.05, 0.1, "not held"), (0.1, 0.1, "inconclusive")])
 def test_diffs_narrow_reduces_each_run_then_trends_over_seeds(lo, hi, verdict):
     spread = spread_frame(lo, hi)
-    v, groups = ch4.diffs_narrow(spread)
+    v, groups = c4.diffs_narrow(spread)
     assert v.verdict == verdict and v.test["n"] == len(SEEDS) and v.conclusion == "C5"  # seeds, not (layer, seed)
     assert len(groups) == len(SEEDS) and v.ours.startswith("sd of all diffs 0.1000 at width 16 vs 0.0500 at width 64")
-    per_run = ch4.layer_log_sd(spread)
+    per_run = c4.layer_log_sd(spread)
     layers = spread[spread["layer"] != "all"]
     want = layers.groupby(["width", "seed"])["sd"].apply(lambda x: np.log(x).mean()).to_numpy()
     assert np.allclose(per_run["log_sd"], want) and (per_run["layers"] == 5).all()
@@ -236,7 +238,7 @@ def test_diffs_narrow_weighs_every_matrix_alike():
     spread = spread_frame(0.1, 0.05, scale={names[0]: 5.0})
     first = spread["layer"] == names[0]
     spread.loc[first & (spread["width"] == 64), "sd"] = spread.loc[first & (spread["width"] == 16), "sd"].to_numpy()
-    v, _ = ch4.diffs_narrow(spread)
+    v, _ = c4.diffs_narrow(spread)
     assert v.verdict == "held" and np.isclose(v.test["diff"], 4 / 5 * np.log(0.5) / np.log(4), rtol=0.05)
 
 
@@ -245,7 +247,7 @@ def test_diffs_narrow_weighs_every_matrix_alike():
                                                       ((0.1, 0.08), (0.05, 0.08), "inconclusive")])
 def test_diffs_wider_at_max_at_every_width(at_max, at_min, verdict):
     spread = pd.concat([spread_frame(0.1, 0.1, at_max, "max"), spread_frame(0.1, 0.1, at_min, "min")])
-    v, groups = ch4.diffs_wider_at_max(spread)
+    v, groups = c4.diffs_wider_at_max(spread)
     assert v.claim_id == "4-diffs-wider-at-max-coherence" and v.verdict == verdict and v.conclusion == "C2"
     assert v.test["n"] == len(SEEDS) and v.test["rule"] == "every group" and groups["width"].tolist() == [16, 64]
     assert (groups["n"] == len(SEEDS)).all()
@@ -262,10 +264,10 @@ def large_frame(resnet: float, vit: float) -> pd.DataFrame:
                                                             ((0.005, 0.06), 0.1, "not held")])  # widest fails
 def test_mlp_coherence_much_smaller_at_every_width(mlp_peak, large_peak, verdict):
     peak = width_frame("max_debiased", {16: mlp_peak[0], 32: mlp_peak[1]})
-    v, groups = ch4.mlp_coherence_smaller(peak, large_frame(large_peak, large_peak), "resnet")
+    v, groups = c4.mlp_coherence_smaller(peak, large_frame(large_peak, large_peak), "resnet")
     assert v.claim_id == "4-coherence-much-smaller-than-resnet" and v.verdict == verdict
     assert v.test["n"] == len(SEEDS) and groups["width"].tolist() == [16, 32] and v.test["rule"] == "every group"
-    assert "resnet_small" in v.claim and f"under 1/{ch4.MUCH_SMALLER_RATIO:g}" in v.claim and v.conclusion == ""
+    assert "resnet_small" in v.claim and f"under 1/{c4.MUCH_SMALLER_RATIO:g}" in v.claim and v.conclusion == ""
 
 
 def test_chapter_4_verdicts_are_pure_and_ordered(run_cache):
@@ -318,7 +320,7 @@ DENSE_CASES = [(0.6, 0.5, "held"), (0.4, 0.5, "not held"), (0.5, 0.5, "inconclus
 
 @pytest.mark.parametrize("sparse, dense, verdict", DENSE_CASES)
 def test_sparse_beats_dense_judges_every_mask_over_seeds(sparse, dense, verdict):
-    v, groups = ch5.sparse_beats_dense(sweep_frame({"none": dense, **{m: sparse for m in ch5.METHODS}}), "layer")
+    v, groups = c5.sparse_beats_dense(sweep_frame({"none": dense, **{m: sparse for m in ch5.METHODS}}), "layer")
     assert v.claim_id == "5-sparse-beats-dense-layer" and v.verdict == verdict and v.claim.startswith("[same fraction")
     assert v.test["n"] == len(SEEDS) and v.test["rule"] == "every group" and v.conclusion == "C6"
     assert sorted(groups["versus"]) == ["diff vs none", "magnitude vs none", "random vs none"]
@@ -327,7 +329,7 @@ def test_sparse_beats_dense_judges_every_mask_over_seeds(sparse, dense, verdict)
 
 def test_one_mask_below_dense_is_not_hidden_by_the_others():
     final = sweep_frame({"none": 0.5, "diff": 0.7, "magnitude": 0.7, "random": 0.4})  # the masks' mean: 0.6 > 0.5
-    v, groups = ch5.sparse_beats_dense(final)
+    v, groups = c5.sparse_beats_dense(final)
     assert v.verdict == "not held" and "per mask: 2 of 3 held, 1 not held" in v.ours
     assert groups.set_index("versus").loc["random vs none", "verdict"] == "not held"
 
@@ -335,7 +337,7 @@ def test_one_mask_below_dense_is_not_hidden_by_the_others():
 def test_a_diverged_run_is_left_out_and_said():
     final = sweep_frame({"none": 0.5, **{m: 0.6 for m in ch5.METHODS}})
     final.loc[(final["method"] == "diff") & (final["seed"] == 0) & (final["width"] == 16), "test_acc"] = np.nan
-    v, groups = ch5.sparse_beats_dense(final)
+    v, groups = c5.sparse_beats_dense(final)
     assert groups.set_index("versus").loc["diff vs none", "n"] == 2  # seed 0 lost its diff value, not averaged around
     assert "1 (group, seed) value(s) left out" in v.note  # and the verdict says so
 
@@ -350,19 +352,19 @@ def test_sparse_beats_dense_under_no_effect_is_decisive_at_most_alpha(n_seeds: i
         dense = {(w, sd): rng.normal(0, 0.02) for w in widths for sd in range(n_seeds)}
         rows = [{"width": w, "seed": sd, "method": m, "test_acc": 0.5 + level[sd] + dense[(w, sd)]
                  + (0 if m == "none" else rng.normal(0, 0.01))} for w in widths for sd in range(n_seeds) for m in methods]
-        decisive += ch5.sparse_beats_dense(pd.DataFrame(rows))[0].verdict in ("held", "not held")
+        decisive += c5.sparse_beats_dense(pd.DataFrame(rows))[0].verdict in ("held", "not held")
     assert decisive / draws <= 0.05 + 3 * np.sqrt(0.05 * 0.95 / draws)
 
 
 @pytest.mark.parametrize("sparse, dense, verdict", [(0.8, 0.9, "held"), (0.95, 0.9, "not held"), (0.9, 0.9, "inconclusive")])
 def test_sparse_lower_train_acc(sparse, dense, verdict):
-    v, _ = ch5.sparse_lower_train_acc(sweep_frame({"none": dense, **{m: sparse for m in ch5.METHODS}}, "train_acc"))
+    v, _ = c5.sparse_lower_train_acc(sweep_frame({"none": dense, **{m: sparse for m in ch5.METHODS}}, "train_acc"))
     assert v.claim_id == "5-sparse-lower-train-acc-global" and v.verdict == verdict and v.test["n"] == len(SEEDS)
 
 
 @pytest.mark.parametrize("sparse, dense, verdict", [(0.1, 0.3, "held"), (0.3, 0.1, "not held"), (0.2, 0.2, "inconclusive")])
 def test_sparse_smaller_gap(sparse, dense, verdict):
-    v, _ = ch5.sparse_smaller_gap(sweep_frame({"none": dense, **{m: sparse for m in ch5.METHODS}}, "gap"))
+    v, _ = c5.sparse_smaller_gap(sweep_frame({"none": dense, **{m: sparse for m in ch5.METHODS}}, "gap"))
     assert v.claim_id == "5-sparse-smaller-gap-global" and v.verdict == verdict and v.test["n"] == len(SEEDS)
 
 
@@ -372,7 +374,7 @@ def test_sparse_smaller_gap(sparse, dense, verdict):
     ({"none": .4, "magnitude": .5, "diff": .4, "random": .5}, "inconclusive"),
 ])
 def test_random_best_at_large_widths_tests_every_candidate(acc, verdict):
-    v, groups = ch5.random_best_at_large_widths(sweep_frame(acc))
+    v, groups = c5.random_best_at_large_widths(sweep_frame(acc))
     assert v.verdict == verdict and v.test["n"] == len(SEEDS) and v.test["rule"] == "every group"
     assert sorted(groups["versus"]) == ["random vs diff", "random vs magnitude", "random vs none"]
     assert "at widths 32," in v.ours  # the wider half of (16, 32)
@@ -383,18 +385,18 @@ def test_random_best_at_large_widths_tests_every_candidate(acc, verdict):
 def test_magnitude_beats_diff_over_both_sweeps_one_value_per_seed(mag, diff, verdict):
     final = sweep_frame({"none": 0.3, "diff": diff, "magnitude": mag, "random": 0.3})
     scaling = scaling_frame({"magnitude": {2: mag, 4: mag}, "diff": {2: diff, 4: diff}})
-    v, groups = ch5.magnitude_beats_diff(final, scaling)
+    v, groups = c5.magnitude_beats_diff(final, scaling)
     assert v.claim_id == "5-magnitude-beats-diff-global" and v.verdict == verdict and v.figure == "Figures 5.1, 5.3"
     assert v.test["n"] == len(SEEDS) and groups["sweep"].tolist() == ["ratio", "ratio", "width", "width"]
     assert "2 widths of Fig. 5.1 and 2 parent ratios of Fig. 5.3" in v.ours and v.conclusion == "C8"
-    alone, _ = ch5.magnitude_beats_diff(final, None, "layer")
+    alone, _ = c5.magnitude_beats_diff(final, None, "layer")
     assert alone.figure == "Figure 5.1" and alone.test["n"] == len(SEEDS)
 
 
 @pytest.mark.parametrize("diff, rnd, verdict", [(0.5, 0.4, "held"), (0.4, 0.5, "not held"), (0.45, 0.45, "inconclusive")])
 def test_diff_beats_random(diff, rnd, verdict):
     final = sweep_frame({"none": 0.3, "diff": diff, "magnitude": 0.4, "random": rnd})
-    v, _ = ch5.diff_beats_random(final, scaling_frame({"diff": {2: diff}, "random": {2: rnd}}))
+    v, _ = c5.diff_beats_random(final, scaling_frame({"diff": {2: diff}, "random": {2: rnd}}))
     assert v.claim_id == "5-diff-beats-random-global" and v.verdict == verdict and v.test["n"] == len(SEEDS)
     assert v.conclusion == "C8" and v.bears == "for"
 
@@ -403,7 +405,7 @@ def test_diff_beats_random(diff, rnd, verdict):
                                            ({"random": 0.3, "magnitude": 0.1, "diff": 0.1}, "not held"),
                                            ({"random": 0.2, "magnitude": 0.25, "diff": 0.2}, "inconclusive")])
 def test_random_smallest_gap_against_each_other_mask(gaps, verdict):
-    v, groups = ch5.random_smallest_gap(sweep_frame(gaps, "gap"))
+    v, groups = c5.random_smallest_gap(sweep_frame(gaps, "gap"))
     assert v.verdict == verdict and v.test["n"] == len(SEEDS) and v.test["rule"] == "every group"
     assert sorted(set(groups["versus"])) == ["random vs diff", "random vs magnitude"]
 
@@ -411,11 +413,11 @@ def test_random_smallest_gap_against_each_other_mask(gaps, verdict):
 def test_diff_smaller_gap_only_at_the_narrow_widths():
     widths = (16, 32, 64, 128, 256)  # narrow: 16, 32, 64
     held = sweep_frame({"diff": {16: .1, 32: .1, 64: .1, 128: .9, 256: .9}, "magnitude": .3}, "gap", widths)
-    v, groups = ch5.diff_smaller_gap_narrow(held)
+    v, groups = c5.diff_smaller_gap_narrow(held)
     assert v.verdict == "held" and groups["width"].tolist() == [16, 32, 64] and v.test["n"] == len(SEEDS)
     assert v.ours == "at widths 16, 32, 64: mean gap diff 0.100 vs magnitude 0.300"
-    assert ch5.diff_smaller_gap_narrow(sweep_frame({"diff": .4, "magnitude": .2}, "gap"))[0].verdict == "not held"
-    assert ch5.diff_smaller_gap_narrow(sweep_frame({"diff": .2, "magnitude": .2}, "gap"))[0].verdict == "inconclusive"
+    assert c5.diff_smaller_gap_narrow(sweep_frame({"diff": .4, "magnitude": .2}, "gap"))[0].verdict == "not held"
+    assert c5.diff_smaller_gap_narrow(sweep_frame({"diff": .2, "magnitude": .2}, "gap"))[0].verdict == "inconclusive"
 
 
 @pytest.mark.parametrize("acc, verdict", [
@@ -425,7 +427,7 @@ def test_diff_smaller_gap_only_at_the_narrow_widths():
 ])
 def test_parent_scaling_helps_is_a_trend_over_seeds(acc, verdict):
     scaling = scaling_frame(acc)
-    v, groups = ch5.parent_scaling_helps(scaling)
+    v, groups = c5.parent_scaling_helps(scaling)
     assert v.claim_id == "5-parent-scaling-helps-global" and v.verdict == verdict and v.conclusion == "C7"
     assert v.test["n"] == len(SEEDS) and v.test["rule"] == "per-seed slope" and v.test["x"] == "log ratio"
     mine = scaling[scaling["method"].isin(["magnitude", "diff"])].groupby(["ratio", "seed"], as_index=False)["test_acc"].mean()
@@ -434,10 +436,10 @@ def test_parent_scaling_helps_is_a_trend_over_seeds(acc, verdict):
 
 
 def test_parent_scaling_not_measured_with_one_ratio():
-    v, groups = ch5.parent_scaling_helps(scaling_frame({"magnitude": {4: 0.14}, "diff": {4: 0.1}, "random": {4: 0.1}}))
+    v, groups = c5.parent_scaling_helps(scaling_frame({"magnitude": {4: 0.14}, "diff": {4: 0.1}, "random": {4: 0.1}}))
     assert v.verdict == "not measured at this scale" and groups.empty
     assert v.ours == "only one parent ratio (4) was trained, so no trend can be read"
-    assert ch5.parent_scaling_helps(scaling_frame({}))[0].verdict == "not measured at this scale"
+    assert c5.parent_scaling_helps(scaling_frame({}))[0].verdict == "not measured at this scale"
 
 
 @pytest.mark.parametrize("mag, rnd, verdict", [
@@ -446,28 +448,28 @@ def test_parent_scaling_not_measured_with_one_ratio():
     ({2: 0.5, 20: 0.5}, {2: 0.3, 20: 0.3}, "inconclusive"),  # behind by the same amount at both ratios
 ])
 def test_random_weak_at_high_sparsity(mag, rnd, verdict):
-    v, _ = ch5.random_weak_at_high_sparsity(scaling_frame({"magnitude": mag, "random": rnd, "diff": mag}))
+    v, _ = c5.random_weak_at_high_sparsity(scaling_frame({"magnitude": mag, "random": rnd, "diff": mag}))
     assert v.claim_id == "5-random-weak-at-high-sparsity-global" and v.verdict == verdict
     assert v.test["n"] == len(SEEDS) and v.test["rule"] == "per-seed slope" and v.conclusion == ""
     assert "at r=20 (5.0% kept)" in v.ours  # 1/20 is sparse enough, although W(base)/W(parent) is a hair above
 
 
 def test_random_weak_not_measured_when_pruning_is_mild():
-    v, _ = ch5.random_weak_at_high_sparsity(scaling_frame({"magnitude": {2: .5, 4: .5}, "random": {2: .1, 4: .1}}))
+    v, _ = c5.random_weak_at_high_sparsity(scaling_frame({"magnitude": {2: .5, 4: .5}, "random": {2: .1, 4: .1}}))
     assert v.verdict == "not measured at this scale"
     assert v.ours.startswith("the sparsest child here keeps 25.0% of its parent")
     one = scaling_frame({"magnitude": {62: .5}, "random": {62: .1}})
-    assert ch5.random_weak_at_high_sparsity(one)[0].verdict == "not measured at this scale"
+    assert c5.random_weak_at_high_sparsity(one)[0].verdict == "not measured at this scale"
 
 
 def test_parent_size_needed():
     small = scaling_frame({"magnitude": {2: .5, 20: .5}, "diff": {2: .5, 20: .5}})  # parents of 0.4 M and 4 M weights
-    v, _ = ch5.parent_size_needed(small)
+    v, _ = c5.parent_size_needed(small)
     assert v.claim_id == "5-parent-60m-100m-needed-global" and v.verdict == "not measured at this scale"
     assert v.ours.startswith("the largest parent here has 4.00 M weights")
     for late, verdict in ((0.6, "held"), (0.4, "not held"), (0.5, "inconclusive")):
         big = scaling_frame({"magnitude": {100: .5, 400: late}, "diff": {100: .5, 400: late}}, base_weights=200_000)
-        v, groups = ch5.parent_size_needed(big)  # parents of 20 M (below 60 M) and 80 M weights
+        v, groups = c5.parent_size_needed(big)  # parents of 20 M (below 60 M) and 80 M weights
         assert v.verdict == verdict and "(r=100) vs" in v.ours and "(r=400)" in v.ours
         assert v.test["n"] == len(SEEDS) and (groups["n"] == 2).all() and v.conclusion == "C7"
 
@@ -487,7 +489,7 @@ def test_chapter_5_verdicts_are_pure_and_ordered_by_claim_then_scope(run_cache):
     final = pd.concat([one.assign(scope="global"), one.assign(scope="layer")], ignore_index=True)
     scaling = scaling_frame({"magnitude": {4: 0.14, 10: 0.2}, "diff": {4: 0.1, 10: 0.2},
                              "random": {4: 0.1, 10: 0.1}}).assign(scope="global")
-    decided = ch5.claims_of(final, scaling)
+    decided = c5.claims_of(final, scaling)
     vs = lv.verdicts_of(decided)
     sweep_ids = ["5-sparse-beats-dense", "5-sparse-lower-train-acc", "5-sparse-smaller-gap", "5-random-best-at-large-widths",
                  "5-magnitude-beats-diff", "5-diff-beats-random", "5-random-smallest-gap", "5-diff-smaller-gap-narrow"]
@@ -504,7 +506,7 @@ def test_chapter_5_verdicts_are_pure_and_ordered_by_claim_then_scope(run_cache):
                            "5-random-smallest-gap": ("", "for"), "5-diff-smaller-gap-narrow": ("", "for"),
                            "5-parent-scaling-helps": ("C7", "for"), "5-random-weak-at-high-sparsity": ("", "for"),
                            "5-parent-60m-100m-needed": ("C7", "for")}
-    assert lv.verdicts_of(ch5.claims_of(one, scaling.drop(columns="scope")))[0].claim_id == "5-sparse-beats-dense-global"
+    assert lv.verdicts_of(c5.claims_of(one, scaling.drop(columns="scope")))[0].claim_id == "5-sparse-beats-dense-global"
     s = SimpleNamespace(ratio=10.0, profile=SimpleNamespace(base_width=16), base=ch5.setup(profile="smoke").base)
     decided = ch5.claims(s, SimpleNamespace(final=final, scaling=scaling))
     assert all(v.scale.endswith("2 epochs (thesis 200)") for v, _ in decided)

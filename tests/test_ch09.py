@@ -11,9 +11,12 @@ import pandas as pd
 import pytest
 import torch
 
+from lib import saliency
+from lib.chapters import ch09_claims as cl
 from lib.chapters import ch09_why_random_works as ch
 from lib.chapters import registry
 from lib.chapters.params import ParameterError
+from lib.chapters.seed_tests import holm_over_candidates
 from lib.config import config_hash
 from lib.experiments import CHILD_SEED_OFFSET
 from lib.models import build_model
@@ -56,21 +59,21 @@ def _acc(fam: str, values: dict[str, list[float]]) -> pd.DataFrame:
 
 def test_shuffle_and_fraction_claims():
     acc = _acc("vit", {"diff": [0.50, 0.52, 0.51], "diff_shuffled": [0.45, 0.46, 0.44], "uniform": [0.40, 0.41, 0.39]})
-    v, g = ch.choice_within_layers(acc, "vit", "diff")
+    v, g = cl.choice_within_layers(acc, "vit", "diff")
     assert v.verdict == "held" and v.test["n"] == 3 and v.fails_if and v.conclusion == ""
     assert list(g["n"]) == [3]
-    assert ch.fractions_beat_uniform(acc, "vit", "diff")[0].verdict == "held"
+    assert cl.fractions_beat_uniform(acc, "vit", "diff")[0].verdict == "held"
     same = _acc("vit", {"diff": [0.50, 0.52, 0.51], "diff_shuffled": [0.51, 0.50, 0.52]})
-    assert ch.choice_within_layers(same, "vit", "diff")[0].verdict == "inconclusive"
-    assert ch.fractions_beat_uniform(same, "vit", "diff")[0].verdict == "not measured at this scale"
+    assert cl.choice_within_layers(same, "vit", "diff")[0].verdict == "inconclusive"
+    assert cl.fractions_beat_uniform(same, "vit", "diff")[0].verdict == "not measured at this scale"
     worse = _acc("vit", {"diff": [0.40, 0.41, 0.42], "diff_shuffled": [0.50, 0.52, 0.51]})
-    assert ch.choice_within_layers(worse, "vit", "diff")[0].verdict == "not held"
+    assert cl.choice_within_layers(worse, "vit", "diff")[0].verdict == "not held"
 
 
 def test_accuracy_differences_are_cut_to_their_range():
     # two seeds far apart: the raw t-interval reaches beyond [-1, 1]; a difference of accuracies cannot
     acc = _acc("vit", {"diff": [0.95, 0.05], "diff_shuffled": [0.05, 0.90]})
-    v, _ = ch.choice_within_layers(acc, "vit", "diff")
+    v, _ = cl.choice_within_layers(acc, "vit", "diff")
     assert v.test["clipped"] and -1 <= v.test["ci_low"] <= v.test["ci_high"] <= 1
     assert "cut to the statistic's range" in v.interval
 
@@ -78,9 +81,9 @@ def test_accuracy_differences_are_cut_to_their_range():
 def test_inversion_and_init_claims():
     acc = _acc("vit", {"diff": [0.5, 0.52, 0.51], "diff_worst": [0.55, 0.56, 0.57],
                        "random": [0.4, 0.41, 0.42], "snip": [0.45, 0.47, 0.46]})
-    assert ch.best_beats_worst(acc, "vit", "diff")[0].verdict == "not held"
-    assert ch.init_beats_random(acc, "vit", "snip")[0].verdict == "held"
-    assert ch.best_beats_worst(acc, "vit", "magnitude")[0].verdict == "not measured at this scale"
+    assert cl.best_beats_worst(acc, "vit", "diff")[0].verdict == "not held"
+    assert cl.init_beats_random(acc, "vit", "snip")[0].verdict == "held"
+    assert cl.best_beats_worst(acc, "vit", "magnitude")[0].verdict == "not measured at this scale"
 
 
 def test_chapter_6_questions_are_not_asked_again():
@@ -93,22 +96,22 @@ def test_chapter_6_questions_are_not_asked_again():
     layers = pd.DataFrame([{"family": f, "method": m, "seed": sd, "fraction_kept": 0.1}
                            for f in ("resnet", "vit") for m in ("diff", "magnitude") for sd in range(3)])
     early = pd.DataFrame(columns=["method", "fraction", "seed", "jaccard"])
-    ids = {v.claim_id for v, _ in ch.claims_of(acc, early, layers, fractions=(), floor=0.02, density=0.1)}
-    assert not ids & set(ch.ASKED_IN_CHAPTER_6)
+    ids = {v.claim_id for v, _ in cl.claims_of(acc, early, layers, fractions=(), floor=0.02, density=0.1)}
+    assert not ids & set(cl.ASKED_IN_CHAPTER_6)
     assert {"9-vit-diff-best-beats-worst", "9-vit-diff-more-layers-at-floor"} <= ids
-    assert all(v.startswith("6-") for v in ch.ASKED_IN_CHAPTER_6.values())
-    assert len(ids) == len(ch.claims_of(acc, early, layers, fractions=(), floor=0.02, density=0.1))
+    assert all(v.startswith("6-") for v in cl.ASKED_IN_CHAPTER_6.values())
+    assert len(ids) == len(cl.claims_of(acc, early, layers, fractions=(), floor=0.02, density=0.1))
 
 
 def test_early_masks_are_equivalence_claims_with_holm():
     # 0.1: within the margin (TOST held, and it survives Holm over the fractions); 0.25: far below (not held)
     early = _acc("mlp", {"magnitude": [0.50, 0.51, 0.52], "magnitude_early_0.1": [0.501, 0.509, 0.521],
                          "magnitude_early_0.25": [0.40, 0.41, 0.42]})
-    (v1, _), (v2, _) = ch.early_as_good(early, "magnitude", [0.1, 0.25])
+    (v1, _), (v2, _) = cl.early_as_good(early, "magnitude", [0.1, 0.25])
     assert v1.verdict == "held" and v1.test["level"] == pytest.approx(0.90) and v1.test["n"] == 3
     assert v2.verdict == "not held" and v1.test["holm_candidates"] == 2
     assert v1.claim_id == "9-mlp-magnitude-early-0.1-as-good"
-    (missing, _), = ch.early_as_good(early, "diff", [0.1])
+    (missing, _), = cl.early_as_good(early, "diff", [0.1])
     assert missing.verdict == "not measured at this scale"
 
 
@@ -118,12 +121,12 @@ def test_holm_turns_a_lone_decisive_candidate_inconclusive():
     weak = {"verdict": "held", "p": 0.04, "diff": 0.01, "sd": 0.005, "claim": "greater", "margin": None,
             "alpha": 0.05, "n": 3}
     strong, unclear = {**weak, "p": 0.001}, {**weak, "verdict": "inconclusive", "p": 0.3}
-    (w, s_, u), (nw, ns, nu) = ch.holm_over_candidates([weak, strong, unclear], "layer groups")
+    (w, s_, u), (nw, ns, nu) = holm_over_candidates([weak, strong, unclear], "layer groups")
     assert s_["verdict"] == "held" and w["verdict"] == "inconclusive" and u["verdict"] == "inconclusive"
     assert w["plain_verdict"] == "held" and w["holm_candidates"] == 3 and w["needed_for"] == "held" and w["seeds_needed"]
     assert "inconclusive after Holm's correction over the 3 layer groups" in nw and "held after Holm" in ns and nu == ""
     # alone, the same test keeps its verdict and says nothing
-    (alone,), (note,) = ch.holm_over_candidates([weak], "layer groups")
+    (alone,), (note,) = holm_over_candidates([weak], "layer groups")
     assert alone["verdict"] == "held" and note == ""
 
 
@@ -132,16 +135,16 @@ def test_overlap_grows_is_a_trend_over_seeds():
         return pd.DataFrame([{"method": "diff", "fraction": f, "epoch": round(f * 20), "last_epoch": 20, "seed": sd,
                               "jaccard": 0.2 + s * np.log(f / 0.05) + 0.01 * sd * (i % 2)}
                              for sd, s in enumerate(slope_by_seed) for i, f in enumerate(fractions)])
-    v, g = ch.overlap_grows(frame([0.10, 0.12, 0.11]), "diff")
+    v, g = cl.overlap_grows(frame([0.10, 0.12, 0.11]), "diff")
     assert v.verdict == "held" and v.test["n"] == 3 and v.test["rule"] == "per-seed slope"
     assert "100%" in v.note  # the mask at the parent's last epoch is left out and said
-    assert ch.overlap_grows(frame([-0.10, -0.12, -0.11]), "diff")[0].verdict == "not held"
+    assert cl.overlap_grows(frame([-0.10, -0.12, -0.11]), "diff")[0].verdict == "not held"
     # seeds that disagree on the direction decide nothing
-    assert ch.overlap_grows(frame([0.1, -0.1, 0.0]), "diff")[0].verdict == "inconclusive"
-    assert ch.overlap_grows(frame([0.1], fractions=(0.5, 1.0)), "diff")[0].verdict == "not measured at this scale"
+    assert cl.overlap_grows(frame([0.1, -0.1, 0.0]), "diff")[0].verdict == "inconclusive"
+    assert cl.overlap_grows(frame([0.1], fractions=(0.5, 1.0)), "diff")[0].verdict == "not measured at this scale"
     # fractions that round to one epoch are one mask, counted once
     same_epoch = frame([0.1, 0.12, 0.11]).assign(epoch=lambda d: np.where(d["fraction"] < 0.2, 1, d["epoch"]))
-    assert ch.overlap_grows(same_epoch, "diff")[0].test["n"] == 3
+    assert cl.overlap_grows(same_epoch, "diff")[0].test["n"] == 3
 
 
 def test_layers_at_floor_claim():
@@ -150,7 +153,7 @@ def test_layers_at_floor_claim():
         for i in range(10):
             rows.append({"family": "vit", "method": "diff", "seed": sd, "fraction_kept": 0.02 if i < 6 - sd else 0.2})
             rows.append({"family": "vit", "method": "magnitude", "seed": sd, "fraction_kept": 0.02 if i < 1 else 0.11})
-    v, _ = ch.diff_more_at_floor(pd.DataFrame(rows), "vit", floor=0.02, density=0.1)
+    v, _ = cl.diff_more_at_floor(pd.DataFrame(rows), "vit", floor=0.02, density=0.1)
     # ten tensors per seed are reduced to one share per seed first: n = 3 seeds, not 30 tensors
     assert v.verdict == "held" and "diff 0.50" in v.ours and v.test["n"] == 3
 
@@ -166,9 +169,9 @@ def test_restricted_diff_masks_and_their_claim():
     with pytest.raises(ParameterError, match="restricted"):
         ch.setup(profile="smoke", restricted=["mlp"])
     acc = _acc("vit", {"diff_in_qkv": [0.5, 0.52, 0.51], "diff_shuffled": [0.45, 0.46, 0.44]})
-    (v, _), = ch.choice_in_group_matters(acc, "vit", ["qkv"])
+    (v, _), = cl.choice_in_group_matters(acc, "vit", ["qkv"])
     assert v.verdict == "held" and v.claim_id == "9-vit-diff-choice-in-qkv-matters"
-    (v, _), (u, _) = ch.choice_in_group_matters(acc, "vit", ["qkv", "ff_hidden"])
+    (v, _), (u, _) = cl.choice_in_group_matters(acc, "vit", ["qkv", "ff_hidden"])
     assert v.test["holm_candidates"] == 1 and u.verdict == "not measured at this scale"
 
 
@@ -215,13 +218,13 @@ def test_no_magnitude_child_of_the_final_mask_again():
 
 
 def test_baselines_note(monkeypatch):
-    monkeypatch.setattr(ch.saliency, "AUTHORS_DEFINITION", {"grasp": {"shares": "the score | sign", "differs": "T=1"},
+    monkeypatch.setattr(saliency, "AUTHORS_DEFINITION", {"grasp": {"shares": "the score | sign", "differs": "T=1"},
                                                             "snip": {"shares": "|g w|", "differs": "batch"}}, raising=False)
     text = ch.baselines_note().data
     lines = text.splitlines()
     assert "| baseline | what it shares with the authors' definition | what differs |" in lines
     assert lines.index("| SNIP | \\|g w\\| | batch |") < lines.index("| GraSP | the score \\| sign | T=1 |")
-    monkeypatch.setattr(ch.saliency, "AUTHORS_DEFINITION", {}, raising=False)
+    monkeypatch.setattr(saliency, "AUTHORS_DEFINITION", {}, raising=False)
     assert "not available" in ch.baselines_note().data
-    monkeypatch.delattr(ch.saliency, "AUTHORS_DEFINITION", raising=False)
+    monkeypatch.delattr(saliency, "AUTHORS_DEFINITION", raising=False)
     assert "not available" in ch.baselines_note().data

@@ -140,6 +140,26 @@ def test_plan_and_local_executor(run_cache):
     assert cluster.summary_line("x", [p for s in again for p in s]) == "x: 4 runs: 4 done, 0 running, 0 submitted, 0 failed"
 
 
+class _Payload:
+    """A pickle that would create a marker file when unpickled (a stand-in for any code)."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_the_job_writes_its_outcome_as_json(run_cache, monkeypatch):
+    cfg = mlp(seed=8)
+    h = runs.config_hash(cfg)
+    monkeypatch.setattr(runs, "train_run", lambda c: (_ for _ in ()).throw(ValueError("bad batch")))
+    with pytest.raises(ValueError):
+        cluster.slurm.TrainTask()(cfg, str(paths.runs_dir()))
+    outcome = json.loads(paths.job_outcome(h).read_text())
+    assert outcome["outcome"] == "error" and outcome["error"].strip().endswith("ValueError: bad batch")
+
+
 def test_status_from_job_records_and_the_queue(run_cache, tmp_path, monkeypatch):
     cfg = mlp(seed=7)
     h = runs.config_hash(cfg)
@@ -157,10 +177,13 @@ def test_status_from_job_records_and_the_queue(run_cache, tmp_path, monkeypatch)
     fake_slurm(tmp_path, monkeypatch, squeue="")  # the job has ended, the run is not in the cache
     status, job, detail = cluster.status_of(cfg, cluster.queue())
     assert (status, detail) == ("failed", "ValueError: boom")  # from the log, without a result pickle
-    with open(result, "wb") as f:
-        pickle.dump(("error", "Traceback (most recent call last):\n  ...\nRuntimeError: from the pickle\n"), f)
+    marker = tmp_path / "payload-ran"
+    with open(result, "wb") as f:  # submitit's result pickle, here a payload: never read
+        pickle.dump(_Payload(marker), f)
+    cluster.slurm.write_outcome(h, "error", "Traceback (most recent call last):\n  ...\nRuntimeError: from the job\n")
     [[p]] = cluster.with_status(from_configs([[cfg]]))
-    assert p.status == "failed" and p.detail == "RuntimeError: from the pickle" and str(log) in p.line()
+    assert p.status == "failed" and p.detail == "RuntimeError: from the job" and str(log) in p.line()
+    assert not marker.exists(), "the status check unpickled the job's result file"
 
     out: list[str] = []
     monkeypatch.setattr(cluster.cli, "chapter_plan", lambda key, **kw: from_configs([[cfg]]))

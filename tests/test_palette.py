@@ -6,7 +6,7 @@ import pytest
 
 from lib.chapters import large, palette
 from lib.chapters.ch05_pruning_mlp import COLORS as CH5
-from lib.chapters.ch09_why_random_works import _COLORS as CH9
+from lib.chapters.ch09_figures import _COLORS as CH9
 
 
 def test_methods_of_one_figure_have_distinct_colours():

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .. import paths
+from .. import paths, profiles
 
 ROOT: Path = paths.root()
 BUILD = ROOT / "_build"                 # git-ignored
@@ -16,7 +16,8 @@ SOURCE_CHAPTERS = paths.chapters_dir()  # the notebooks as committed
 OFFLINE_DIR = ROOT / "_static_offline"  # git-ignored; contents are copied into the HTML root
 VENDOR = OFFLINE_DIR / "vendor"
 
-PROFILES = ("smoke", "cpu", "paper")
+#: The profiles a build can use, named in :data:`lib.profiles.PROFILES` only.
+PROFILES: tuple[str, ...] = tuple(profiles.PROFILES)
 DEFAULT_PROFILE = "cpu"
 #: Markdown pages copied verbatim into the staged book (status.md is generated instead).
 PAGES = ("intro.md", "reproduce.md")

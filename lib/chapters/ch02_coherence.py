@@ -8,11 +8,11 @@ The notebook calls :func:`setup`, :func:`results`, one function per figure and t
 :func:`claims` of the per-seed numbers :func:`measure` and :func:`windows` read from the runs (the
 notebook shows both tables before the verdicts). Each claim is written once with
 :class:`verdicts.Claim` (its text, the thesis's statement, the result that would make it not held, the
-conclusion it bears on) and decided by one small function of those numbers (tests feed them hand-made
-values). The seed is the replicate: every claim compares one value per seed and side, runs of the same
-seed paired (:func:`seed_tests.paired`); a window of epochs is first averaged within each seed
-(:func:`seed_tests.paired_groups`), so n is the number of seeds. A claim is held or not held only when the
-interval of the mean paired difference lies wholly on one side. Every coherence figure draws the floor
+conclusion it bears on) and decided by one small function of those numbers (:mod:`lib.chapters.ch02_claims`;
+tests feed them hand-made values). The seed is the replicate: every claim compares one value per seed and
+side, runs of the same seed paired (:func:`seed_tests.paired`); a window of epochs is first averaged within
+each seed (:func:`seed_tests.paired_groups`), so n is the number of seeds. A claim is held or not held only
+when the interval of the mean paired difference lies wholly on one side. Every coherence figure draws the floor
 1/n of n unrelated gradients, and every table of coherence gives the debiased value (n α − 1)/(n − 1)
 beside α.
 """
@@ -27,40 +27,21 @@ from IPython.display import Markdown
 
 from .. import parallel, profiles
 from ..config import TrainConfig
-from ..models import ARCHS
 from ..plan import Plan, from_configs
 from ..runs import Run, load
 from . import params as check
+from . import large_runs
 from . import realdata as rd
-from . import thesis
-from .figures import Provenance, debiased_coherence, show
-from .figures import style as figure_style
+from .ch02_claims import (CURVE_FIGURE, EPOCH0_NOTE, WINDOW_SIDES, early_claim, fresh_claim, gravity_claim, late_claim,
+                          magnitudes_claim, memorisation_claim, peak_claim, vit_memorises_less_claim, window_test)
+from .figures import Provenance, show
+from .large_runs import FLOOR_NOTE, check_large, large_profile, large_settings, scale_text, stats_n, with_debiased
 from .realdata import run_configs
-from .seed_tests import paired, paired_groups
-from .verdicts import Claim, Decided, Verdict, intervals_frame, verdicts_of
+from .verdicts import Decided, Verdict, intervals_frame, verdicts_of
 
 
 CHAPTER = "02"
 FAMILIES = ("cnn", "vit")
-#: Family -> the name used in claim ids.
-FAMILY = {"cnn": "resnet", "vit": "vit"}
-#: Family -> the thesis's network of that family.
-THESIS_MODEL = {"cnn": "ResNet50", "vit": "ViT"}
-#: Family -> the figure that draws its curves.
-CURVE_FIGURE = {"cnn": "Figure 2.1", "vit": "Figure 2.2"}
-#: The thesis's own settings (epochs per family, Gaussian epochs), for the ``scale`` of each verdict.
-THESIS = profiles.get("paper")
-#: The least share of the thesis's Gaussian epochs (1,000) at which the memorisation claims are decided: a
-#: shorter Gaussian run has not reached the regime the thesis describes (its ResNet50 memorises the noise
-#: somewhere within 1,000 epochs), so a low accuracy there is no evidence against it and the verdict is
-#: "not measured at this scale", with the numbers kept (issue 22, item 15).
-REGIME_SHARE = 0.1
-#: Coherence, accuracy and Kolmogorov-Smirnov distance all lie in [0, 1], so a difference of two of them lies
-#: in [-1, 1]; intervals are cut to it.
-UNIT_BOUNDS = (-1.0, 1.0)
-#: What the peak claims leave out, said in their verdicts and in the captions of the figures they read.
-EPOCH0_NOTE = ("epoch 0 (the network before any training on this run's data) is left out of each peak; for the "
-               "trained-init run it is the CIFAR-10-trained network it starts from")
 
 
 @dataclass(frozen=True)
@@ -87,27 +68,6 @@ class Params:
         check.number(self.memorised_acc, "memorised_acc", low=0.0, high=1.0)
 
 
-def check_large(p: Any) -> None:
-    """Checks shared by chapters 2 and 3 (their ResNet/ViT parameters)."""
-    check.profile(p.profile)
-    check.integer(p.seed, "seed", minimum=0)
-    check.choice(p.arch_cnn, "arch_cnn", [a for a in ARCHS if a.startswith("resnet")], optional=True)
-    check.choice(p.arch_vit, "arch_vit", [a for a in ARCHS if a.startswith("vit")], optional=True)
-    check.integer(p.epochs, "epochs", minimum=1, optional=True)
-    check.integer(p.epochs_gaussian, "epochs_gaussian", minimum=1, optional=True)
-    check.integer(p.n_train, "n_train", minimum=1, optional=True)
-    check.integer(p.n_test, "n_test", minimum=1, optional=True)
-    check.integer(p.stats_max_samples, "stats_max_samples", minimum=1, optional=True)
-
-
-def large_profile(p: Any) -> profiles.Profile:
-    """The profile with chapters 2-3's overrides applied (``None`` keeps the profile's value)."""
-    return profiles.with_overrides(
-        p.profile, arch_cnn=p.arch_cnn, arch_vit=p.arch_vit, epochs_real_cnn=p.epochs, epochs_real_vit=p.epochs,
-        epochs_gaussian=p.epochs_gaussian, n_train_large=p.n_train, n_test_large=p.n_test,
-        stats_max_samples=p.stats_max_samples)
-
-
 @dataclass(frozen=True)
 class Setup:
     """What chapter 2 runs on: its parameters, the resolved profile, seeds and run configs.
@@ -127,7 +87,7 @@ def setup(**params: Any) -> Setup:
     """Validate the parameters (errors name the parameter and its value) and resolve the chapter."""
     p = check.build(Params, params)
     prof = large_profile(p)
-    seeds = check.seeds_with(p.seed, prof.seeds if p.seeds is None else p.seeds)
+    seeds = check.resolve_seeds(p, prof)
     archs = {"cnn": prof.arch_cnn, "vit": prof.arch_vit}
     configs = {(fam, s): run_configs(prof, arch, s) for fam, arch in archs.items() for s in seeds}
     return Setup(p, prof, seeds, archs, configs)
@@ -167,10 +127,9 @@ def results(s: Setup) -> Results:
     return Results(runs, seed, {fam: rd.curves(runs[fam][seed]) for fam in s.archs})
 
 
-def style() -> None:
-    """The book's plotting style, and tables shown to four significant digits."""
-    figure_style()
-    pd.set_option("display.precision", 4)
+#: Shared with chapter 3 (:mod:`lib.chapters.large_runs`); the notebook calls ``ch.style()``, ``ch.seeds_line(S)``.
+style = large_runs.style
+seeds_line = large_runs.seeds_line
 
 
 def provenance(s: Setup, fam: str, runs: Sequence[str] = ("real", "gaussian")) -> str:
@@ -182,33 +141,7 @@ def provenance(s: Setup, fam: str, runs: Sequence[str] = ("real", "gaussian")) -
     return text + f"; gradient statistics on {stats_n(s, fam):,d} training images"
 
 
-def stats_n(s: Any, fam: str) -> int:
-    """n, the number of images the coherence of ``fam``'s runs averages over (:func:`realdata.stats_samples`
-    of the real run of the figures' seed; the Gaussian runs use as many)."""
-    return rd.stats_samples(s.configs[(fam, s.params.seed)]["real"])
-
-
-def with_debiased(df: pd.DataFrame, cols: Sequence[str], n: int) -> pd.DataFrame:
-    """``df`` with a column "<col> debiased" right after each coherence column of ``cols``: the value with
-    the floor 1/n of n unrelated gradients removed (:func:`figures.debiased_coherence`)."""
-    out = df.copy()
-    for c in cols:
-        out.insert(out.columns.get_loc(c) + 1, f"{c} debiased", debiased_coherence(out[c].astype(float), n))
-    return out
-
-
 # --------------------------------------------------------------------------- figures, tables
-def large_settings(p: profiles.Profile, stats_images: str, extra: dict[str, Any]) -> pd.DataFrame:
-    """Settings table of chapters 2 and 3: profile, models, epochs, data sizes, the number of images of
-    the gradient statistics (row ``stats_images``), then the rows ``extra``."""
-    rows = {"profile": p.name, "ResNet": p.arch_cnn, "ViT": p.arch_vit,
-            "real-data epochs (ResNet / ViT)": f"{p.epochs_real_cnn} / {p.epochs_real_vit}",
-            "Gaussian-data epochs": p.epochs_gaussian,
-            "training / test images": f"{p.n_train_large or 50000} / {p.n_test_large or 10000}",
-            stats_images: p.stats_max_samples or "all", **extra}
-    return pd.DataFrame({"value": [str(v) for v in rows.values()]}, index=pd.Index(list(rows), name="setting"))
-
-
 def settings_table(s: Setup) -> pd.DataFrame:
     """The chapter's settings: profile, models, epochs, data sizes, seeds."""
     return large_settings(s.profile, "images for gradient statistics", {"seeds": list(s.seeds)})
@@ -230,9 +163,6 @@ def scale_note(s: Setup) -> Markdown:
         f"unrelated gradients averaged over the n = {n:,d} images of the statistics is 1/n = {1 / n:.4f}. "
         f"The figures and the tables beside them draw the runs of seed {s.params.seed}; the verdicts, and the "
         f"table of per-seed numbers above them, use seeds {', '.join(map(str, s.seeds))}.")
-
-
-FLOOR_NOTE = "the dotted grey line is 1/n, the coherence of n unrelated gradients"
 
 
 def _curves_figure(s: Setup, r: Results, fam: str, model: str) -> None:
@@ -313,13 +243,6 @@ def figure_2_4(s: Setup, r: Results) -> None:
 def figure_2_4b(s: Setup, r: Results) -> None:
     """Our Fig. 2.4b: the same for the ViT (shown)."""
     _runs_figure(s, r, "vit", "Figure 2.4b", "ViT (ours; the thesis shows the ResNet only)")
-
-
-def seeds_line(s: Any) -> str:
-    """Markdown line above the verdict table: profile and seeds (with one seed no claim can be decided)."""
-    seeds = list(s.seeds)
-    return (f"Profile `{s.profile.name}`, seeds {seeds}."
-            + (" With one seed there is no interval: every measured claim is inconclusive." if len(seeds) < 2 else ""))
 
 
 # ----------------------------------------------------------------------------------- verdicts
@@ -426,20 +349,6 @@ def windows(s: Setup, r: Results) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["family", "window", "seed", "epoch", "run", "coherence"])
 
 
-#: Which run a window's claim says is higher: (a, b) with the claim a > b.
-WINDOW_SIDES = {"early": ("real", "gaussian"), "late": ("gaussian", "real")}
-
-
-def window_test(w: pd.DataFrame, window: str) -> tuple[dict[str, Any], pd.DataFrame]:
-    """The test of a window's claim and one interval per epoch. ``w``: rows of one family and window with
-    columns seed, epoch, run, coherence. Epochs of one run are not independent replicates, so the test
-    first averages each seed's coherence of each run over the window's epochs (those with both runs
-    finite; any other is counted as left out), then pairs the two runs over seeds (n = seeds); the per-epoch
-    frame judges each epoch alone over seeds, for display."""
-    a, b = WINDOW_SIDES[window]
-    return paired_groups(w, "run", a, b, "coherence", by=("epoch",), claim="greater", bounds=UNIT_BOUNDS)
-
-
 WINDOW_LEAD = ("**Per-epoch intervals of the window claims**: for each epoch of the early window (real > Gaussian) and "
                "of the late window (Gaussian > real), the mean over seeds of each run's α (`a` is the run the claim "
                "says is higher), the mean paired difference and its 95 % interval over seeds, for display. The "
@@ -457,186 +366,6 @@ def window_table(s: Setup, w: pd.DataFrame) -> pd.DataFrame:
             groups = with_debiased(window_test(sub, window)[1], ("a", "b"), stats_n(s, fam))
             parts.append(groups.assign(arch=arch, window=window))
     return pd.concat(parts).set_index(["arch", "window", "epoch"])
-
-
-def scale_text(p: profiles.Profile, archs: dict[str, str], m: pd.DataFrame, fams: Sequence[str]) -> str:
-    """How close to the thesis's regime the runs of ``fams`` are: each family's mean CIFAR-10 test
-    accuracy after our epochs against the thesis's epochs and its dense network's test accuracy (Tables
-    6.1, 6.2), and the mean Gaussian train accuracy after our Gaussian epochs against its 1000.
-    ``m``: rows with family, test_acc_real, final_acc_gaussian."""
-    parts = []
-    for fam in fams:
-        rows = m[m.family == fam]
-        ours_e, thesis_e = (p.epochs_real_cnn, THESIS.epochs_real_cnn) if fam == "cnn" else (p.epochs_real_vit,
-                                                                                              THESIS.epochs_real_vit)
-        dense = thesis.PRUNE_TABLES[(FAMILY[fam], "global")]["none"][1]
-        test_acc, gauss_acc = (rows[c].mean(skipna=False) for c in ("test_acc_real", "final_acc_gaussian"))
-        parts.append(f"{archs[fam]}: CIFAR-10 test acc {test_acc:.2f} after {ours_e} of the thesis's "
-                     f"{thesis_e} epochs (its dense {THESIS_MODEL[fam]} {dense:.2f}, Table "
-                     f"{thesis.TABLE_NUMBERS[(FAMILY[fam], 'global')]}); Gaussian train acc "
-                     f"{gauss_acc:.2f} after {p.epochs_gaussian} of its {THESIS.epochs_gaussian} epochs")
-    return "; ".join(parts)
-
-
-
-
-def _values(xs: Sequence[float], digits: int = 3) -> str:
-    return ", ".join(f"{float(x):.{digits}g}" for x in xs)
-
-
-def _claim(cid: str, text: str, thesis: str, fails_if: str, figure: str, conclusion: str = "") -> Claim:
-    return Claim(cid, "02", text, thesis, fails_if, figure, conclusion)
-
-
-def gaussian_regime_reached(epochs_gaussian: int) -> bool:
-    """Whether a Gaussian run of ``epochs_gaussian`` epochs reaches the regime of the memorisation claims: at
-    least :data:`REGIME_SHARE` of the thesis's Gaussian epochs."""
-    return epochs_gaussian >= REGIME_SHARE * THESIS.epochs_gaussian
-
-
-def _regime_note(epochs_gaussian: int, t: dict[str, Any]) -> str:
-    return (f"Gaussian runs of {epochs_gaussian} epochs, under {REGIME_SHARE:.0%} of the thesis's "
-            f"{THESIS.epochs_gaussian}: not the regime the claim is about, so it is not measured at this scale; the "
-            f"test on these numbers would say {t['verdict']} (not used)")
-
-
-def peak_claim(fam: str, arch: str, real: Sequence[float], gaussian: Sequence[float], scale: str = "") -> Decided:
-    """The highest coherence over training (epochs >= 1) is larger on real than on Gaussian data: one peak
-    per run and seed, paired by seed."""
-    t = paired(real, gaussian, claim="greater", bounds=UNIT_BOUNDS)
-    c = _claim(f"2-{FAMILY[fam]}-peak-coherence-real-gt-gaussian",
-               f"[{arch}] the highest coherence over training is larger on real data than on Gaussian data",
-               "a higher maximum on real data (Fig. 2.1, ResNet50)",
-               "the 95 % interval over seeds of peak α real − peak α Gaussian (one peak per run) lies wholly below 0",
-               CURVE_FIGURE[fam], "C1")
-    return c.decide(f"max α over epochs 1 onward: real {t['a']:.4g}, Gaussian {t['b']:.4g} (mean over {t['n']} seeds)",
-                    t, scale=scale, note=EPOCH0_NOTE.split(";")[0])
-
-
-def _window_claim(fam: str, arch: str, window: str, first: int, last: int, w: pd.DataFrame, text: str, thesis: str,
-                  scale: str) -> Decided:
-    t, per_epoch = window_test(w, window)
-    a, b = WINDOW_SIDES[window]
-    name = {"real": "real", "gaussian": "Gaussian"}
-    cid = (f"2-{FAMILY[fam]}-early-coherence-real-gt-gaussian" if window == "early"
-           else f"2-{FAMILY[fam]}-late-coherence-gaussian-gt-real")
-    c = _claim(cid, text, thesis,
-               f"the 95 % interval over seeds of α {name[a]} − α {name[b]}, each seed's α averaged over epochs "
-               f"{first}..{last} first, lies wholly below 0", CURVE_FIGURE[fam], "C1")
-    return c.decide(f"α over epochs {first}..{last}: {name[a]} {t['a']:.4g}, {name[b]} {t['b']:.4g} (each seed's "
-                    f"mean over the window, then the mean over {t['n']} seeds)", t, scale=scale, groups=per_epoch)
-
-
-def early_claim(fam: str, arch: str, early_frac: float, k: int, w: pd.DataFrame, scale: str = "") -> Decided:
-    """Coherence over epochs 1..k is higher on real data: each seed's mean over the window, paired over
-    seeds (:func:`window_test`). ``w``: rows with seed, epoch, run ("real"/"gaussian"), coherence."""
-    return _window_claim(fam, arch, "early", 1, k, w,
-                         f"[{arch}] in the early epochs (the first {early_frac:.0%} of the real-data run) coherence "
-                         "is higher on real data",
-                         "clearly higher on real data early in training (Fig. 2.2, ViT; also Fig. 2.1)", scale)
-
-
-def late_claim(fam: str, arch: str, lo: int, last: int, w: pd.DataFrame, scale: str = "") -> Decided:
-    """Coherence over epochs lo..last (the end of the real run) is higher on Gaussian data: each seed's
-    mean over the window, paired over seeds. ``w``: rows with seed, epoch, run, coherence."""
-    return _window_claim(fam, arch, "late", lo, last, w,
-                         f"[{arch}] in the last epochs of the real-data run coherence is higher on Gaussian data",
-                         "later in training coherence is higher on Gaussian data (section 2.1)", scale)
-
-
-def memorisation_claim(arch: str, memorised_acc: float, epochs_gaussian: int, final_acc: Sequence[float],
-                       still_learning: Sequence[bool], scale: str = "") -> Decided:
-    """The ResNet's final Gaussian train accuracy reaches ``memorised_acc``: the one-sample interval of the
-    per-seed accuracies against ``memorised_acc``. A Gaussian run shorter than :data:`REGIME_SHARE` of the
-    thesis's epochs has not reached the claim's regime (:func:`gaussian_regime_reached`): the verdict is
-    "not measured at this scale", with the test's numbers kept. A run still learning is said so in
-    ``ours`` and ``scale``."""
-    t = paired(final_acc, [memorised_acc] * len(final_acc), claim="greater", bounds=(-memorised_acc, 1 - memorised_acc))
-    n_learning, n = int(sum(bool(x) for x in still_learning)), len(final_acc)
-    state = (f"the training loss was still falling (by more than 5 % over the last quarter of the epochs) in "
-             f"{n_learning} of {n} seeds: still learning" if n_learning else "the training loss had levelled off in every seed")
-    ours = (f"final Gaussian train accuracy {t['a']:.3f} (seeds: {_values(final_acc)}) after {epochs_gaussian} epochs "
-            f"(thesis {THESIS.epochs_gaussian}); {state}")
-    scale = (f"{scale}; " if scale else f"Gaussian run {epochs_gaussian} of the thesis's {THESIS.epochs_gaussian} "
-             "epochs, ") + f"Gaussian loss still falling in {n_learning} of {n} seeds"
-    c = _claim("2-resnet-memorises-gaussian",
-               f"[{arch}] the ResNet memorises the Gaussian training set (final train accuracy >= {memorised_acc})",
-               "ResNet50 reaches perfect training accuracy on Gaussian data in 1000 epochs (Fig. 2.1)",
-               f"after a Gaussian run of at least {REGIME_SHARE:.0%} of the thesis's {THESIS.epochs_gaussian} epochs, "
-               f"the 95 % interval over seeds of the final train accuracy lies wholly below {memorised_acc}",
-               "Figure 2.1")
-    if not gaussian_regime_reached(epochs_gaussian):
-        return c.regime_not_reached(ours, t, scale=scale, note=_regime_note(epochs_gaussian, t))
-    return c.decide(ours, t, scale=scale)
-
-
-def vit_memorises_less_claim(arch_vit: str, cnn_acc: Sequence[float], vit_acc: Sequence[float], epochs_gaussian: int,
-                             scale: str = "") -> Decided:
-    """The ViT's final Gaussian train accuracy is below the ResNet's (paired by seed); like
-    :func:`memorisation_claim`, not measured when the Gaussian runs are too short to reach the regime
-    (two unfinished runs compare learning speed, not how completely each memorises)."""
-    t = paired(cnn_acc, vit_acc, claim="greater", bounds=UNIT_BOUNDS)
-    c = _claim("2-vit-memorises-less-than-resnet",
-               f"[{arch_vit}] the ViT memorises Gaussian data less completely than the ResNet",
-               "the ViT memorises only part of the Gaussian data (Fig. 2.2)",
-               f"after Gaussian runs of at least {REGIME_SHARE:.0%} of the thesis's {THESIS.epochs_gaussian} epochs, "
-               "the 95 % interval over seeds of the final Gaussian train accuracy ResNet − ViT lies wholly below 0",
-               "Figure 2.2")
-    ours = (f"final Gaussian train accuracy ResNet {t['a']:.3f}, ViT {t['b']:.3f} (mean over {t['n']} seeds) after "
-            f"{epochs_gaussian} epochs (thesis {THESIS.epochs_gaussian})")
-    if not gaussian_regime_reached(epochs_gaussian):
-        return c.regime_not_reached(ours, t, scale=scale, note=_regime_note(epochs_gaussian, t))
-    return c.decide(ours, t, scale=scale)
-
-
-def magnitudes_claim(fam: str, arch: str, ks_real_gaussian: Sequence[float], ks_real_init: Sequence[float],
-                     ks_gaussian_init: Sequence[float], scale: str = "") -> Decided:
-    """The bottom-99 % |w| after real and after Gaussian training are closer to each other than either is
-    to the initialisation (Kolmogorov-Smirnov distances): per seed, KS(real, Gaussian) against the smaller
-    of KS(real, init) and KS(Gaussian, init), paired over seeds (claim: less). Two runs that barely move
-    are close to each other and to the initialisation alike, so that is not "held"; a run that moves
-    where the other does not makes it "not held"."""
-    nearer = np.minimum(np.asarray(ks_real_init, float), np.asarray(ks_gaussian_init, float))
-    t = paired(ks_real_gaussian, nearer, claim="less", bounds=UNIT_BOUNDS)
-    c = _claim(f"2-{FAMILY[fam]}-magnitudes-real-gaussian-closer-than-init",
-               f"[{arch}] the bottom 99 % of |w| after real and after Gaussian training are closer to each other than "
-               "either is to the initialisation (Kolmogorov-Smirnov distance)",
-               "almost no difference between the bulk of the two distributions, both apart from the initialisation "
-               "(Fig. 2.3, ResNet50)",
-               "the 95 % interval over seeds of KS(real, Gaussian) − min(KS(real, init), KS(Gaussian, init)) lies "
-               "wholly above 0: one trained network is nearer the initialisation than to the other",
-               "Figure 2.3")
-    return c.decide(f"KS(real, Gaussian) {t['a']:.4f} (seeds: {_values(ks_real_gaussian)}); the nearer of KS(real, "
-                    f"init) {np.mean(ks_real_init):.4f} and KS(Gaussian, init) {np.mean(ks_gaussian_init):.4f}, per "
-                    f"seed: {t['b']:.4f} (means over {t['n']} seeds)", t, scale=scale)
-
-
-def gravity_claim(fam: str, arch: str, epochs_real: int, epochs_gaussian: int, real: Sequence[float],
-                  gaussian: Sequence[float], scale: str = "") -> Decided:
-    """(Ours) weights trained on real data end further from their start than on Gaussian data."""
-    t = paired(real, gaussian, claim="greater")
-    c = _claim(f"2-{FAMILY[fam]}-gravity-premise",
-               f"[{arch}] (our check) the gravity premise: weights trained on real data end further from their "
-               "initialisation than weights trained on Gaussian data",
-               "not measured directly; the thesis argues from Fig. 2.3 that the premise fails",
-               "the 95 % interval over seeds of ||w_T − w_0|| / ||w_0|| real − Gaussian lies wholly below 0 "
-               "(the Gaussian run travels further)", "Figure 2.3")
-    return c.decide(f"||w_T − w_0|| / ||w_0||: real {t['a']:.4g}, Gaussian {t['b']:.4g} (mean over {t['n']} seeds; "
-                    f"real over {epochs_real} epochs, Gaussian over {epochs_gaussian})", t, scale=scale)
-
-
-def fresh_claim(fam: str, arch: str, fresh: Sequence[float], trained: Sequence[float], scale: str = "") -> Decided:
-    """A fresh network on real data peaks higher than a CIFAR-10-trained one trained further on Gaussian
-    data (peaks over epochs >= 1: :data:`EPOCH0_NOTE`)."""
-    t = paired(fresh, trained, claim="greater", bounds=UNIT_BOUNDS)
-    c = _claim(f"2-{FAMILY[fam]}-fresh-real-gt-trained-gaussian",
-               f"[{arch}] a fresh network on real data reaches a higher coherence than a real-data-trained "
-               "network trained further on Gaussian data",
-               "coherence is much higher for the fresh network on real data (Fig. 2.4, ResNet50)",
-               "the 95 % interval over seeds of peak α fresh/real − peak α trained-init/Gaussian lies wholly below 0",
-               "Figure 2.4" if fam == "cnn" else "Figure 2.4b", "C1")
-    return c.decide(f"max α over epochs 1 onward: fresh/real {t['a']:.4g}, trained-init/Gaussian {t['b']:.4g} "
-                    f"(mean over {t['n']} seeds)", t, scale=scale, note=EPOCH0_NOTE)
 
 
 def decide(s: Setup, m: pd.DataFrame, w: pd.DataFrame) -> list[Decided]:

@@ -25,12 +25,12 @@ from .. import parallel, profiles
 from ..config import TrainConfig
 from ..plan import Plan, from_configs
 from ..runs import Run, load
+from . import large_runs
 from . import params as check
 from . import realdata as rd
-from .ch02_coherence import (FAMILY, FLOOR_NOTE, check_large, large_profile, large_settings, scale_text, stats_n,
-                             with_debiased)
-from .ch02_coherence import seeds_line, style  # noqa: F401  (the notebook calls ch.seeds_line(), ch.style())
 from .figures import Provenance, show
+from .large_runs import (FAMILY, FLOOR_NOTE, check_large, large_profile, large_settings, scale_text, stats_n,
+                         with_debiased)
 from .realdata import run_configs
 from .seed_tests import paired, paired_frame, paired_groups
 from .verdicts import Claim, Decided, Verdict, intervals_frame, verdicts_of
@@ -98,7 +98,7 @@ def setup(**params: Any) -> Setup:
     """Validate the parameters (errors name the parameter and its value) and resolve the chapter."""
     p = check.build(Params, params)
     prof = large_profile(p)
-    seeds = check.seeds_with(p.seed, prof.seeds if p.seeds is None else p.seeds)
+    seeds = check.resolve_seeds(p, prof)
     archs = {"cnn": prof.arch_cnn, "vit": prof.arch_vit}
     configs = {(fam, s): {n: c for n, c in run_configs(prof, arch, s).items() if n in RUNS}
                for fam, arch in archs.items() for s in seeds}
@@ -147,6 +147,11 @@ def results(s: Setup) -> Results:
             for fam in runs}
     corr = {fam: {sd: rd.diff_displacement_correlation(runs[fam][sd]["real"]) for sd in s.seeds} for fam in runs}
     return Results(runs, seed, layers, hist, summ, traj, corr)
+
+
+#: Shared with chapter 2 (:mod:`lib.chapters.large_runs`); the notebook calls ``ch.style()``, ``ch.seeds_line(S)``.
+style = large_runs.style
+seeds_line = large_runs.seeds_line
 
 
 def provenance(s: Setup, fam: str, gaussian: bool = True) -> str:

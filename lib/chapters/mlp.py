@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .. import runs
+from .. import paths, runs
 from ..masks import layer_table
 from ..config import TrainConfig
 from ..models import build_model, mlp_weight_count, scaled_width
@@ -107,7 +107,7 @@ def width_runs(plan: Plan, *, chapter: str | None = None) -> dict[tuple[int, int
 # ------------------------------------------------------------------------------- diff histograms
 def load_diff_hist(run: runs.Run) -> dict:
     """``diff_hist.npz`` of a run with statistics: {"edges", "epochs", "hists": {param: (epochs, bins)}}."""
-    with np.load(run.file("diff_hist.npz")) as z:
+    with np.load(run.file(paths.DIFF_HIST_FILE)) as z:
         hists = {k[2:]: z[k] for k in z.files if k.startswith("h/")}
         return {"edges": z["edges"], "epochs": z["epochs"], "hists": hists}
 
@@ -142,7 +142,7 @@ def extreme_epochs(curve: pd.DataFrame, column: str = "coherence", epochs: Itera
 
 #: The stored diffs of a run with statistics (:mod:`lib.stats.callback`): "max" at the highest
 #: coherence over the training epochs (>= 1), "min" at the lowest over every epoch (initialization included).
-DIFF_FILES = {"max": "diffs_max_trained.pt", "min": "diffs_min.pt"}
+DIFF_FILES = {"max": paths.DIFFS_MAX_TRAINED, "min": paths.DIFFS_MIN}
 
 
 def diff_densities(run: runs.Run, curve: pd.DataFrame, layers: Sequence[str], column: str = "coherence") -> pd.DataFrame:
@@ -164,7 +164,7 @@ def diff_densities(run: runs.Run, curve: pd.DataFrame, layers: Sequence[str], co
     return pd.concat(rows, ignore_index=True)
 
 
-def diff_spread(run: runs.Run, layers: Sequence[str], file: str = "diffs_max_trained.pt") -> pd.DataFrame:
+def diff_spread(run: runs.Run, layers: Sequence[str], file: str = paths.DIFFS_MAX_TRAINED) -> pd.DataFrame:
     """Exact spread of the stored diffs (default: at the highest-coherence training epoch) per layer and
     pooled over ``layers`` ("all"): columns layer, epoch, coherence, sd, mean_abs, n."""
     d = torch.load(run.file(file), map_location="cpu", weights_only=True)

@@ -11,7 +11,7 @@ import dataclasses
 import numbers
 from typing import Any, Iterable, TypeVar
 
-from ..profiles import PROFILES
+from ..profiles import PROFILES, Profile
 
 P = TypeVar("P")
 
@@ -136,3 +136,17 @@ def seeds_with(seed: int, seeds: Iterable[int]) -> tuple[int, ...]:
     """``seeds`` with ``seed`` first when it is not among them (the chapters draw figures from ``seed``)."""
     chosen = tuple(int(s) for s in seeds)
     return chosen if seed in chosen else (seed, *chosen)
+
+
+def resolve_seeds(params: Any, profile: Profile) -> tuple[int, ...]:
+    """The seeds a chapter trains and tests its claims over: the one way every chapter's ``setup`` reads its
+    ``seed`` and ``seeds`` parameters (``params.seed``, ``params.seeds``).
+
+    * ``-p seeds "[3, 4]"``: these seeds; ``seeds = None`` (the default): the profile's (cpu: 0, 1, 2).
+    * ``-p seed 5``: seed 5 is always run, put first when it is not among ``seeds`` (cpu: 5, 0, 1, 2); the
+      chapters that draw a figure from one seed draw it from this one. The children pruned from a parent of
+      seed ``s`` (chapters 5, 6, 9) get their own seed from ``s`` (:func:`lib.experiments.child_seed`: ``s`` +
+      1000, or ``s`` for the pruning-at-initialisation masks), so they follow these seeds.
+
+    At the defaults (``seed = 0``, ``seeds = None``) a chapter runs its profile's seeds, which start at 0."""
+    return seeds_with(params.seed, profile.seeds if params.seeds is None else params.seeds)

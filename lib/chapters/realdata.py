@@ -37,6 +37,7 @@ from torch import nn
 from ..plan import Plan, Planned
 from ..profiles import Profile, large_config
 from ..runs import Run, initial_model, load
+from .. import paths
 from ..config import TrainConfig
 from .figures import floor_line
 
@@ -46,7 +47,7 @@ RUN_NAMES = ("real", "gaussian", "real_then_gaussian")
 CURVE_METRICS = ("train_loss", "test_loss", "train_acc", "test_acc", "coherence", "scaled_coherence")
 #: Which diff file holds which epoch kind (see lib.stats): "max" is the highest-coherence epoch after
 #: at least one epoch of training, "max_any" may be epoch 0, "min" the lowest-coherence epoch.
-DIFF_FILES = {"max": "diffs_max_trained.pt", "max_any": "diffs_max.pt", "min": "diffs_min.pt"}
+DIFF_FILES = {"max": paths.DIFFS_MAX_TRAINED, "max_any": paths.DIFFS_MAX, "min": paths.DIFFS_MIN}
 
 # One mid-network weight tensor per architecture whose values are recorded every epoch (tracks.npz).
 # Sizes per recorded epoch (float32): resnet_small 2,304 values (9 KB); resnet50 32,768 (128 KB, so
@@ -272,7 +273,7 @@ def load_diffs(run: Run, which: str) -> dict[str, object]:
     ``{"epoch": int, "coherence": float, "diffs": {param name: tensor}}``."""
     if which not in DIFF_FILES:
         raise ValueError(f"unknown diff epoch kind {which!r}; known: {', '.join(DIFF_FILES)}")
-    d = torch.load(run.file(DIFF_FILES[which]), map_location="cpu", weights_only=False)
+    d = torch.load(run.file(DIFF_FILES[which]), map_location="cpu", weights_only=True)
     return {"epoch": int(d["epoch"]), "coherence": float(d["coherence"]),
             "diffs": {k: torch.as_tensor(v).float() for k, v in d["diffs"].items()}}
 
@@ -331,14 +332,14 @@ def diff_summary(run: Run, which: Sequence[str] = ("max", "min"), layers: Sequen
 
 def hist_epochs(run: Run) -> list[int]:
     """The epochs for which the run saved diff histograms (``diff_hist.npz``)."""
-    with np.load(run.file("diff_hist.npz")) as z:
+    with np.load(run.file(paths.DIFF_HIST_FILE)) as z:
         return [int(e) for e in z["epochs"]]
 
 
 def epoch_histogram(run: Run, layer: str, epoch: int) -> pd.DataFrame:
     """Density histogram of ``layer``'s diffs after ``epoch`` from ``diff_hist.npz`` (any recorded
     epoch). Columns: left, right, center, density (integrates to 1 on [-1, 1])."""
-    with np.load(run.file("diff_hist.npz")) as z:
+    with np.load(run.file(paths.DIFF_HIST_FILE)) as z:
         epochs = [int(e) for e in z["epochs"]]
         if epoch not in epochs:
             raise KeyError(f"run {run.hash}: no histogram for epoch {epoch}; recorded {epochs}")
@@ -374,7 +375,7 @@ def extreme_diff_trajectories(run: Run, k: int = 10, layer: str | None = None, w
     layer = layer or (run.config.track[0] if run.config.track else None)
     if layer is None:
         raise ValueError(f"run {run.hash} tracked no tensor (config.track is empty)")
-    with np.load(run.file("tracks.npz")) as z:
+    with np.load(run.file(paths.TRACKS_FILE)) as z:
         if layer not in z.files:
             raise KeyError(f"run {run.hash} tracked {z.files}, not {layer!r}")
         tr = z[layer].reshape(z[layer].shape[0], -1)
@@ -413,7 +414,7 @@ def diff_displacement_correlation(run: Run, layer: str | None = None, which: str
     from scipy.stats import spearmanr
 
     layer = layer or run.config.track[0]
-    with np.load(run.file("tracks.npz")) as z:
+    with np.load(run.file(paths.TRACKS_FILE)) as z:
         tr = z[layer].reshape(z[layer].shape[0], -1)
     a = np.abs(load_diffs(run, which)["diffs"][layer].flatten().numpy())  # type: ignore[index]
     disp, mag = np.abs(tr[-1] - tr[0]), np.abs(tr[-1])
@@ -423,7 +424,7 @@ def diff_displacement_correlation(run: Run, layer: str | None = None, which: str
 
 def layers_with_histograms(run: Run) -> list[str]:
     """The run's >= 2-D weight tensors that have diff histograms in ``diff_hist.npz``, in model order."""
-    with np.load(run.file("diff_hist.npz")) as z:
+    with np.load(run.file(paths.DIFF_HIST_FILE)) as z:
         have = {k[2:] for k in z.files if k.startswith("h/")}
     return [k for k, v in run.load_model().named_parameters() if v.dim() >= 2 and k in have]
 

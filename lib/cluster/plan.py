@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import getpass
 import json
-import pickle
 import shutil
 import subprocess
 from collections import Counter
@@ -110,15 +109,16 @@ def queue() -> dict[str, tuple[str, str]] | None:
     return jobs
 
 
-def _failure(job: dict[str, Any]) -> str:
-    """The last line of a failed job's error (from submitit's result pickle, else from its stderr log)."""
+def _failure(run_hash: str, job: dict[str, Any]) -> str:
+    """The last line of a failed job's error: from the JSON outcome the job wrote (:func:`lib.paths.job_outcome`),
+    else from its stderr log. submitit's result pickle is never read: unpickling a file in a shared folder
+    could run code."""
     try:
-        with open(job["result"], "rb") as f:
-            outcome, value = pickle.load(f)
-        if outcome == "error":
-            lines = [x for x in str(value).strip().splitlines() if x.strip()]
-            return lines[-1].strip() if lines else "error"
-    except Exception:
+        outcome = json.loads(paths.job_outcome(run_hash).read_text())
+        if outcome.get("outcome") == "error":
+            lines = [x for x in str(outcome.get("error", "")).strip().splitlines() if x.strip()]
+            return lines[-1].strip()[:300] if lines else "error"
+    except (OSError, ValueError, AttributeError):
         pass
     try:
         lines = [x for x in Path(job["stderr"]).read_text(errors="replace").splitlines() if x.strip()]
@@ -146,7 +146,7 @@ def status_of(cfg: TrainConfig, jobs: dict[str, tuple[str, str]] | None) -> tupl
         return "running", job, state.lower() + (f" ({reason})" if reason not in ("None", "") else "")
     if runs.is_cached(cfg):  # landed between the checks
         return "done", job, ""
-    return "failed", job, (f"{state.lower()}: " if state else "") + _failure(job)
+    return "failed", job, (f"{state.lower()}: " if state else "") + _failure(h, job)
 
 
 def with_status(plan: Plan) -> list[list[RunStatus]]:

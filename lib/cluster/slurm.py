@@ -46,12 +46,13 @@ import shutil
 import subprocess
 import time
 import tomllib
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .. import paths, runs
-from ..config import TrainConfig
+from ..config import TrainConfig, config_hash
 from ..plan import Plan
 from .plan import RunStatus, with_status
 
@@ -215,7 +216,12 @@ class TrainTask(_Checkpointable):  # type: ignore[misc,valid-type]
     def __call__(self, cfg: TrainConfig, runs_dir: str) -> str:
         os.environ["BOOK_RUNS_DIR"] = runs_dir
         before = runs.TRAIN_COUNT
-        run = runs.train_run(cfg)
+        try:
+            run = runs.train_run(cfg)
+        except BaseException:
+            write_outcome(config_hash(cfg), "error", traceback.format_exc())
+            raise
+        write_outcome(run.hash, "done")
         print(f"run {run.hash} is in the cache: {run.path} (this job trained {runs.TRAIN_COUNT - before} run(s))",
               flush=True)
         return run.hash
@@ -248,6 +254,15 @@ def _executor(settings: SlurmSettings, partition: str, stage: int, dependency: l
         params["additional_parameters"] = extra
     ex.update_parameters(**params)
     return ex
+
+
+def write_outcome(run_hash: str, outcome: str, error: str = "") -> None:
+    """Record how a job's run ended, as JSON (:func:`lib.paths.job_outcome`), written atomically."""
+    target = paths.job_outcome(run_hash)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({"outcome": outcome, "error": error[-4000:]}))
+    os.replace(tmp, target)
 
 
 def write_job(run_hash: str, record: dict[str, Any]) -> None:

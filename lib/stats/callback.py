@@ -8,6 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .. import paths
 from .base import GradStats
 from .core import gradient_stats
 
@@ -96,11 +97,12 @@ class StatsCallback:
     def due(self, epoch: int, total_epochs: int) -> bool:
         return epoch == 0 or epoch % self.cfg.every == 0 or epoch == total_epochs
 
-    def _update(self, key: str, better, epoch: int, coh: float, saved: dict, out_dir) -> None:
+    def _update(self, file: str, better, epoch: int, coh: float, saved: dict, out_dir) -> None:
+        key = file.removesuffix(".pt")  # checkpoints keep the extremes by "diffs_max", "diffs_min", ...
         old = self.extreme.get(key)
         if old is None or (not math.isnan(coh) and (math.isnan(old) or better(coh, old))):
             self.extreme[key] = coh
-            torch.save({"epoch": int(epoch), "coherence": float(coh), **saved}, out_dir / f"{key}.pt")
+            torch.save({"epoch": int(epoch), "coherence": float(coh), **saved}, out_dir / file)
 
     def _test_row(self, model: nn.Module, ctx) -> dict[str, float]:
         """Coherence columns on the first ``cfg.test_samples`` test images (fewer if the run has fewer)."""
@@ -128,10 +130,10 @@ class StatsCallback:
         out_dir = ctx.out_dir
         out_dir.mkdir(parents=True, exist_ok=True)
         saved = _saved(st)
-        self._update("diffs_max", lambda a, b: a > b, epoch, st.coherence, saved, out_dir)
-        self._update("diffs_min", lambda a, b: a < b, epoch, st.coherence, saved, out_dir)
+        self._update(paths.DIFFS_MAX, lambda a, b: a > b, epoch, st.coherence, saved, out_dir)
+        self._update(paths.DIFFS_MIN, lambda a, b: a < b, epoch, st.coherence, saved, out_dir)
         if epoch >= 1:
-            self._update("diffs_max_trained", lambda a, b: a > b, epoch, st.coherence, saved, out_dir)
+            self._update(paths.DIFFS_MAX_TRAINED, lambda a, b: a > b, epoch, st.coherence, saved, out_dir)
         row = {"coherence": st.coherence, "scaled_coherence": st.scaled_coherence, "mean_sq_norm": st.mean_sq_norm}
         row.update({f"coh/{k}": v for k, v in st.layer_coherence.items()})
         if self.cfg.test_samples > 0:
@@ -155,4 +157,4 @@ class StatsCallback:
         for name, hs in self.hists.items():
             arrays[f"h/{name}"] = np.stack(hs).astype(np.int64)
         ctx.out_dir.mkdir(parents=True, exist_ok=True)
-        np.savez(ctx.out_dir / "diff_hist.npz", **arrays)
+        np.savez(ctx.out_dir / paths.DIFF_HIST_FILE, **arrays)
