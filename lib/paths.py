@@ -72,7 +72,7 @@ def job_record(run_hash: str) -> Path:
 def job_outcome(run_hash: str) -> Path:
     """The JSON record a SLURM job writes when its run ends (``{"outcome": "done" | "error", "error": ...}``),
     read by the status check instead of submitit's result pickle (:mod:`lib.cluster`)."""
-    return runs_dir() / "train" / f".job-{run_hash}.outcome.json"
+    return runs_dir() / "train" / f".outcome-{run_hash}.json"
 
 
 def slurm_dir() -> Path:
