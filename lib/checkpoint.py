@@ -64,8 +64,8 @@ def from_plain(obj: Any) -> Any:
 
 
 def _reason(exc: Exception) -> str:
-    """``exc`` in one line; for a refused pickle, the global it asked for (not torch's advice to load
-    the file with ``weights_only=False``, which would run it)."""
+    """``exc`` in one line; for a refused pickle, the global it asked for (torch's advice to load the file
+    without its safe mode is dropped: following it would run the file's code)."""
     lines = str(exc).splitlines() or [""]
     refused = [ln.strip() for ln in lines if ln.strip().startswith("WeightsUnpickler error:")]
     if refused:

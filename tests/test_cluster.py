@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from hostile import Payload
 
 from lib import cluster, data, paths, runs
 from lib.chapters import registry
@@ -140,16 +141,6 @@ def test_plan_and_local_executor(run_cache):
     assert cluster.summary_line("x", [p for s in again for p in s]) == "x: 4 runs: 4 done, 0 running, 0 submitted, 0 failed"
 
 
-class _Payload:
-    """A pickle that would create a marker file when unpickled (a stand-in for any code)."""
-
-    def __init__(self, marker):
-        self.marker = str(marker)
-
-    def __reduce__(self):
-        return (open, (self.marker, "w"))
-
-
 def test_the_job_writes_its_outcome_as_json(run_cache, monkeypatch):
     cfg = mlp(seed=8)
     h = runs.config_hash(cfg)
@@ -179,7 +170,7 @@ def test_status_from_job_records_and_the_queue(run_cache, tmp_path, monkeypatch)
     assert (status, detail) == ("failed", "ValueError: boom")  # from the log, without a result pickle
     marker = tmp_path / "payload-ran"
     with open(result, "wb") as f:  # submitit's result pickle, here a payload: never read
-        pickle.dump(_Payload(marker), f)
+        pickle.dump(Payload(marker), f)
     cluster.slurm.write_outcome(h, "error", "Traceback (most recent call last):\n  ...\nRuntimeError: from the job\n")
     [[p]] = cluster.with_status(from_configs([[cfg]]))
     assert p.status == "failed" and p.detail == "RuntimeError: from the job" and str(log) in p.line()

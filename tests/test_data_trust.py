@@ -7,6 +7,7 @@ import pickle
 
 import numpy as np
 import pytest
+from hostile import Payload
 
 from lib import data, paths
 from lib.config import MaskConfig, TrainConfig, config_hash
@@ -245,21 +246,11 @@ def test_data_config_fields_are_checked():
 
 
 # ------------------------------------------------- data as asked, no code from data (issue 24)
-class _Payload:
-    """A pickle that, when loaded by plain pickle, would create a marker file (a stand-in for any code)."""
-
-    def __init__(self, marker):
-        self.marker = str(marker)
-
-    def __reduce__(self):
-        return (open, (self.marker, "w"))
-
-
 def test_a_crafted_batch_file_runs_no_code(tmp_path, monkeypatch):
     folder = write_batches(tmp_path / "cifar-10-batches-py")
     marker = tmp_path / "payload-ran"
     d = pickle.loads((folder / "data_batch_3").read_bytes())
-    d["labels"] = _Payload(marker)
+    d["labels"] = Payload(marker)
     (folder / "data_batch_3").write_bytes(pickle.dumps(d))
     use(monkeypatch, tmp_path)
     with pytest.raises(DataError, match=r"data_batch_3.*refused global .*open") as e:

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hostile import Payload
 import torch
 
 import lib.train as T
@@ -49,7 +50,20 @@ CASES = {
 }
 
 
-class Interrupt:
+class Stateless:
+    """A callback with no state to checkpoint and nothing to do at the end."""
+
+    def on_train_end(self, model, ctx):
+        pass
+
+    def state_dict(self):
+        return {}
+
+    def load_state_dict(self, state):
+        pass
+
+
+class Interrupt(Stateless):
     """A callback that raises after epoch ``at`` (None: never) and records the epochs it saw."""
 
     def __init__(self, at: int | None):
@@ -60,15 +74,6 @@ class Interrupt:
         if epoch == self.at:
             raise RuntimeError(f"simulated interruption at epoch {epoch}")
         return {}
-
-    def on_train_end(self, model, ctx):
-        pass
-
-    def state_dict(self):
-        return {}
-
-    def load_state_dict(self, state):
-        pass
 
 
 BUILD_CALLBACKS = T.build_callbacks
@@ -232,7 +237,7 @@ def test_a_bad_checkpoint_is_set_aside_and_named(run_cache, monkeypatch, tmp_pat
 STAMP = 1_700_000_000 * 10**9  # one modification time for every write: a file system with coarse timestamps
 
 
-class Rewrites:
+class Rewrites(Stateless):
     """Writes ``probe.bin`` after epochs 0 and 2 only, at the same size each time, and sets its modification
     time back to :data:`STAMP`, as a rewrite within the same second looks on a coarse file system."""
 
@@ -242,15 +247,6 @@ class Rewrites:
             f.write_bytes(f"epoch {epoch}".encode())
             os.utime(f, ns=(STAMP, STAMP))
         return {}
-
-    def on_train_end(self, model, ctx):
-        pass
-
-    def state_dict(self):
-        return {}
-
-    def load_state_dict(self, state):
-        pass
 
 
 def test_a_file_rewritten_at_the_same_size_and_time_lands_with_its_new_content(run_cache, tmp_path):
@@ -290,16 +286,6 @@ def test_a_checkpoint_file_that_differs_from_its_record_is_not_restored(run_cach
     blob[-100] ^= 0xFF
     diffs.write_bytes(bytes(blob))
     assert_restarts_from_scratch(monkeypatch, tmp_path, cfg, "diffs_max.pt differs from the SHA-256 it records")
-
-
-class Payload:
-    """Unpickling this creates the file ``marker`` (a harmless stand-in for any code)."""
-
-    def __init__(self, marker):
-        self.marker = str(marker)
-
-    def __reduce__(self):
-        return (open, (self.marker, "w"))
 
 
 def test_a_checkpoint_holding_a_pickle_payload_is_set_aside_unrun(run_cache, monkeypatch, tmp_path):
