@@ -64,17 +64,14 @@ Scores
     A new criterion is one function registered with :func:`scorer` and its name
     added to :data:`lib.config.MASK_METHODS` (the names :class:`MaskConfig` accepts when built).
 
-A mask is cached in ``runs/masks/<hash of its MaskConfig>.pt``; the hash does not include this
+A mask is cached in ``runs/masks/<hash of its MaskConfig>/`` (:mod:`lib.mask_cache`); the hash does not include this
 module's code, only the rule numbers :data:`lib.config.MASK_RULE` and :data:`lib.config.INIT_RULE`, so a
 change of a rule above either bumps one of them or needs ``runs/masks`` deleted.
 """
 from __future__ import annotations
 
 import hashlib
-import json
 import math
-import os
-import time
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import numpy as np
@@ -83,7 +80,7 @@ import torch
 from torch import nn
 
 from . import paths, saliency
-from .config import INIT_MASK_METHODS, MASK_METHODS, MASK_SCOPES, MaskConfig, config_hash
+from .config import INIT_MASK_METHODS, MASK_METHODS, MASK_SCOPES, MaskConfig
 from .data import balanced_indices, load_data
 from .models import Attention, build_model
 from .train import fresh_model
@@ -250,9 +247,9 @@ def tie_chosen(scores: Mapping[str, torch.Tensor], mask: Mapping[str, torch.Tens
 # --------------------------------------------------------------------------------- score makers
 def diff_scores(run: Any) -> Scores:
     """|diffs| of the run's max-coherence training epoch (``diffs_max_trained.pt``, epochs >= 1)."""
-    blob = torch.load(run.file(paths.DIFFS_MAX_TRAINED), map_location="cpu", weights_only=True)
+    blob = run.tensors(paths.DIFFS_MAX_TRAINED)
     if not isinstance(blob, dict) or "diffs" not in blob:
-        raise ValueError(f"{run.file(paths.DIFFS_MAX_TRAINED)} has no 'diffs' entry")
+        raise ValueError(f"{run.path / paths.DIFFS_MAX_TRAINED} has no 'diffs' entry")
     return {n: d.detach().float().abs() for n, d in blob["diffs"].items()}
 
 
@@ -296,7 +293,7 @@ def scorer(name: str, *, needs_trained_parent: bool = True) -> Callable[[Scorer]
 
 def snapshot_weights(run: Any, epoch: int) -> dict[str, torch.Tensor]:
     """The state dict ``run`` kept after ``epoch`` (its config's ``snapshots``)."""
-    return torch.load(run.file(paths.snapshot_name(epoch)), map_location="cpu", weights_only=True)
+    return run.tensors(paths.snapshot_name(epoch))
 
 
 def snapshot_diff_scores(run: Any, epoch: int) -> Scores:
@@ -475,7 +472,7 @@ if set(SCORERS) != set(MASK_METHODS):  # MaskConfig accepts exactly the methods 
                       f"{sorted(set(MASK_METHODS) - set(SCORERS))}")
 
 
-def _check_config(cfg: MaskConfig) -> None:
+def check_config(cfg: MaskConfig) -> None:
     if cfg.parent is None:
         raise ValueError("MaskConfig.parent is None: a mask needs the parent run it is derived from")
     if cfg.method not in SCORERS:
@@ -490,12 +487,12 @@ def _check_config(cfg: MaskConfig) -> None:
 def compute_mask(cfg: MaskConfig, parent: Any = None) -> Mask:
     """The mask ``cfg`` describes, computed now. ``parent``: the finished parent run (a
     :class:`lib.runs.Run`), needed by the methods in :data:`NEEDS_TRAINED_PARENT`."""
-    return _compute(cfg, parent)[0]
+    return compute_with_summary(cfg, parent)[0]
 
 
-def _compute(cfg: MaskConfig, parent: Any) -> tuple[Mask, dict[str, Any]]:
-    """The mask of ``cfg`` and its summary (:func:`mask_summary`'s fields)."""
-    _check_config(cfg)
+def compute_with_summary(cfg: MaskConfig, parent: Any) -> tuple[Mask, dict[str, Any]]:
+    """The mask of ``cfg`` and its summary (:func:`lib.mask_cache.mask_summary`'s fields)."""
+    check_config(cfg)
     if parent is None and cfg.method in NEEDS_TRAINED_PARENT:
         raise ValueError(f"method {cfg.method!r} needs the trained parent run; use lib.runs.mask_for(cfg), "
                          "which trains or loads it")
@@ -515,43 +512,6 @@ def _compute(cfg: MaskConfig, parent: Any) -> tuple[Mask, dict[str, Any]]:
         mask = shuffle_within_layers(mask, cfg.seed, keep)
     kept, total = sum(int(m.sum()) for m in mask.values()), sum(m.numel() for m in mask.values())
     return mask, {"kept": kept, "total": total, "tensors": len(mask), **tie_chosen(scores, mask, cfg.scope)}
-
-
-def _write_atomically(path: Any, write: Callable[[Any], None]) -> None:
-    """``write(tmp)`` to a unique temporary name beside ``path``, then rename it onto ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{time.time_ns()}.tmp")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def cached_mask(cfg: MaskConfig, load_parent: Callable[[], Any] | None = None) -> Mask:
-    """The cached mask for ``cfg`` (computed and written atomically on the first call, its summary
-    first, so a cached mask always has one). ``load_parent()`` returns the finished parent run; it is
-    called only when the mask is not cached and its method needs the parent (the runner,
-    :func:`lib.runs.mask_for`, passes one that loads it from the run cache, :func:`lib.runs.load`)."""
-    _check_config(cfg)
-    path, summary_path = paths.mask_path(config_hash(cfg)), paths.mask_summary_path(config_hash(cfg))
-    if path.exists() and summary_path.exists():
-        return torch.load(path, map_location="cpu", weights_only=True)
-    parent = load_parent() if (load_parent is not None and cfg.method in NEEDS_TRAINED_PARENT) else None
-    mask, summary = _compute(cfg, parent)
-    _write_atomically(summary_path, lambda tmp: tmp.write_text(json.dumps(summary)))
-    _write_atomically(path, lambda tmp: torch.save(mask, tmp))
-    return mask
-
-
-def mask_summary(cfg: MaskConfig, load_parent: Callable[[], Any] | None = None) -> dict[str, Any]:
-    """What the cached mask of ``cfg`` keeps: kept, total, tensors, and how many kept weights the
-    seeded tie-breaking chose (``tie_chosen``) from a tie class at the cut of ``tie_class`` weights
-    (:func:`tie_chosen`). Computes the mask first if it is not cached (see :func:`cached_mask`)."""
-    path = paths.mask_summary_path(config_hash(cfg))
-    if not path.exists():
-        cached_mask(cfg, load_parent)
-    return json.loads(path.read_text())
 
 
 # --------------------------------------------------------------------------------- layer table

@@ -31,17 +31,17 @@ from typing import Any, Callable, Iterator
 
 import torch
 
-from . import paths, runs
+from . import paths, runs, settings
 from .config import TrainConfig, config_hash
 from .plan import Plan, describe, distinct
 
 #: Environment variable: the number of worker processes of the build and ``--executor local``.
-WORKERS_ENV = "BOOK_WORKERS"
+WORKERS_ENV = settings.WORKERS
 #: Environment variable: torch threads for every run, overriding :data:`THREAD_RULES` (at most the
 #: cores). For comparisons only, e.g. the whole-book timing of the levers of issue 11 (2 threads,
 #: one worker, as the book trained before its thread policy): the thread count changes a run's
 #: floats in the 7th-8th digit, and the run cache does not record it in the hash.
-THREADS_ENV = "BOOK_THREADS"
+THREADS_ENV = settings.THREADS
 #: Thread settings a worker process is started with (torch reads them when it is imported).
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
 #: Torch threads per run by model, first matching rule: (arch, widest MLP the rule covers or None, threads).
@@ -77,11 +77,9 @@ def default_workers() -> int:
     share it), else the number of cores (:func:`cores`; with one thread per run, see
     :data:`THREAD_RULES`, that many runs fit side by side). A ``$BOOK_WORKERS`` that is not a positive
     integer is a ValueError naming it."""
-    value = os.environ.get(WORKERS_ENV, "").strip()
-    if value:
-        if not value.isdigit() or int(value) < 1:
-            raise ValueError(f"{WORKERS_ENV}={value!r}: expected a positive whole number of worker processes")
-        return int(value)
+    chosen = settings.workers()
+    if chosen is not None:
+        return chosen
     return 1 if torch.cuda.is_available() else cores()
 
 
@@ -113,11 +111,9 @@ def threads_per_run(cfg: TrainConfig, n_cores: int | None = None) -> int:
     time (their threads must fit the cores).
     """
     n_cores = cores() if n_cores is None else n_cores
-    forced = os.environ.get(THREADS_ENV, "").strip()
-    if forced:
-        if not forced.isdigit() or int(forced) < 1:
-            raise ValueError(f"{THREADS_ENV}={forced!r}: expected a positive whole number of torch threads per run")
-        return min(int(forced), n_cores)
+    forced = settings.threads()
+    if forced is not None:
+        return min(forced, n_cores)
     threads = n_cores
     for arch, widest, n in THREAD_RULES:
         if cfg.model.arch == arch and (widest is None or cfg.model.width <= widest):
@@ -168,7 +164,7 @@ def train(plan: Plan, *, workers: int = 1, on_start: Started | None = None, on_f
     pool = _Pool(workers, n_cores) if workers > 1 else None
     try:
         for stage in plan:
-            todo = [c for c in distinct([stage]) if not runs.is_cached(c)]
+            todo = [c for c in distinct([stage]) if runs.hit(c) is None]
             if pool is None or len(todo) == 1:
                 _train_here(todo, n_cores, on_start, on_finish)
             else:

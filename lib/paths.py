@@ -1,8 +1,9 @@
 """Where things live on disk. One-line functions, so every path in the project is found here."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
+
+from . import settings
 
 ROOT: Path = Path(__file__).resolve().parent.parent
 
@@ -42,11 +43,10 @@ def data_dir() -> Path:
 
 
 def runs_dir() -> Path:
-    """Run cache (``runs/`` or ``$BOOK_RUNS_DIR``, git-ignored); ``BOOK_RUNS_DIR`` set but empty is an error."""
-    value = os.environ.get("BOOK_RUNS_DIR")
-    if value is not None and not value.strip():
-        raise ValueError("BOOK_RUNS_DIR is set but empty: unset it (the cache is then runs/) or give a folder")
-    return Path(value) if value is not None else ROOT / "runs"
+    """Run cache (``runs/`` or ``$BOOK_RUNS_DIR`` made absolute, git-ignored; :func:`lib.settings.runs_dir_setting`:
+    set but empty is an error)."""
+    folder = settings.runs_dir_setting()
+    return folder if folder is not None else ROOT / "runs"
 
 
 def run_dir(run_hash: str) -> Path:
@@ -62,6 +62,11 @@ def quarantine_dir() -> Path:
 def checkpoint_dir(run_hash: str) -> Path:
     """Per-epoch checkpoints of an unfinished run (deleted when the run lands in the cache)."""
     return runs_dir() / "train" / f".ckpt-{run_hash}"
+
+
+def run_lock(run_hash: str) -> Path:
+    """The lock a process holds while it trains a run (:mod:`lib.locks`; deleted by its holder)."""
+    return runs_dir() / "train" / f".lock-{run_hash}"
 
 
 def job_record(run_hash: str) -> Path:
@@ -80,14 +85,9 @@ def slurm_dir() -> Path:
     return runs_dir() / "slurm"
 
 
-def mask_path(mask_hash: str) -> Path:
-    """File of one cached mask."""
-    return runs_dir() / "masks" / f"{mask_hash}.pt"
-
-
-def mask_summary_path(mask_hash: str) -> Path:
-    """The summary (kept, total, ties; :func:`lib.masks.mask_summary`) of one cached mask, beside it."""
-    return runs_dir() / "masks" / f"{mask_hash}.json"
+def mask_dir(mask_hash: str) -> Path:
+    """Folder of one cached mask: ``mask.pt``, ``summary.json``, ``manifest.json`` (:mod:`lib.mask_cache`)."""
+    return runs_dir() / "masks" / mask_hash
 
 
 def chapters_dir() -> Path:

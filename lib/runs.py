@@ -10,15 +10,18 @@ the next :func:`train_run` of the same config resumes from there, and the folder
 once the run has landed.
 
 The cache checks itself. The last file written into the temporary folder, before the rename, is
-``manifest.json`` (name, size and SHA-256 of every other file). Every hit (:func:`load`, :func:`train_run`)
-compares the names and sizes (a ``stat`` per file; no hashing); ``python -m lib.runs verify
-[--deep]`` checks every run (``--deep``: the SHA-256 too). A run cached before manifests existed is
-accepted when ``config.json``, ``model.pt`` (loadable) and ``metrics.csv`` (one row per epoch plus
-epoch 0) are there, and gets its manifest then. A damaged run is moved to
-``runs/quarantine/<hash>-<time>/`` (with ``QUARANTINE.txt`` saying what was wrong), a
-:class:`DamagedRunWarning` names the problem, and the run is trained again. The first use of the
-cache in a process deletes the temporary folders (``.tmp-<hash>-<pid>-<ns>-<host>``) of processes of
-this host that no longer exist.
+``manifest.json`` (name, size and SHA-256 of every other file, :mod:`lib.manifest`); a folder without
+one is damaged, never adopted. The executor's check of a planned run (:func:`hit`, used by
+:func:`lib.parallel.train` and :func:`train_run`) hashes every file and compares its ``config.json``
+with the config asked for; a reader's :func:`load` compares names, sizes and ``config.json``, and then
+every file the reader asks for (:meth:`Run.read_bytes`) is hashed as it is read, so what is parsed is
+what was hashed. ``python -m lib.runs verify [--deep]`` checks every run (``--deep``: the SHA-256
+too). A damaged run is moved to ``runs/quarantine/<hash>-<time>/`` (with ``QUARANTINE.txt`` saying what
+was wrong), a :class:`DamagedRunWarning` names the problem, and the run is trained again (by the
+executor; a reader gets a :class:`DamagedRunError`). One process trains a run at a time
+(:mod:`lib.locks`). The first use of the cache in a process deletes the temporary folders
+(``.tmp-<hash>-<pid>-<ns>-<host>``) of processes of this host that no longer exist, and the checkpoints
+of runs that landed.
 
 Reading and training are apart. :func:`load` returns a cached run and raises :class:`RunNotTrained`,
 naming the run and the chapter plan it belongs to, when it is not cached: readers (the chapters, the
@@ -33,7 +36,7 @@ plan landed them), and hands the trainer a built model and the mask tensors. :mo
 from __future__ import annotations
 
 import argparse
-import hashlib
+import errno
 import io
 import json
 import os
@@ -47,11 +50,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
 import pandas as pd
 import torch
 from torch import nn
 
-from . import masks, paths
+from . import locks, manifest, mask_cache, paths
 from .config import MaskConfig, TrainConfig, config_dict, config_hash
 from .data import source_info
 from .models import build_model
@@ -67,10 +71,11 @@ REQUIRED = (paths.CONFIG_FILE, paths.METRICS_FILE, paths.MODEL_FILE)
 #: This machine, in temporary folder names (leftovers of other hosts sharing the cache are kept).
 HOST = re.sub(r"[^A-Za-z0-9.]", "_", socket.gethostname()) or "host"
 _TMP_NAME = re.compile(r"\.tmp-[0-9a-f]+-(\d+)-\d+(?:-([A-Za-z0-9._]+))?")
+_CKPT_NAME = re.compile(r"\.ckpt-([0-9a-f]+)(?:\.set-aside-\d+)?")
 _SWEPT: set[str] = set()  # train folders whose leftovers this process has removed
 
 
-class DamagedRunWarning(UserWarning):
+class DamagedRunWarning(manifest.DamagedFolderWarning):
     """A finished run failed its check and was moved to ``runs/quarantine/``; the next training of its plan
     trains it again."""
 
@@ -88,9 +93,23 @@ class RunNotTrained(LookupError):
                          f"{where}. Readers never train")
 
 
+class DamagedRunError(RunNotTrained):
+    """A file a reader asked a cached run for differs from the run's manifest (or the run failed its check
+    when loaded): the run was moved to quarantine and must be trained again (the next training of its plan
+    does). Names the run and the file."""
+
+    def __init__(self, cfg: TrainConfig, problem: str, where: Path | None, chapter: str | None = None):
+        LookupError.__init__(self, f"run {config_hash(cfg)} ({describe(cfg)}) is damaged: {problem}; "
+                             + (f"moved to {where}; " if where else "")
+                             + "the next training of its plan trains it again (readers never train)")
+        self.config, self.hash, self.chapter, self.problem = cfg, config_hash(cfg), chapter, problem
+
+
 @dataclass(frozen=True)
 class Run:
-    """A finished run in the cache."""
+    """A finished run in the cache. Every file is read through :meth:`read_bytes`: hashed as read and
+    compared with the run's manifest; a mismatch quarantines the run and raises :class:`DamagedRunError`
+    naming the file."""
 
     config: TrainConfig
     path: Path
@@ -99,14 +118,44 @@ class Run:
     def hash(self) -> str:
         return self.path.name
 
+    def read_bytes(self, name: str) -> bytes:
+        """The bytes of the run's file ``name``, checked against its manifest entry (size and SHA-256 of
+        exactly the bytes returned). FileNotFoundError, naming the files it has, when the manifest lists no
+        ``name`` (the run did not write it); a damaged file (missing, resized, changed) or manifest moves
+        the run to quarantine (:func:`quarantine`) and raises :class:`DamagedRunError`."""
+        try:
+            files = manifest.read_manifest(self.path)
+        except FileNotFoundError:
+            problem = f"no {MANIFEST}"
+        except manifest.ManifestError as exc:
+            problem = str(exc)
+        else:
+            if name not in files:
+                raise FileNotFoundError(f"run {self.hash} has no {name}; its manifest lists {sorted(files)}")
+            try:
+                return manifest.read_checked(self.path, name, files)
+            except manifest.DamagedFile as exc:
+                problem = f"{name}: {exc.problem}"
+        raise DamagedRunError(self.config, problem, quarantine(self.path, problem))
+
     @property
     def metrics(self) -> pd.DataFrame:
         """Per-epoch metrics (epoch 0 = initialisation)."""
-        return pd.read_csv(self.path / paths.METRICS_FILE)
+        return pd.read_csv(io.BytesIO(self.read_bytes(paths.METRICS_FILE)))
+
+    def tensors(self, name: str) -> Any:
+        """The tensors (or plain containers of tensors) the run saved in ``name``, on the CPU; nothing in
+        the file can run code (``weights_only=True``)."""
+        return torch.load(io.BytesIO(self.read_bytes(name)), map_location="cpu", weights_only=True)
+
+    def arrays(self, name: str) -> dict[str, np.ndarray]:
+        """Every array of the run's ``.npz`` file ``name`` (loaded, pickles refused)."""
+        with np.load(io.BytesIO(self.read_bytes(name)), allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
 
     def state_dict(self) -> dict[str, torch.Tensor]:
         """Final weights (on the CPU)."""
-        return torch.load(self.path / paths.MODEL_FILE, map_location="cpu", weights_only=True)
+        return self.tensors(paths.MODEL_FILE)
 
     def load_model(self, device: torch.device | str = "cpu") -> nn.Module:
         """The trained network."""
@@ -116,16 +165,26 @@ class Run:
 
     @property
     def info(self) -> dict[str, Any]:
-        """How the run was made (see :func:`write_info`); empty for runs cached before it existed."""
-        p = self.path / paths.INFO_FILE
-        return json.loads(p.read_text()) if p.exists() else {}
+        """How the run was made (see :func:`write_info`); empty for runs cached before it existed, and for a
+        damaged run (then quarantined, with its warning: the executor trains it again; this record only
+        describes the machine, so its readers, the build's estimates and status page, go on)."""
+        if paths.INFO_FILE not in self.files():
+            return {}
+        try:
+            return json.loads(self.read_bytes(paths.INFO_FILE))
+        except DamagedRunError:
+            return {}
 
-    def file(self, name: str) -> Path:
-        """Path of a file the run wrote; raises if the run did not write it."""
-        p = self.path / name
-        if not p.exists():
-            raise FileNotFoundError(f"run {self.hash} has no {name}; it has {sorted(x.name for x in self.path.iterdir())}")
-        return p
+    def files(self) -> list[str]:
+        """The names of the run's files, as its manifest lists them."""
+        try:
+            return sorted(manifest.read_manifest(self.path))
+        except (OSError, manifest.ManifestError):
+            return []
+
+    def has(self, name: str) -> bool:
+        """Whether the run wrote a file ``name`` (its manifest lists it)."""
+        return name in self.files()
 
 
 def write_info(folder: Path, seconds: float, device: torch.device, cfg: TrainConfig) -> None:
@@ -139,109 +198,66 @@ def write_info(folder: Path, seconds: float, device: torch.device, cfg: TrainCon
     (folder / paths.INFO_FILE).write_text(json.dumps(info, indent=1))
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def write_manifest(folder: Path) -> None:
-    """Write ``folder/manifest.json`` (atomically): relative name -> size in bytes and SHA-256 of every
-    other file under ``folder`` (hidden temporary files left out)."""
-    files = {}
-    for p in sorted(folder.rglob("*")):
-        rel = p.relative_to(folder).as_posix()
-        if p.is_file() and rel != MANIFEST and not p.name.startswith("."):
-            files[rel] = {"size": p.stat().st_size, "sha256": _sha256(p)}
-    tmp = folder / f".{MANIFEST}.{os.getpid()}.{time.time_ns()}.tmp"
-    try:
-        tmp.write_text(json.dumps({"version": 1, "files": files}, indent=1))
-        os.replace(tmp, folder / MANIFEST)
-    finally:
-        tmp.unlink(missing_ok=True)
+    """Write ``folder/manifest.json``, the last file of a finished run (:func:`lib.manifest.write_manifest`)."""
+    manifest.write_manifest(folder)
 
 
-def check_run(folder: Path, epochs: int | None = None, *, deep: bool = False, upgrade: bool = True) -> str | None:
-    """What is wrong with the finished run in ``folder`` (None: nothing). With a manifest: a file it
-    lists is missing or has another size (``deep``: another SHA-256). Without one (runs cached before
-    manifests): ``config.json``, ``model.pt`` and ``metrics.csv`` must exist, ``metrics.csv`` must
-    hold epochs 0..``epochs`` (default: the ``epochs`` of ``config.json``) and ``model.pt`` must load;
-    such a run then gets its manifest (unless ``upgrade`` is False)."""
-    try:
-        text = (folder / MANIFEST).read_text()
-    except FileNotFoundError:
-        return _check_legacy(folder, epochs, upgrade)
-    except OSError as exc:
-        return f"unreadable {MANIFEST} ({type(exc).__name__}: {exc})"
-    try:
-        files = json.loads(text)["files"]
-        sizes = {name: int(entry["size"]) for name, entry in files.items()}
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        return f"unreadable {MANIFEST} ({type(exc).__name__}: {exc})"
-    absent = [n for n in REQUIRED if n not in sizes]
-    if absent:
-        return f"{MANIFEST} lists no {', '.join(absent)}"
-    for name, size in sizes.items():
-        try:
-            got = (folder / name).stat().st_size
-        except OSError:
-            return f"missing {name}"
-        if got != size:
-            return f"{name} has {got} bytes, its manifest says {size}" + (" (truncated)" if got < size else "")
-    if deep:
-        for name, entry in files.items():
-            if _sha256(folder / name) != entry.get("sha256"):
-                return f"{name} has the manifest's size but another SHA-256 (corrupted bytes)"
+def config_problem(stored: Any, cfg: TrainConfig) -> str | None:
+    """How the ``config.json`` a run folder holds (parsed, ``stored``) differs from the config asked for
+    (None: it is that config). The stored file lists every field; a field added to the configs after the
+    run was trained is absent from it and must then be at its default (only non-default fields enter the
+    hash); ``data_source`` describes the machine's file, not the experiment, and is not compared."""
+    if not isinstance(stored, dict):
+        return f"{paths.CONFIG_FILE} holds a {type(stored).__name__}, not a config"
+    full = json.loads(json.dumps(config_dict(cfg, non_default_only=False)))
+    hashed = json.loads(json.dumps(config_dict(cfg)))
+    return _dict_problem({k: v for k, v in stored.items() if k != "data_source"}, full, hashed, "")
+
+
+def _dict_problem(stored: dict, full: dict, hashed: dict, where: str) -> str | None:
+    """:func:`config_problem` for one level of the config tree (``where``: the dotted path to it)."""
+    for key in sorted(set(stored) | set(full)):
+        name = f"{where}{key}"
+        if key not in full:
+            return f"{paths.CONFIG_FILE} has a field {name} this config does not have"
+        if key not in stored:
+            if key in hashed:
+                return f"{paths.CONFIG_FILE} has no field {name}, asked for {hashed[key]!r}"
+            continue
+        a, b = stored[key], full[key]
+        if isinstance(a, dict) and isinstance(b, dict):
+            problem = _dict_problem(a, b, hashed.get(key) if isinstance(hashed.get(key), dict) else {}, f"{name}.")
+            if problem:
+                return problem
+        elif a != b:
+            return f"{paths.CONFIG_FILE} says {name} = {str(a)[:60]}, the config asked for {str(b)[:60]}"
     return None
 
 
-def _check_legacy(folder: Path, epochs: int | None, upgrade: bool) -> str | None:
-    """:func:`check_run` for a run without a manifest."""
-    if not folder.is_dir():
-        return "not a folder"
-    absent = [n for n in REQUIRED if not (folder / n).is_file()]
-    if absent:
-        return f"missing {', '.join(absent)} (and no {MANIFEST})"
+def check_run(folder: Path, cfg: TrainConfig | None = None, *, deep: bool = False) -> str | None:
+    """What is wrong with the finished run in ``folder`` (None: nothing), checked on every hit: its manifest
+    (a folder without one is damaged, never adopted) lists ``config.json``, ``metrics.csv`` and
+    ``model.pt``, and every file it lists exists with its size (``deep``: its SHA-256 too,
+    :func:`lib.manifest.check_folder`); with ``cfg``, the run's ``config.json`` (hashed as read) is that
+    config (:func:`config_problem`): a folder copied under another config's hash is not served."""
+    problem = manifest.check_folder(folder, REQUIRED, deep=deep)
+    if problem is not None or cfg is None:
+        return problem
     try:
-        if epochs is None:
-            epochs = int(json.loads((folder / paths.CONFIG_FILE).read_text())["epochs"])
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        return f"unreadable {paths.CONFIG_FILE} ({type(exc).__name__}: {exc})"
-    try:
-        text = (folder / paths.METRICS_FILE).read_text()
-        got = pd.read_csv(io.StringIO(text))["epoch"].tolist() if text.endswith("\n") else None
-    except Exception as exc:
-        return f"unreadable {paths.METRICS_FILE} ({type(exc).__name__}: {exc})"
-    if got != list(range(epochs + 1)):
-        rows = "a cut last line" if got is None else f"epochs {got[:3]}{'...' if len(got) > 3 else ''} ({len(got)} rows)"
-        return f"truncated {paths.METRICS_FILE}: {rows}, the config's {epochs} epochs need rows 0..{epochs}"
-    try:
-        torch.load(folder / paths.MODEL_FILE, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        return f"unreadable {paths.MODEL_FILE} ({type(exc).__name__}: {exc})"
-    if upgrade:
-        write_manifest(folder)
-    return None
+        stored = json.loads(manifest.read_checked(folder, paths.CONFIG_FILE, manifest.read_manifest(folder)))
+    except (manifest.DamagedFile, manifest.ManifestError) as exc:
+        return str(exc.problem if isinstance(exc, manifest.DamagedFile) else exc)
+    except (ValueError, RecursionError) as exc:
+        return f"unreadable {paths.CONFIG_FILE} ({type(exc).__name__}: {str(exc)[:120]})"
+    return config_problem(stored, cfg)
 
 
 def quarantine(folder: Path, problem: str) -> Path | None:
     """Move the damaged run ``folder`` to ``runs/quarantine/<hash>-<time>/`` with ``QUARANTINE.txt``
     saying ``problem``, and warn (:class:`DamagedRunWarning`). Returns where it went; None when it
     was gone already (another process moved it first)."""
-    stamp = time.strftime("%Y%m%dT%H%M%S")
-    dest = paths.quarantine_dir() / f"{folder.name}-{stamp}-{time.time_ns() % 10**9:09d}"
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.rename(folder, dest)
-    except FileNotFoundError:
-        return None
-    if dest.is_dir():
-        (dest / paths.QUARANTINE_NOTE).write_text(f"{problem}\n")
-    warnings.warn(DamagedRunWarning(f"run {folder.name} is damaged ({problem}); moved to {dest}; "
-                                    "it will be trained again"), stacklevel=3)
-    return dest
+    return manifest.quarantine(folder, problem, what="run", category=DamagedRunWarning, then="it will be trained again")
 
 
 def _alive(pid: int) -> bool:
@@ -259,7 +275,8 @@ def _alive(pid: int) -> bool:
 
 def remove_leftovers(train_dir: Path) -> list[Path]:
     """Delete the temporary run folders under ``train_dir`` that processes of this host left when
-    they died (the pid in the name no longer exists; folders named by another host are kept).
+    they died (the pid in the name no longer exists; folders named by another host are kept), and the
+    checkpoint folders (set aside or not) of runs that have landed and that no process is training.
     Returns the folders deleted."""
     gone = []
     try:
@@ -271,6 +288,10 @@ def remove_leftovers(train_dir: Path) -> list[Path]:
         if m and m.group(2) in (None, HOST) and not _alive(int(m.group(1))):
             shutil.rmtree(p, ignore_errors=True)
             gone.append(p)
+        c = _CKPT_NAME.fullmatch(p.name)
+        if c and (train_dir / c.group(1)).is_dir() and not locks.is_held(paths.run_lock(c.group(1))):
+            shutil.rmtree(p, ignore_errors=True)  # the checkpoints of a run that landed (its trainer died
+            gone.append(p)                        # between the landing and the clean-up, or a copied cache)
     return gone
 
 
@@ -282,11 +303,12 @@ def _open_cache(train_dir: Path) -> None:
         remove_leftovers(train_dir)
 
 
-def _usable(final: Path, cfg: TrainConfig) -> bool:
-    """Whether ``final`` holds a sound finished run of ``cfg``; a damaged one is quarantined."""
+def _usable(final: Path, cfg: TrainConfig, *, deep: bool = False) -> bool:
+    """Whether ``final`` holds a sound finished run of ``cfg`` (:func:`check_run`; ``deep``: every file's
+    SHA-256 too); a damaged one is quarantined."""
     if not os.path.lexists(final):
         return False
-    problem = check_run(final, cfg.epochs)
+    problem = check_run(final, cfg, deep=deep)
     if problem is None:
         return True
     quarantine(final, problem)
@@ -303,7 +325,7 @@ def _land(tmp: Path, final: Path, cfg: TrainConfig) -> None:
         except OSError:
             if not os.path.lexists(final):
                 raise
-            problem = check_run(final, cfg.epochs)
+            problem = check_run(final, cfg, deep=True)
             if problem is None:
                 shutil.rmtree(tmp, ignore_errors=True)
                 return
@@ -311,17 +333,27 @@ def _land(tmp: Path, final: Path, cfg: TrainConfig) -> None:
     raise OSError(f"could not move {tmp} to {final}: something keeps recreating it")
 
 
-def is_cached(cfg: TrainConfig) -> bool:
-    """Whether a sound finished run for ``cfg`` exists (names and sizes checked, as on every hit;
-    a damaged run counts as missing and is quarantined by the next :func:`load` or :func:`train_run`)."""
+def is_cached(cfg: TrainConfig, *, deep: bool = False) -> bool:
+    """Whether a sound finished run of ``cfg`` is in the cache: its manifest's names and sizes, and its
+    ``config.json`` compared with ``cfg`` (``deep``: every file's SHA-256 too). Moves nothing: a damaged run
+    counts as missing and is quarantined by the next :func:`load`, :func:`hit` or :func:`train_run`."""
     final = paths.run_dir(config_hash(cfg))
-    return os.path.lexists(final) and check_run(final, cfg.epochs) is None
+    return os.path.lexists(final) and check_run(final, cfg, deep=deep) is None
+
+
+def hit(cfg: TrainConfig) -> Run | None:
+    """The executor's check of a planned run: the cached run of ``cfg`` when every file of it has its
+    manifest's SHA-256 and its ``config.json`` is ``cfg``; None when it is not cached or was damaged (then
+    quarantined, with a :class:`DamagedRunWarning`, so that the executor trains it again)."""
+    final = paths.run_dir(config_hash(cfg))
+    return Run(cfg, final) if _usable(final, cfg, deep=True) else None
 
 
 def load(cfg: TrainConfig, *, chapter: str | None = None) -> Run:
-    """The cached run of ``cfg`` (its files checked by name and size, as on every hit). Raises
-    :class:`RunNotTrained`, naming the run and ``chapter`` (the chapter whose plan lists it), when it is
-    not cached; a damaged run is quarantined first (:func:`quarantine`). Never trains."""
+    """The cached run of ``cfg`` for a reader: its manifest's names and sizes and its ``config.json`` checked
+    here, every file it then reads checked against its SHA-256 as read (:meth:`Run.read_bytes`). Raises
+    :class:`RunNotTrained`, naming the run and ``chapter`` (the chapter whose plan lists it), when it is not
+    cached; a damaged run is quarantined first (:func:`quarantine`). Never trains."""
     final = paths.run_dir(config_hash(cfg))
     if not _usable(final, cfg):
         raise RunNotTrained(cfg, chapter)
@@ -342,31 +374,70 @@ def initial_model(cfg: TrainConfig) -> nn.Module:
     return model
 
 
-def mask_for(cfg: MaskConfig) -> masks.Mask:
-    """The keep-mask ``cfg`` describes, from the mask cache (:func:`lib.masks.cached_mask`); its parent
+def mask_for(cfg: MaskConfig) -> mask_cache.Mask:
+    """The keep-mask ``cfg`` describes, from the mask cache (:func:`lib.mask_cache.cached_mask`); its parent
     run is loaded (:func:`load`: it is in an earlier stage of the plan) only when the mask must be computed
     and its method needs it."""
     if cfg.parent is None:
         raise ValueError("MaskConfig.parent is None: a mask needs the parent run it is derived from")
-    return masks.cached_mask(cfg, lambda: load(cfg.parent))
+    return mask_cache.cached_mask(cfg, lambda: load(cfg.parent))
 
 
 def train_run(cfg: TrainConfig, *, device: torch.device | None = None, progress: bool = False) -> Run:
-    """The executor's per-run step: the cached run for ``cfg``, training it first (atomically; resuming
-    from its checkpoint) when it is not cached. The runs it needs (``init_from``, the mask's parent) must
-    be cached. Only :func:`lib.parallel.train` and the SLURM job call it (``tests/test_architecture.py``
-    checks); readers call :func:`load`."""
-    global TRAIN_COUNT
-    h = config_hash(cfg)
-    final = paths.run_dir(h)
+    """The executor's per-run step: the cached run for ``cfg`` (:func:`hit`: every file's SHA-256 checked),
+    training it first when it is not cached. One trainer per run: the training holds the run's lock
+    (:mod:`lib.locks`); a process asking for a run another process is training waits, says whom it waits
+    for, and then reads the landed run, or, when that process died, takes over and resumes from its
+    checkpoint. The run trains in a temporary folder renamed into place when complete. The runs it needs
+    (``init_from``, the mask's parent) must be cached. Only :func:`lib.parallel.train` and the SLURM job
+    call it (``tests/test_architecture.py`` checks); readers call :func:`load`. A full disk is a
+    :class:`DiskFull` naming the folder."""
+    final = paths.run_dir(config_hash(cfg))
     _open_cache(final.parent)
-    if _usable(final, cfg):
-        return Run(cfg, final)
-    device = device or default_device()
+    run = hit(cfg)
+    if run is not None:
+        return run
+
+    def waiting(info: dict[str, Any]) -> None:
+        print(f"run {final.name} ({describe(cfg)}) is being trained by {locks.describe_holder(info)}: waiting "
+              "for it (its result is read when it lands; if that process dies, this one takes over)", flush=True)
+
     final.parent.mkdir(parents=True, exist_ok=True)
+    with locks.exclusive(paths.run_lock(final.name), on_wait=waiting):
+        run = hit(cfg)  # landed while we waited
+        if run is None:
+            _train_and_land(cfg, final, device or default_device(), progress)
+            run = Run(cfg, final)
+    return run
+
+
+class DiskFull(OSError):
+    """Training could not write its files: the disk is full. Names the folder and the free space."""
+
+
+def _disk_full(exc: BaseException) -> bool:
+    """Whether ``exc`` (or an exception it was raised from) says the disk is full; torch's writer reports
+    a short write as a RuntimeError about an 'unexpected pos' without the OSError."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if isinstance(exc, RuntimeError) and any(t in str(exc) for t in ("No space left", "unexpected pos")):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def _train_and_land(cfg: TrainConfig, final: Path, device: torch.device, progress: bool) -> None:
+    """Train ``cfg`` into a temporary sibling of ``final`` (resuming from its checkpoint) and land it; on any
+    failure the temporary folder goes and the checkpoint stays (the next call resumes from it). Holds the
+    run's lock (:func:`train_run`)."""
+    global TRAIN_COUNT
+    h = final.name
     tmp = final.parent / f".tmp-{h}-{os.getpid()}-{time.time_ns()}-{HOST}"
-    tmp.mkdir()
     try:
+        tmp.mkdir()
         (tmp / paths.CONFIG_FILE).write_text(json.dumps({**config_dict(cfg, non_default_only=False),
                                                           "data_source": source_info(cfg.data)}, indent=1))
         started = time.perf_counter()
@@ -379,31 +450,53 @@ def train_run(cfg: TrainConfig, *, device: torch.device | None = None, progress:
         write_manifest(tmp)  # last: a run with a complete manifest is a complete run
         TRAIN_COUNT += 1
         _land(tmp, final, cfg)
-    except BaseException:  # the checkpoint stays: the next call resumes from it
+    except BaseException as exc:  # the checkpoint stays: the next call resumes from it
         shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(exc, Exception) and _disk_full(exc):
+            free = shutil.disk_usage(final.parent).free
+            raise DiskFull(errno.ENOSPC, f"the disk holding {final.parent} is full ({free:,} bytes free) while "
+                           f"training run {h} ({describe(cfg)}): free space there and run again; it resumes from "
+                           f"its last checkpoint in {paths.checkpoint_dir(h)}") from exc
         raise
     shutil.rmtree(paths.checkpoint_dir(h), ignore_errors=True)
-    return Run(cfg, final)
+
+
+def _check_any(folder: Path, required: tuple[str, ...], deep: bool) -> str | None:
+    """:func:`lib.manifest.check_folder`, with any failure to check reported as the problem."""
+    try:
+        return manifest.check_folder(folder, required, deep=deep)
+    except Exception as exc:  # one odd folder never stops the check of the others
+        return f"could not be checked ({type(exc).__name__}: {str(exc)[:120]})"
 
 
 def verify(*, deep: bool = False, move: bool = True, out: Callable[[str], None] = print) -> list[tuple[str, str]]:
-    """Check every finished run of the cache (:func:`check_run`; ``deep``: SHA-256 too), printing
-    one line per damaged run (moved to quarantine unless ``move`` is False) and a summary line.
-    Returns (hash, problem) of the damaged runs."""
-    train_dir = paths.runs_dir() / "train"
+    """Check every finished run and every cached mask (names and sizes against the manifest; ``deep``:
+    SHA-256 too), printing one line per damaged folder (moved to quarantine unless ``move`` is False) and a
+    summary line; a folder that cannot even be checked is reported as damaged and the check goes on.
+    Returns (name, problem) of the damaged folders."""
+    train_dir, mask_dir = paths.runs_dir() / "train", paths.runs_dir() / "masks"
     if move:
         _open_cache(train_dir)
-    folders = sorted(p for p in train_dir.iterdir() if not p.name.startswith(".")) if train_dir.is_dir() else []
+
+    def listed(d: Path) -> list[Path]:
+        return sorted(p for p in d.iterdir() if not p.name.startswith(".")) if d.is_dir() else []
+
+    kinds = [("run", f, REQUIRED, DamagedRunWarning) for f in listed(train_dir)]
+    kinds += [("mask", f, (mask_cache.MASK_FILE, mask_cache.SUMMARY_FILE), mask_cache.DamagedMaskWarning)
+              for f in listed(mask_dir) if f.is_dir()]  # flat files: masks of the layout before manifests, never read
     damaged = []
-    for folder in folders:
-        problem = check_run(folder, deep=deep, upgrade=move)
+    for what, folder, required, category in kinds:
+        problem = _check_any(folder, required, deep)
         if problem is not None:
             damaged.append((folder.name, problem))
-            where = quarantine(folder, problem) if move else None
-            out(f"damaged {folder.name}: {problem}" + (f"; moved to {where}" if where else ""))
-    what = "names, sizes and SHA-256" if deep else "names and sizes"
-    out(f"{len(folders)} runs checked ({what}) in {train_dir}: {len(damaged)} damaged"
-        + ("; the next training of its plan trains each again" if damaged and move else ""))
+            where = manifest.quarantine(folder, problem, what=what, category=category,
+                                        prefix="mask-" if what == "mask" else "") if move else None
+            out(f"damaged {what + ' ' if what == 'mask' else ''}{folder.name}: {problem}"
+                + (f"; moved to {where}" if where else ""))
+    checked = "names, sizes and SHA-256" if deep else "names and sizes"
+    n_runs = sum(k[0] == "run" for k in kinds)
+    out(f"{n_runs} runs and {len(kinds) - n_runs} masks checked ({checked}) in {paths.runs_dir()}: "
+        f"{len(damaged)} damaged" + ("; the next training of its plan makes each again" if damaged and move else ""))
     return damaged
 
 
@@ -416,7 +509,7 @@ def main(argv: list[str] | None = None) -> int:
     v.add_argument("--dry-run", action="store_true", help="report only: move and write nothing")
     args = ap.parse_args(argv)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DamagedRunWarning)  # verify prints its own line per run
+        warnings.simplefilter("ignore", manifest.DamagedFolderWarning)  # verify prints its own line per folder
         return 1 if verify(deep=args.deep, move=not args.dry_run) else 0
 
 

@@ -37,7 +37,6 @@ the same run within float tolerance. ``benchmarks/sparse_children.py`` times who
 from __future__ import annotations
 
 import math
-import os
 import time
 import warnings
 from contextlib import contextmanager
@@ -46,8 +45,10 @@ from typing import Any, Iterator, Mapping
 import torch
 from torch import nn
 
+from . import settings
+
 #: ``BOOK_SPARSE`` values: force the masked dense path, force sparse kernels, or measure.
-MODES = ("0", "1", "auto")
+MODES = settings.SPARSE_MODES
 #: ``auto`` never tries the sparse kernels above this density or below this many weights (where they
 #: cannot win, or the per-call overhead decides: measured on 2 cores, a 64 x 64 or 10 x 1370 layer at
 #: 10 % kept trains faster masked dense, 256 x 256 is a tie, 64 x 3072 is 1.3x faster sparse).
@@ -270,10 +271,7 @@ def to_dense_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
 # ------------------------------------------------------------------------------- choosing by speed
 def mode() -> str:
     """``BOOK_SPARSE`` (environment): ``0``, ``1`` or ``auto`` (default)."""
-    m = os.environ.get("BOOK_SPARSE", "auto").strip().lower() or "auto"
-    if m not in MODES:
-        raise ValueError(f"BOOK_SPARSE must be one of {', '.join(MODES)}, got {m!r}")
-    return m
+    return settings.sparse_mode()
 
 
 def density_bucket(density: float) -> float:

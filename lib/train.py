@@ -34,13 +34,12 @@ uninterrupted run (on the CPU). A checkpoint that cannot be read, is another run
 restored (a file not matching its SHA-256, a state that does not fit) is set aside with a warning
 naming it, and the run starts afresh. ``BOOK_CHECKPOINT_SECONDS`` (environment, default 0) skips a
 checkpoint when the previous one is younger than that many seconds (for runs whose epochs take a
-second); ``BOOK_CHECKPOINT=0`` turns checkpoints off. Callbacks without
-``state_dict``/``load_state_dict`` turn them off too (with a warning). A checkpoint that cannot be
-written (disk full) warns and the run goes on.
+second); ``BOOK_CHECKPOINT=0`` (or ``off``, ``false``, ``no``; :mod:`lib.settings`) turns checkpoints
+off. Callbacks without ``state_dict``/``load_state_dict`` turn them off too (with a warning). A
+checkpoint that cannot be written (disk full) warns and the run goes on.
 """
 from __future__ import annotations
 
-import os
 import random
 import sys
 import warnings
@@ -56,7 +55,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from . import paths
+from . import paths, settings
 from .checkpoint import Checkpoint, from_plain, to_plain
 from .config import OptimConfig, TrainConfig
 from .data import DeviceData, load_data
@@ -183,7 +182,7 @@ def make_optimizer(cfg: OptimConfig, params: Any) -> torch.optim.Optimizer:
 
 #: Environment variable: one evaluation batch for every model, overriding :data:`EVAL_BATCH` (for
 #: comparisons: ``BOOK_EVAL_BATCH=1024`` evaluates as the book did before the table existed).
-EVAL_BATCH_ENV = "BOOK_EVAL_BATCH"
+EVAL_BATCH_ENV = settings.EVAL_BATCH
 #: Samples per forward pass when :func:`evaluate` measures loss and accuracy, by device type and
 #: architecture family (``"mlp"`` or ``"other"``: convolutions and attention). Measured with
 #: ``python benchmarks/eval_batch.py`` (one thread, 1,000 CIFAR-10 test images, seconds per pass,
@@ -199,11 +198,9 @@ EVAL_BATCH: dict[tuple[str, str], int] = {("cpu", "mlp"): 1024, ("cpu", "other")
 def eval_batch_size(arch: str, device: torch.device | str) -> int:
     """Samples per forward pass of :func:`evaluate` for a model of ``arch`` on ``device``:
     ``$BOOK_EVAL_BATCH`` when set (ValueError naming it unless a positive integer), else :data:`EVAL_BATCH`."""
-    forced = os.environ.get(EVAL_BATCH_ENV, "").strip()
-    if forced:
-        if not forced.isdigit() or int(forced) < 1:
-            raise ValueError(f"{EVAL_BATCH_ENV}={forced!r}: expected a positive whole number of samples per batch")
-        return int(forced)
+    forced = settings.eval_batch()
+    if forced is not None:
+        return forced
     kind = torch.device(device).type
     return EVAL_BATCH.get((kind if kind == "cpu" else "cuda", "mlp" if arch == "mlp" else "other"), 1024)
 
@@ -354,14 +351,14 @@ def _set_rng_state(st: dict[str, Any]) -> None:
 
 def _checkpointing(cfg: TrainConfig, cbs: list[Callback], checkpoint_dir: Path | None) -> Checkpoint | None:
     """The run's :class:`Checkpoint`, or None when checkpoints are off for it."""
-    if checkpoint_dir is None or cfg.epochs == 0 or os.environ.get("BOOK_CHECKPOINT", "1") == "0":
+    if checkpoint_dir is None or cfg.epochs == 0 or not settings.checkpoint_enabled():
         return None
     plain = [type(cb).__name__ for cb in cbs if not _is_resumable(cb)]
     if plain:
         warnings.warn(f"no checkpoints for this run: callback(s) {plain} have no state_dict/load_state_dict")
         return None
     key = repr(cfg) + "|" + ",".join(type(cb).__qualname__ for cb in cbs)
-    return Checkpoint(checkpoint_dir, key, float(os.environ.get("BOOK_CHECKPOINT_SECONDS", "0") or 0))
+    return Checkpoint(checkpoint_dir, key, settings.checkpoint_seconds())
 
 
 # ------------------------------------------------------------------------------------- the loop

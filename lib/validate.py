@@ -27,7 +27,8 @@ def integer(cfg: Any, name: str, minimum: int | None = None) -> None:
 
 def real(cfg: Any, name: str, low: float, high: float = math.inf, *, low_open: bool = False) -> None:
     """Field ``name`` of ``cfg`` must be a finite number (not a bool) in [low, high], or in (low, high]
-    with ``low_open``; a numpy float is stored back as a Python float."""
+    with ``low_open``. It is stored back as a Python float: ``1`` becomes ``1.0`` (and a numpy float a
+    float), so configs that differ only by ``1`` against ``1.0`` are equal and hash alike."""
     v = getattr(cfg, name)
     ok = isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
     if ok:
@@ -35,7 +36,7 @@ def real(cfg: Any, name: str, low: float, high: float = math.inf, *, low_open: b
     if not ok:
         bound = f"{'>' if low_open else '>='} {low}" if high == math.inf else f"in {'(' if low_open else '['}{low}, {high}]"
         raise ValueError(f"{_label(cfg, name)} must be a finite number {bound}, got {v!r}")
-    if type(v) not in (int, float):
+    if type(v) is not float:
         object.__setattr__(cfg, name, float(v))
 
 

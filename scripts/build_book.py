@@ -25,11 +25,16 @@ Layout (everything under ``_build/``, which is git-ignored; see ``lib/book/layou
 * ``_build/html/index.html``  the rendered book.
 * ``_build/status.json``      per-chapter execution records (kept across builds, so building only
                               some chapters keeps the others' earlier results and timings).
+* ``_build/last_build.json``  whether the last build finished: "building" (with its step) until every
+                              page of the HTML exists, then "ok" / "checks failed" / "failed";
+                              ``python -m lib.book.status`` reads it back against the HTML.
+* ``_build/build.lock``       flock'ed while a build runs: a second build in this clone stops at once.
 * ``_build/jupyter/``         a kernelspec ``python3`` pinned to this interpreter (put first on
                               ``JUPYTER_PATH`` so no user-level kernelspec can shadow it).
 
 Steps: stage sources -> per chosen chapter, train its planned runs, then execute it (a failing run
-or cell stops the build and prints the chapter and the traceback) -> write status.md ->
+or cell stops the build and prints the chapter and the traceback; before chapter 7, the chapters whose
+verdicts it would find missing or damaged are executed too) -> write status.md ->
 ``jupyter-book build`` -> checks (``lib/book/checks.py``): (a) no executed notebook holds an error
 output, (b) every page exists in the HTML, (c) every chapter has at least the figures and tables
 ``lib.chapters.registry.CHAPTERS`` asks of it, counted both in the executed notebook and in the
@@ -58,6 +63,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from lib import cluster, parallel  # noqa: E402
+from lib import settings as book_settings  # noqa: E402  (the BOOK_* variables)
 from lib.book import assets, build, params  # noqa: E402
 from lib.book.layout import DEFAULT_PROFILE, HTML, PROFILES, ROOT, VENDOR, BuildError, format_seconds  # noqa: E402
 
@@ -132,6 +138,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     t_start = time.perf_counter()
     try:
+        try:
+            book_settings.check_all()  # a misspelt or bad BOOK_* variable stops the build before anything runs
+        except ValueError as exc:
+            raise BuildError(str(exc)) from None
         if args.fetch_offline_assets:
             print(f"offline assets in {assets.fetch_offline_assets(VENDOR, force=True)}")
             return 0

@@ -149,7 +149,7 @@ def test_a_leftover_folder_in_the_way_of_the_rename_is_quarantined(run_cache, mo
         return out
 
     monkeypatch.setattr(runs, "train", train_then_block)
-    with pytest.warns(runs.DamagedRunWarning, match="missing config.json, metrics.csv, model.pt"):
+    with pytest.warns(runs.DamagedRunWarning, match="no manifest.json"):
         run = runs.train_run(a)
     assert runs.check_run(run.path) is None and not (run.path / "stray.txt").exists()
 
@@ -163,8 +163,8 @@ def test_verify_deep_finds_a_same_size_corrupted_byte(run_cache, capsys):
     assert runs.main(["verify"]) == 0  # names and sizes are fine
     assert runs.main(["verify", "--deep", "--dry-run"]) == 1
     out = capsys.readouterr().out.splitlines()
-    assert out[-2] == f"damaged {config_hash(a)}: model.pt has the manifest's size but another SHA-256 (corrupted bytes)"
-    assert out[-1].startswith("2 runs checked (names, sizes and SHA-256)") and out[-1].endswith(": 1 damaged")
+    assert out[-2] == f"damaged {config_hash(a)}: model.pt has the manifest's size but another SHA-256 (changed bytes)"
+    assert out[-1].startswith("2 runs and 0 masks checked (names, sizes and SHA-256)") and out[-1].endswith(": 1 damaged")
     assert folder(a).is_dir()  # --dry-run moves nothing
     # the command line: exit status 1, the damaged run moved aside; the next train_run retrains it
     env = {**os.environ, "BOOK_RUNS_DIR": str(run_cache)}
@@ -179,20 +179,21 @@ def test_verify_deep_finds_a_same_size_corrupted_byte(run_cache, capsys):
     assert runs.main(["verify", "--deep"]) == 0
 
 
-def test_a_run_cached_before_manifests_is_accepted_once_checked(run_cache):
+def test_a_folder_without_a_manifest_is_damaged_not_adopted(run_cache):
+    """Deleting manifest.json does not launder a damaged run: the folder is quarantined and trained again,
+    and no manifest is written over the damage."""
     a, ra, b, rb = two_runs()
-    (folder(a) / runs.MANIFEST).unlink()
-    still_loads(a, ra)  # accepted without training ...
-    assert (folder(a) / runs.MANIFEST).is_file()  # ... and given its manifest
-    # without a manifest, a metrics.csv that lost whole rows is caught by its row count
-    (folder(a) / runs.MANIFEST).unlink()
     p = folder(a) / "metrics.csv"
-    p.write_text("".join(p.read_text().splitlines(keepends=True)[:-1]))
-    heals(a, ra, r"truncated metrics\.csv: epochs \[0, 1\] \(2 rows\), the config's 2 epochs need rows 0\.\.2")
-    # and an unreadable model.pt by loading it
+    p.write_text(p.read_text().replace("0.", "9.", 1))  # a changed digit, then the manifest removed
     (folder(a) / runs.MANIFEST).unlink()
-    (folder(a) / "model.pt").write_bytes(b"not a pickle")
-    heals(a, ra, "unreadable model.pt")
+    assert not runs.is_cached(a)
+    with pytest.raises(runs.RunNotTrained):
+        runs.load(a)
+    moved = [q for q in paths.quarantine_dir().iterdir() if q.name.startswith(config_hash(a))]
+    assert len(moved) == 1 and not (moved[0] / runs.MANIFEST).exists()
+    assert "no manifest.json" in (moved[0] / "QUARANTINE.txt").read_text()
+    n = runs.TRAIN_COUNT
+    assert runs.train_run(a).metrics.equals(ra.metrics) and runs.TRAIN_COUNT == n + 1
     still_loads(b, rb)
 
 

@@ -25,14 +25,14 @@ def tiny(**kw) -> TrainConfig:
 def test_snapshots_keep_the_weights_of_their_epochs(run_cache):
     cfg = tiny(snapshots=(0, 1, 3))
     run = runs.train_run(cfg)
-    first = torch.load(run.file(paths.snapshot_name(0)), weights_only=True)
+    first = run.tensors(paths.snapshot_name(0))
     assert all(torch.equal(v, fresh_model(cfg).state_dict()[k]) for k, v in first.items())
-    last = torch.load(run.file(paths.snapshot_name(3)), weights_only=True)
+    last = run.tensors(paths.snapshot_name(3))
     assert all(torch.equal(v, run.state_dict()[k]) for k, v in last.items())
-    mid = torch.load(run.file(paths.snapshot_name(1)), weights_only=True)
+    mid = run.tensors(paths.snapshot_name(1))
     assert any(not torch.equal(v, last[k]) for k, v in mid.items())
     with pytest.raises(FileNotFoundError):
-        run.file(paths.snapshot_name(2))
+        run.tensors(paths.snapshot_name(2))
     # snapshots do not change training: the same final weights as the run without them
     plain = runs.train_run(tiny())
     assert all(torch.equal(v, plain.state_dict()[k]) for k, v in run.state_dict().items())
@@ -55,7 +55,7 @@ def test_snapshot_settings_are_checked():
 def test_early_masks_rank_the_snapshot(run_cache):
     parent = tiny(snapshots=(1, 3))
     run = runs.train_run(parent)
-    w1 = torch.load(run.file(paths.snapshot_name(1)), weights_only=True)
+    w1 = run.tensors(paths.snapshot_name(1))
     model = fresh_model(parent)
     shapes = {n: p.shape for n, p in model.named_parameters() if n in masks.prunable(model, 1)}
     # magnitude at epoch 1: the ranking of |w| after epoch 1

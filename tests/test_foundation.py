@@ -208,7 +208,7 @@ PINNED = ("46808d51f4e47fbe", "1515dc567fdc7659")  # with data fingerprints (iss
 
 def test_track_records_parameter_values(run_cache):
     r = runs.train_run(tiny(track=("1.weight",)))
-    t = np.load(r.file("tracks.npz"))["1.weight"]
+    t = r.arrays("tracks.npz")["1.weight"]
     assert t.shape == (3, 8, 3072)
     assert torch.equal(torch.from_numpy(t[-1]), r.state_dict()["1.weight"])
 

@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 import torch
 
-from lib import masks, models, runs
+from lib import manifest, mask_cache, masks, models, runs
 from lib.data import DataConfig
 from lib.masks import layer_table, make_mask, prunable
 from lib.runs import mask_for
@@ -236,9 +236,11 @@ def test_random_scores_per_name_and_seed():
 def test_diff_scores_from_fake_file(tmp_path):
     d = {"0.weight": torch.tensor([[-0.5, 0.25], [0.0, 1.0]])}
     torch.save({"epoch": 3, "coherence": 0.4, "diffs": d}, tmp_path / "diffs_max_trained.pt")
+    manifest.write_manifest(tmp_path)
     s = masks.diff_scores(runs.Run(tiny(), tmp_path))
     assert torch.equal(s["0.weight"], d["0.weight"].abs())
     (tmp_path / "empty").mkdir()
+    manifest.write_manifest(tmp_path / "empty")
     with pytest.raises(FileNotFoundError, match="no diffs_max_trained.pt"):
         masks.diff_scores(runs.Run(tiny(), tmp_path / "empty"))
 
@@ -251,11 +253,9 @@ def test_diff_scorer_reads_the_parent_diffs(run_cache, monkeypatch):
     fake = {n: torch.randn(s, generator=g) for n, s in shapes.items()}
 
     class FakeRun:
-        def file(self, name):
-            p = run_cache / "fake" / name
-            p.parent.mkdir(parents=True, exist_ok=True)
-            torch.save({"epoch": 1, "coherence": 1.0, "diffs": fake}, p)
-            return p
+        def tensors(self, name):
+            assert name == "diffs_max_trained.pt"
+            return {"epoch": 1, "coherence": 1.0, "diffs": fake}
 
     monkeypatch.setattr(runs, "load", lambda cfg, **kw: FakeRun())
     m = mask_for(MaskConfig(parent=parent, method="diff", density=0.2, scope="layer"))
@@ -275,13 +275,13 @@ def test_mask_for_caches_atomically(run_cache, monkeypatch):
     runs.train_run(parent)
     m = mask_for(cfg)
     assert runs.TRAIN_COUNT == before + 1
-    files = sorted(p.name for p in (run_cache / "masks").iterdir())
-    assert len(files) == 4 and not any(f.startswith(".") for f in files)  # each mask and its summary
-    assert sorted(f.rsplit(".", 1)[1] for f in files) == ["json", "json", "pt", "pt"]
-    summary = masks.mask_summary(cfg)
+    folders = sorted((run_cache / "masks").iterdir())
+    assert len(folders) == 2 and not any(f.name.startswith(".") for f in folders)  # one folder per mask
+    assert all(sorted(p.name for p in f.iterdir()) == ["manifest.json", "mask.pt", "summary.json"] for f in folders)
+    summary = mask_cache.mask_summary(cfg)
     assert summary["kept"] == sum(int(v.sum()) for v in m.values()) and summary["tensors"] == len(m)
     assert 0 <= summary["tie_chosen"] <= summary["kept"]
-    monkeypatch.setattr(masks, "_compute", lambda *a: (_ for _ in ()).throw(AssertionError("recomputed")))
+    monkeypatch.setattr(masks, "compute_with_summary", lambda *a: (_ for _ in ()).throw(AssertionError("recomputed")))
     again = mask_for(cfg)
     assert all(torch.equal(again[n], m[n]) for n in m)
     assert runs.TRAIN_COUNT == before + 1
@@ -309,7 +309,7 @@ def test_diff_mask_end_to_end(run_cache):
     child = replace(parent, seed=1000, mask=mc, stats=StatsConfig())
     prun = runs.train_run(parent)  # the plan's first stage
     run = runs.train_run(child)
-    blob = torch.load(prun.file("diffs_max_trained.pt"), weights_only=True)
+    blob = prun.tensors("diffs_max_trained.pt")
     met = prun.metrics
     trained = met[met["epoch"] >= 1]
     assert blob["epoch"] == int(trained.loc[trained["coherence"].idxmax(), "epoch"])  # the max-coherence epoch

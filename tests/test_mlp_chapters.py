@@ -6,7 +6,6 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
 from lib import experiments as ex
 from lib import parallel
@@ -88,7 +87,7 @@ def test_diff_tables_from_real_runs(run_cache):
         for _, g in dens.groupby(["which", "layer"]):
             assert np.isclose((g["density"] * np.diff(edges)).sum(), 1.0)
         spread = mc.diff_spread(run, layers)
-        stored = torch.load(run.file("diffs_max_trained.pt"), weights_only=True)
+        stored = run.tensors("diffs_max_trained.pt")
         assert spread["epoch"].iloc[0] == stored["epoch"] == e_max
         both = mc.diff_spreads(run, layers)
         e_min = int(dens.loc[dens["which"] == "min", "epoch"].iloc[0])

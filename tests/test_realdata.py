@@ -188,7 +188,7 @@ def test_extreme_diff_trajectories(runs):
     assert (tj[tj.epoch == 0].delta == 0).all()
     assert tj[tj.group == "high"]["diff"].abs().min() >= tj[tj.group == "low"]["diff"].abs().max()
     # the values are the tracked tensor's entries
-    with np.load(r.file("tracks.npz")) as z:
+    with np.load(r.path / "tracks.npz") as z:
         tr = z[rd.tracked_layer("resnet_small")]
     i = int(tj["index"].iloc[0])
     np.testing.assert_array_equal(tj[tj["index"] == i].sort_values("epoch").value.to_numpy()[:len(epochs)],

@@ -19,14 +19,14 @@ import pandas as pd
 import pytest
 import torch
 
-from lib import cluster, paths, runs
+from lib import cluster, paths, runs, settings
 from lib import experiments as ex
 from lib.data import DataConfig
 from lib.models import ModelConfig
 from lib.config import OptimConfig, StatsConfig, TrainConfig
 from lib.plan import configs, from_configs
 
-CONF = Path(os.environ.get("BOOK_SLURM_DIR", "/tmp/book-slurm")) / "slurm.conf"
+CONF = settings.slurm_dir() / "slurm.conf"  # BOOK_SLURM_DIR, else /tmp/book-slurm
 SETTINGS = dict(gpus_per_node=0, cpus_per_task=1, timeout_min=10, signal_delay_s=30)
 
 
@@ -54,7 +54,7 @@ def _unavailable() -> str | None:
 def slurm(tmp_path, monkeypatch):
     reason = _unavailable()
     if reason:
-        if os.environ.get("BOOK_REQUIRE_SLURM") == "1":
+        if settings.require_slurm():  # BOOK_REQUIRE_SLURM
             pytest.fail(reason)
         pytest.skip(reason)
     monkeypatch.setenv("SLURM_CONF", str(CONF))

@@ -313,7 +313,7 @@ def test_stats_callback(tmp_path, monkeypatch):
     for col in ["coherence", "scaled_coherence", "mean_sq_norm"] + [f"coh/{k}" for k in names]:
         assert col in m and m[col].notna().all(), col
     assert np.allclose(m["scaled_coherence"], 64 * m["coherence"])
-    with np.load(run.file("diff_hist.npz")) as h:
+    with np.load(run.path / "diff_hist.npz") as h:
         assert np.allclose(h["edges"], np.linspace(-1, 1, 11))
         assert list(h["epochs"]) == [0, 1, 2]
         shapes = dict(run.load_model().named_parameters())
@@ -323,7 +323,7 @@ def test_stats_callback(tmp_path, monkeypatch):
     coh = m.set_index("epoch")["coherence"]
     for fname, want in [("diffs_max.pt", coh.idxmax()), ("diffs_min.pt", coh.idxmin()),
                         ("diffs_max_trained.pt", coh.loc[1:].idxmax())]:
-        d = torch.load(run.file(fname), weights_only=True)
+        d = run.tensors(fname)
         assert d["epoch"] == want and d["coherence"] == pytest.approx(coh[want], rel=1e-9)
         assert set(d["diffs"]) == set(names) and all(v.dtype == torch.float32 for v in d["diffs"].values())
 

@@ -7,7 +7,8 @@ Modules, each with one job:
 * :mod:`.params`    ``-p NAME VALUE`` parsing and routing to the chapters that declare ``NAME``
 * :mod:`.progress`  trains a chapter's planned runs stage by stage, one plain line per run
 * :mod:`.execute`   kernel spec, papermill, staging the sources, folding code cells, ``jupyter-book build``
-* :mod:`.status`    ``_build/status.json`` records and the generated Status page
+* :mod:`.status`    ``_build/status.json`` records, the generated Status page, whether the last build finished
+* :mod:`.lock`      one build at a time per clone (``flock`` on ``_build/build.lock``)
 * :mod:`.checks`    figures/tables/captions/errors per chapter, page assets, runs a notebook trained unplanned
 * :mod:`.assets`    the local MathJax / require.js / html-manager for ``--offline``
 * :mod:`.build`     the steps in order (what the script calls)

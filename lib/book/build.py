@@ -1,6 +1,8 @@
-"""The build's steps in order: stage the sources, train and execute the chosen chapters, write the
-Status page, fold code, ``jupyter-book build``, check. ``scripts/build_book.py`` parses the command
-line and calls :func:`build`."""
+"""The build's steps in order: stage the sources, train and execute the chosen chapters (and, before
+chapter 7, the chapters whose verdicts it would find missing or damaged: :func:`chapters_to_recompute`),
+write the Status page, fold code, ``jupyter-book build``, check, and only then mark the Status page and
+``_build/last_build.json`` finished. One build at a time per clone (:mod:`lib.book.lock`).
+``scripts/build_book.py`` parses the command line and calls :func:`build`."""
 from __future__ import annotations
 
 import shutil
@@ -9,7 +11,7 @@ from typing import Any
 
 from ..chapters import registry
 from ..plan import Plan
-from . import checks, execute, progress, status
+from . import checks, execute, lock, progress, status
 from .layout import HTML, STAGE, BuildError, format_seconds, source, staged
 
 
@@ -56,18 +58,104 @@ def execute_chapters(chapter_params: dict[str, dict[str, Any]], records: dict[st
     return problems
 
 
+def chapters_to_recompute(chapter_params: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The chapters a gathering chapter of ``chapter_params`` (chapter 7, whose module's ``missing_sources``
+    names them) would find without readable verdicts, missing or damaged (a damaged file is set aside with a
+    warning naming it), that this build does not execute: {key: the papermill parameters that make it store
+    the verdicts chapter 7 reads}. Prints a line for each, and for a chapter this build executes with other
+    parameters than those chapter 7 reads."""
+    out: dict[str, dict[str, Any]] = {}
+    for key, params in chapter_params.items():
+        if not registry.get(key).gathers:
+            continue
+        mod = registry.module(key)
+        try:
+            setup = mod.setup(**params)
+        except (TypeError, ValueError) as exc:
+            raise BuildError(f"chapter {key}: cannot set up with {params}: {type(exc).__name__}: {exc}") from None
+        for source_key, (wanted, why) in mod.missing_sources(setup).items():
+            if source_key not in chapter_params:
+                print(f"chapter {key} reads the verdicts of chapter {source_key}, which are {why}: "
+                      f"executing chapter {source_key} first with {wanted}", flush=True)
+                out[source_key] = wanted
+            elif {**wanted, **chapter_params[source_key]} != wanted:
+                print(f"note: chapter {source_key} runs with {chapter_params[source_key]}, chapter {key} reads its "
+                      f"verdicts for {wanted}: chapter {key} will list them as missing", flush=True)
+    return out
+
+
+def with_recomputed(chapter_params: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """``chapter_params`` and the chapters of :func:`chapters_to_recompute`, in execution order."""
+    extra = chapters_to_recompute(chapter_params)
+    both = {**extra, **chapter_params}
+    return {k: both[k] for k in registry.execution_order(list(both))}
+
+
+def _why(exc: BaseException) -> str:
+    """What stopped the build, for ``_build/last_build.json``."""
+    if isinstance(exc, BuildError):
+        return str(exc)
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted (KeyboardInterrupt)"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _finish_status_page() -> list[str]:
+    """Once every page of the HTML exists, turn the Status page's sentence to finished
+    (:func:`status.finish_status_page`); the problem when it cannot be found there."""
+    if status.html_missing() or status.finish_status_page(status.now("%Y-%m-%d %H:%M")):
+        return []
+    return ["status page: its build-state sentence is not in status.html, so it cannot say the build finished"]
+
+
+def _outcome(problems: list[str]) -> tuple[str, str]:
+    """The state the build ends in (:class:`status.BuildState`) and why: "failed" while pages are missing
+    from the HTML, "checks failed" with problems, else "ok"."""
+    missing = status.html_missing()
+    if missing:
+        return "failed", f"{len(missing)} page(s) missing from the HTML: {', '.join(missing[:5])}"
+    if problems:
+        return "checks failed", f"{len(problems)} check(s) failed"
+    return "ok", ""
+
+
 def build(chapter_params: dict[str, dict[str, Any]], declared: dict[str, dict[str, Any]], *,
           offline: bool, strict: bool = False, verbose: bool = False, figure_check: bool = True,
           workers: int = 1) -> list[str]:
     """Build the book, executing the chapters in ``chapter_params`` (none: re-render only), their runs
     trained in ``workers`` processes; ``declared`` = each notebook's parameters, for the Status page.
-    Returns the failed checks."""
+    Holds the build lock throughout (:func:`lock.build_lock`: a second build stops at once, naming the
+    first) and records its state in ``_build/last_build.json`` (:class:`status.BuildState`): "building"
+    from the start, "ok" only at the end with every page in the HTML. Returns the failed checks."""
+    with lock.build_lock():
+        previous = status.last_build()
+        if previous["state"] in ("building", "interrupted"):
+            print(f"note: the previous build did not finish ({status.last_build_line(previous)})")
+        state = status.BuildState()
+        state.at("staging the sources")
+        try:
+            problems = _steps(state, chapter_params, declared, offline=offline, strict=strict, verbose=verbose,
+                              figure_check=figure_check, workers=workers)
+            problems += _finish_status_page()
+        except BaseException as exc:
+            state.end("failed", _why(exc))
+            raise
+        state.end(*_outcome(problems))
+        return problems
+
+
+def _steps(state: status.BuildState, chapter_params: dict[str, dict[str, Any]], declared: dict[str, dict[str, Any]],
+           *, offline: bool, strict: bool, verbose: bool, figure_check: bool, workers: int) -> list[str]:
+    """The steps of :func:`build`, each recorded in ``state`` as it starts; returns the failed checks."""
     source_sha = {c.key: status.sha256(source(c.stem)) for c in registry.CHAPTERS}
     execute.stage_sources(offline=offline)
     records = status.load_status()
+    state.at("executing chapters")
+    chapter_params = with_recomputed(chapter_params) if chapter_params else {}
     unplanned = (execute_chapters(chapter_params, records, source_sha, verbose=verbose, workers=workers)
                  if chapter_params else [])
 
+    state.at("writing the status page")
     (STAGE / "status.md").write_text(status.status_markdown(
         records, declared, source_sha, status.now("%Y-%m-%d %H:%M UTC"), status.training_rows(records),
         status.measured_builds()))
@@ -79,11 +167,13 @@ def build(chapter_params: dict[str, dict[str, Any]], declared: dict[str, dict[st
     for chapter in registry.CHAPTERS:
         execute.fold_code(staged(chapter.stem))
         execute.show_parameters(staged(chapter.stem))
+    state.at("rendering the HTML")
     shutil.rmtree(HTML, ignore_errors=True)  # no stale pages, images or offline assets
     jb_seconds, warnings = execute.run_jupyter_book(strict=strict)
     if offline:
         execute.drop_unused_cdn_urls(HTML)
 
+    state.at("checking the HTML")
     problems = checks.check_pages(records, figure_check=figure_check)
     problems += checks.check_assets(offline=offline) + unplanned
     if offline:  # CDN pages need the network to typeset, which the check does not have

@@ -82,7 +82,7 @@ def start_model(cfg: TrainConfig) -> torch.nn.Module:
 
 def stand_in_mask(cfg: TrainConfig, model: torch.nn.Module) -> dict[str, torch.Tensor] | None:
     """A mask with the run's density, scope, floor and inversion on random scores of its prunable tensors
-    (checks the mask config as :func:`lib.masks.cached_mask` does first); None without a mask."""
+    (checks the mask config as :func:`lib.mask_cache.cached_mask` does first); None without a mask."""
     mc = cfg.mask
     if mc is None:
         return None
@@ -97,12 +97,12 @@ def stand_in_mask(cfg: TrainConfig, model: torch.nn.Module) -> dict[str, torch.T
 
 def check_config(cfg: TrainConfig) -> None:
     """The checks that need no model: data sizes of the run, its ``init_from`` and its mask's parent, and
-    the mask config as :func:`lib.masks.cached_mask` checks it (method, density, scope, floor, and that a
+    the mask config as :func:`lib.mask_cache.cached_mask` checks it (method, density, scope, floor, and that a
     ``diff`` mask's parent records statistics). Cheap; :func:`check_plans` runs it for every planned run."""
     for d in (cfg.data, *(c.data for c in (cfg.init_from, cfg.mask.parent if cfg.mask else None) if c is not None)):
         check_sizes(d)
     if cfg.mask is not None:
-        masks._check_config(cfg.mask)
+        masks.check_config(cfg.mask)
 
 
 def check_run(cfg: TrainConfig, workdir: Path) -> float:

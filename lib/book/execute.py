@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .. import settings
 from ..chapters import registry
 from . import assets
 from .layout import (ANSI, EXTRA_DIRS, KERNEL_HOME, OFFLINE_DIR, PAGES, ROOT, SOURCE_CHAPTERS, STAGE,
@@ -198,12 +199,6 @@ def prepare_kernel() -> None:
         raise BuildError(f"kernel 'python3' resolves to {found}, not {sys.executable}")
 
 
-#: Seconds one notebook cell may run before the build gives up on it (``BOOK_CELL_TIMEOUT``). The runs
-#: are trained before the notebook starts, so a cell only reads and plots; a hang fails the build instead
-#: of blocking it forever.
-CELL_TIMEOUT_S = int(os.environ.get("BOOK_CELL_TIMEOUT", "3600"))
-
-
 def poll_in_steps(step_s: float = 1.0) -> None:
     """Make nbclient's kernel clients wait for replies in short polls (idempotent).
 
@@ -256,6 +251,8 @@ def execute_chapter(key: str, parameters: dict[str, Any], *, verbose: bool) -> f
     from papermill.exceptions import PapermillExecutionError
 
     poll_in_steps()
+    settings.runs_dir_setting()  # a relative BOOK_RUNS_DIR made absolute before the kernel starts in chapters/
+    timeout = settings.cell_timeout()  # seconds a cell may run: a hang fails the build instead of blocking it
 
     stem = registry.get(key).stem
     out = staged(stem)
@@ -269,7 +266,7 @@ def execute_chapter(key: str, parameters: dict[str, Any], *, verbose: bool) -> f
             cwd=str(SOURCE_CHAPTERS),
             progress_bar=verbose or sys.stderr.isatty(),
             log_output=verbose,
-            execution_timeout=CELL_TIMEOUT_S,
+            execution_timeout=timeout,
         )
     except PapermillExecutionError as exc:
         tb = ANSI.sub("", "\n".join(exc.traceback))

@@ -1,5 +1,11 @@
 """``_build/status.json`` (one execution record per chapter, kept across builds) and the Status page
-generated from it: when and how each chapter ran, the training behind it, the parameters it accepts."""
+generated from it: when and how each chapter ran, the training behind it, the parameters it accepts.
+
+Whether the build itself finished is kept apart from the chapters' records: ``_build/last_build.json``
+(:class:`BuildState`) says "building" from the start, with the step reached, and "ok" only once every page of
+the HTML exists and every check passed; the Status page carries the :data:`BUILDING` sentence until then
+(:func:`finish_status_page`). :func:`last_build` reads the state back, checked against the HTML that is there
+(``python -m lib.book.status`` prints it, exit status 0 only for "ok")."""
 from __future__ import annotations
 
 import datetime as dt
@@ -8,6 +14,8 @@ import json
 import os
 import platform
 import subprocess
+import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +23,7 @@ from .. import paths, runs
 from ..chapters import registry
 from ..config import TrainConfig, config_hash
 from ..plan import configs
-from .layout import STATUS_JSON
+from .layout import HTML, LAST_BUILD, REQUIRED_PAGES, STAGE, STATUS_JSON
 
 
 def load_status() -> dict[str, dict[str, Any]]:
@@ -26,9 +34,21 @@ def load_status() -> dict[str, dict[str, Any]]:
         return {}
 
 
+def write_atomic(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` in one step (a temporary file beside it, then ``os.replace``): a kill
+    leaves the old file or the new one, never a part."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def save_status(records: dict[str, dict[str, Any]]) -> None:
-    STATUS_JSON.parent.mkdir(parents=True, exist_ok=True)
-    STATUS_JSON.write_text(json.dumps(records, indent=1, sort_keys=True) + "\n")
+    """Write the chapters' records to ``_build/status.json`` (atomically)."""
+    write_atomic(STATUS_JSON, json.dumps(records, indent=1, sort_keys=True) + "\n")
 
 
 def sha256(path: Path) -> str:
@@ -168,6 +188,8 @@ def status_markdown(records: dict[str, dict[str, Any]], declared: dict[str, dict
     lines = [
         "# Build status",
         "",
+        BUILDING,
+        "",
         f"Written by `scripts/build_book.py` on {generated}. One row per chapter notebook: the "
         "profile it last ran with, its wall-clock execution time, when it ran, and the outcome. "
         "*stale* means the chapter's source notebook changed after that run; *not run* means the "
@@ -221,3 +243,112 @@ def status_markdown(records: dict[str, dict[str, Any]], declared: dict[str, dict
         for name, default in declared.get(chapter.key, {}).items():
             lines.append(f"| {chapter.key} | `{name}` | `{default!r}` |")
     return "\n".join(lines) + "\n"
+
+
+# ------------------------------------------------------------------------ whether the build finished
+#: The Status page's build-state sentence while its build runs (one plain line, which Sphinx renders unchanged);
+#: :func:`finish_status_page` replaces it with :data:`FINISHED` once every page of the HTML exists.
+BUILDING = ("Build state: building. This page was written before the HTML was rendered; while this sentence is "
+            "here, the build that wrote it has not finished, and pages of the book may be missing.")
+FINISHED = "Build state: complete. Every page of this book was rendered by the build that wrote this page ({when} UTC)."
+
+
+def expected_pages() -> list[str]:
+    """The pages every built book has, relative to the HTML root: :data:`REQUIRED_PAGES` and every chapter's."""
+    return [*REQUIRED_PAGES, *(f"chapters/{c.stem}.html" for c in registry.CHAPTERS)]
+
+
+def html_missing() -> list[str]:
+    """The pages of :func:`expected_pages` that are not in ``_build/html``."""
+    return [p for p in expected_pages() if not (HTML / p).is_file()]
+
+
+def finish_status_page(when: str) -> bool:
+    """Replace the :data:`BUILDING` sentence with :data:`FINISHED` in the rendered Status page and in its staged
+    source, each file atomically; False when the rendered page does not hold the sentence."""
+    found = False
+    for page in (HTML / "status.html", STAGE / "status.md"):
+        text = page.read_text(encoding="utf-8") if page.is_file() else ""
+        if BUILDING in text:
+            write_atomic(page, text.replace(BUILDING, FINISHED.format(when=when)))
+            found = found or page.suffix == ".html"
+    return found
+
+
+@dataclass
+class BuildState:
+    """The build in progress as ``_build/last_build.json`` tells it, the file replaced atomically at each change:
+    "building" with the step reached (:meth:`at`), then (:meth:`end`) "ok" (every page rendered, every check
+    passed), "checks failed" (every page rendered, a check failed) or "failed" (a step raised or was
+    interrupted, or pages are missing), with the reason."""
+
+    started: str = field(default_factory=lambda: now("%Y-%m-%d %H:%M:%S"))
+    step: str = "starting"
+
+    def at(self, step: str) -> None:
+        """Record that the build, still running, has reached ``step``."""
+        self.step = step
+        self._save("building")
+
+    def end(self, state: str, reason: str = "") -> None:
+        """Record how the build ended: ``state`` and why."""
+        self._save(state, reason=reason, finished=now("%Y-%m-%d %H:%M:%S"))
+
+    def _save(self, state: str, **more: str) -> None:
+        rec = {"state": state, "step": self.step, "started": self.started, "pid": os.getpid(),
+               "host": platform.node(), **more}
+        write_atomic(LAST_BUILD, json.dumps(rec, indent=1) + "\n")
+
+
+def _gone(rec: dict[str, Any]) -> bool:
+    """Whether the process of a build record ran on this host and no longer exists."""
+    pid = rec.get("pid")
+    if rec.get("host") != platform.node() or not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def last_build() -> dict[str, Any]:
+    """The last build's record (:class:`BuildState`), its state checked against what is there: "never built"
+    without a readable record; "interrupted" when it says "building" but its process is gone from this host;
+    "incomplete" when it says "ok" or "checks failed" but the HTML now misses pages (listed in ``missing``)."""
+    try:
+        rec = json.loads(LAST_BUILD.read_text())
+    except (OSError, ValueError):
+        return {"state": "never built"}
+    if not isinstance(rec, dict):
+        return {"state": "never built"}
+    if rec.get("state") == "building" and _gone(rec):
+        return {**rec, "state": "interrupted"}
+    missing = html_missing()
+    if rec.get("state") in ("ok", "checks failed") and missing:
+        return {**rec, "state": "incomplete", "missing": missing}
+    return rec
+
+
+def last_build_line(rec: dict[str, Any]) -> str:
+    """One line on a :func:`last_build` record: its state, when it started, the step it stopped at and why."""
+    state = rec.get("state", "?")
+    if state == "never built":
+        return f"last build: none recorded ({LAST_BUILD.name} missing or unreadable)"
+    line = f"last build (started {rec.get('started', '?')} UTC, pid {rec.get('pid', '?')} on {rec.get('host', '?')}): {state}"
+    if state in ("building", "interrupted", "failed"):
+        line += f" at step '{rec.get('step', '?')}'"
+    if rec.get("reason"):
+        line += f": {rec['reason']}"
+    if rec.get("missing"):
+        line += f"; pages missing from {HTML.name}/: {', '.join(rec['missing'][:5])}" + (
+            f" and {len(rec['missing']) - 5} more" if len(rec["missing"]) > 5 else "")
+    return line
+
+
+if __name__ == "__main__":
+    last = last_build()
+    print(last_build_line(last))
+    sys.exit(0 if last.get("state") == "ok" else 1)

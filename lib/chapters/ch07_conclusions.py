@@ -11,7 +11,8 @@
   page's profile (:func:`expected`, :func:`lib.chapters.verdicts.load_for`), gathered (:func:`gather`): each
   with its group, regime, design and Holm-adjusted verdict, and the problems found (chapters missing or
   stale, claims computed from the same numbers (:func:`~lib.chapters.conclusions_tables.duplicate_tests`),
-  tests on more replicates than their chapter has seeds).
+  tests on more replicates than their chapter has seeds). :func:`missing_sources` names the chapters whose
+  verdict files are missing or damaged, with the parameters to execute them with; the build runs them first.
 * The page's parts in order: :func:`headline`, :func:`problems`, :func:`method`, :func:`conclusions`,
   :func:`other_claims`, :func:`group_table`, :func:`multiplicity`, :func:`every_verdict`, :func:`counts`,
   :func:`regimes`, :func:`changes`, :func:`summary` (:func:`verdicts` is empty: this chapter decides no
@@ -38,7 +39,7 @@ from .conclusions_tables import (CONCLUSIONS, OPEN_QUESTIONS, as_test, bears_lab
                                  multiplicity_sentence, other_table, regime, regime_counts, replicate_problems,
                                  tested, verdict_counts, weigh)
 from .seed_tests import ALPHA, HELD, NOT_HELD, NOT_MEASURED, VERDICTS, chance_decisive
-from .verdicts import Verdict, interval_text, load_for, run_hashes, shown_verdict, with_badges
+from .verdicts import Verdict, interval_text, load_for, run_hashes, shown_verdict, unreadable, with_badges
 
 
 @dataclass(frozen=True)
@@ -148,6 +149,16 @@ def expected(s: Setup) -> tuple[dict[str, tuple[Any, list[str]]], list[str]]:
     """:func:`resolve` without the seeds: each chapter's parameters and planned run hashes, and the problems."""
     out, _, problems = resolve(s)
     return out, problems
+
+
+def missing_sources(s: Setup) -> dict[str, tuple[dict[str, Any], str]]:
+    """The chapters of :data:`SOURCES` with no readable verdicts for this page's parameters
+    (:func:`lib.chapters.verdicts.unreadable`: "missing", or "damaged", the file then set aside with a warning
+    naming it), each with the papermill parameters that make it store them (its profile and seed, as
+    :func:`resolve` reads them) and why. The build executes these chapters before this page."""
+    exp, _ = expected(s)
+    gone = unreadable(s.profile.name, {k: p for k, (p, _) in exp.items()})
+    return {k: (_chapter_kwargs(registry.module(k), s), why) for k, why in gone.items()}
 
 
 def results(s: Setup) -> Results:

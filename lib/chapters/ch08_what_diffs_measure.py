@@ -36,7 +36,6 @@ from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
-import torch
 from IPython.display import Markdown
 
 from .. import parallel, profiles
@@ -172,7 +171,7 @@ def load_counts(run: Run, which: str) -> dict[str, Any]:
     if which not in DIFF_FILES:
         raise ValueError(f"unknown diff epoch {which!r}; known: {', '.join(DIFF_FILES)}")
     # plain data only (ints, floats, dicts of tensors: lib.stats.callback), so nothing read can run code
-    d = torch.load(run.file(DIFF_FILES[which]), map_location="cpu", weights_only=True)
+    d = run.tensors(DIFF_FILES[which])
     s, nz, n = sign_counts(d)
     return {"epoch": int(d["epoch"]), "coherence": float(d["coherence"]), "n": n, "sign_sum": s, "nonzero": nz}
 

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..experiments import plan_prune_large, prune_large
-from ..masks import mask_summary
+from ..mask_cache import mask_summary
 from ..plan import Plan
 from ..profiles import Profile, is_vit, large_config
 from . import palette
@@ -77,7 +77,7 @@ def run_all(plans: Mapping[tuple[str, str], Plan], *,
 def tie_rows(plans: Mapping[tuple[str, str], Plan], *, scopes: Sequence[str] = ("global",)) -> pd.DataFrame:
     """Per (family, scope, mask, seed) of the plans of :func:`plan_all` in ``scopes``: the weights a cached mask
     keeps and how many of them the seeded tie-breaking chose from the tie class at the cut
-    (:func:`lib.masks.mask_summary`; NaN where a mask's summary predates that count). Reads the masks
+    (:func:`lib.mask_cache.mask_summary`; NaN where a mask's summary predates that count). Reads the masks
     :func:`run_all` made: call it after the runs exist."""
     rows = []
     for (fam, scope), plan in plans.items():

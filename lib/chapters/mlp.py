@@ -107,9 +107,9 @@ def width_runs(plan: Plan, *, chapter: str | None = None) -> dict[tuple[int, int
 # ------------------------------------------------------------------------------- diff histograms
 def load_diff_hist(run: runs.Run) -> dict:
     """``diff_hist.npz`` of a run with statistics: {"edges", "epochs", "hists": {param: (epochs, bins)}}."""
-    with np.load(run.file(paths.DIFF_HIST_FILE)) as z:
-        hists = {k[2:]: z[k] for k in z.files if k.startswith("h/")}
-        return {"edges": z["edges"], "epochs": z["epochs"], "hists": hists}
+    z = run.arrays(paths.DIFF_HIST_FILE)
+    hists = {k[2:]: z[k] for k in z if k.startswith("h/")}
+    return {"edges": z["edges"], "epochs": z["epochs"], "hists": hists}
 
 
 def hist_density(counts: np.ndarray, edges: np.ndarray) -> np.ndarray:
@@ -167,7 +167,7 @@ def diff_densities(run: runs.Run, curve: pd.DataFrame, layers: Sequence[str], co
 def diff_spread(run: runs.Run, layers: Sequence[str], file: str = paths.DIFFS_MAX_TRAINED) -> pd.DataFrame:
     """Exact spread of the stored diffs (default: at the highest-coherence training epoch) per layer and
     pooled over ``layers`` ("all"): columns layer, epoch, coherence, sd, mean_abs, n."""
-    d = torch.load(run.file(file), map_location="cpu", weights_only=True)
+    d = run.tensors(file)
     rows, pooled = [], []
     for layer in layers:
         v = d["diffs"][layer].double().ravel()

@@ -4,12 +4,20 @@ Every chapter's ``Params`` dataclass checks its fields with these functions in `
 :func:`build` refuses names the chapter does not declare. Each error names the parameter, the value
 given and what is allowed, so ``papermill ... -p seeds "[0, 0]"`` stops at once with a sentence a
 reader can act on instead of a traceback from inside torch or a verdict computed from one seed twice.
+
+A misspelt name (``papermill ... -p sed 5``) never reaches ``setup``: papermill only warns and injects
+``sed = 5`` after the parameters cell, and the notebook passes the declared names. So each notebook's
+first code cell after its parameters calls :func:`check_notebook`, which refuses every name assigned
+before that cell that the chapter's ``Params`` does not declare.
 """
 from __future__ import annotations
 
+import ast
 import dataclasses
 import numbers
-from typing import Any, Iterable, TypeVar
+import re
+from types import ModuleType
+from typing import Any, Iterable, Mapping, TypeVar
 
 from ..profiles import PROFILES, Profile
 
@@ -27,6 +35,61 @@ def build(cls: type[P], params: dict[str, Any]) -> P:
     if bad:
         raise ParameterError(f"unknown parameter(s) {bad}; this chapter takes: {', '.join(known)}")
     return cls(**params)
+
+
+#: The call every chapter notebook makes in its first code cell after the parameters (a test checks each).
+CHECK_CALL = "check_notebook(globals(), ch)"
+#: Value types a papermill parameter can have in the kernel (its Python translator writes literals).
+_LITERALS = (type(None), bool, int, float, str, list, tuple, dict)
+
+
+def _assigned_names(sources: Iterable[str]) -> list[str]:
+    """The names assigned at the top level (``x = ...``, ``x: T = ...``, ``x += ...``, ``a, b = ...``) of
+    the cells ``sources``, in order, each once; a cell that does not parse is skipped."""
+    names: list[str] = []
+    for src in sources:
+        try:
+            body = ast.parse(src).body
+        except SyntaxError:
+            continue
+        for node in body:
+            targets = node.targets if isinstance(node, ast.Assign) else (
+                [node.target] if isinstance(node, (ast.AnnAssign, ast.AugAssign)) else [])
+            for target in targets:
+                for leaf in ast.walk(target):
+                    if isinstance(leaf, ast.Name) and leaf.id not in names:
+                        names.append(leaf.id)
+    return names
+
+
+def names_before_chapter(namespace: Mapping[str, Any]) -> list[str]:
+    """The names set before the chapter's code ran, in a notebook's global ``namespace``.
+
+    In IPython (papermill, nbclient, Jupyter): the names assigned at the top level of the cells the
+    kernel ran before the first one holding :data:`CHECK_CALL` (its input history ``In``): the parameters
+    cell, papermill's injected cell, and any cell a reader ran first. Re-running cells later changes
+    nothing, since the first check cell stays where it was. Without IPython (the notebook exported as a
+    script): the public names of ``namespace`` holding a literal value (None, bool, number, str, list,
+    tuple, dict)."""
+    history = namespace.get("In")
+    if isinstance(history, list) and history:
+        first = next((i for i, src in enumerate(history) if CHECK_CALL in src), len(history) - 1)
+        return _assigned_names(history[1:first])
+    return [n for n, v in namespace.items() if not n.startswith("_") and isinstance(v, _LITERALS)]
+
+
+def check_notebook(namespace: Mapping[str, Any], chapter: ModuleType) -> None:
+    """ParameterError naming each name set before the chapter's code ran (:func:`names_before_chapter`)
+    that ``chapter.Params`` does not declare, e.g. ``papermill ... -p sed 5``: "unknown parameter 'sed'
+    for chapter 02; it declares: profile, seed, ...". Each notebook calls it with its ``globals()`` and
+    its chapter module (:data:`CHECK_CALL`) before ``ch.setup``."""
+    declared = [f.name for f in dataclasses.fields(chapter.Params)]
+    unknown = [n for n in names_before_chapter(namespace) if n not in declared]
+    if unknown:
+        found = re.search(r"ch(\d\d)_", chapter.__name__)
+        where = f"chapter {found.group(1)}" if found else chapter.__name__
+        raise ParameterError(f"unknown parameter{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))} "
+                             f"for {where}; it declares: {', '.join(declared)}")
 
 
 def _is_int(v: Any) -> bool:

@@ -273,7 +273,7 @@ def load_diffs(run: Run, which: str) -> dict[str, object]:
     ``{"epoch": int, "coherence": float, "diffs": {param name: tensor}}``."""
     if which not in DIFF_FILES:
         raise ValueError(f"unknown diff epoch kind {which!r}; known: {', '.join(DIFF_FILES)}")
-    d = torch.load(run.file(DIFF_FILES[which]), map_location="cpu", weights_only=True)
+    d = run.tensors(DIFF_FILES[which])
     return {"epoch": int(d["epoch"]), "coherence": float(d["coherence"]),
             "diffs": {k: torch.as_tensor(v).float() for k, v in d["diffs"].items()}}
 
@@ -332,22 +332,22 @@ def diff_summary(run: Run, which: Sequence[str] = ("max", "min"), layers: Sequen
 
 def hist_epochs(run: Run) -> list[int]:
     """The epochs for which the run saved diff histograms (``diff_hist.npz``)."""
-    with np.load(run.file(paths.DIFF_HIST_FILE)) as z:
-        return [int(e) for e in z["epochs"]]
+    z = run.arrays(paths.DIFF_HIST_FILE)
+    return [int(e) for e in z["epochs"]]
 
 
 def epoch_histogram(run: Run, layer: str, epoch: int) -> pd.DataFrame:
     """Density histogram of ``layer``'s diffs after ``epoch`` from ``diff_hist.npz`` (any recorded
     epoch). Columns: left, right, center, density (integrates to 1 on [-1, 1])."""
-    with np.load(run.file(paths.DIFF_HIST_FILE)) as z:
-        epochs = [int(e) for e in z["epochs"]]
-        if epoch not in epochs:
-            raise KeyError(f"run {run.hash}: no histogram for epoch {epoch}; recorded {epochs}")
-        key = f"h/{layer}"
-        if key not in z.files:
-            raise KeyError(f"run {run.hash}: no histogram for {layer!r}")
-        counts = z[key][epochs.index(epoch)].astype(np.float64)
-        edges = z["edges"].astype(np.float64)
+    z = run.arrays(paths.DIFF_HIST_FILE)
+    epochs = [int(e) for e in z["epochs"]]
+    if epoch not in epochs:
+        raise KeyError(f"run {run.hash}: no histogram for epoch {epoch}; recorded {epochs}")
+    key = f"h/{layer}"
+    if key not in z:
+        raise KeyError(f"run {run.hash}: no histogram for {layer!r}")
+    counts = z[key][epochs.index(epoch)].astype(np.float64)
+    edges = z["edges"].astype(np.float64)
     width = np.diff(edges)
     dens = counts / (counts.sum() * width) if counts.sum() > 0 else np.zeros_like(counts)
     return pd.DataFrame({"left": edges[:-1], "right": edges[1:], "center": (edges[:-1] + edges[1:]) / 2, "density": dens})
@@ -375,10 +375,10 @@ def extreme_diff_trajectories(run: Run, k: int = 10, layer: str | None = None, w
     layer = layer or (run.config.track[0] if run.config.track else None)
     if layer is None:
         raise ValueError(f"run {run.hash} tracked no tensor (config.track is empty)")
-    with np.load(run.file(paths.TRACKS_FILE)) as z:
-        if layer not in z.files:
-            raise KeyError(f"run {run.hash} tracked {z.files}, not {layer!r}")
-        tr = z[layer].reshape(z[layer].shape[0], -1)
+    z = run.arrays(paths.TRACKS_FILE)
+    if layer not in z:
+        raise KeyError(f"run {run.hash} tracked {list(z)}, not {layer!r}")
+    tr = z[layer].reshape(z[layer].shape[0], -1)
     diffs = load_diffs(run, which)["diffs"][layer].flatten().numpy()  # type: ignore[index]
     if 2 * k > diffs.size:
         raise ValueError(f"k={k} needs {2 * k} entries; {layer} has {diffs.size}")
@@ -414,8 +414,8 @@ def diff_displacement_correlation(run: Run, layer: str | None = None, which: str
     from scipy.stats import spearmanr
 
     layer = layer or run.config.track[0]
-    with np.load(run.file(paths.TRACKS_FILE)) as z:
-        tr = z[layer].reshape(z[layer].shape[0], -1)
+    z = run.arrays(paths.TRACKS_FILE)
+    tr = z[layer].reshape(z[layer].shape[0], -1)
     a = np.abs(load_diffs(run, which)["diffs"][layer].flatten().numpy())  # type: ignore[index]
     disp, mag = np.abs(tr[-1] - tr[0]), np.abs(tr[-1])
     return {"n": int(a.size), "rho_displacement": float(spearmanr(a, disp).statistic),
@@ -424,8 +424,8 @@ def diff_displacement_correlation(run: Run, layer: str | None = None, which: str
 
 def layers_with_histograms(run: Run) -> list[str]:
     """The run's >= 2-D weight tensors that have diff histograms in ``diff_hist.npz``, in model order."""
-    with np.load(run.file(paths.DIFF_HIST_FILE)) as z:
-        have = {k[2:] for k in z.files if k.startswith("h/")}
+    z = run.arrays(paths.DIFF_HIST_FILE)
+    have = {k[2:] for k in z if k.startswith("h/")}
     return [k for k, v in run.load_model().named_parameters() if v.dim() >= 2 and k in have]
 
 

@@ -11,7 +11,10 @@ Each chapter stores its verdicts as one JSON file per (profile, chapter, paramet
 hashes of the runs they were computed from and the code version (:func:`store`); the file is replaced
 atomically, so two processes never leave a mixed set, and different parameters never overwrite each
 other. The conclusions chapter reads back those of the parameters it was built with
-(:func:`load_for`) and names the chapters whose verdicts are missing or stale.
+(:func:`load_for`) and names the chapters whose verdicts are missing or stale. A file that is not such a
+record (not JSON, another shape, keys missing: :func:`record_problem`) is renamed ``<name>.damaged-<ns>``
+beside it with a :class:`DamagedVerdictsWarning` naming both (:func:`read_record`): it is never read again,
+kept for inspection, and its chapter counts as missing (:func:`unreadable`), which the build re-executes.
 """
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ import json
 import math
 import os
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping, NamedTuple, Sequence
@@ -344,9 +348,103 @@ def record(chapter_module: Any, setup: Any, vs: Sequence[Verdict]) -> Path:
     return store(setup.profile.name, chapter, setup.params, run_hashes(chapter_module.plan(setup)), vs)
 
 
+#: The keys of every record :func:`store` writes.
+RECORD_KEYS = ("chapter", "profile", "params", "params_key", "run_hashes", "version", "verdicts")
+
+
+class DamagedVerdicts(ValueError):
+    """A verdict file that is not a record :func:`store` writes; the message names the file and what is wrong."""
+
+    def __init__(self, path: Path, why: str) -> None:
+        super().__init__(f"damaged verdict file {path}: {why}")
+        self.path, self.why = path, why
+
+
+class DamagedVerdictsWarning(UserWarning):
+    """A damaged verdict file was set aside (:func:`read_record`); its chapter's verdicts count as missing."""
+
+
+def _verdict_problem(v: Mapping[str, Any]) -> str:
+    """Why ``v`` (one stored verdict of the current :data:`VERDICT_VERSION`) is no :class:`Verdict`; '' when it is."""
+    try:
+        Verdict(**v)
+    except (TypeError, ValueError, AttributeError) as exc:
+        return f"verdict {v.get('claim_id')!r} is not a verdict ({exc})"
+    return ""
+
+
+def record_problem(rec: Any, path: Path) -> str:
+    """Why ``rec``, the JSON read from ``path``, is not a record :func:`store` writes there ('' when it is one):
+    not an object, a key of :data:`RECORD_KEYS` missing, another chapter or parameters key than the path's,
+    run hashes or verdicts not lists, a verdict without a claim id; for a record of the current
+    :data:`VERDICT_VERSION`, a verdict that is no :class:`Verdict` (older versions are stale, not damaged)."""
+    if not isinstance(rec, dict):
+        return f"a JSON {type(rec).__name__}, not an object"
+    missing = [k for k in RECORD_KEYS if k not in rec]
+    if missing:
+        return f"key(s) missing: {', '.join(missing)}"
+    if (rec["chapter"], rec["params_key"]) != (path.parent.name, path.stem):
+        return f"holds chapter {rec['chapter']!r}, parameters {rec['params_key']!r}, not those of its path"
+    if not isinstance(rec["run_hashes"], list) or not isinstance(rec["verdicts"], list):
+        return "run_hashes and verdicts must be lists"
+    if not all(isinstance(v, dict) and isinstance(v.get("claim_id"), str) for v in rec["verdicts"]):
+        return "a verdict without a claim_id"
+    if rec["version"] == VERDICT_VERSION:
+        return next(filter(None, map(_verdict_problem, rec["verdicts"])), "")
+    return ""
+
+
 def load_record(path: Path) -> dict[str, Any]:
-    """One stored chapter record (see :func:`store`)."""
-    return json.loads(path.read_text())
+    """One stored chapter record (see :func:`store`); :class:`DamagedVerdicts` naming the file when it is not
+    JSON or not such a record (:func:`record_problem`); FileNotFoundError when there is none."""
+    try:
+        rec = json.loads(path.read_bytes())
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
+        raise DamagedVerdicts(path, f"not JSON ({exc})") from None
+    why = record_problem(rec, path)
+    if why:
+        raise DamagedVerdicts(path, why)
+    return rec
+
+
+def set_aside(path: Path, why: str) -> Path:
+    """Rename the damaged verdict file ``path`` to ``<name>.damaged-<ns>`` beside it (no reader globs that name,
+    so it is never read again, and it is kept for inspection) and warn, naming both and ``why``; the new path."""
+    aside = path.with_name(f"{path.name}.damaged-{time.time_ns()}")
+    os.replace(path, aside)
+    warnings.warn(f"damaged verdict file {path}: {why}; set aside as {aside.name}, its chapter's verdicts count "
+                  "as missing (rerun the chapter)", DamagedVerdictsWarning, stacklevel=3)
+    return aside
+
+
+def read_record(path: Path) -> dict[str, Any] | None:
+    """:func:`load_record`, or None when there is no file or it is damaged: a damaged file is set aside
+    (:func:`set_aside`) unless a writer replaced it since it was read (then the new file is read)."""
+    try:
+        inode = path.stat().st_ino
+        return load_record(path)
+    except FileNotFoundError:
+        return None
+    except DamagedVerdicts as exc:
+        try:
+            if path.stat().st_ino != inode:  # :func:`store` replaced it meanwhile
+                return read_record(path)
+            set_aside(path, exc.why)
+        except FileNotFoundError:  # another reader set it aside first
+            pass
+        return None
+
+
+def unreadable(profile: str, params: Mapping[str, Any]) -> dict[str, str]:
+    """The chapters of ``params`` (chapter -> its parameters) with no readable verdict file for those
+    parameters at ``profile``, each with why: "missing", or "damaged" (the file was set aside, :func:`read_record`)."""
+    out = {}
+    for chapter, p in params.items():
+        f = chapter_file(profile, chapter, p)
+        existed = f.exists()
+        if read_record(f) is None:
+            out[chapter] = "damaged" if existed else "missing"
+    return out
 
 
 def frame(vs: Sequence[Verdict] | Sequence[Mapping[str, Any]]) -> pd.DataFrame:
@@ -358,18 +456,21 @@ def frame(vs: Sequence[Verdict] | Sequence[Mapping[str, Any]]) -> pd.DataFrame:
 def load_for(profile: str, expected: Mapping[str, tuple[Any, Sequence[str]]]) -> tuple[pd.DataFrame, list[str]]:
     """The stored verdicts of each chapter in ``expected`` (chapter -> (its parameters, the hashes of the
     runs its plan has for them)), sorted by chapter and claim id, and a list of problems, one line each:
-    a chapter with no verdicts stored for these parameters (naming the claims stored under others), or
-    with verdicts computed from other runs or by another version of this toolkit (stale)."""
+    a chapter with no verdicts stored for these parameters (naming the claims stored under others; a damaged
+    file is set aside and counts as none, :func:`read_record`), or with verdicts computed from other runs or
+    by another version of this toolkit (stale)."""
     rows, problems = [], []
     for chapter, (params, planned) in expected.items():
         f = chapter_file(profile, chapter, params)
-        if not f.exists():
-            others = sorted(p for p in (_dir(profile) / chapter).glob("*.json") if p != f)
-            names = sorted({v["claim_id"] for p in others for v in load_record(p)["verdicts"]})
+        damaged = f.exists()
+        rec = read_record(f)
+        if rec is None:
+            others = [read_record(p) for p in sorted((_dir(profile) / chapter).glob("*.json")) if p != f]
+            names = sorted({v["claim_id"] for r in others if r for v in r["verdicts"]})
             problems.append(f"chapter {chapter}: no verdicts stored for these parameters"
+                            + (" (the file was damaged and set aside)" if damaged else "")
                             + (f" (missing: {', '.join(names)})" if names else " (run the chapter first)"))
             continue
-        rec = load_record(f)
         stale = []
         if rec.get("version") != VERDICT_VERSION:
             stale.append(f"computed by verdict version {rec.get('version')}, now {VERDICT_VERSION}")
@@ -385,10 +486,13 @@ def load_for(profile: str, expected: Mapping[str, tuple[Any, Sequence[str]]]) ->
 
 
 def load_all(profile: str) -> pd.DataFrame:
-    """Every verdict stored for ``profile`` under any parameters, with the chapter's ``params_key``."""
+    """Every verdict stored for ``profile`` under any parameters, with the chapter's ``params_key`` (damaged
+    files are set aside and skipped, :func:`read_record`)."""
     out = []
     for f in sorted(_dir(profile).glob("*/*.json")):
-        rec = load_record(f)
+        rec = read_record(f)
+        if rec is None:  # damaged: set aside
+            continue
         out.append(frame(rec["verdicts"]).assign(params_key=rec["params_key"]))
     if not out:
         return frame([]).assign(params_key=pd.Series(dtype=object))

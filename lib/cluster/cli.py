@@ -15,6 +15,7 @@ import sys
 from typing import Any
 
 from .. import parallel
+from .. import settings as book_settings  # the BOOK_* variables (``settings`` here means SlurmSettings)
 from ..chapters import registry
 from ..config import config_hash
 from ..plan import configs, merge
@@ -116,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     add_arguments(ap)
     args = ap.parse_args(argv)
     try:
+        book_settings.check_all()  # a misspelt or bad BOOK_* variable stops here, before any planning
         params = {registry.key_of(k): {"profile": args.profile} for k in args.chapters}
         settings = settings_from_args(args) if args.executor == "slurm" and not args.dry_run else None
         return dispatch_chapters(params, settings, dry_run=args.dry_run, local=args.executor == "local",

@@ -52,6 +52,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import paths, runs
+from .. import settings as book_settings  # the BOOK_* variables (``settings`` here means SlurmSettings)
 from ..config import TrainConfig, config_hash
 from ..plan import Plan
 from .plan import RunStatus, with_status
@@ -98,7 +99,8 @@ class SlurmSettings:
 
 def default_config_file() -> Path:
     """``$BOOK_SLURM_CONFIG``, else ``slurm.toml`` at the repository root."""
-    return Path(os.environ.get("BOOK_SLURM_CONFIG", paths.root() / "slurm.toml"))
+    chosen = book_settings.slurm_config()
+    return chosen if chosen is not None else paths.root() / "slurm.toml"
 
 
 def load_settings(path: str | Path | None = None, **overrides: Any) -> SlurmSettings:
@@ -214,7 +216,7 @@ class TrainTask(_Checkpointable):  # type: ignore[misc,valid-type]
     """
 
     def __call__(self, cfg: TrainConfig, runs_dir: str) -> str:
-        os.environ["BOOK_RUNS_DIR"] = runs_dir
+        book_settings.set_runs_dir(runs_dir)
         before = runs.TRAIN_COUNT
         try:
             run = runs.train_run(cfg)
