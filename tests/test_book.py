@@ -295,7 +295,7 @@ def _cache(cfg, info=None):
     d.mkdir(parents=True)
     (d / "metrics.csv").write_text("epoch\n0\n")
     (d / "model.pt").write_bytes(b"")
-    (d / "config.json").write_text("{}")
+    (d / "config.json").write_text(json.dumps(runs.config_dict(cfg, non_default_only=False)))
     if info:
         (d / "info.json").write_text(json.dumps(info))
     runs.write_manifest(d)

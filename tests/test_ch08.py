@@ -12,6 +12,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from lib import manifest, runs
 from lib.chapters import ch08_analysis as analysis
 from lib.chapters import ch08_claims as claims
 from lib.chapters import ch08_what_diffs_measure as ch
@@ -84,7 +85,8 @@ def test_diff_files_are_plain_data_read_with_their_exact_counts(tmp_path):
                           out_dir=tmp_path)
     for epoch in (0, 1):
         callback.on_epoch_end(epoch, model, ctx)
-    run = SimpleNamespace(file=lambda name: tmp_path / name)
+    manifest.write_manifest(tmp_path)
+    run = runs.Run(None, tmp_path)  # read as a cached run is: each file checked against the manifest
     ref = gradient_stats(model, (x, y), counts=True, progress=False)
     for which, epoch in (("max", 1), ("min", 0)):
         got = ch.load_counts(run, which)
