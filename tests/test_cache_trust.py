@@ -187,7 +187,7 @@ def test_a_folder_without_a_manifest_is_damaged_not_adopted(run_cache):
     p.write_text(p.read_text().replace("0.", "9.", 1))  # a changed digit, then the manifest removed
     (folder(a) / runs.MANIFEST).unlink()
     assert not runs.is_cached(a)
-    with pytest.raises(runs.RunNotTrained):
+    with pytest.warns(runs.DamagedRunWarning, match="no manifest.json"), pytest.raises(runs.RunNotTrained):
         runs.load(a)
     moved = [q for q in paths.quarantine_dir().iterdir() if q.name.startswith(config_hash(a))]
     assert len(moved) == 1 and not (moved[0] / runs.MANIFEST).exists()
