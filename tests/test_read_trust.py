@@ -219,6 +219,36 @@ def test_a_waiter_takes_over_when_the_trainer_dies(run_cache, capsys):
     assert done and runs.TRAIN_COUNT == n + 1 and not locks.is_held(lock)
 
 
+TRAINER = """
+import sys
+from lib import runs
+sys.path.insert(0, "tests")
+from test_read_trust import slow
+runs.train_run(slow())
+"""
+
+
+def test_a_killed_trainers_run_is_taken_over_from_its_checkpoint(run_cache, capfd):
+    """A real trainer killed after its first checkpoint: the next process gets the lock at once and resumes."""
+    cfg = slow()
+    ckpt = paths.checkpoint_dir(config_hash(cfg))
+    trainer = subprocess.Popen([sys.executable, "-c", TRAINER], cwd=paths.root(),
+                               env={**__import__("os").environ, "BOOK_RUNS_DIR": str(run_cache)})
+    try:
+        deadline = time.monotonic() + 120
+        while not (ckpt / "LATEST").exists() and trainer.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert (ckpt / "LATEST").exists(), "the trainer finished or failed before its first checkpoint"
+        assert locks.is_held(paths.run_lock(config_hash(cfg)))
+    finally:
+        trainer.kill()
+        trainer.wait()
+    n = runs.TRAIN_COUNT
+    run = runs.train_run(cfg)
+    assert runs.TRAIN_COUNT == n + 1 and "resuming mlp gaussian from its checkpoint" in capfd.readouterr().err
+    assert runs.check_run(run.path, cfg, deep=True) is None and not ckpt.exists()
+
+
 def test_a_lock_file_deleted_by_its_holder_is_not_shared(tmp_path):
     """A waiter whose lock file was deleted under it does not hold a lock that guards nothing."""
     path = tmp_path / ".lock-x"
