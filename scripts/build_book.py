@@ -18,7 +18,7 @@ running / submitted / failed. Run it again to see progress; once every run is do
 
 Layout (everything under ``_build/``, which is git-ignored; see ``lib/book/layout.py``):
 
-* ``_build/book/``            the staged book: ``_config.yml``, ``_toc.yml``, the Markdown pages,
+* ``_build/book/``            the staged book: ``_config.yml``, ``_toc.yml``, ``references.bib``, the Markdown pages,
                               a generated ``status.md`` and ``chapters/NN_*.ipynb`` = the notebooks
                               as papermill executed them. ``jupyter-book build`` runs on this copy
                               with ``execute_notebooks: "off"``, so nothing is executed twice.

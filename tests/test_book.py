@@ -226,7 +226,7 @@ def test_toc_lists_every_chapter_and_page():
 
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
     files = [c["file"] for part in toc["parts"] for c in part["chapters"]]
-    assert files == [f"chapters/{s}" for s in STEMS] + ["reproduce", "status"]
+    assert files == [f"chapters/{s}" for s in STEMS] + ["reproduce", "references", "status"]
     assert toc["root"] == "intro"
     cfg = yaml.safe_load((ROOT / "_config.yml").read_text())
     assert cfg["execute"]["execute_notebooks"] == "off"

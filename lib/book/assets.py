@@ -31,8 +31,30 @@ OFFLINE_PACKAGES: dict[str, dict[str, Any]] = {
 #: Paths in the HTML root (html_extra_path copies VENDOR's parent there); Sphinx/myst-nb treat a
 #: relative script path as relative to _static/, hence the leading "../".
 OFFLINE_MATHJAX = "../vendor/mathjax/es5/tex-mml-chtml.js"
+#: Runs between require.js and the widget manager on pages with widgets (an inline script: no file name).
+#: (1) embed-amd.js is a bundle of named AMD modules; require.js gives each the address <page's folder>/<name>,
+#: and each module loads its fonts from the folder of that address (chapters/@jupyter-widgets/html-manager/
+#: dist/*.woff2: not found). The paths below give them the folder they are really in. (2) Widgets typeset
+#: their descriptions with MathJax 2's ``MathJax.Hub.Queue`` (ipywidgets#3829); the book loads MathJax 3,
+#: which has no ``Hub`` (a TypeError for every described widget), so MathJax 3 gets that one call, after
+#: its own start-up, before the widgets render at the load event.
+WIDGETS_SETUP_JS = """(function () {
+  var dist = document.documentElement.dataset.content_root + "vendor/html-manager/dist";
+  requirejs.config({paths: {"@jupyter-widgets": dist, "@jupyter-widgets/html-manager/dist": dist}});
+  window.addEventListener("load", function () {
+    var mj = window.MathJax;
+    if (!mj || mj.Hub || !mj.startup) return;
+    mj.Hub = {Queue: function () {
+      Array.prototype.forEach.call(arguments, function (job) {
+        if (Array.isArray(job) && job[0] === "Typeset")
+          mj.startup.promise = mj.startup.promise.then(function () { return mj.typesetPromise([job[2]]); });
+      });
+    }};
+  });
+})();"""
 OFFLINE_WIDGETS_JS = {
     "../vendor/requirejs/require.js": {},
+    "": {"body": WIDGETS_SETUP_JS},
     # standard widgets are bundled in embed-amd.js; the book uses no third-party widget module, so no
     # CDN address is given for one (the built pages then name no CDN at all).
     "../vendor/html-manager/dist/embed-amd.js": {},

@@ -176,8 +176,8 @@ def _steps(state: status.BuildState, chapter_params: dict[str, dict[str, Any]], 
     state.at("checking the HTML")
     problems = checks.check_pages(records, figure_check=figure_check)
     problems += checks.check_assets(offline=offline) + unplanned
-    if offline:  # CDN pages need the network to typeset, which the check does not have
-        problems += checks.check_rendering()
+    if offline:  # CDN pages need the network to typeset and load, which the checks do not have
+        problems += checks.check_rendering() + checks.check_console()
     print(f"\njupyter-book build: {format_seconds(jb_seconds)}, {len(warnings)} warning(s)")
     for w in warnings:
         print(f"  {w}")

@@ -206,6 +206,27 @@ def check_rendering(*, width: int = 1280) -> list[str]:
     return problems
 
 
+def check_console() -> list[str]:
+    """A clean console on every built page (:mod:`lib.book.console`, headless Chromium, the pages opened from
+    disk, no network): each console error, uncaught exception and failed request is one problem, named with
+    its page. Prints one summary line; without Chromium on the machine it says the check was skipped and
+    returns no problems."""
+    from . import console, rendered
+
+    chromium = rendered.find_chromium()
+    if chromium is None:
+        print(f"console check skipped: no Chromium on this machine ({', '.join(rendered.CANDIDATES)}); "
+              "`apt-get install chromium` to check every page for console errors and missing files")
+        return []
+    try:
+        opened, problems = console.check(chromium, HTML)
+    except (RuntimeError, OSError, TimeoutError) as exc:  # the browser itself would not start
+        return [f"console check: Chromium could not be driven ({type(exc).__name__}: {str(exc)[:300]})"]
+    print(f"console check: {opened} pages in headless Chromium, {len(problems)} console error(s) or failed "
+          "request(s)")
+    return problems
+
+
 def run_folders() -> set[str]:
     """The finished runs in the run cache now (folder names = config hashes; temporary, checkpoint
     and job-record entries, which start with a dot, left out)."""

@@ -16,7 +16,7 @@ from typing import Any
 from .. import settings
 from ..chapters import registry
 from . import assets
-from .layout import (ANSI, EXTRA_DIRS, KERNEL_HOME, OFFLINE_DIR, PAGES, ROOT, SOURCE_CHAPTERS, STAGE,
+from .layout import (ANSI, BIBFILES, EXTRA_DIRS, KERNEL_HOME, OFFLINE_DIR, PAGES, ROOT, SOURCE_CHAPTERS, STAGE,
                      BuildError, source, staged)
 
 #: Cells whose code stays visible in the HTML (every other code cell folds behind a toggle).
@@ -24,17 +24,18 @@ SHOWN_TAGS = ("parameters", "injected-parameters", "show-input")
 
 
 def stage_sources(*, offline: bool) -> None:
-    """Copy config, toc and Markdown pages into the staged book (offline: patch the config)."""
+    """Copy config, toc, bibliography and Markdown pages into the staged book (offline: patch the config)."""
     import yaml
 
     (STAGE / "chapters").mkdir(parents=True, exist_ok=True)
-    for name in ("_toc.yml", *PAGES):
+    for name in ("_toc.yml", *BIBFILES, *PAGES):
         shutil.copy2(ROOT / name, STAGE / name)
     for d in EXTRA_DIRS:
         if (ROOT / d).is_dir():
             shutil.rmtree(STAGE / d, ignore_errors=True)
             shutil.copytree(ROOT / d, STAGE / d)
     cfg = yaml.safe_load((ROOT / "_config.yml").read_text())
+    cfg.setdefault("sphinx", {}).setdefault("config", {})["extensions"] = sphinx_extensions(cfg)
     if offline:
         sphinx_cfg = cfg.setdefault("sphinx", {}).setdefault("config", {})
         sphinx_cfg["mathjax_path"] = assets.OFFLINE_MATHJAX
@@ -47,6 +48,26 @@ def stage_sources(*, offline: bool) -> None:
     for chapter in registry.CHAPTERS:
         if not staged(chapter.stem).exists():
             shutil.copy2(source(chapter.stem), staged(chapter.stem))
+
+
+#: Extensions jupyter-book always loads that the book leaves out. sphinx-thebe writes a live-code
+#: configuration (a Binder example repository, not this book's) and its scripts into every page although the
+#: book has no thebe button; and Sphinx 7.4 prints an inline script registered after the builder started
+#: twice (once as file None, once as ''), so ``const THEBE_JS_URL`` was declared twice: a SyntaxError in every
+#: page's console.
+DROPPED_EXTENSIONS = ("sphinx_thebe",)
+
+
+def sphinx_extensions(cfg: dict[str, Any]) -> list[str]:
+    """The Sphinx extensions jupyter-book would load for the book configuration ``cfg`` (its defaults plus
+    what the configuration adds, such as sphinxcontrib-bibtex for ``bibtex_bibfiles``), without
+    :data:`DROPPED_EXTENSIONS`; given as ``sphinx.config.extensions``, the list replaces jupyter-book's."""
+    from jupyter_book.config import get_default_sphinx_config, yaml_to_sphinx
+
+    given = ((cfg.get("sphinx") or {}).get("config") or {}).get("extensions")
+    extensions = (given or yaml_to_sphinx(copy.deepcopy(cfg))[0].get("extensions")
+                  or get_default_sphinx_config()["extensions"])
+    return [e for e in extensions if e not in DROPPED_EXTENSIONS]
 
 
 def fold_code(path: Path) -> int:

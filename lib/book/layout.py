@@ -22,11 +22,13 @@ VENDOR = OFFLINE_DIR / "vendor"
 PROFILES: tuple[str, ...] = tuple(profiles.PROFILES)
 DEFAULT_PROFILE = "cpu"
 #: Markdown pages copied verbatim into the staged book (status.md is generated instead).
-PAGES = ("intro.md", "reproduce.md")
+PAGES = ("intro.md", "reproduce.md", "references.md")
+#: The bibliography the pages cite (``bibtex_bibfiles`` of _config.yml), copied beside them.
+BIBFILES = ("references.bib",)
 #: Optional extra folders copied into the staged book when they exist.
 EXTRA_DIRS = ("_static", "images")
 #: Pages every build must produce besides the chapters.
-REQUIRED_PAGES = ("index.html", "intro.html", "reproduce.html", "status.html")
+REQUIRED_PAGES = ("index.html", "intro.html", "reproduce.html", "references.html", "status.html")
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
