@@ -500,16 +500,6 @@ def test_local_assets_are_the_default_and_a_failed_fetch_falls_back_to_cdns(monk
     assert not any("cdn" in str(v) for v in assets.OFFLINE_WIDGETS_JS.values())
 
 
-def test_unused_thebe_cdn_url_is_blanked(tmp_path):
-    page = tmp_path / "a" / "p.html"
-    page.parent.mkdir()
-    page.write_text('<script>const THEBE_JS_URL = "https://unpkg.com/thebe@0.8.2/lib/index.js"; const x = 1</script>')
-    (tmp_path / "q.html").write_text("<p>nothing</p>")
-    assert execute.drop_unused_cdn_urls(tmp_path) == 1
-    assert 'const THEBE_JS_URL = ""; const x = 1' in page.read_text() and "unpkg" not in page.read_text()
-    assert execute.drop_unused_cdn_urls(tmp_path) == 0
-
-
 def test_the_reproduce_page_gets_its_profile_table_from_the_profiles(tmp_path, monkeypatch):
     """No typed scale on the reproduce page: the build writes every profile's sizes from lib.profiles."""
     from dataclasses import replace

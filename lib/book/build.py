@@ -170,8 +170,6 @@ def _steps(state: status.BuildState, chapter_params: dict[str, dict[str, Any]], 
     state.at("rendering the HTML")
     shutil.rmtree(HTML, ignore_errors=True)  # no stale pages, images or offline assets
     jb_seconds, warnings = execute.run_jupyter_book(strict=strict)
-    if offline:
-        execute.drop_unused_cdn_urls(HTML)
 
     state.at("checking the HTML")
     problems = checks.check_pages(records, figure_check=figure_check)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -299,24 +298,6 @@ def execute_chapter(key: str, parameters: dict[str, Any], *, verbose: bool) -> f
         raise BuildError(f"chapter {key} ({stem}.ipynb) could not be executed: "
                          f"{type(exc).__name__}: {ANSI.sub('', str(exc))}") from None
     return time.perf_counter() - t0
-
-
-#: The one CDN address Sphinx writes into every page even when nothing loads from it: sphinx-thebe's
-#: ``THEBE_JS_URL`` constant, read only when a reader starts live code (the book has no thebe button).
-THEBE_CONST = re.compile(r'const THEBE_JS_URL = "https?://[^"]*"')
-
-
-def drop_unused_cdn_urls(html: Path) -> int:
-    """Blank sphinx-thebe's unused ``THEBE_JS_URL`` in every page under ``html`` (books built with local
-    assets then name no CDN); returns the number of pages changed."""
-    changed = 0
-    for page in html.rglob("*.html"):
-        text = page.read_text(encoding="utf-8")
-        new = THEBE_CONST.sub('const THEBE_JS_URL = ""', text)
-        if new != text:
-            page.write_text(new, encoding="utf-8")
-            changed += 1
-    return changed
 
 
 def run_jupyter_book(*, strict: bool) -> tuple[float, list[str]]:
