@@ -460,6 +460,12 @@ def test_expected_uses_the_chapters_plan(monkeypatch):
     ("resnet_small: CIFAR-10 test acc 0.12 after 2 of the thesis's 300 epochs (its dense resnet 0.90, Table 6.1); "
      "Gaussian train acc 0.20 after 3 of its 1000 epochs", "far from it"),  # chapter 2's wording
     ("MLP test accuracy 0.52 after 20 of 200 epochs (thesis 0.55)", "near the thesis's regime"),
+    # the thesis's number follows words only: a name's digits (ResNet50) or a figure number is no accuracy
+    ("resnet_small: CIFAR-10 test acc 0.62 after 30 of the thesis's 300 epochs (its dense ResNet50 0.90, Table 6.1)",
+     "partway to it"),
+    ("dense test acc 0.11 at width 32 (thesis: plotted only, Fig. 4.1)", "no reference accuracy"),
+    ("dense base width 16 test acc 0.11 (thesis: width 512, 2.3 M parameters, accuracy plotted only); parents up "
+     "to 4x (0.20 M weights) (thesis 62x)", "no reference accuracy"),
     ("", "no reference accuracy"), ("5,000 training images", "no reference accuracy"),
     ("train acc 0.20 after 3 of its 1000 epochs", "no reference accuracy"),
 ])

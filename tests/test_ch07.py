@@ -18,6 +18,7 @@ from lib.plan import Planned
 from lib.book import checks
 from lib.chapters import ch07_conclusions as ch7
 from lib.chapters import conclusions_design, conclusions_tables as ct
+from lib.chapters import conclusions_text as cx
 from lib.chapters import registry
 from lib.chapters import seed_tests as st
 from lib.chapters import verdicts as vd
@@ -60,11 +61,12 @@ def test_grouping_reads_the_conclusion_field_not_the_id_figure_or_words():
         _v("8-train-coherence-grows-with-width", NOT_HELD, "C4"))
     assert list(r.verdicts["group"]) == ["C3", "chapter 05", "C4"]
     claims = r.claims.set_index("")
-    assert "`4-coherence-grows-with-width` (held)" in claims.loc["C3", "what our runs show"]
+    said = dict(line[4:].split(".** ", 1) for line in cx.conclusion_sentences(r.verdicts).splitlines())
+    assert claims.loc["C3", "claims"] == "1" and said["C3"].startswith("1 of 1 claim held (`4-coherence-grows-with")
     assert claims.loc["C3", "verdict"] == HELD
-    assert claims.loc["C4", "verdict"] == NOT_HELD and "8-train-coherence" in claims.loc["C4", "what our runs show"]
-    assert claims.loc["C8", "verdict"] == NOT_MEASURED
-    assert claims.loc["C8", "what our runs show"] == "no run at this profile"
+    assert claims.loc["C4", "verdict"] == NOT_HELD and "`8-train-coherence-grows-with-width`" in said["C4"]
+    assert claims.loc["C8", "verdict"] == NOT_MEASURED and claims.loc["C8", "claims"] == "0"
+    assert said["C8"] == "No claim measured at this profile bears on it."
     # the chapter whose claim names the conclusion is linked beside the thesis's figures
     assert "[chapter 8](08_what_diffs_measure.ipynb)" in claims.loc["C4", "decided in"]
     assert "[Figure 4.3](04_width.ipynb)" in claims.loc["C4", "decided in"]
@@ -77,14 +79,16 @@ def test_contrary_claims_are_shown_and_counted_against_their_conclusion():
                  _v("6-vit-magnitude-best-wins-global", HELD, "C8", "against"),
                  _v("6-vit-diff-wins-global", INCONCLUSIVE, "C8", "against"))
     row = r.claims.set_index("").loc["C8"]
-    assert row["verdict"] == "held (2 of 2); against it: 1 held, 1 inconclusive"
-    shown = row["what our runs show"].split("<br>")
-    assert shown[-2:] == ["against: `6-vit-magnitude-best-wins-global` (held): "
-                          "numbers of 6-vit-magnitude-best-wins-global",
-                          "against: `6-vit-diff-wins-global` (inconclusive): numbers of 6-vit-diff-wins-global"]
-    table = ch7.every_verdict(SMOKE, r).data.set_index("claim_id")
-    assert table.loc["6-vit-magnitude-best-wins-global", "counted under"] == "C8, against"
-    assert table.loc["5-magnitude-beats-diff-global", "counted under"] == "C8"
+    assert row["verdict"] == "held (2 of 2); against it: 1 held, 1 inconclusive" and row["claims"] == "4 (2 against)"
+    said = cx.conclusion_sentences(r.verdicts).splitlines()[-1]
+    assert said.startswith("* **C8.** 2 of 2 claims for it held (`5-magnitude-beats-diff-global` and "
+                           "`6-resnet-diff-beats-random-layer`). 1 of 2 claims against it held "
+                           "(`6-vit-magnitude-best-wins-global`); 1 is inconclusive: the interval contains zero at 3 "
+                           "seeds")
+    six = r.verdicts[r.verdicts["chapter"] == "06"]
+    table = cx.chapter_table(six)[0].assign(id=list(six["claim_id"])).set_index("id")
+    assert table.loc["6-vit-magnitude-best-wins-global", "conclusion"] == "C8, against"
+    assert table.loc["6-resnet-diff-beats-random-layer", "conclusion"] == "C8"
     line = next(x for x in ch7.headline_markdown(SMOKE, r).splitlines() if x.startswith("| C8 |"))
     assert "held (2 of 2); against it: 1 held, 1 inconclusive" in line
     assert ct.group_counts(r.verdicts).set_index("group").loc["C8", "of them against"] == 2
@@ -105,9 +109,10 @@ def test_every_verdict_is_counted_once_and_the_counts_reconcile():
         assert g.loc["all", k] == sum(v.verdict == k for v in vs)
     assert g.loc["all", "of them against"] == 1
     assert "open question of section 7.2" in g.loc["chapter 08", "bears on"]
-    assert "side checks" in g.loc["chapter 02", "bears on"]
-    other = ct.other_table(r.verdicts)
-    assert len(other) == 4 and "`8-f` (held)<br>`8-g` (inconclusive)" in list(other["claims"])
+    assert g.loc["chapter 02", "bears on"] == "a side check of its chapter"
+    other = ct.other_table(r.verdicts).set_index("question")
+    assert list(other["claims"]) == [1, 1, 2, 1] and other["claims"].sum() == 5  # counts, no list of ids
+    assert other.loc[ct.question_of("08"), "verdicts"] == "1 held, 1 inconclusive"
     text = ch7.headline_markdown(SMOKE, r, prefix="")
     assert "Of the 9 verdicts, 4 bear on the eight conclusions (1 of them against)" in text
     assert "3 answer the open questions of section 7.2" in text and "2 are side checks" in text
@@ -132,8 +137,9 @@ def test_holm_column_on_constructed_p_values():
                  _v("5-d", INCONCLUSIVE, "C6", test=_p(INCONCLUSIVE, 0.3, "d")), _v("5-e", NOT_MEASURED, "C7"))
     # Holm over the 4 measured claims: 0.001 <= 0.05/4 survives; 0.02 > 0.05/3 stops the procedure
     assert list(r.verdicts["holm"]) == [HELD, INCONCLUSIVE, INCONCLUSIVE, INCONCLUSIVE, NOT_MEASURED]
-    shown = ch7.every_verdict(SMOKE, r).data.set_index("claim_id")
-    assert list(shown["after Holm"]) == list(r.verdicts["holm"]) and shown.loc["3-b", "verdict"] == HELD
+    rows = [cx.chapter_table(r.verdicts[r.verdicts["chapter"] == k])[0] for k in ("02", "03", "04", "05")]
+    shown = pd.concat(rows, ignore_index=True).map(cx.visible)
+    assert list(shown["holm"]) == list(r.verdicts["holm"]) and shown.loc[1, "verdict"] == HELD
     claims = r.claims.set_index("")
     assert claims.loc["C2", "verdict"] == HELD and claims.loc["C2", "after Holm"] == INCONCLUSIVE
     text = ch7.headline_markdown(SMOKE, r)
@@ -404,12 +410,136 @@ def test_headline_reaches_the_intro_page(tmp_path, monkeypatch):
 
 
 def test_tables_keep_markdown_and_regimes():
-    assert ct.markdown_table(pd.DataFrame({"a": ["x|y"], "b": [1]})).splitlines() == ["| a | b |", "|---|---|",
-                                                                                      "| x\\|y | 1 |"]
+    from lib.chapters import glossary
+
+    assert glossary.pipe_table(pd.DataFrame({"a": ["x|y"], "b": [1]})).splitlines() == ["| a | b |", "|---|---|",
+                                                                                        "| x\\|y | 1 |"]
     r = gathered(_v("4-a", HELD, "C4", scale="MLP test acc 0.5 (thesis 0.55)"),
                  _v("6-b", NOT_HELD, "C8", scale="ViT dense test acc 0.30 (thesis 0.78)"), _v("6-c", HELD, ""))
     reg = ct.regime_counts(r.verdicts).set_index("regime")
     assert list(reg.index) == ["near the thesis's regime", "far from it", "no reference accuracy"]
-    assert reg.loc["far from it", "claims"] == "6-b" and reg["total"].sum() == 3
+    assert reg.loc["far from it", "total"] == 1 and reg["total"].sum() == 3 and "claims" not in reg
+    assert ct.regime_sentence(r.verdicts) == (
+        "Of the 3 verdicts, 2 name a reference accuracy beside the thesis's: 1 near the thesis's regime, 1 far from "
+        "it; our reference networks reach 0.38 to 0.91 of the thesis's accuracy. The other 1 (of chapter 6) name no "
+        "accuracy of the thesis to compare with.")
     t = ct.verdict_counts(r.verdicts).set_index("chapter")
     assert t.loc["all", "total"] == 3 and t.loc["06", HELD] == 1
+
+
+# ------------------------------------------------------------------------------------------ the page's shape
+def _t(verdict: str, key: str, n: int = 3, **more) -> dict:
+    """A hand-made test over ``n`` seeds with ``verdict`` and fields of :func:`lib.chapters.seed_tests.paired`."""
+    return {**BASE, "verdict": verdict, "p": 0.5, "key": key, "n": n, "seeds_needed": None, "needed_for": None} | more
+
+
+def test_the_chapter_summary_line_counts_every_kind():
+    r = gathered(_v("5-a", HELD, "C6"), _v("5-b", NOT_HELD, ""), _v("5-c", INCONCLUSIVE, "C6"),
+                 _v("5-d", INCONCLUSIVE, ""), _v("5-e", NOT_MEASURED, "C7"))
+    line = cx.chapter_summary(r.verdicts, "05")
+    assert line == ("Chapter 5, pruning fully-connected networks: 5 claims — 1 held, 1 not held, 2 inconclusive, "
+                    "1 not measured")
+    assert cx.chapter_summary(gathered(_v("6-a", HELD)).verdicts, "06") == (
+        "Chapter 6, pruning ResNets and ViTs: 1 claim — 1 held, 0 not held, 0 inconclusive, 0 not measured")
+
+
+def test_what_the_runs_show_is_generated_from_the_verdicts():
+    r = gathered(
+        _v("8-a", HELD, test=_t(HELD, "a") | {"p": 1e-6}), _v("8-b", HELD, test=_t(HELD, "b")),
+        _v("8-c", NOT_HELD, test=_t(NOT_HELD, "c")),
+        _v("8-d", INCONCLUSIVE, test=_t(INCONCLUSIVE, "d", seeds_needed=7, needed_for=HELD)),
+        _v("8-e", INCONCLUSIVE, test=_t(INCONCLUSIVE, "e", seeds_needed=40, needed_for=NOT_HELD)),
+        _v("8-f", INCONCLUSIVE, test=_t(INCONCLUSIVE, "f", needed_for=HELD)),  # beyond MOST_SEEDS
+        _v("8-g", INCONCLUSIVE, test=_t(INCONCLUSIVE, "g", claim="equal", margin=0.1)),
+        _v("8-h", INCONCLUSIVE, test=_t(INCONCLUSIVE, "h", rule="every group")),
+        _v("8-i", NOT_MEASURED))
+    text = cx.what_runs_show(r.verdicts)
+    assert text == (
+        "2 of 9 claims held (`8-a` and `8-b`) and 1 did not (`8-c`); 5 are inconclusive: the interval contains zero "
+        "at 3 seeds for 3, the interval straddles the margin at 3 seeds for 1, the groups are not all decided at 3 "
+        f"seeds for 1 (≈7–40 seeds would decide 2 of them at the observed effects; 1 would need more than "
+        f"{st.MOST_SEEDS}; 2 point neither way); 1 was not measured at this scale. "
+        "1 of the 3 decisive verdicts survives Holm's correction (`8-a`).")
+    # every number in it comes from the frame: another frame, other words
+    one = gathered(_v("3-x", INCONCLUSIVE, test=_t(INCONCLUSIVE, "x", n=2, seeds_needed=5, needed_for=HELD)))
+    assert cx.what_runs_show(one.verdicts) == ("The one claim is inconclusive: the interval contains zero at 2 seeds "
+                                               "(≈5 seeds would decide it at the observed effects).")
+    assert cx.what_runs_show(gathered(_v("5-y", NOT_MEASURED), _v("5-z", NOT_MEASURED)).verdicts) == \
+        "None of the 2 claims was measured at this scale."
+    many = gathered(*[_v(f"9-h{i}", HELD, test=_t(HELD, f"h{i}") | {"p": 1e-9}) for i in range(5)])
+    assert cx.what_runs_show(many.verdicts) == ("5 of 5 claims held (`9-h0`, `9-h1`, `9-h2` and 2 more). All 5 "
+                                                "decisive verdicts survive Holm's correction over every claim tested.")
+
+
+def _cells(markdown: str) -> list[str]:
+    return [c for line in markdown.splitlines() if line.startswith("| ") for c in line.strip()[2:-2].split(" | ")]
+
+
+def test_no_cell_of_chapter_7_holds_more_than_its_limit_and_none_lists_ids():
+    long = "a claim worded at great length, " * 12
+    vs = [_v(f"{k}-claim-with-a-rather-long-identifier-{i}", verdict, c, claim=long,
+             scale="ResNet dense test acc 0.27 (thesis 0.90, Table 6.1)")
+          for k in ("2", "6", "9") for i, (verdict, c) in enumerate([(HELD, "C1"), (INCONCLUSIVE, ""),
+                                                                      (NOT_MEASURED, "C8")])]
+    r = gathered(*vs)
+    page = "\n".join([ch7.conclusions(SMOKE, r), ch7.other_claims(SMOKE, r), ch7.every_verdict(SMOKE, r).data])
+    cells = _cells(page)
+    assert len(cells) > 50 and max(len(cx.visible(c)) for c in cells) <= cx.CELL_CHARS
+    assert all(cx.visible(c).count("claim-with") <= 1 for c in cells)  # no cell lists several claims
+    for f in (ch7.group_table, ch7.regimes, ch7.summary):
+        data = f(SMOKE, r).data
+        assert all(len(str(x)) <= cx.CELL_CHARS for x in data.to_numpy().ravel())
+
+
+def test_each_chapter_is_one_block_with_its_scale_stated_once_and_links_to_its_verdicts():
+    scale = "ResNet dense test acc 0.27 (thesis 0.90, Table 6.1)"
+    r = gathered(_v("6-a", HELD, "C8", scale=scale, figure="Table 6.1"),
+                 _v("6-b", INCONCLUSIVE, "", scale=scale, figure="Table 6.2"),
+                 _v("9-c", NOT_MEASURED, "", scale="100 images"),
+                 _v("9-d", INCONCLUSIVE, "", scale="200 images"))
+    page = ch7.every_verdict(SMOKE, r).data
+    blocks = page.split("</details>")[:-1]
+    assert len(blocks) == 2 and all(b.strip().startswith('<details class="readable"><summary>') for b in blocks)
+    six, nine = blocks
+    assert "<summary><strong>Chapter 6, pruning ResNets and ViTs: 2 claims — 1 held, 0 not held, 1 inconclusive, " \
+           "0 not measured</strong></summary>" in six
+    assert six.count(scale) == 1 and f"**Scale** of these claims: {scale} — far from it (0.30 of the thesis's " \
+           "accuracy)." in six
+    header = next(line for line in six.splitlines() if line.startswith("| claim"))
+    assert header == "| claim | difference [interval] | verdict | after Holm | conclusion | decided in |"
+    assert "Every interval below is over 3 seeds." in six and ", 3 seeds" not in six  # the seeds stated once
+    assert f"[Table 6.1](06_pruning_large.ipynb{cx.verdicts_anchor('06')})" in six
+    assert cx.verdicts_anchor("06") == "#verdicts" and cx.verdicts_anchor("02") == "#summary-of-verdicts"
+    assert "| – |" in six and "A claim with no conclusion (–) is a side check of its chapter." in six
+    # two scales: numbered once, each row gives its number; the unmeasured claim's reason is a note
+    assert "1. 100 images — no reference accuracy; 1 claim" in nine
+    assert "2. 200 images — no reference accuracy; 1 claim" in nine
+    rows = [c for c in _cells(nine) if c.startswith("`9-")]
+    assert rows == ["`9-c` a claim (note 1)", "`9-d` a claim"]
+    assert "**Notes.**\n\n1. numbers of 9-c" in nine
+    header = next(line for line in nine.splitlines() if line.startswith("| claim"))
+    assert "conclusion" not in header and header.endswith("| decided in | scale |")  # all "–": column dropped
+    assert "None of these claims names a conclusion of section 7.1: each is about an open question" in nine
+    # tests on different numbers of seeds: each interval keeps its own
+    mixed = gathered(_v("6-a", HELD, test=_t(HELD, "a", n=3)), _v("6-b", HELD, test=_t(HELD, "b", n=4)))
+    table = cx.chapter_table(mixed.verdicts)[0]
+    assert cx.common_seeds(mixed.verdicts) is None and table["difference [interval], seeds"].str.endswith(
+        (", 3 seeds", ", 4 seeds")).all()
+
+
+def test_the_glossary_gives_human_headers_one_number_format_and_no_empty_columns():
+    from lib.chapters import glossary
+
+    df = pd.DataFrame({"claim_id": ["a", "b"], "train_loss_mean": [0.123456, float("nan")], "n": [3, 12000],
+                       "empty": [None, ""], "holm": [HELD, INCONCLUSIVE]})
+    t = glossary.tidy(df)
+    assert list(t.columns) == ["claim", "train loss (mean)", "seeds", "after Holm"]
+    assert list(t["train loss (mean)"]) == ["0.123", "–"] and list(t["seeds"]) == ["3", "12,000"]
+    assert [glossary.number(x) for x in (0.5, 2.0, 1234.5, 1e-6, "text", None)] == ["0.5", "2", "1,234", "1e-06",
+                                                                                    "text", "–"]
+    assert glossary.human("some_code_name") == "some code name"
+    md = glossary.markdown(df)
+    assert md.startswith('<div class="readable">') and "| claim | train loss (mean) | seeds | after Holm |" in md
+    assert 'class="readable"' in glossary.styled(df, badges=["holm"]).to_html()
+    css = (Path(__file__).resolve().parent.parent / "_static" / "tables.css").read_text()
+    assert ".readable table th" in css and "word-break: keep-all" in css

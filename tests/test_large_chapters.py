@@ -11,7 +11,7 @@ import pytest
 
 import lib.profiles
 from lib.chapters import ch06_pruning_large as ch6
-from lib.chapters import ch07_conclusions as ch7
+from lib.chapters import conclusions_tables as ct
 from lib.chapters import large as lc
 from lib.chapters.thesis import PRUNE_TABLES
 from lib.chapters.verdicts import Verdict
@@ -156,6 +156,6 @@ def test_every_chapter6_claim_names_its_conclusion_where_it_is_written():
 def test_verdict_counts():
     v = verdict_rows(("a", "02", "", "", "", "held", ""), ("b", "02", "", "", "", "inconclusive", ""),
                      ("c", "06", "", "", "", "held", ""))
-    t = ch7.verdict_counts(v).set_index("chapter")
+    t = ct.verdict_counts(v).set_index("chapter")
     assert t.loc["all", "held"] == 2 and t.loc["all", "total"] == 3 and t.loc["06", "inconclusive"] == 0
     assert "tie" not in t.columns

@@ -1,10 +1,12 @@
 """Chapter 7: the conclusions of thesis section 7.1 against the verdicts stored by chapters 2-6, 8 and 9. Trains nothing.
 
-* The eight conclusions (:data:`lib.chapters.conclusions_tables.CONCLUSIONS`) and the tables and sentences over
-  the gathered verdicts are in :mod:`lib.chapters.conclusions_tables`; the list of ways a profile departs from
-  the thesis in :mod:`lib.chapters.conclusions_design`. Both are this chapter's alone. Each claim names, where
-  it is written (:class:`lib.chapters.verdicts.Claim`), the conclusion it bears on (``conclusion``, "" for
-  none) and whether a held verdict speaks for or against it (``bears``); this page only reads those fields
+* The eight conclusions (:data:`lib.chapters.conclusions_tables.CONCLUSIONS`) and the tables over the gathered
+  verdicts are in :mod:`lib.chapters.conclusions_tables`, the sentences written from them in
+  :mod:`lib.chapters.conclusions_text`, its tables' human headers and number format in
+  :mod:`lib.chapters.glossary`; the list of ways a profile departs from the thesis in
+  :mod:`lib.chapters.conclusions_design`. All are this chapter's alone. Each claim names, where it is written
+  (:class:`lib.chapters.verdicts.Claim`), the conclusion it bears on (``conclusion``, "" for none) and whether a
+  held verdict speaks for or against it (``bears``); this page only reads those fields
   (:func:`~lib.chapters.conclusions_tables.group_of`). Claims that bear on none are gathered under their
   chapter's question: chapters 8 and 9 answer the open questions of section 7.2, the others are side checks.
 * :func:`results`: the verdicts chapters 02-06, 08 and 09 stored for the parameters and runs they have at this
@@ -13,11 +15,15 @@
   stale, claims computed from the same numbers (:func:`~lib.chapters.conclusions_tables.duplicate_tests`),
   tests on more replicates than their chapter has seeds). :func:`missing_sources` names the chapters whose
   verdict files are missing or damaged, with the parameters to execute them with; the build runs them first.
-* The page's parts in order: :func:`headline`, :func:`problems`, :func:`method`, :func:`conclusions`,
-  :func:`other_claims`, :func:`group_table`, :func:`multiplicity`, :func:`every_verdict`, :func:`counts`,
-  :func:`regimes`, :func:`changes`, :func:`summary` (:func:`verdicts` is empty: this chapter decides no
-  claim). Everything :func:`changes` says about a chapter's design is read from that chapter's setup and
-  the runs its plan lists (:func:`design`). Chapter links come from :data:`lib.chapters.registry.CHAPTERS`.
+* The page's parts in order: :func:`headline`, :func:`problems`, :func:`method`, :func:`conclusions` (the
+  table, then generated sentences per conclusion), :func:`other_claims`, :func:`group_table`,
+  :func:`multiplicity`, :func:`every_verdict` (one collapsible block per chapter, its scale stated once),
+  :func:`regimes`, :func:`changes`, :func:`in_short` and :func:`summary` (:func:`verdicts` is empty: this
+  chapter decides no claim). Every sentence about the verdicts is generated from them
+  (:func:`~lib.chapters.conclusions_text.what_runs_show`); headers, numbers and missing values follow
+  :mod:`lib.chapters.glossary`. Everything :func:`changes` says about a chapter's design is read from that
+  chapter's setup and the runs its plan lists (:func:`design`). Chapter links come from
+  :data:`lib.chapters.registry.CHAPTERS`.
 """
 from __future__ import annotations
 
@@ -30,16 +36,16 @@ from IPython.display import Markdown
 
 from .. import profiles
 from ..plan import Plan, configs
-from . import conclusions_design
+from . import conclusions_design, glossary
 from . import params as check
 from . import registry
-from .conclusions_tables import (CONCLUSIONS, OPEN_QUESTIONS, as_test, bears_label, conclusion_problems,
-                                 conclusions_table, decided_in, decisive, design_counts, design_of, duplicate_tests,
-                                 group_counts, group_of, holm_column, kinds, markdown_table, method_text,
-                                 multiplicity_sentence, other_table, regime, regime_counts, replicate_problems,
-                                 tested, verdict_counts, weigh)
+from .conclusions_tables import (CONCLUSIONS, OPEN_QUESTIONS, conclusion_problems, conclusions_table, decided_in,
+                                 decisive, design_counts, design_of, duplicate_tests, group_counts, group_of,
+                                 holm_column, kinds, method_text, multiplicity_sentence, other_table, regime,
+                                 regime_counts, regime_sentence, replicate_problems, tested, weigh)
+from .conclusions_text import chapter_block, conclusion_sentences, what_runs_show
 from .seed_tests import ALPHA, HELD, NOT_HELD, NOT_MEASURED, VERDICTS, chance_decisive
-from .verdicts import Verdict, interval_text, load_for, run_hashes, shown_verdict, unreadable, with_badges
+from .verdicts import Verdict, load_for, run_hashes, unreadable
 
 
 @dataclass(frozen=True)
@@ -213,13 +219,14 @@ def method(s: Setup, r: Results) -> str:
     if not len(d):
         return method_text()
     rows = "\n".join(f"* {row.design}: {row.claims}" for row in d.itertuples())
-    return (method_text() + f"\n\nThe {r.tested} claims measured at profile `{s.profile.name}`, by design (the ids "
-            "are in the table *Every verdict*, column *design*):\n\n" + rows)
+    return (method_text() + f"\n\nThe {r.tested} claims measured at profile `{s.profile.name}`, by design:\n\n"
+            + rows)
 
 
 def conclusions(s: Setup, r: Results) -> str:
-    """The conclusions table as Markdown (its links and code spans render)."""
-    return markdown_table(r.claims)
+    """Markdown: the conclusions table (its links render; headers per :mod:`lib.chapters.glossary`), then one
+    item per conclusion saying what its claims show (:func:`~lib.chapters.conclusions_text.conclusion_sentences`)."""
+    return glossary.markdown(r.claims) + "\n\n" + conclusion_sentences(r.verdicts)
 
 
 def other_claims(s: Setup, r: Results) -> str:
@@ -227,12 +234,13 @@ def other_claims(s: Setup, r: Results) -> str:
     t = other_table(r.verdicts)
     if not len(r.verdicts):
         return f"No verdict is stored for profile `{s.profile.name}` and these parameters."
-    return markdown_table(t) if len(t) else "Every stored claim names one of the eight conclusions."
+    return glossary.markdown(t) if len(t) else "Every stored claim names one of the eight conclusions."
 
 
 def group_table(s: Setup, r: Results) -> "pd.io.formats.style.Styler":
     """The verdicts per group and kind (:func:`group_counts`): every verdict counted once, the last row the total."""
-    return group_counts(r.verdicts).style.hide(axis="index").set_properties(**{"text-align": "left"})
+    t = group_counts(r.verdicts)
+    return glossary.styled(t.assign(group=t["group"].str.replace(" ", "\u00a0")))  # "chapter 02" on one line
 
 
 def multiplicity(s: Setup, r: Results) -> str:
@@ -242,36 +250,39 @@ def multiplicity(s: Setup, r: Results) -> str:
     return multiplicity_sentence(r.verdicts, s.profile.name)
 
 
-def every_verdict(s: Setup, r: Results) -> Any:
-    """Every verdict with its interval, the verdict as shown (with the seeds an inconclusive one would need),
-    the verdict after Holm's correction over every measured claim, where it is counted (a conclusion, a
-    conclusion it speaks against, or its chapter's question), its scale and regime (a Styler), or
-    a Markdown note when none is stored."""
+def every_verdict(s: Setup, r: Results) -> Markdown:
+    """Markdown: every verdict, one collapsible block per chapter in :data:`SOURCES` order
+    (:func:`~lib.chapters.conclusions_text.chapter_block`): its one-line count, what its runs show, its scale
+    stated once, and a table with each claim's interval, verdict as shown (with the seeds an inconclusive one
+    would need), verdict after Holm's correction over every measured claim, the conclusion it counts towards
+    and a link to where its chapter decides it; or a note when none is stored."""
     if not len(r.verdicts):
         return Markdown(f"No verdict is stored for profile `{s.profile.name}` and these parameters: run chapters "
                         "02-06, 08 and 09 first.")
     v = r.verdicts
-    ours = [o + (f" (note: {n})" if isinstance(n, str) and n else "") for o, n in zip(v["ours"], v["note"])]
-    # the thesis's statement stays in each chapter's own verdict table, the designs in their count table: at
-    # 1280 px this table must fit the content column
-    df = pd.DataFrame({"claim_id": v["claim_id"], "claim": v["claim"], "ours": ours,
-                       "difference [interval], seeds": v["test"].map(lambda t: interval_text(t) if as_test(t) else ""),
-                       "verdict": [shown_verdict(a, as_test(b)) for a, b in zip(v["verdict"], v["test"])],
-                       "after Holm": v["holm"], "counted under": [bears_label(row) for _, row in v.iterrows()],
-                       "scale (regime)": [f"{a} ({b})" if a else b for a, b in zip(v["scale"], v["regime"])],
-                       "decided by": v["figure"]})
-    return with_badges(with_badges(df.style.hide(axis="index"), "after Holm")
-                       .set_properties(**{"text-align": "left", "vertical-align": "top"}))
-
-
-def counts(s: Setup, r: Results) -> "pd.io.formats.style.Styler":
-    """Stored verdicts per chapter and kind (:func:`verdict_counts`)."""
-    return verdict_counts(r.verdicts).style.hide(axis="index")
+    blocks = [chapter_block(v[v["chapter"] == key], key) for key in SOURCES if (v["chapter"] == key).any()]
+    blocks += [chapter_block(v[v["chapter"] == key], key) for key in sorted(set(v["chapter"]) - set(SOURCES))]
+    return Markdown("\n\n".join(blocks))
 
 
 def regimes(s: Setup, r: Results) -> "pd.io.formats.style.Styler":
-    """Verdicts grouped by how close to the thesis's regime they were measured (:func:`regime_counts`)."""
-    return regime_counts(r.verdicts).style.hide(axis="index").set_properties(**{"text-align": "left"})
+    """Verdicts grouped by how close to the thesis's regime they were measured (:func:`regime_counts`); the
+    sentence above it is :func:`regime_text`."""
+    return glossary.styled(regime_counts(r.verdicts))
+
+
+def regime_text(s: Setup, r: Results) -> str:
+    """Markdown: how many verdicts name a reference accuracy, in which regimes, and the range of ours / the
+    thesis's (:func:`~lib.chapters.conclusions_tables.regime_sentence`)."""
+    return regime_sentence(r.verdicts)
+
+
+def in_short(s: Setup, r: Results) -> str:
+    """Markdown: what every stored verdict together shows (:func:`~lib.chapters.conclusions_text.what_runs_show`
+    over all of them), or that none is stored."""
+    if not len(r.verdicts):
+        return f"No verdict is stored for profile `{s.profile.name}`."
+    return f"At profile `{s.profile.name}`: " + what_runs_show(r.verdicts)
 
 
 def summary(s: Setup, r: Results) -> "pd.io.formats.style.Styler":
@@ -289,7 +300,7 @@ def summary(s: Setup, r: Results) -> "pd.io.formats.style.Styler":
         "count": [len(v), *[int(c.get(k, 0)) for k in VERDICTS], r.tested, decisive(v),
                   f"{chance_decisive(r.tested):.1f}", int(h.get(HELD, 0)), int(h.get(NOT_HELD, 0)),
                   f"{r.measured} of {len(r.claims)}", len(r.problems), len(r.duplicates)],
-    }).style.hide(axis="index")
+    }).style.hide(axis="index").set_table_attributes(f'class="{glossary.READABLE}"')
 
 
 # ------------------------------------------------------------------------------------- headline

@@ -4,8 +4,11 @@ of thesis section 7.1 (:data:`CONCLUSIONS`) and the group each verdict is counte
 conclusions table and the per-group counts, the checks that one question is one claim
 (:func:`duplicate_tests`) and that a test has no more replicates than its chapter has seeds, how each
 verdict was made (:func:`design_of`, :func:`method_text`), the count of tested and decisive claims with
-Holm's correction over all of them (:func:`multiplicity_sentence`), and how close to the thesis's regime
-each verdict was measured (:func:`regime`).
+Holm's correction over all of them (:func:`multiplicity_sentence`), how close to the thesis's regime
+each verdict was measured (:func:`regime`, :func:`regime_sentence`), and what the runs show, generated from
+the verdicts: sentences for any set of claims (:func:`what_runs_show`), a one-line count per chapter
+(:func:`chapter_summary`) and each chapter's verdicts as a collapsible block with its scale stated once
+(:func:`chapter_block`). Headers, numbers and missing values follow :mod:`lib.chapters.glossary`.
 """
 from __future__ import annotations
 
@@ -17,9 +20,9 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import pandas as pd
 
-from . import registry
-from .seed_tests import (ALPHA, HELD, MOST_SEEDS, NOT_HELD, NOT_MEASURED, POWER, VERDICTS, chance_decisive,
-                         holm_verdicts)
+from . import glossary, registry
+from .seed_tests import (ALPHA, HELD, MOST_SEEDS, NOT_HELD, NOT_MEASURED, POWER, VERDICTS,
+                         chance_decisive, holm_verdicts)
 from .verdicts import combine
 
 
@@ -87,16 +90,29 @@ def question_of(chapter: str) -> str:
     c = registry.get(chapter)
     role = ("an open question of section 7.2" if c.key in OPEN_QUESTIONS
             else "side checks, bearing on none of the eight conclusions")
-    return f"Chapter {int(c.key)}, {c.title.lower()}: {role}"
+    return f"Chapter {int(c.key)}, {title_of(c.key)}: {role}"
 
 
-def bears_label(row: Mapping[str, Any]) -> str:
-    """Where a verdict is counted, as the every-verdict table shows it: "C3", "C8, against", "chapter 8's open
-    question (7.2)" or "chapter 3's side check"."""
-    if row["conclusion"]:
-        return row["conclusion"] + (", against" if row["bears"] == "against" else "")
-    ch = str(row["chapter"])
-    return f"chapter {int(ch)}'s " + ("open question (7.2)" if ch in OPEN_QUESTIONS else "side check")
+def role_of(chapter: str) -> str:
+    """What a claim of ``chapter`` that names no conclusion is, in a few words: "an open question of section 7.2"
+    (chapters in :data:`OPEN_QUESTIONS`) or "a side check of its chapter"."""
+    return "an open question of section 7.2" if str(chapter) in OPEN_QUESTIONS else "a side check of its chapter"
+
+
+def title_of(chapter: str) -> str:
+    """The chapter's title from the registry with its first letter in lower case ("pruning ResNets and ViTs")."""
+    t = registry.get(chapter).title
+    return t[:1].lower() + t[1:]
+
+
+def bears_label(row: Any) -> str:
+    """The conclusion a verdict counts towards, as a chapter's table of verdicts shows it: "C3", "C8, against",
+    or :data:`lib.chapters.glossary.MISSING` for a claim naming none (its chapter's question, said above the
+    table). ``row``: a mapping or a named tuple with ``conclusion`` and ``bears``."""
+    conclusion, bears = (row["conclusion"], row["bears"]) if isinstance(row, Mapping) else (row.conclusion, row.bears)
+    if not conclusion:
+        return glossary.MISSING
+    return conclusion + (", against" if bears == "against" else "")
 
 
 def link(text: str, chapter: str) -> str:
@@ -129,40 +145,39 @@ def decided_in(key: str, chapters: Iterable[str], prefix: str = "") -> str:
     return ", ".join(f"[{t}]({prefix}{registry.get(ch).stem}.ipynb)" for t, ch in links)
 
 
-def _line(r: Any) -> str:
-    return (("against: " if r.bears == "against" else "") + f"`{r.claim_id}` ({r.verdict}): {r.ours}")
+def claims_count(rows: pd.DataFrame) -> str:
+    """How many claims bear on one conclusion, with those against it: "3", "4 (2 against)"."""
+    against = int((rows["bears"] == "against").sum()) if len(rows) else 0
+    return f"{len(rows)}" + (f" ({against} against)" if against else "")
 
 
 def conclusions_table(verdicts: pd.DataFrame) -> pd.DataFrame:
     """One row per conclusion of section 7.1: our wording, where it is decided (Markdown links to the
-    chapter notebooks), what our runs show (each claim naming it, contrary ones marked "against", with
-    its numbers), the verdict (:func:`weigh`) and the verdict after Holm's correction (column ``holm``).
-    ``verdicts``: a gathered table (:func:`~lib.chapters.ch07_conclusions.gather`). No claim: "not measured at
-    this scale"."""
+    chapter notebooks), how many claims bear on it (:func:`claims_count`), the verdict (:func:`weigh`) and
+    the verdict after Holm's correction (column ``holm``); what the claims show is said in sentences below the
+    table (:func:`conclusion_sentences`). ``verdicts``: a gathered table
+    (:func:`~lib.chapters.ch07_conclusions.gather`). No claim: "not measured at this scale"."""
     rows = []
     for c in CONCLUSIONS:
         mine = verdicts[verdicts["group"] == c.key] if len(verdicts) else verdicts
-        ordered = pd.concat([mine[mine["bears"] != "against"], mine[mine["bears"] == "against"]]) if len(mine) else mine
         rows.append({"": c.key, "conclusion (thesis 7.1, our words)": c.text,
                      "decided in": decided_in(c.key, mine["chapter"] if len(mine) else []),
-                     "what our runs show": ("<br>".join(_line(r) for r in ordered.itertuples())
-                                            or "no run at this profile"),
-                     "verdict": weigh(mine), "after Holm": weigh(mine, "holm")})
+                     "claims": claims_count(mine), "verdict": weigh(mine), "after Holm": weigh(mine, "holm")})
     return pd.DataFrame(rows)
 
 
 def other_table(verdicts: pd.DataFrame) -> pd.DataFrame:
     """One row per chapter whose claims name no conclusion: the question they answer (:func:`question_of`),
-    the claims with their verdicts, and their counts (plain and after Holm)."""
+    how many claims, and their verdicts (plain and after Holm); the claims themselves are in the chapter's
+    block of verdicts (:func:`chapter_block`)."""
     rows = []
     for g in group_order(verdicts["group"]) if len(verdicts) else []:
         if not g.startswith("chapter "):
             continue
         mine = verdicts[verdicts["group"] == g]
         chapter = str(mine["chapter"].iloc[0])
-        rows.append({"question": question_of(chapter), "claims": "<br>".join(
-            f"`{r.claim_id}` ({r.verdict})" for r in mine.itertuples()),
-            "verdicts": kinds(mine["verdict"]), "after Holm": kinds(mine["holm"])})
+        rows.append({"question": question_of(chapter), "claims": len(mine),
+                     "verdicts": kinds(mine["verdict"]), "after Holm": kinds(mine["holm"])})
     return pd.DataFrame(rows, columns=["question", "claims", "verdicts", "after Holm"])
 
 
@@ -175,8 +190,8 @@ def group_counts(verdicts: pd.DataFrame, column: str = "verdict") -> pd.DataFram
     for g in group_order(verdicts["group"]) if len(verdicts) else []:
         mine = verdicts[verdicts["group"] == g]
         c = mine[column].value_counts()
-        what = (g if g in KEYS else question_of(str(mine["chapter"].iloc[0])) if g.startswith("chapter ")
-                else f"{g}: no such conclusion")
+        what = ("a conclusion of section 7.1" if g in KEYS else role_of(str(mine["chapter"].iloc[0]))
+                if g.startswith("chapter ") else f"{g}: no such conclusion")
         rows.append({"group": g, "bears on": what, **{k: int(c.get(k, 0)) for k in VERDICTS},
                      "of them against": int((mine["bears"] == "against").sum()), "total": len(mine)})
     out = pd.DataFrame(rows, columns=cols)
@@ -246,13 +261,12 @@ def design_of(test: Any) -> str:
 
 
 def design_counts(verdicts: pd.DataFrame) -> pd.DataFrame:
-    """The measured verdicts per design (:func:`design_of`): design, claims, their ids."""
+    """The measured verdicts per design (:func:`design_of`): design and number of claims."""
     m = verdicts[verdicts["verdict"] != NOT_MEASURED] if len(verdicts) else verdicts
     if not len(m):
-        return pd.DataFrame(columns=["design", "claims", "claim ids"])
+        return pd.DataFrame(columns=["design", "claims"])
     d = m.assign(design=m["test"].map(design_of))
-    return (d.groupby("design", sort=True)["claim_id"].agg(claims="size", ids=lambda s: ", ".join(s))
-            .reset_index().rename(columns={"ids": "claim ids"}))
+    return d.groupby("design", sort=True).size().rename("claims").reset_index()
 
 
 def method_text() -> str:
@@ -333,18 +347,6 @@ def verdict_counts(verdicts: pd.DataFrame) -> pd.DataFrame:
     return t.reset_index()
 
 
-def _cell(x: object) -> str:
-    return str(x).replace("|", "\\|").replace("\n", " ")
-
-
-def markdown_table(df: pd.DataFrame) -> str:
-    """A pipe table (Markdown) of ``df``; cells may hold Markdown (links, code, <br>)."""
-    head = "| " + " | ".join(_cell(c) for c in df.columns) + " |"
-    sep = "|" + "|".join("---" for _ in df.columns) + "|"
-    body = ["| " + " | ".join(_cell(x) for x in row) + " |" for row in df.itertuples(index=False)]
-    return "\n".join([head, sep, *body])
-
-
 # ------------------------------------------------------------------------------------- regimes
 #: A claim measured with its reference networks at this share of the thesis's accuracy or more counts
 #: as measured near the thesis's regime (a tenth below the thesis's number).
@@ -353,9 +355,11 @@ NEAR_RATIO = 0.9
 FAR_RATIO = 0.5
 REGIMES = ("near the thesis's regime", "partway to it", "far from it", "no reference accuracy")
 #: The forms of "ours (thesis's)" a ``scale`` field may take: "0.27 (thesis 0.90" and "acc 0.12 after 2 of
-#: 300 epochs (its dense resnet 0.90" (an accuracy, then in the next parenthesis the thesis's number).
+#: 300 epochs (its dense ResNet50 0.90" (an accuracy, then in the next parenthesis the thesis's number, after
+#: words only: "ResNet50" is a name, "(thesis: plotted only, Fig. 4.1)" and "(thesis 62x)" give no accuracy).
 _SCALE = (re.compile(r"(\d+(?:\.\d+)?)\s*%?\s*\(thesis\s+(\d+(?:\.\d+)?)"),
-          re.compile(r"acc\w*\s+(\d+(?:\.\d+)?)\s*%?[^;()]*?\((?:thesis|its)\b[^\d;)]*?(\d+(?:\.\d+)?)"))
+          re.compile(r"acc\w*\s+(\d+(?:\.\d+)?)\s*%?[^;()]*?\((?:thesis|its)\b(?:\s+[A-Za-z][\w-]*)*\s+"
+                     r"(\d+(?:\.\d+)?)\b(?!\.)"))
 
 
 def scale_ratio(scale: str) -> float | None:
@@ -378,8 +382,9 @@ def regime(scale: str) -> str:
 
 
 def regime_counts(verdicts: pd.DataFrame) -> pd.DataFrame:
-    """Verdicts per regime (rows in :data:`REGIMES` order, only those present) and kind, with the claims."""
-    cols = ["regime", *VERDICTS, "total", "claims"]
+    """Verdicts per regime (rows in :data:`REGIMES` order, only those present) and kind, with the total; which
+    claim sits in which regime is said in its chapter's block (:func:`chapter_block`, its scales)."""
+    cols = ["regime", *VERDICTS, "total"]
     if not len(verdicts):
         return pd.DataFrame(columns=cols)
     reg = verdicts["regime"] if "regime" in verdicts else verdicts["scale"].map(regime)
@@ -388,6 +393,36 @@ def regime_counts(verdicts: pd.DataFrame) -> pd.DataFrame:
         mine = verdicts[reg == name]
         if len(mine):
             c = mine["verdict"].value_counts()
-            rows.append({"regime": name, **{k: int(c.get(k, 0)) for k in VERDICTS}, "total": len(mine),
-                         "claims": ", ".join(mine["claim_id"])})
+            rows.append({"regime": name, **{k: int(c.get(k, 0)) for k in VERDICTS}, "total": len(mine)})
     return pd.DataFrame(rows, columns=cols)
+
+
+def _chapters(keys: Iterable[str]) -> str:
+    """'chapter 8', 'chapters 8 and 9', 'chapters 2, 3 and 8'."""
+    ks = [str(int(k)) for k in sorted(set(keys))]
+    return (f"chapter {ks[0]}" if len(ks) == 1 else f"chapters {', '.join(ks[:-1])} and {ks[-1]}") if ks else ""
+
+
+def regime_sentence(verdicts: pd.DataFrame) -> str:
+    """Markdown: how many verdicts name a reference accuracy beside the thesis's, how many fall in each regime
+    (:func:`regime`), the range of the ratios ours / thesis's (:func:`scale_ratio`), and the chapters of the
+    verdicts that name none."""
+    if not len(verdicts):
+        return "No verdict is stored."
+    ratio = verdicts["scale"].map(scale_ratio)
+    has = verdicts[ratio.notna()]
+    none = verdicts[ratio.isna()]
+    reg = has["scale"].map(regime)
+    present = [(name, int((reg == name).sum())) for name in REGIMES[:3] if (reg == name).any()]
+    if not len(has):
+        return f"None of the {len(verdicts)} verdicts names a reference accuracy beside the thesis's."
+    where = (f"all {len(has)} {present[0][0]}" if len(present) == 1
+             else ", ".join(f"{k} {name}" for name, k in present))
+    lo, hi = float(ratio.min()), float(ratio.max())
+    span = f"{lo:.2f}" if round(lo, 2) == round(hi, 2) else f"{lo:.2f} to {hi:.2f}"
+    text = (f"Of the {len(verdicts)} verdicts, {len(has)} name a reference accuracy beside the thesis's: {where}; "
+            f"our reference networks reach {span} of the thesis's accuracy.")
+    if len(none):
+        text += (f" The other {len(none)} (of {_chapters(none['chapter'])}) name no accuracy of the thesis to compare "
+                 "with.")
+    return text
