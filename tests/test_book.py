@@ -182,13 +182,15 @@ def test_status_markdown_table():
     }
     sha = {"02": "aaa", "03": "new", "04": "ccc"}
     md = status.status_markdown(records, {"02": {"profile": "cpu", "epochs": None}}, sha, "now")
-    rows = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]]
+    rows = {line.split("](")[1].split(")")[0]: [c.strip() for c in line.split("|")[2:-1]]
             for line in md.splitlines() if line.startswith("| [")}
-    assert rows["[02_coherence](chapters/02_coherence.ipynb)"][:5] == ["smoke", "12.3", "2026-01-01 10:00", "ok", "`epochs=2`"]
-    assert rows["[03_diffs](chapters/03_diffs.ipynb)"][3] == "stale"
-    assert rows["[04_width](chapters/04_width.ipynb)"][1:4] == ["–", "2026-01-01 10:02", "failed"]
-    assert rows["[07_conclusions](chapters/07_conclusions.ipynb)"][3] == "not run"
-    assert "Total execution time of the chapters shown: 17.3 s." in md
+    # in this build | profile | time | runs trained | runs found | executed | result | parameters set
+    assert rows["chapters/02_coherence.ipynb"] == ["executed", "smoke", "12.3 s", "–", "–", "2026-01-01 10:00", "ok",
+                                                   "`epochs=2`"]
+    assert rows["chapters/03_diffs.ipynb"][6].startswith("stale")
+    assert rows["chapters/04_width.ipynb"][2:7] == ["–", "–", "–", "2026-01-01 10:02", "failed"]
+    assert rows["chapters/07_conclusions.ipynb"][0].startswith("not run")
+    assert "in all 17.3 s." in md
     assert "Mixed profiles" in md
     assert "| 02 | `epochs` | `None` |" in md
 
@@ -306,15 +308,17 @@ def _cache(cfg, info=None):
 def test_training_rows_count_own_cached_and_shared_runs(run_cache):
     records = {k: {"parameters": {"profile": "smoke"}} for k in ("02", "03", "04")}
     rows = status.training_rows(records)
-    assert rows[0].startswith("| 02_coherence | 12 | 0 | – |")  # 2 archs x 2 seeds x 3 runs, none cached
-    assert rows[1] == "| 03_diffs | 0 | 0 | – | 8 |"  # chapter 3 reuses chapter 2's runs (every seed)
+    label = {c.key: f"{int(c.key)}. {c.title}" for c in registry.CHAPTERS}
+    assert rows[0].startswith(f"| {label['02']} | 12 | 0 | – |")  # 2 archs x 2 seeds x 3 runs, none cached
+    assert rows[1] == f"| {label['03']} | 0 | 0 | – | 8 |"  # chapter 3 reuses chapter 2's runs (every seed)
     # a cached run with a recorded time, and one without
     cfgs = configs(registry.plan("04", profile="smoke"))
     _cache(cfgs[0], {"train_seconds": 90.0})
     _cache(cfgs[1])
-    assert status.training_rows(records)[2] == "| 04_width | 4 | 2 | 1.5 min (+1 runs without a recorded time) | 4 |"  # + chapter 2 real runs
+    assert status.training_rows(records)[2] == (f"| {label['04']} | 4 | 2 | 1.5 min (+1 runs without a recorded time) "
+                                                "| 4 |")  # + chapter 2 real runs
     md = status.status_markdown(records, {}, {}, "now", status.training_rows(records))
-    assert "## Training behind each chapter" in md and "| 04_width | 4 | 2 |" in md
+    assert "## Training behind each chapter" in md and f"| {label['04']} | 4 | 2 |" in md
 
 
 def test_measured_builds_table_on_the_status_page(tmp_path):
@@ -326,16 +330,18 @@ def test_measured_builds_table_on_the_status_page(tmp_path):
         {"label": "after", "date": "2026-12-02", "commit": "c93cb61", "machine": "2 cores", "note": "quiet",
          "minutes": {"02": 5.0}, "total": 20.0}]}))
     lines = status.measured_builds(f)
-    assert lines[0] == "| Chapter | before (2026-12-02, `50c6f5e`) | after (2026-12-02, `c93cb61`) |"
-    assert "| 02 | 8.0 | 5.0 |" in lines and "| 05 | 28.5 | - |" in lines and "| **total** | **40.0** | **20.0** |" in lines
+    # the latest build only, its code version labelled as such; no history of the earlier ones
+    assert lines[:3] == ["| measured (UTC date) | machine | code version | minutes in all |", "|---|---|---|---:|",
+                         "| 2026-12-02 | 2 cores | `c93cb61` | **20.0** |"]
+    assert "| training and notebook | 5.0 |" in lines and not any("50c6f5e" in x or "before" in x for x in lines)
     md = status.status_markdown({}, {}, {}, "now", None, lines)
-    assert "## Builds measured from an empty run cache" in md and "| 05 | 28.5 | - |" in md
-    assert "## Builds measured" not in status.status_markdown({}, {}, {}, "now")
+    assert "## A whole build from an empty run cache" in md and "| 2026-12-02 | 2 cores |" in md
+    assert "## A whole build" not in status.status_markdown({}, {}, {}, "now")
 
 
 def test_the_committed_measured_builds_file_renders():
     lines = status.measured_builds()
-    assert lines and lines[0].startswith("| Chapter |") and any(x.startswith("| **total** |") for x in lines)
+    assert lines and lines[0].startswith("| measured (UTC date) |") and lines[-1].startswith("| training and notebook |")
 
 
 # ---- training the plan before the notebook, and what the notebook may train -----------------
@@ -471,7 +477,8 @@ def test_intro_build_time_comes_from_the_measured_builds(tmp_path):
                                         {"label": "new", "date": "d1", "commit": "b", "machine": "2 cores", "note": "",
                                          "minutes": {"02": 3.0, "05": 20.25}, "total": 61.04}]}))
     text = status.latest_build_sentence(f)
-    assert "**61.0 minutes**" in text and "chapter 05 alone 20.2" in text and "`b`" in text
+    assert "**61.0 minutes**" in text and "chapter 5 alone 20.2" in text and "a machine with 2 cores" in text
+    assert "`b`" not in text and "new" not in text  # neither the code version nor the label: not for a reader
     assert "No build" in status.latest_build_sentence(tmp_path / "missing.json")
     intro = (ROOT / "intro.md").read_text()
     assert execute.TIMES_MARKER in intro and "minutes" not in intro.split("## Rerunning it")[1].split("[Reproduce]")[0]

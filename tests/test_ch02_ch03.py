@@ -287,10 +287,11 @@ def test_epoch_0_is_said_where_the_peaks_are_shown(monkeypatch):
     peak = ch2.peak_claim("vit", "vit_tiny", [0.3, 0.31], [0.1, 0.12]).verdict
     assert "epoch 0" in fresh.note and "trained-init" in fresh.note and "epoch 0" in peak.note
     captions = []
-    monkeypatch.setattr(ch2, "show", lambda fig, number, caption, prov: captions.append((number, caption)))
+    monkeypatch.setattr(ch2, "show", lambda fig, number, caption, prov, data=None: captions.append((number, caption)))
     monkeypatch.setattr(ch2.rd, "fig_coherence_runs", lambda *a, **k: None)
     monkeypatch.setattr(ch2.rd, "fig_curves", lambda *a, **k: None)
-    r = ch2.Results({"cnn": {0: {}}, "vit": {0: {}}}, 0, {"cnn": None, "vit": None})
+    empty = pd.DataFrame(columns=["run", "metric", "epoch", "value"])
+    r = ch2.Results({"cnn": {0: {}}, "vit": {0: {}}}, 0, {"cnn": empty, "vit": empty})
     ch2.figure_2_4(s, r)
     ch2.figure_2_4b(s, r)
     monkeypatch.setattr(ch2, "stats_n", lambda *a: 100)

@@ -106,7 +106,7 @@ def test_coherence_figures_draw_the_floor():
     cv = _synthetic_curves()
     f = rd.fig_curves(cv, "t", 256)
     assert _has_floor(f.axes[0], 256) and not _has_floor(f.axes[1], 256)
-    assert any("floor 1/n (n = 256" in t.get_text() for t in f.axes[0].get_legend().get_texts())
+    assert any("floor 1/n (n = 256" in t.get_text() for t in f.legends[0].get_texts())
     g = rd.fig_coherence_runs(cv, "t", 100)
     assert _has_floor(g.axes[0], 100)
     plt.close(f)

@@ -8,9 +8,12 @@ Modules, each with one job:
 * :mod:`.progress`  trains a chapter's planned runs stage by stage, one plain line per run
 * :mod:`.execute`   kernel spec, papermill, staging the sources, folding code cells, ``jupyter-book build``
 * :mod:`.status`    ``_build/status.json`` records, the generated Status page, whether the last build finished
+* :mod:`.front`     the intro's first screen: the scale reached, verdict counts per chapter and per conclusion
 * :mod:`.lock`      one build at a time per clone (``flock`` on ``_build/build.lock``)
 * :mod:`.checks`    figures/tables/captions/errors per chapter, page assets, runs a notebook trained unplanned
-* :mod:`.assets`    the local MathJax / require.js / html-manager for ``--offline``
+* :mod:`.assets`    the local MathJax / require.js / html-manager / Vega for ``--offline``
+* :mod:`.vega_pages` the Sphinx hook that loads Vega in the head of the pages with an explorer
+* :mod:`.explorers` every explorer's controls changed in headless Chromium, its drawing compared
 * :mod:`.build`     the steps in order (what the script calls)
 
 This package sits above :mod:`lib.chapters` (the chapter list, parameters and plans) and the engine

@@ -1,4 +1,5 @@
-"""Local copies of MathJax, require.js and the ipywidgets html-manager, so the HTML reads offline.
+"""Local copies of MathJax, require.js, the ipywidgets html-manager and Vega (the explorers), so the HTML reads
+offline.
 
 By default every build uses local copies: fetched once from the npm registry into
 ``_static_offline/vendor/`` (outside ``_static/``, git-ignored, reused by later builds). When they are
@@ -15,6 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from ..chapters.explore import VEGA_SCRIPTS
 from .layout import ROOT, VENDOR, BuildError
 
 #: npm packages for offline reading, pinned to what the CDN defaults load:
@@ -27,6 +29,14 @@ OFFLINE_PACKAGES: dict[str, dict[str, Any]] = {
                                       "keep": ("dist/", "LICENSE", "package.json"),
                                       # only embed-amd.js (+ its fonts) is loaded
                                       "drop_suffix": (".map", "/embed.js", ".embed.js", "/libembed-amd.js")},
+    # The explorers (lib/chapters/explore.py): what the pinned Altair targets (altair 6.3: alt.VEGALITE_VERSION
+    # 6.4.1, alt.VEGA_VERSION 6, alt.VEGAEMBED_VERSION 7; the newest 6.x and 7.x); tests/test_explorers.py checks.
+    "vega": {"version": "6.3.0", "dir": "vega", "keep": ("build/vega.min.js", "LICENSE"),
+             "drop_suffix": (".map",)},
+    "vega-lite": {"version": "6.4.1", "dir": "vega-lite", "keep": ("build/vega-lite.min.js", "LICENSE"),
+                  "drop_suffix": (".map",)},
+    "vega-embed": {"version": "7.3.0", "dir": "vega-embed", "keep": ("build/vega-embed.min.js", "LICENSE"),
+                   "drop_suffix": (".map",)},
 }
 #: Paths in the HTML root (html_extra_path copies VENDOR's parent there); Sphinx/myst-nb treat a
 #: relative script path as relative to _static/, hence the leading "../".
@@ -59,6 +69,11 @@ OFFLINE_WIDGETS_JS = {
     # CDN address is given for one (the built pages then name no CDN at all).
     "../vendor/html-manager/dist/embed-amd.js": {},
 }
+#: The explorers' scripts as the staged config gives them to :mod:`lib.book.vega_pages` (which adds them to the
+#: pages with an explorer, before require.js): the local copies, or (``--cdn``) the same versions from jsDelivr.
+OFFLINE_VEGA_JS = [f"../vendor/{f}" for f in VEGA_SCRIPTS]
+CDN_VEGA_JS = [f"https://cdn.jsdelivr.net/npm/{f.split('/')[0]}@{OFFLINE_PACKAGES[f.split('/')[0]]['version']}/"
+               + f.split("/", 1)[1] for f in VEGA_SCRIPTS]
 #: Seconds ``npm pack`` may take before the fetch counts as failed (no network: fall back to CDNs).
 NPM_TIMEOUT_S = 60
 
@@ -78,10 +93,10 @@ def use_offline(*, offline: bool, cdn: bool) -> bool:
         fetch_offline_assets()
     except BuildError as exc:
         first = str(exc).strip().splitlines()[0]
-        print(f"note: could not fetch MathJax / require.js / html-manager ({first}); this build's HTML loads them "
+        print(f"note: could not fetch MathJax / require.js / html-manager / Vega ({first}); this build's HTML loads them "
               "from CDNs, so maths and widgets need the network (retry with --offline, or --cdn to silence this)")
         return False
-    print(f"using the local MathJax / require.js / html-manager in {VENDOR.relative_to(ROOT)} (--cdn to not)")
+    print(f"using the local MathJax / require.js / html-manager / Vega in {VENDOR.relative_to(ROOT)} (--cdn to not)")
     return True
 
 
@@ -94,7 +109,7 @@ def fetch_offline_assets(dest: Path = VENDOR, *, force: bool = False) -> Path:
         return dest
     npm = shutil.which("npm")
     if not npm:
-        raise BuildError("npm is needed to fetch MathJax, require.js and the ipywidgets html-manager once "
+        raise BuildError("npm is needed to fetch MathJax, require.js, the ipywidgets html-manager and Vega once "
                          "(e.g. apt-get install npm)")
     print(f"fetching offline assets into {dest} ...", flush=True)
     with tempfile.TemporaryDirectory() as tmp:

@@ -44,13 +44,14 @@ def execute_chapters(chapter_params: dict[str, dict[str, Any]], records: dict[st
             training = progress.train_planned(key, chapter_plan(key, params), workers=workers)
             before = checks.run_folders()
             notebook_s = execute.execute_chapter(key, params, verbose=verbose)
-        except BuildError:
-            records[key] = {**record, "result": "failed", "seconds": None}
+        except BuildError as exc:
+            records[key] = {**record, "result": "failed", "seconds": None, "error": str(exc)}
             status.save_status(records)
             raise
         problems += checks.unplanned_runs(key, before, checks.run_folders())
         seconds = time.perf_counter() - t0
-        records[key] = {**record, "result": "ok", "seconds": round(seconds, 1)}
+        records[key] = {**record, "result": "ok", "seconds": round(seconds, 1), "runs_trained": training.trained,
+                        "runs_cached": training.cached}
         status.save_status(records)
         print(f"   done in {format_seconds(seconds)}" + (
             f" (training {format_seconds(training.seconds)}, notebook {format_seconds(notebook_s)})"
@@ -131,7 +132,7 @@ def build(chapter_params: dict[str, dict[str, Any]], declared: dict[str, dict[st
         previous = status.last_build()
         if previous["state"] in ("building", "interrupted"):
             print(f"note: the previous build did not finish ({status.last_build_line(previous)})")
-        state = status.BuildState()
+        state = status.BuildState(previous=previous)
         state.at("staging the sources")
         try:
             problems = _steps(state, chapter_params, declared, offline=offline, strict=strict, verbose=verbose,
@@ -158,7 +159,7 @@ def _steps(state: status.BuildState, chapter_params: dict[str, dict[str, Any]], 
     state.at("writing the status page")
     (STAGE / "status.md").write_text(status.status_markdown(
         records, declared, source_sha, status.now("%Y-%m-%d %H:%M UTC"), status.training_rows(records),
-        status.measured_builds()))
+        status.measured_builds(), executed=set(chapter_params), previous=state.previous))
     profiles = {records[c.key]["profile"] for c in registry.CHAPTERS if c.key in records}
     if len(profiles) > 1:
         print(f"note: the book mixes profiles {sorted(profiles)}")
@@ -175,7 +176,7 @@ def _steps(state: status.BuildState, chapter_params: dict[str, dict[str, Any]], 
     problems = checks.check_pages(records, figure_check=figure_check)
     problems += checks.check_assets(offline=offline) + unplanned
     if offline:  # CDN pages need the network to typeset and load, which the checks do not have
-        problems += checks.check_rendering() + checks.check_console()
+        problems += checks.check_rendering() + checks.check_console() + checks.check_explorers()
     print(f"\njupyter-book build: {format_seconds(jb_seconds)}, {len(warnings)} warning(s)")
     for w in warnings:
         print(f"  {w}")

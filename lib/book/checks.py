@@ -72,9 +72,12 @@ class _TagCounter(HTMLParser):
         self.tables = 0
         self.scripts: list[str] = []
         self.styles: list[str] = []
+        self.anchors: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = dict(attrs)
+        if (a.get("id") or "").startswith(("fig-", "tab-")):
+            self.anchors.append(a["id"] or "")
         if tag == "img" and "_images/" in (a.get("src") or ""):
             self.figures += 1
         elif tag == "table":
@@ -86,18 +89,22 @@ class _TagCounter(HTMLParser):
 
 
 def count_html(text: str) -> dict[str, Any]:
-    """Figures (<img src=".../_images/...">), tables, script and stylesheet URLs of a page."""
+    """Figures (<img src=".../_images/...">), tables, script and stylesheet URLs of a page, and the ids of its
+    figure and table anchors ("fig-2-1", "tab-5-2": :func:`lib.chapters.figures.figure_id`), in page order."""
     p = _TagCounter()
     p.feed(text)
-    return {"figures": p.figures, "tables": p.tables, "scripts": p.scripts, "styles": p.styles}
+    return {"figures": p.figures, "tables": p.tables, "scripts": p.scripts, "styles": p.styles, "anchors": p.anchors}
 
 
 def check_chapter(chapter: Chapter, nb_counts: dict[str, Any], html_counts: dict[str, Any] | None,
                   *, figure_check: bool = True) -> list[str]:
-    """Problems with one chapter: error outputs, and (if figure_check) fewer figures/tables than
-    the registry's ``chapter.figures`` / ``chapter.tables``."""
+    """Problems with one chapter: error outputs, a figure anchor twice in its HTML page (two figures with one
+    number), and (if figure_check) fewer figures/tables than the registry's ``chapter.figures`` / ``chapter.tables``."""
     key = chapter.key
     problems = [f"chapter {key}: error output in executed notebook, {e}" for e in nb_counts["errors"]]
+    anchors = (html_counts or {}).get("anchors", [])
+    problems += [f"chapter {key}: HTML page has the figure anchor {a} twice (figure numbers must differ)"
+                 for a in sorted({a for a in anchors if anchors.count(a) > 1})]
     if figure_check:
         for kind in ("figures", "tables"):
             need = getattr(chapter, kind)
@@ -224,6 +231,25 @@ def check_console() -> list[str]:
         return [f"console check: Chromium could not be driven ({type(exc).__name__}: {str(exc)[:300]})"]
     print(f"console check: {opened} pages in headless Chromium, {len(problems)} console error(s) or failed "
           "request(s)")
+    return problems
+
+
+def check_explorers() -> list[str]:
+    """Every explorer of the built pages answers its controls (:mod:`lib.book.explorers`, headless Chromium, the
+    pages opened from disk): each menu, slider and checkbox changed through the DOM must change the drawing,
+    with no console error. Prints one summary line; without Chromium it says the check was skipped."""
+    from . import explorers, rendered
+
+    chromium = rendered.find_chromium()
+    if chromium is None:
+        print("explorer check skipped: no Chromium on this machine; `apt-get install chromium` to check that "
+              "every explorer answers its controls")
+        return []
+    try:
+        n, controls, problems = explorers.check(chromium, HTML)
+    except (RuntimeError, OSError, TimeoutError) as exc:
+        return [f"explorer check: Chromium could not be driven ({type(exc).__name__}: {str(exc)[:300]})"]
+    print(f"explorer check: {n} explorers, {controls} controls changed through the DOM, {len(problems)} problem(s)")
     return problems
 
 

@@ -23,7 +23,7 @@ from .. import paths, runs
 from ..chapters import registry
 from ..config import TrainConfig, config_hash
 from ..plan import configs
-from .layout import HTML, LAST_BUILD, REQUIRED_PAGES, STAGE, STATUS_JSON
+from .layout import HTML, LAST_BUILD, REQUIRED_PAGES, STAGE, STATUS_JSON, format_seconds
 
 
 def load_status() -> dict[str, dict[str, Any]]:
@@ -81,6 +81,15 @@ def planned_runs(key: str, record: dict[str, Any]) -> dict[str, TrainConfig]:
     return {config_hash(c): c for c in configs(registry.plan(key, **record.get("parameters", {})))}
 
 
+#: The class of the block around the chapters' table (``_static/front.css`` makes it compact).
+STATUS_CLASS = "book-status"
+
+
+def _label(chapter: registry.Chapter) -> str:
+    """A chapter as the Status page names it: "2. Coherence on real versus random data"."""
+    return f"{int(chapter.key)}. {chapter.title}"
+
+
 def training_rows(records: dict[str, dict[str, Any]]) -> list[str]:
     """Markdown rows "chapter | runs | in the cache | training time | shared": for each executed
     chapter, the training runs planned for it (:func:`planned_runs`), how many are in the run cache,
@@ -95,7 +104,7 @@ def training_rows(records: dict[str, dict[str, Any]]) -> list[str]:
         try:
             planned = planned_runs(chapter.key, records[chapter.key])
         except Exception as exc:  # parameters an older notebook declared: say so, do not fail the build
-            rows.append(f"| {chapter.stem} | ? | ? | ? | ? ({type(exc).__name__}: {exc}) |")
+            rows.append(f"| {_label(chapter)} | ? | ? | ? | ? ({type(exc).__name__}: {exc}) |")
             continue
         own = {h: c for h, c in planned.items() if h not in seen}
         seen.update(planned)
@@ -104,102 +113,167 @@ def training_rows(records: dict[str, dict[str, Any]]) -> list[str]:
         trained = f"{sum(secs) / 60:.1f} min" if secs else "–"
         if len(infos) > len(secs):
             trained += f" (+{len(infos) - len(secs)} runs without a recorded time)"
-        rows.append(f"| {chapter.stem} | {len(own)} | {len(infos)} | {trained} | {len(planned) - len(own) or '–'} |")
+        rows.append(f"| {_label(chapter)} | {len(own)} | {len(infos)} | {trained} | {len(planned) - len(own) or '–'} |")
     return rows
 
 
-def _chapter_rows(records: dict[str, dict[str, Any]], source_sha: dict[str, str]) -> tuple[list[str], float, set]:
-    """The execution table's rows, the chapters' summed seconds and the profiles they ran with."""
+def gathered_before(chapter: registry.Chapter, record: dict[str, Any], records: dict[str, dict[str, Any]]) -> list[str]:
+    """For a chapter that gathers the others' verdicts (chapter 7), the chapters executed after it (a later
+    ``date`` in ``records``): its page no longer shows their verdicts. [] for any other chapter."""
+    if not chapter.gathers or not record.get("date"):
+        return []
+    return [str(int(k)) for k, r in sorted(records.items())
+            if k != chapter.key and r.get("result") == "ok" and str(r.get("date", "")) > str(record["date"])]
+
+
+def _first_line(text: str, most: int = 160) -> str:
+    """The first non-empty line of ``text``, cut to ``most`` characters, with table pipes escaped."""
+    line = next((x.strip() for x in str(text).splitlines() if x.strip()), "")
+    line = line if len(line) <= most else line[:most - 1] + "…"
+    return line.replace("|", "\\|")
+
+
+def _runs_cell(r: dict[str, Any], key: str) -> str:
+    n = r.get(key)
+    return "–" if n is None else str(n)
+
+
+def _chapter_rows(records: dict[str, dict[str, Any]], source_sha: dict[str, str],
+                  executed: set[str] | None = None) -> tuple[list[str], float, set, set]:
+    """The execution table's rows, the chapters' summed seconds, the profiles and the machines they ran with.
+    ``executed``: the chapters this build executed (the others' records are from earlier builds: "reused");
+    None when unknown (every recorded chapter is then shown as executed at its date)."""
     rows: list[str] = []
     total = 0.0
-    profiles = set()
+    profiles, machines = set(), set()
     for chapter in registry.CHAPTERS:
         key, stem = chapter.key, chapter.stem
         r = records.get(key)
-        link = f"[{stem}](chapters/{stem}.ipynb)"
+        link = f"[{_label(chapter)}](chapters/{stem}.ipynb)"
         if not r:
-            rows.append(f"| {link} | – | – | – | not run | – | – |")
+            rows.append(f"| {link} | not run | – | – | – | – | – | – | – |")
             continue
+        this = "executed" if executed is None or key in executed else "reused"
         result = r.get("result", "?")
         if result == "ok" and r.get("source_sha") != source_sha.get(key):
             result = "stale"
+        if result == "failed" and r.get("error"):
+            result = f"failed: {_first_line(r['error'])}"
+        later = gathered_before(chapter, r, records)
+        if result == "ok" and later:
+            result = f"stale: chapter{'s' if len(later) > 1 else ''} {', '.join(later)} ran again after it"
         overrides = ", ".join(f"`{k}={v!r}`" for k, v in r.get("parameters", {}).items()
                               if k != "profile") or "–"
         seconds = r.get("seconds")
         total += seconds or 0.0
         profiles.add(r.get("profile"))
-        rows.append(f"| {link} | {r.get('profile', '?')} | "
-                    f"{'–' if seconds is None else f'{seconds:.1f}'} | {r.get('date', '?')} | "
-                    f"{result} | {overrides} | {r.get('machine', '?')} |")
-    return rows, total, profiles
+        machines.add(r.get("machine", "?"))
+        rows.append(f"| {link} | {this} | {r.get('profile', '?')} | "
+                    f"{'–' if seconds is None else format_seconds(seconds)} | {_runs_cell(r, 'runs_trained')} | "
+                    f"{_runs_cell(r, 'runs_cached')} | {r.get('date', '?')} | {result} | {overrides} |")
+    return rows, total, profiles, machines
 
 
-#: Whole builds measured by hand from an empty run cache (``benchmarks/book_times.json``), shown on the
-#: Status page beside the build being read: what a first ``make book`` costs, and how it changed.
+#: Whole builds measured by hand from an empty run cache (``benchmarks/book_times.json``); the Status page and
+#: the intro show the latest one: what a first ``make book`` costs.
 MEASURED_BUILDS = paths.ROOT / "benchmarks" / "book_times.json"
 
 
-def measured_builds(path: Path = MEASURED_BUILDS) -> list[str]:
-    """Markdown for the measured builds in ``path``: one table, a column per build (label, date, commit,
-    what ran beside it) and a row per chapter in minutes, then the total; [] when the file is missing.
-
-    The file holds {"builds": [{"label", "date", "commit", "machine", "note", "minutes": {chapter: min},
-    "total": min}, ...]}; a chapter a build did not time shows as "-"."""
+def _builds(path: Path) -> list[dict[str, Any]]:
     try:
         builds = json.loads(path.read_text())["builds"]
-    except (OSError, ValueError, KeyError):
+    except (OSError, ValueError, KeyError, TypeError):
         return []
+    return builds if isinstance(builds, list) else []
+
+
+def _machine(b: dict[str, Any]) -> str:
+    """The measured build's machine in a few words: the first part of its ``machine`` field ("2 cores")."""
+    return str(b.get("machine", "?")).split(",")[0].strip()
+
+
+def measured_builds(path: Path = MEASURED_BUILDS) -> list[str]:
+    """Markdown for the latest build measured from an empty run cache in ``path``: a one-row table (date,
+    machine, the code's version, minutes in all), then its minutes per chapter; [] when there is none.
+
+    The file holds {"builds": [{"label", "date", "commit", "machine", "note", "minutes": {chapter: min},
+    "total": min}, ...]}, oldest first; only the last is shown (the page shows builds, not their history)."""
+    builds = _builds(path)
     if not builds:
         return []
-    chapters = sorted({k for b in builds for k in b["minutes"]})
-    head = "| Chapter | " + " | ".join(f"{b['label']} ({b['date']}, `{b['commit']}`)" for b in builds) + " |"
-    lines = [head, "|---|" + "---:|" * len(builds)]
-    for k in chapters:
-        cells = [f"{b['minutes'][k]:.1f}" if k in b["minutes"] else "-" for b in builds]
-        lines.append(f"| {k} | " + " | ".join(cells) + " |")
-    lines.append("| **total** | " + " | ".join(f"**{b['total']:.1f}**" for b in builds) + " |")
-    lines += ["", *(f"- {b['label']}: {b['machine']}; {b['note']}" for b in builds)]
-    return lines
+    b = builds[-1]
+    chapters = sorted(b["minutes"])
+    return ["| measured (UTC date) | machine | code version | minutes in all |", "|---|---|---|---:|",
+            f"| {b['date']} | {_machine(b)} | `{b['commit']}` | **{b['total']:.1f}** |", "",
+            "| minutes per chapter | " + " | ".join(str(int(k)) for k in chapters) + " |",
+            "|---|" + "---:|" * len(chapters),
+            "| training and notebook | " + " | ".join(f"{b['minutes'][k]:.1f}" for k in chapters) + " |"]
+
+
+def previous_line(rec: dict[str, Any]) -> str:
+    """One sentence on the build before this one when it did not end "ok": when it started, how it ended, at
+    which step and why (the first line); '' for an ok build or none recorded."""
+    state = rec.get("state")
+    if state in (None, "ok", "never built"):
+        return ""
+    line = f"The build before this one (started {rec.get('started', '?')} UTC) ended as *{state}*"
+    if state in ("failed", "interrupted", "building"):
+        line += f" while {rec.get('step', '?')}"
+    if rec.get("reason"):
+        line += f": {_first_line(rec['reason'])}"
+    return line + "."
 
 
 def latest_build_sentence(path: Path = MEASURED_BUILDS) -> str:
-    """One sentence on the most recent build in ``path`` (see :func:`measured_builds`): its total minutes,
-    label, date and commit, and its slowest chapter; a note that none is recorded when the file has none."""
-    try:
-        builds = json.loads(path.read_text())["builds"]
-    except (OSError, ValueError, KeyError):
-        builds = []
+    """One sentence on the most recent build in ``path`` (see :func:`measured_builds`): its total minutes, date,
+    machine and slowest chapter; a note that none is recorded when the file has none."""
+    builds = _builds(path)
     if not builds:
         return "No build from an empty run cache has been timed yet (see the Build status page)."
     b = builds[-1]
     slow = max(b["minutes"], key=b["minutes"].get)
-    return (f"In our last measurement ({b['label']}, {b['date']}, commit `{b['commit']}`; {b['machine']}) the first "
-            f"`make book` from an empty run cache took **{b['total']:.1f} minutes**, chapter {slow} alone "
+    return (f"When we last measured it ({b['date']}, a machine with {_machine(b)}), the first `make book` from an "
+            f"empty run cache took **{b['total']:.1f} minutes**, chapter {int(slow)} alone "
             f"{b['minutes'][slow]:.1f}; almost all of it is training.")
 
 
 def status_markdown(records: dict[str, dict[str, Any]], declared: dict[str, dict[str, Any]],
                     source_sha: dict[str, str], generated: str, training: list[str] | None = None,
-                    measured: list[str] | None = None) -> str:
-    """The Status page: one row per chapter (profile, seconds, date, result), the training behind
-    each chapter (rows of :func:`training_rows`), the builds measured from an empty cache (lines of
-    :func:`measured_builds`), then the parameters each chapter accepts with their defaults."""
-    rows, total, profiles = _chapter_rows(records, source_sha)
+                    measured: list[str] | None = None, executed: set[str] | None = None,
+                    previous: dict[str, Any] | None = None) -> str:
+    """The Status page: one row per chapter (executed by this build or reused, profile, time, runs trained and
+    found in the cache, date, result and what failed), the training behind each chapter (rows of
+    :func:`training_rows`), the latest build measured from an empty cache (lines of :func:`measured_builds`),
+    then the parameters each chapter accepts with their defaults. ``executed``: the chapters this build
+    executed; ``previous``: the record of the build before it (:func:`last_build`), said when it did not end
+    well (:func:`previous_line`)."""
+    rows, total, profiles, machines = _chapter_rows(records, source_sha, executed)
+    ran = [c for c in registry.CHAPTERS if executed and c.key in executed]
     lines = [
         "# Build status",
         "",
         BUILDING,
         "",
-        f"Written by `scripts/build_book.py` on {generated}. One row per chapter notebook: the "
-        "profile it last ran with, its wall-clock execution time, when it ran, and the outcome. "
-        "*stale* means the chapter's source notebook changed after that run; *not run* means the "
-        "page shows the unexecuted source.",
+        f"Written by the build on {generated}. "
+        + (f"This build executed chapter{'s' if len(ran) > 1 else ''} {', '.join(str(int(c.key)) for c in ran)}; "
+           "every other chapter shows the copy an earlier build executed." if ran else
+           "This build executed no chapter: every page shows the copy an earlier build executed." if executed is not None
+           else ""),
         "",
-        "| Chapter | Profile | Seconds | Executed (UTC) | Result | Parameters set | Machine |",
-        "|---|---|---:|---|---|---|---|",
+        *([previous_line(previous), ""] if previous_line(previous or {}) else []),
+        f":::{{container}} {STATUS_CLASS}",
+        "| Chapter | In this build | Profile | Time | Runs trained | Runs found in the cache | Executed (UTC) "
+        "| Result | Parameters set |",
+        "|---|---|---|---:|---:|---:|---|---|---|",
         *rows,
+        ":::",
         "",
-        f"Total execution time of the chapters shown: {total:.1f} s.",
+        f"*Time* is the chapter's wall-clock time in the build that executed it: training its missing runs, then "
+        f"running its notebook; in all {format_seconds(total)}. *Reused*: this build kept the page an earlier build "
+        "executed (its row is that build's). *Stale*: the chapter's notebook changed after it ran, or, for the "
+        "chapter that gathers the verdicts, chapters it reads ran again after it. *Not run*: the page shows the "
+        "notebook without outputs."
+        + (f" Machine: {', '.join(sorted(map(str, machines)))}." if machines else ""),
     ]
     if len(profiles) > 1:
         lines += ["", f"**Mixed profiles** ({', '.join(sorted(map(str, profiles)))}): the chapters "
@@ -211,21 +285,22 @@ def status_markdown(records: dict[str, dict[str, Any]], declared: dict[str, dict
             "",
             "A chapter whose runs are all in the run cache executes in seconds; this table says what "
             "training its figures rest on. *Training time* sums the recorded training seconds of the "
-            "chapter's runs (each run's `info.json`), i.e. roughly what a build from an empty cache spends "
-            "on them on the machine that trained them. Runs used by an earlier chapter are counted there.",
+            "chapter's runs, roughly what a build from an empty cache spends on them on the machine that "
+            "trained them. Runs used by an earlier chapter are counted there.",
             "",
+            f":::{{container}} {STATUS_CLASS}",
             "| Chapter | Runs (own) | In the cache | Training time | Shared with earlier chapters |",
             "|---|---:|---:|---|---:|",
             *training,
+            ":::",
         ]
     if measured:
         lines += [
             "",
-            "## Builds measured from an empty run cache",
+            "## A whole build from an empty run cache",
             "",
-            "Minutes of wall-clock time per chapter (its training and its notebook) for a whole `make book` "
-            "started with an empty run cache, measured by hand and kept in `benchmarks/book_times.json`; "
-            "side-by-side builds ran one after another on one quiet machine.",
+            "What the first `make book` costs: minutes of wall-clock time for the whole book (every chapter's "
+            "training and notebook, and the HTML), measured the last time it was built from an empty run cache.",
             "",
             *measured,
         ]
@@ -284,6 +359,8 @@ class BuildState:
 
     started: str = field(default_factory=lambda: now("%Y-%m-%d %H:%M:%S"))
     step: str = "starting"
+    #: The record of the build before this one (:func:`last_build`), for the Status page; not saved.
+    previous: dict[str, Any] = field(default_factory=dict)
 
     def at(self, step: str) -> None:
         """Record that the build, still running, has reached ``step``."""

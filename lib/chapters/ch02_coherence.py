@@ -168,6 +168,8 @@ def scale_note(s: Setup) -> Markdown:
 def _curves_figure(s: Setup, r: Results, fam: str, model: str) -> None:
     arch = s.archs[fam]
     every = [rd.curves(r.runs[fam][sd]) for sd in s.seeds] if len(s.seeds) > 1 else []
+    data = pd.concat([r.curves[fam].assign(seed=r.seed)] + [c[c.metric == "coherence"].assign(seed=sd)
+                                                             for sd, c in zip(s.seeds, every) if sd != r.seed])
     show(rd.fig_curves(r.curves[fam], f"{arch}: CIFAR-10 versus Gaussian data", stats_n(s, fam), every_seed=every),
          CURVE_FIGURE[fam],
          f"{model} ({arch}) trained from the same initialisation on CIFAR-10 and on Gaussian noise with random "
@@ -175,7 +177,7 @@ def _curves_figure(s: Setup, r: Results, fam: str, model: str) -> None:
          + (f"each of seeds {', '.join(map(str, s.seeds))} thin, their mean thick" if every else "one seed")
          + f"), cross-entropy loss (middle) and accuracy (right) of seed {r.seed}, training solid and test "
          f"dashed; {FLOOR_NOTE}. The peak-coherence verdicts read epochs 1 onward: {EPOCH0_NOTE.split(';')[0]}",
-         provenance(s, fam))
+         provenance(s, fam), data=data)
 
 
 def figure_2_1(s: Setup, r: Results) -> None:
@@ -199,10 +201,23 @@ def figure_2_3(s: Setup, r: Results) -> None:
     """Fig. 2.3: the bottom 99 % of |w| of the ResNet at initialisation and after each training (shown)."""
     arch = s.archs["cnn"]
     wm = rd.weight_magnitudes(s.profile, arch, r.of_seed("cnn"))
-    show(rd.fig_magnitudes(wm, f"{arch}: |w| below each state's 99th percentile"), "Figure 2.3",
+    show(rd.fig_magnitudes(wm, f"{arch}: |w| below each state's 99th percentile", bins=MAGNITUDE_BINS), "Figure 2.3",
          f"Distribution of the bottom 99 % of weight magnitudes of {arch} at initialisation, after training on "
-         "CIFAR-10 and after training on Gaussian data (density histograms, all weight tensors pooled)",
-         provenance(s, "cnn"))
+         "CIFAR-10 and after training on Gaussian data (density histograms, all weight tensors pooled; the data "
+         "link gives the histograms drawn)", provenance(s, "cnn"), data=magnitude_histograms(wm))
+
+
+#: Bins of Figure 2.3's histograms, from 0 to the largest |w| drawn.
+MAGNITUDE_BINS = 80
+
+
+def magnitude_histograms(wm: pd.DataFrame, bins: int = MAGNITUDE_BINS) -> pd.DataFrame:
+    """Figure 2.3's histograms as a frame (state, left, right, density in 1 / unit of |w|): the same equal bins
+    from 0 to the largest |w| of ``wm`` (:func:`realdata.weight_magnitudes`) that the figure draws."""
+    edges = np.linspace(0, float(wm.value.max()), bins + 1)
+    return pd.concat([pd.DataFrame({"state": st, "left": edges[:-1], "right": edges[1:],
+                                    "density": np.histogram(g.value, bins=edges, density=True)[0]})
+                      for st, g in wm.groupby("state", sort=False)], ignore_index=True)
 
 
 MAGNITUDE_LEAD = ("**Weight magnitudes**: median, mean and 99th percentile of |w| over all weights, median and mean "
@@ -226,13 +241,18 @@ def distance_table(s: Setup, r: Results) -> pd.DataFrame:
 
 def _runs_figure(s: Setup, r: Results, fam: str, number: str, model: str) -> None:
     arch = s.archs[fam]
+    cv = r.curves[fam]
+    coh = cv[cv.metric == "coherence"]
+    start = coh[(coh.run == "real_then_gaussian") & (coh.epoch == 0)].value
+    at0 = f" (α = {start.iloc[0]:.3g} here)" if len(start) else ""
     show(rd.fig_coherence_runs(r.curves[fam], f"{arch}: fresh init on CIFAR-10 vs trained init on Gaussian data",
                                stats_n(s, fam)),
          number, f"{model}: coherence per epoch of a randomly initialised network trained on CIFAR-10 and of the "
          "CIFAR-10-trained network then trained on Gaussian data (epoch 0 = its starting point, the trained weights); "
-         f"{FLOOR_NOTE}. The verdict on this figure compares the two runs' peaks over epochs 1 onward: epoch 0 is "
-         "left out of both (for the trained-init run it is the CIFAR-10-trained network it starts from)",
-         provenance(s, fam, runs=rd.RUN_NAMES))
+         f"{FLOOR_NOTE}. The verdict on this figure compares the two runs' peaks over epochs 1 onward: epoch 0 "
+         f"(shaded) is left out of both; for the trained-init run it is the CIFAR-10-trained network it starts from"
+         f"{at0}, measured on Gaussian images before any step on them, so its coherence is what CIFAR-10 training "
+         "left, not what Gaussian training reached", provenance(s, fam, runs=rd.RUN_NAMES), data=coh)
 
 
 def figure_2_4(s: Setup, r: Results) -> None:

@@ -2,7 +2,8 @@
 
 The figures draw the runs of one seed (``seed``); the claims use every seed of ``seeds`` (chapter 2's
 real and Gaussian runs of each). The notebook calls :func:`setup`, :func:`results`, one function per
-figure and table, the explorer (:func:`explorer`), then :func:`measure` (the per-seed numbers),
+figure and table, the static explorer view (:func:`explorer`) and the
+explorers of the page (:func:`explorers`), then :func:`measure` (the per-seed numbers),
 :func:`interval_table` (the per-tensor intervals) and :func:`claims`. Each claim is written once with
 :class:`verdicts.Claim` (with the result that would make it not held) and decided by one small function of
 a diff summary table with a seed column, or of per-seed displacements, so tests can feed it hand-made
@@ -25,7 +26,7 @@ from .. import parallel, profiles
 from ..config import TrainConfig
 from ..plan import Plan, from_configs
 from ..runs import Run, load
-from . import large_runs
+from . import ch03_explore, large_runs
 from . import params as check
 from . import realdata as rd
 from .figures import Provenance, show
@@ -175,7 +176,8 @@ def _histogram_figure(s: Setup, r: Results, fam: str, number: str, model: str) -
     show(rd.fig_diff_histograms(r.hist[fam], f"{arch}: diffs at the highest- and lowest-coherence epochs"),
          number, f"Density of the diffs of four {model} ({arch}) weight tensors, early to late (rows), trained "
          "on CIFAR-10 (left) and on Gaussian data (right), at the epoch of highest coherence (outline) and of lowest "
-         "coherence (filled)", provenance(s, fam))
+         "coherence (filled)", provenance(s, fam),
+         data=pd.concat([h.assign(run=run) for run, h in r.hist[fam].items()], ignore_index=True))
 
 
 def figure_3_1(s: Setup, r: Results) -> None:
@@ -202,7 +204,7 @@ def _trajectory_figure(s: Setup, r: Results, fam: str, number: str, model: str) 
     show(rd.fig_trajectories(r.traj[fam][r.seed], f"{arch} {layer}: {k} highest- and {k} lowest-|diff| weights"),
          number, f"Values (left) and displacement from initialisation (right) over training on CIFAR-10 of the "
          f"{k} entries of {model} ({arch}) tensor `{layer}` with the largest |diff| and the {k} with the smallest, "
-         "diffs taken at the highest-coherence epoch", provenance(s, fam, gaussian=False))
+         "diffs taken at the highest-coherence epoch", provenance(s, fam, gaussian=False), data=r.traj[fam][r.seed])
 
 
 def figure_3_3(s: Setup, r: Results) -> None:
@@ -226,11 +228,6 @@ def _explorer_keys(s: Setup) -> dict[str, tuple[str, str]]:
     return {f"{arch} / {n}": (fam, n) for fam, arch in s.archs.items() for n in RUNS}
 
 
-def explorer_runs(s: Setup, r: Results) -> dict[str, Run]:
-    """The explorer's run menu: "<arch> / <run name>" -> that run (the figures' seed)."""
-    return {key: r.runs[fam][r.seed][n] for key, (fam, n) in _explorer_keys(s).items()}
-
-
 def explorer_default(s: Setup, r: Results) -> tuple[str, str, int]:
     """The explorer's first view: the ResNet's CIFAR-10 run, its tracked tensor, its highest-coherence epoch."""
     real = r.runs["cnn"][r.seed]["real"]
@@ -247,6 +244,11 @@ def explorer(s: Setup, r: Results, key: str, layer: str, epoch: int) -> None:
     show(rd.fig_explorer(r.runs[fam][r.seed], n, layer, epoch), "Explorer",
          f"Diffs of `{layer}` after epoch {epoch} (left) and coherence per epoch (right; {FLOOR_NOTE}), {key}",
          provenance(s, fam, gaussian=(n == "gaussian")))
+
+
+def explorers(s: Setup, r: Results) -> None:
+    """The explorers of the HTML page, one per model, which work without a kernel (:mod:`ch03_explore`)."""
+    ch03_explore.show(s, r)
 
 
 # ----------------------------------------------------------------------------------- the tests

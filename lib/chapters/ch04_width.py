@@ -26,7 +26,7 @@ from ..config import TrainConfig
 from ..models import mlp_weight_count
 from ..plan import Plan, Planned, merge
 from ..runs import Run, load
-from . import figures, mlp
+from . import ch04_explore, explore, figures, mlp
 from . import params as check
 from . import realdata
 from .ch04_claims import LARGE, claims_of, scale_text
@@ -261,7 +261,7 @@ def figure_4_1(s: Setup, r: Results) -> None:
     axes[1].set_title("Accuracy after the last epoch")
     figures.show(fig, "Figure 4.1", "Train and test loss (left) and accuracy (right) of the dense MLPs against "
                  "hidden-layer width, at the last epoch; mean and standard deviation over seeds (faint points: each seed)",
-                 provenance(s))
+                 provenance(s), data=r.final)
 
 
 def figure_4_2(s: Setup, r: Results) -> None:
@@ -275,7 +275,8 @@ def figure_4_2(s: Setup, r: Results) -> None:
     ax.set_ylabel("train accuracy − test accuracy")
     ax.legend()
     figures.show(fig, "Figure 4.2", "Generalization gap at the last epoch against width; mean and standard deviation "
-                 "over seeds (faint points: each seed), with the width where the thesis sees the gap stop growing", provenance(s))
+                 "over seeds (faint points: each seed), with the width where the thesis sees the gap stop growing", provenance(s),
+                 data=r.final[["width", "seed", "gap"]])
 
 
 def figure_4_3(s: Setup, r: Results) -> None:
@@ -296,7 +297,7 @@ def figure_4_3(s: Setup, r: Results) -> None:
         ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False)
     figures.show(fig, "Figure 4.3", "Highest coherence over the training epochs against width, as α (left) and as "
                  f"n·α (right, n = {n}); mean and standard deviation over seeds (faint points: each seed); the dotted line is the level of "
-                 "n unrelated gradients", provenance(s))
+                 "n unrelated gradients", provenance(s), data=r.peak)
 
 
 def peak_table(s: Setup, r: Results) -> pd.DataFrame:
@@ -372,7 +373,8 @@ def figure_4_4(s: Setup, r: Results) -> None:
     figures.show(fig, "Figure 4.4", "Density of the diffs of each weight matrix (one panel each) at the training "
                  "epoch of highest coherence (diff: the mean sign of a weight's per-sample gradients), one line per "
                  "hidden-layer width (dark = narrow); Figure 4.4b gives "
-                 "their spread at both epochs for every seed", provenance(s, True))
+                 "their spread at both epochs for every seed", provenance(s, True),
+                 data=dens[dens["which"] == "max"].assign(layer=lambda d: [mlp.layer_label(n) for n in d["layer"]]))
     figure_4_4b(s, r)
 
 
@@ -403,7 +405,7 @@ def figure_4_4b(s: Setup, r: Results) -> None:
     figures.show(fig, "Figure 4.4b", "Spread of the diffs against width, per weight matrix: standard deviation at "
                  "the epoch of highest coherence (left) and its ratio to the standard deviation at the epoch of "
                  "lowest coherence, initialization included (right; above 1: wider at high coherence); each seed "
-                 "a point, the mean a line", provenance(s))
+                 "a point, the mean a line", provenance(s), data=wide)
 
 
 def table_4a(s: Setup, r: Results) -> pd.DataFrame:
@@ -463,12 +465,25 @@ def draw_explorer(s: Setup, r: Results, key: tuple[int, int], layer: str, epoch:
     a0.set_title(f"width {key[0]}, seed {key[1]}: {label}, epoch {epoch}")
     a1.plot(c["epoch"], c["coherence"], marker=".", color="C3")
     figures.floor_line(a1, stats_n(s))
-    a1.legend(fontsize=7)
+    a1.legend()
+    figures.index_axis(a1)
     a1.axvline(epoch, color="0.3", ls=":")
     a1.set_xlabel("epoch")
     a1.set_ylabel("coherence α")
     a1.set_title("coherence over training (epoch 0 = initialization)")
     return fig
+
+
+def explorers(s: Setup, r: Results) -> None:
+    """The explorers of the HTML page, which work without a kernel (:mod:`ch04_explore`): the diff histogram
+    of any run, matrix and epoch; coherence, gap, test accuracy and diff spread per epoch for every width."""
+    f = ch04_explore.histogram_frames(r, explorer(s, r), stats_n(s))
+    display(Markdown("**Diff histograms**: any run, weight matrix or bias, and recorded epoch"
+                     + (" (epochs thinned to keep the page small)." if f["thinned"] else ".")))
+    explore.show(ch04_explore.histogram_chart(f), "ch04-histograms")
+    display(Markdown("**Curves per epoch**, every width, one line per seed."))
+    explore.show(ch04_explore.curves_chart(ch04_explore.curves_frame(r, layers(s)), list(s.widths), list(s.seeds)),
+                 "ch04-curves")
 
 
 def figure_4_5(s: Setup, r: Results) -> None:

@@ -30,7 +30,7 @@ from .. import parallel, profiles
 from ..config import TrainConfig
 from ..models import mlp_weight_count
 from ..plan import Plan, merge
-from . import figures, mlp
+from . import ch05_explore, figures, mlp
 from . import palette
 from . import params as check
 from .ch05_claims import METHODS, SCOPE_NAMES, claims_of, data_scale, scaling_scale, sweep_scale
@@ -298,7 +298,8 @@ def figure_5_1(s: Setup, r: Results) -> None:
         fig.suptitle(f"Mask scope: {SCOPE_NAMES[sc]}", y=1.0)
         figures.show(fig, f"Figure 5.1 ({sc})", f"Children keeping {d:.0%} of the weights of a {s.ratio:g}x parent "
                      f"({SCOPE_NAMES[sc]}), by mask, against the dense MLP of the same nonzero count (none): accuracy "
-                     "and loss at the last epoch, mean and standard deviation over seeds (faint points: each seed)", provenance(s))
+                     "and loss at the last epoch, mean and standard deviation over seeds (faint points: each seed)", provenance(s),
+                     data=runs_of)
 
 
 def figure_5_2(s: Setup, r: Results) -> None:
@@ -315,7 +316,7 @@ def figure_5_2(s: Setup, r: Results) -> None:
     figures.legend_outside(fig, axes[0, 0], title="mask")
     figures.show(fig, "Figure 5.2", f"Generalization gap of the children ({s.params.density:.0%} kept) and of the "
                  "dense MLP of equal nonzero count, at the last epoch, per mask scope; mean and standard deviation "
-                 "over seeds (faint points: each seed)", provenance(s))
+                 "over seeds (faint points: each seed)", provenance(s), data=r.final[r.final["scope"].isin(scopes)])
 
 
 def table_5b(s: Setup, r: Results) -> pd.DataFrame:
@@ -366,7 +367,13 @@ def figure_5_3(s: Setup, r: Results) -> None:
                  f"({weights:,.0f} weights), pruned from parents r times larger, by mask, one row per mask scope; the "
                  "dashed line and band are the dense base network (mean ± sd); mean and standard deviation over seeds "
                  "(faint points: each seed)",
-                 provenance(s, True))
+                 provenance(s, True), data=r.scaling[r.scaling["scope"].isin(scopes)])
+
+
+def explorers(s: Setup, r: Results) -> None:
+    """The explorer of the HTML page, which works without a kernel (:mod:`ch05_explore`): accuracy or gap of
+    every run per method, scope and child width or parent ratio, dense included."""
+    ch05_explore.show(s, r, COLORS, list(ORDER))
 
 
 def table_5c(s: Setup, r: Results) -> Any:

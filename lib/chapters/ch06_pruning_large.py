@@ -194,7 +194,7 @@ def _layer_figure(s: Setup, r: Results, fam: str, number: str, groups: str) -> N
                      title=f"{arch}: fraction kept per tensor, global ranking, {density:.0%} kept overall")
     figures.show(fig, number, f"Fraction of the weights of each prunable tensor of {arch} kept by each global mask "
                  f"(mean over seeds), against depth; marker by layer group ({groups}); dashed: the {floor:.0%} "
-                 f"floor, dotted: the overall density", provenance(s, fam))
+                 f"floor, dotted: the overall density", provenance(s, fam), data=r.tables[(fam, "global")][1])
 
 
 def figure_6_3(s: Setup, r: Results) -> None:

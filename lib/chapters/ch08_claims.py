@@ -338,7 +338,8 @@ def head_carries_coherence(shares: pd.DataFrame, family: str, scale: str = "") -
                 "positive (no mean gradient above the sampling noise of these samples), so no share is defined")
         test["dropped_why"] = note
     share = f"{test['a']:.3f}" if test["n"] else "no share"
-    ours = f"{last}: {share} of ||E g||² (debiased) with {head['weight_share'].mean():.4f} of the weights"
+    named = mlp.layer_label(last) if family == "mlp" else last  # the MLP's layers as chapter 4 names them
+    ours = f"{named}: {share} of ||E g||² (debiased) with {head['weight_share'].mean():.4f} of the weights"
     if "grad_share_plain" in sub.columns:
         ours += f" (undebiased share {sub.loc[sub['tensor'] == last, 'grad_share_plain'].mean():.3f})"
     return claim.decide(ours, test, scale=scale, note=note, tensor=last)

@@ -291,13 +291,17 @@ def verdicts(s: Setup, r: Results) -> list[Verdict]:
 
 
 # ------------------------------------------------------------------------------------ shown output
-def provenance(s: Setup) -> str:
-    """Caption provenance of the chapter's figures."""
-    return f"{scale_text_short(s)}; seeds {', '.join(map(str, s.seeds))}"
+def provenance(s: Setup, sweep: bool = False) -> str:
+    """Caption provenance of the chapter's figures; ``sweep``: a figure of the MLP width sweep, which names its
+    widths and not the one MLP of the other figures."""
+    return f"{scale_text_short(s, sweep)}; seeds {', '.join(map(str, s.seeds))}"
 
 
-def scale_text_short(s: Setup) -> str:
+def scale_text_short(s: Setup, sweep: bool = False) -> str:
     c = s.sweep[(s.mlp_width, s.seeds[0])]
+    if sweep:
+        return (f"profile `{s.profile.name}`, MLP widths {', '.join(map(str, s.widths))}, {c.epochs} epochs, "
+                f"statistics on {stats_n(c)} samples")
     return (f"profile `{s.profile.name}`, {s.profile.arch_cnn} / {s.profile.arch_vit} / MLP width {s.mlp_width}, "
             f"{c.epochs} MLP epochs, statistics on {stats_n(c)} samples")
 
@@ -342,14 +346,14 @@ def figure_8_3(s: Setup, r: Results) -> None:
 def figure_8_4(s: Setup, r: Results) -> None:
     """Fig. 8.4: across MLP widths at the highest-coherence epoch: coherence against the significant fraction and
     against the spread relative to the null (shown)."""
-    shown.figure_8_4(sweep_significance(s, r), s.widths, s.params.q, provenance(s))
+    shown.figure_8_4(sweep_significance(s, r), s.widths, s.params.q, provenance(s, sweep=True))
 
 
 def figure_8_5(s: Setup, r: Results) -> None:
     """Fig. 8.5: peak training- and test-set coherence against width (real and Gaussian) and the gap against
     both (shown)."""
     cfg = s.sweep[(s.widths[0], s.seeds[0])]
-    shown.figure_8_5(mlp_peaks(s, r), stats_n(cfg), provenance(s))
+    shown.figure_8_5(mlp_peaks(s, r), stats_n(cfg), provenance(s, sweep=True))
 
 
 def figure_8_6(s: Setup, r: Results) -> None:
@@ -357,7 +361,7 @@ def figure_8_6(s: Setup, r: Results) -> None:
     α and debiased, with the floor 1/n (shown)."""
     cfg = s.sweep[(s.widths[0], s.seeds[0])]
     shown.figure_8_6(r.curves, s.params.seed, s.widths, stats_n(cfg), test_n(cfg),
-                     f"{provenance(s)}; seed {s.params.seed}")
+                     f"{provenance(s, sweep=True)}; seed {s.params.seed}")
 
 
 def figure_8_7(s: Setup, r: Results) -> None:

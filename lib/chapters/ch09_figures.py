@@ -41,37 +41,44 @@ def describe(s: Any) -> Markdown:
         f"parents retrained with weight snapshots after epochs {', '.join(map(str, sorted(set(s.epochs.values()))))}.")
 
 
-def _bars(ax: plt.Axes, acc: pd.DataFrame, fam: str, variants: Sequence[str]) -> None:
+def _bars(ax: plt.Axes, acc: pd.DataFrame, fam: str, variants: Sequence[str]) -> pd.DataFrame:
+    """Bars from zero of the mean test accuracy of each of ``variants`` of ``fam`` (its value written at its foot),
+    each seed a dot; returns the rows drawn (family, variant, seed, test_acc)."""
     sub = acc[acc["family"] == fam]
     shown = [v for v in variants if (sub["variant"] == v).any()]
     for i, v in enumerate(shown):
         vals = sub[sub["variant"] == v]["test_acc"]
         ax.bar(i, vals.mean(), color=_COLORS.get(v, "0.5"), alpha=0.85)
+        ax.text(i, 0.02, f"{vals.mean():.3f}", transform=ax.get_xaxis_transform(), ha="center", va="bottom",
+                rotation=90, fontsize=9, bbox={"fc": "white", "alpha": 0.75, "lw": 0, "pad": 1})
         ax.plot([i] * len(vals), vals, "k.", ms=4)
-    ax.set_xticks(range(len(shown)), shown, rotation=35, ha="right", fontsize=8)
-    lo = sub[sub["variant"].isin(shown)]["test_acc"].min()
-    ax.set_ylim(max(0.0, lo - 0.05), None)
+    ax.set_xticks(range(len(shown)), shown, rotation=35, ha="right")
+    ax.set_ylim(0, 1.12 * max(0.01, float(sub[sub["variant"].isin(shown)]["test_acc"].max())))
     ax.set_ylabel("test accuracy")
     ax.set_title(FAMILIES[fam])
+    drawn = sub[sub["variant"].isin(shown)][["family", "variant", "seed", "test_acc"]]
+    return drawn.assign(family=drawn["family"].map(FAMILIES))
 
 
 def figure_9_1(s: Any, r: Any) -> None:
     """Fig. 9.1: unshuffled, shuffled and uniform random children per architecture (shown)."""
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.9))
-    for ax, fam in zip(axes, FAMILIES):
-        _bars(ax, r.acc, fam, ["magnitude", "magnitude_shuffled", "diff", "diff_shuffled", "uniform", "random", "none"])
+    drawn = [_bars(ax, r.acc, fam, ["magnitude", "magnitude_shuffled", "diff", "diff_shuffled", "uniform", "random",
+                                    "none"]) for ax, fam in zip(axes, FAMILIES)]
     figures.show(fig, "Figure 9.1", "Layer-wise shuffle: each mask's child against the child of the same mask with its "
                  "kept weights moved to random positions within every tensor, and against random masks (uniform: the "
-                 "same fraction per tensor); bars: mean over seeds, dots: seeds", provenance(s))
+                 "same fraction per tensor); bars from zero: mean over seeds (written at the foot of each bar), dots: seeds",
+                 provenance(s), data=pd.concat(drawn, ignore_index=True))
 
 
 def figure_9_2(s: Any, r: Any) -> None:
     """Fig. 9.2: best against worst children (ResNet and ViT) (shown)."""
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.9))
-    for ax, fam in zip(axes, ("resnet", "vit")):
-        _bars(ax, r.acc, fam, ["magnitude", "magnitude_worst", "diff", "diff_worst", "random", "none"])
+    drawn = [_bars(ax, r.acc, fam, ["magnitude", "magnitude_worst", "diff", "diff_worst", "random", "none"])
+             for ax, fam in zip(axes, ("resnet", "vit"))]
     figures.show(fig, "Figure 9.2", "Mask inversion: children of the best (highest scores) and worst (lowest scores) "
-                 "masks of each method; bars: mean over seeds, dots: seeds", provenance(s))
+                 "masks of each method; bars from zero: mean over seeds (written at the foot of each bar), dots: seeds",
+                 provenance(s), data=pd.concat(drawn, ignore_index=True))
 
 
 def table_9a(s: Any, r: Any) -> Any:
@@ -107,34 +114,47 @@ def figure_9_3(s: Any, r: Any) -> None:
         final = sub[sub["variant"] == method]["test_acc"]
         xs.append(1.0)
         ys.append(final.mean())
-        axes[1].plot(xs, ys, "o-", color=_COLORS[method], label=f"{method} (1.0 = the final mask)")
+        axes[1].plot(xs, ys, "o-", color=_COLORS[method])
     axes[0].plot(r.early.groupby("fraction")["random"].mean(), "k:", label="two random masks")
     axes[0].set_ylabel("overlap with the final mask (Jaccard)")
     axes[1].set_ylabel("child test accuracy")
     for ax in axes:
         ax.set_xlabel("fraction of the parent's epochs when the mask is made")
-        ax.legend(fontsize=7)
+    figures.legend_below(fig, axes[0])
+    shown = {*BEST, *(f"{m}_early_{f:g}" for m in BEST for f in s.trained)}
+    early_acc = r.acc[(r.acc["family"] == "mlp") & r.acc["variant"].isin(shown)]
     figures.show(fig, "Figure 9.3", "Early masks of the MLP parent: overlap with the mask made after training (left; thin "
-                 "lines: seeds) and the test accuracy of children trained from them (right; dots: seeds)", provenance(s))
+                 "lines: seeds) and the test accuracy of children trained from them (right; dots: seeds; at 1.0 the "
+                 "child of the final mask)", provenance(s),
+                 data=pd.concat([r.early.assign(panel="overlap"),
+                                 early_acc[["variant", "seed", "test_acc"]].assign(panel="accuracy")],
+                                ignore_index=True))
 
 
 def figure_9_4(s: Any, r: Any) -> None:
     """Fig. 9.4: pruning-at-initialisation masks beside trained-parent masks and random (shown)."""
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.9))
-    for ax, fam in zip(axes, FAMILIES):
-        _bars(ax, r.acc, fam, ["random", "uniform", "snip", "grasp", "synflow", "magnitude", "diff", "none"])
+    drawn = [_bars(ax, r.acc, fam, ["random", "uniform", "snip", "grasp", "synflow", "magnitude", "diff", "none"])
+             for ax, fam in zip(axes, FAMILIES)]
     figures.show(fig, "Figure 9.4", "SNIP, GraSP and SynFlow masks of the initial network against random masks and the "
-                 "masks of the trained parent, at the same density; bars: mean over seeds, dots: seeds", provenance(s))
+                 "masks of the trained parent, at the same density; bars from zero: mean over seeds (written at the foot "
+                 "of each bar), dots: seeds", provenance(s), data=pd.concat(drawn, ignore_index=True))
 
 
 def figure_9_5(s: Any, r: Any) -> None:
     """Fig. 9.5: kept fraction per layer group of the diff and magnitude masks, ResNet and ViT (shown)."""
     df = r.layers[r.layers["family"].isin(["resnet", "vit"])]
     restricted = [f for f in ("resnet", "vit") if r.acc.loc[r.acc["family"] == f, "variant"].str.startswith("diff_in_").any()]
-    fig, axes = plt.subplots(1, 2 + len(restricted), figsize=(5.5 * (2 + len(restricted)), 3.9))
+    rows = 1 + (len(restricted) + 1) // 2  # two panels a row: the kept fractions, then the restricted children
+    fig, grid = plt.subplots(rows, 2, figsize=(11, 3.9 * rows), squeeze=False)
+    axes = list(grid.ravel())
+    spare = axes[2 + len(restricted):]  # an empty cell holds the legend
+    for ax in spare:
+        ax.axis("off")
+    drawn = []
     for ax, fam in zip(axes[2:], restricted):
         variants = ["diff", "diff_shuffled", *sorted(v for v in r.acc["variant"].unique() if v.startswith("diff_in_"))]
-        _bars(ax, r.acc, fam, variants)
+        drawn.append(_bars(ax, r.acc, fam, variants).assign(panel="restricted children"))
         ax.set_title(f"{FAMILIES[fam]}: diff kept in one layer type")
     for ax, fam in zip(axes, ("resnet", "vit")):
         sub = df[df["family"] == fam]
@@ -145,17 +165,21 @@ def figure_9_5(s: Any, r: Any) -> None:
         for j, m in enumerate(methods):
             mm = g[g["method"] == m].groupby("group")["frac"].mean().reindex(groups)
             ax.bar(np.arange(len(groups)) + (j - 1) * 0.27, mm.values, 0.27, color=_COLORS[m], label=m)
-        ax.axhline(s.params.density, color="k", ls=":", lw=1)
-        ax.axhline(s.params.floor, color="r", ls=":", lw=1)
+        drawn.append(g.assign(family=FAMILIES[fam], panel="kept fraction"))
+        ax.axhline(s.params.density, color="k", ls=":", lw=1, label=f"kept overall ({s.params.density:g})")
+        ax.axhline(s.params.floor, color="r", ls=":", lw=1, label=f"floor ({s.params.floor:g})")
         ax.set_xticks(range(len(groups)), groups)
         ax.set_ylabel("fraction of the group's weights kept")
         ax.set_title(FAMILIES[fam])
-    axes[0].legend(fontsize=7)
+    if spare:
+        spare[0].legend(*axes[0].get_legend_handles_labels(), title="mask", loc="center", frameon=False)
+    else:
+        figures.legend_outside(fig, axes[0], title="mask")
     figures.show(fig, "Figure 9.5", f"Which layer types the global masks keep: kept fraction per layer group (black "
                  f"dotted: the overall {s.params.density:g}; red dotted: the floor {s.params.floor:g}), mean over seeds; "
-                 "right: children of the diff mask kept in place in one layer type with every other tensor shuffled, "
-                 "beside the unshuffled and the fully shuffled diff mask (dots: seeds)",
-                 provenance(s))
+                 "below: children of the diff mask kept in place in one layer type with every other tensor shuffled, "
+                 "beside the unshuffled and the fully shuffled diff mask (bars from zero; dots: seeds)",
+                 provenance(s), data=pd.concat(drawn, ignore_index=True))
 
 
 def notes_text(vs: Sequence[Verdict]) -> str:

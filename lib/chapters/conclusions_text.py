@@ -17,6 +17,7 @@ import pandas as pd
 
 from .. import paths
 from . import glossary, registry
+from .figures import figure_anchor, figure_numbers
 from .seed_tests import HELD, INCONCLUSIVE, MOST_SEEDS, NOT_HELD, NOT_MEASURED, VERDICTS
 from .verdicts import badge_css, interval_text, shown_verdict
 from .conclusions_tables import CONCLUSIONS, OPEN_QUESTIONS, as_test, bears_label, regime, role_of, scale_ratio, title_of
@@ -225,13 +226,25 @@ def visible(cell: str) -> str:
     return html.unescape(re.sub(r"<[^>]+>", "", text)).replace("`", "").replace("\\|", "|").replace("\\$", "$")
 
 
+def decided_link(figure: Any, chapter: str, prefix: str = "") -> str:
+    """Where a claim is decided, as a link: each figure its label names to that figure's anchor on the chapter's
+    page (``<stem>.html#fig-2-1``, :func:`lib.chapters.figures.figure_anchor`; plain HTML, since Sphinx does not
+    know ids written into a notebook's output); a label of tables only, or none, to the chapter's verdicts."""
+    stem = f"{prefix}{registry.get(chapter).stem}"
+    nums = figure_numbers(str(figure or ""))
+    if nums:
+        return ("Fig. " if len(nums) == 1 else "Figs. ") + ", ".join(
+            f'<a href="{stem}.html#{figure_anchor(n)}">{n}</a>' for n in nums)
+    return f"[{_md(figure) or 'chapter ' + str(int(chapter))}]({stem}.ipynb{verdicts_anchor(chapter)})"
+
+
 def chapter_table(rows: pd.DataFrame, prefix: str = "") -> tuple[pd.DataFrame, list[str]]:
     """One chapter's verdicts as a table a reader can scan, and its notes. Columns: the claim (its id and our
     wording, shortened so that the cell shows at most :data:`CELL_CHARS` characters, "(note k)" when a note
     goes with it), the difference with its interval and seeds (the seeds left out when every test has the same
     number, :func:`common_seeds`), the verdict as shown (badge), after Holm
     (badge), the conclusion it counts towards ("C8, against"; "–" for its chapter's own question), where it is
-    decided (a link to the chapter's verdicts), and, when the chapter's claims were measured at more than one
+    decided (:func:`decided_link`), and, when the chapter's claims were measured at more than one
     scale, the number of the scale (:func:`scales`). A note is the verdict's ``note``, or for a claim not
     measured, ``ours`` (why); equal notes share a number."""
     scale_no = {s: i + 1 for i, s in enumerate(scales(rows))}
@@ -252,8 +265,7 @@ def chapter_table(rows: pd.DataFrame, prefix: str = "") -> tuple[pd.DataFrame, l
                                                 else interval_text(t)) if t else glossary.MISSING,
                "verdict": badge(shown_verdict(r.verdict, t)), "holm": badge(r.holm),
                "conclusion": bears_label(r),
-               "decided in": f"[{_md(r.figure) or 'chapter ' + str(int(r.chapter))}]"
-                             f"({prefix}{registry.get(r.chapter).stem}.ipynb{verdicts_anchor(r.chapter)})"}
+               "decided in": decided_link(r.figure, r.chapter, prefix)}
         if len(scale_no) > 1:
             row["scale"] = scale_no.get(r.scale, glossary.MISSING)
         out.append(row)

@@ -39,7 +39,7 @@ from ..profiles import Profile, large_config
 from ..runs import Run, initial_model, load
 from .. import paths
 from ..config import TrainConfig
-from .figures import floor_line
+from .figures import floor_line, index_axis, legend_below, legend_outside
 
 #: The three runs of chapter 2, in plotting order.
 RUN_NAMES = ("real", "gaussian", "real_then_gaussian")
@@ -436,11 +436,7 @@ COH_LABEL = "coherence α (dimensionless)"
 DIFF_LABEL = "diff = mean sign of per-sample gradient (in [-1, 1])"
 
 
-def _int_epochs(*axes) -> None:
-    from matplotlib.ticker import MaxNLocator
-
-    for ax in axes:
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+_int_epochs = index_axis
 
 
 def _palette() -> dict[str, tuple]:
@@ -456,11 +452,13 @@ def fig_curves(cv: pd.DataFrame, title: str, n: int, runs: Sequence[str] = ("rea
     """Figs. 2.1/2.2: coherence (log scale, with the floor 1/``n`` of ``n`` unrelated gradients),
     train/test loss, train/test accuracy per epoch, one colour per run, train solid and test dashed.
     With ``every_seed`` (the :func:`curves` of each seed), the coherence panel draws every seed as a thin
-    line and their mean per epoch as the thick one; loss and accuracy stay those of ``cv``."""
+    line and their mean per epoch as the thick one; loss and accuracy stay those of ``cv``. One legend under
+    the panels: colours are runs, solid and dashed are training and test."""
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
 
     pal = _palette()
-    fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
     for r in runs:
         d = cv[cv.run == r]
         c = d[d.metric == "coherence"]
@@ -474,13 +472,13 @@ def fig_curves(cv: pd.DataFrame, title: str, n: int, runs: Sequence[str] = ("rea
         for ax, m in ((axes[1], "loss"), (axes[2], "acc")):
             for split, ls in (("train", "-"), ("test", "--")):
                 x = d[d.metric == f"{split}_{m}"]
-                ax.plot(x.epoch, x.value, color=pal[r], ls=ls, label=f"{RUN_LABELS[r]}, {split}")
+                ax.plot(x.epoch, x.value, color=pal[r], ls=ls)
     floor_line(axes[0], n)
     axes[0].set(yscale="log", xlabel="epoch", ylabel=COH_LABEL + ", log scale", title="coherence")
     axes[1].set(xlabel="epoch", ylabel="cross-entropy loss (nats)", title="loss")
     axes[2].set(xlabel="epoch", ylabel="accuracy (fraction)", title="accuracy", ylim=(0, 1.02))
-    axes[0].legend(fontsize=8)
-    axes[2].legend(fontsize=7, loc="best")
+    legend_below(fig, axes[0], extra=[Line2D([], [], color="0.3", ls=ls, label=f"{s} (loss, accuracy)")
+                                      for s, ls in (("training", "-"), ("test", "--"))])
     _int_epochs(*axes)
     fig.suptitle(title)
     return fig
@@ -501,24 +499,26 @@ def fig_magnitudes(wm: pd.DataFrame, title: str, bins: int = 80):
                 color=pal[s if s != "real" else "real"], label={"init": "initialisation", "real": "trained on CIFAR-10",
                                                                "gaussian": "trained on Gaussian"}[s])
     ax.set(xlabel="|w| (weight magnitude, same units as the weights)", ylabel="density (1 / unit of |w|)", title=title)
-    ax.legend()
+    legend_outside(fig, ax)
     return fig
 
 
 def fig_coherence_runs(cv: pd.DataFrame, title: str, n: int,
                        runs: Sequence[str] = ("real", "real_then_gaussian", "gaussian")):
-    """Fig. 2.4: coherence per epoch of several runs on one axis (log scale), with the floor 1/``n``."""
+    """Fig. 2.4: coherence per epoch of several runs on one axis (log scale), with the floor 1/``n``; epoch 0,
+    which the peak verdicts leave out, shaded."""
     import matplotlib.pyplot as plt
 
     pal = _palette()
     fig, ax = plt.subplots(figsize=(7.5, 4))
+    ax.axvspan(-0.4, 0.4, color="0.9", lw=0, label="epoch 0: left out of the peaks")
     for r in runs:
         c = cv[(cv.run == r) & (cv.metric == "coherence")]
         ax.plot(c.epoch, c.value, color=pal[r], label=RUN_LABELS[r], lw=1.8 if r != "gaussian" else 1,
                 ls="-" if r != "gaussian" else ":", marker="." if len(c) < 40 else None)
     floor_line(ax, n)
     ax.set(yscale="log", xlabel="epoch", ylabel=COH_LABEL + ", log scale", title=title)
-    ax.legend(fontsize=8)
+    legend_outside(fig, ax)
     _int_epochs(ax)
     return fig
 
@@ -546,7 +546,7 @@ def fig_diff_histograms(hists: dict[str, pd.DataFrame], title: str):
             ax.set_yscale("symlog", linthresh=0.1)
             ax.set_title(f"{RUN_LABELS.get(r, r)} | {layer}", fontsize=9)
             ax.set_ylabel("density (1 / unit of diff)", fontsize=9)
-            ax.legend(fontsize=7, loc="upper left")
+            ax.legend(fontsize=9, loc="upper left")
             ax.set_xlabel(DIFF_LABEL if i == len(layers) - 1 else "diff", fontsize=9)
             ax.tick_params(labelbottom=True)
     fig.suptitle(title)
@@ -568,7 +568,7 @@ def fig_trajectories(traj: pd.DataFrame, title: str):
             axes[1].plot(e.epoch, e.delta, color=pal[g], lw=1, alpha=0.8, **kw)
     axes[0].set(xlabel="epoch", ylabel="weight value (dimensionless)", title="value")
     axes[1].set(xlabel="epoch", ylabel="value − initial value (dimensionless)", title="displacement from initialisation")
-    axes[0].legend(fontsize=8)
+    axes[0].legend()
     _int_epochs(*axes)
     fig.suptitle(title)
     return fig
@@ -590,7 +590,7 @@ def fig_explorer(runs: dict[str, Run], run: str, layer: str, epoch: int):
     axes[1].plot(m.epoch, m.coherence, color=pal[run], marker="." if len(m) < 40 else None)
     axes[1].axvline(epoch, color="0.3", ls="--", lw=1)
     floor_line(axes[1], stats_samples(r.config))
-    axes[1].legend(fontsize=8)
+    axes[1].legend()
     axes[1].set(yscale="log", xlabel="epoch", ylabel=COH_LABEL + ", log scale", title=RUN_LABELS.get(run, run))
     _int_epochs(axes[1])
     return fig
