@@ -9,7 +9,6 @@ import json
 import random
 import re
 
-import pandas as pd
 import pytest
 
 from lib import paths, runs
