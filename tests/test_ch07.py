@@ -543,3 +543,14 @@ def test_the_glossary_gives_human_headers_one_number_format_and_no_empty_columns
     assert 'class="readable"' in glossary.styled(df, badges=["holm"]).to_html()
     css = (Path(__file__).resolve().parent.parent / "_static" / "tables.css").read_text()
     assert ".readable table th" in css and "word-break: keep-all" in css
+
+
+def test_a_row_links_to_the_figure_that_decides_it():
+    got = cx.decided_link("Figures 5.1, 5.3", "05")
+    assert got == ('Figs. <a href="05_pruning_mlp.html#fig-5-1">5.1</a>, '
+                   '<a href="05_pruning_mlp.html#fig-5-3">5.3</a>')
+    assert cx.decided_link("Figure 4.3, Table 4.c", "04", prefix="chapters/") == \
+        'Fig. <a href="chapters/04_width.html#fig-4-3">4.3</a>'
+    tables = cx.decided_link("Tables 6.1, 6.2", "06")  # tables have no anchors: the chapter's verdicts
+    assert tables.startswith("[Tables 6.1, 6.2](06_pruning_large.ipynb") and "<a " not in tables
+    assert cx.decided_link("", "08").startswith("[chapter 8](08_what_diffs_measure.ipynb")

@@ -282,6 +282,7 @@ def figure_5_1(s: Setup, r: Results) -> None:
     """Accuracy and loss of the children and of the dense MLP of equal nonzero count, against width: one
     figure per mask scope."""
     d = s.params.density
+    figures.anchor("Figure 5.1")  # the claims and the intro link to the whole; its parts follow, one per scope
     for sc in s.sweep_scopes:
         fig, axes = _subplots(2, 2, figsize=(10, 7), sharex=True)
         sweep, runs_of = r.sweep[r.sweep["scope"] == sc], r.final[r.final["scope"] == sc]

@@ -123,6 +123,14 @@ def csv_link(data: pd.DataFrame, name: str) -> str:
     return f'<a href="{href}" download="{html.escape(name)}.csv">data (CSV)</a>'
 
 
+def anchor(number: str) -> None:
+    """Display an empty element with id :func:`figure_id` of ``number`` (in a notebook): what a link to the
+    figure lands on. :func:`show` puts one before each figure; a figure shown in parts ("Figure 5.1 (global)",
+    "Figure 5.1 (layer)") calls it once for the whole ("Figure 5.1"), so that links to the whole land on its
+    first part."""
+    display(HTML(f'<span id="{figure_id(number)}" class="figure-anchor"></span>'))
+
+
 def show(fig: plt.Figure, number: str, what: str, prov: Provenance | str, data: pd.DataFrame | None = None) -> None:
     """Display an anchor with id :func:`figure_id` of ``number``, then ``fig``, then its caption (in a
     notebook) ending in a "data (CSV)" link to ``data``, the frame the figure was drawn from; then close it."""
@@ -133,7 +141,7 @@ def show(fig: plt.Figure, number: str, what: str, prov: Provenance | str, data: 
         warnings.warn(str(e))
         link = " (its data is too large to embed here)"
     fig.tight_layout()
-    display(HTML(f'<span id="{fid}" class="figure-anchor"></span>'))
+    anchor(number)
     display(fig)
     display(Markdown(caption(number, what, prov) + link))
     plt.close(fig)
