@@ -22,7 +22,7 @@ from .. import profiles, runs
 from ..chapters import registry, thesis
 from ..chapters.figures import figure_anchor, figure_numbers
 from ..chapters.conclusions_tables import (CONCLUSION_LINKS, CONCLUSIONS, OPEN_QUESTIONS, REGIMES,
-                                           multiplicity_sentence, weigh)
+                                           multiplicity_sentence, verdict_counts, weigh)
 from ..chapters.seed_tests import HELD, INCONCLUSIVE, NOT_HELD, NOT_MEASURED
 from ..plan import configs
 
@@ -74,11 +74,9 @@ def _counts(rows: pd.DataFrame) -> dict[str, int]:
 
 def chapter_counts(v: pd.DataFrame, chapters: Sequence[str]) -> pd.DataFrame:
     """One row per chapter of ``chapters`` (then any other chapter with verdicts) and a last row "all": the
-    verdicts of each kind (:data:`KINDS`) and their total. ``v``: a table with ``chapter`` and ``kind``."""
-    keys = list(chapters) + sorted(set(v["chapter"]) - set(chapters) if len(v) else [])
-    rows = [{"chapter": k, **_counts(v[v["chapter"] == k] if len(v) else v)} for k in keys]
-    rows.append({"chapter": "all", **_counts(v)})
-    return pd.DataFrame(rows, columns=["chapter", *KINDS, "total"])
+    verdicts of each kind (:data:`KINDS`) and their total (:func:`~lib.chapters.conclusions_tables.verdict_counts`
+    over ``kind``). ``v``: a table with ``chapter`` and ``kind``."""
+    return verdict_counts(v, "kind", KINDS, chapters)
 
 
 #: The rows of :func:`conclusion_counts` for the verdicts that name no conclusion.

@@ -336,12 +336,17 @@ def multiplicity_sentence(verdicts: pd.DataFrame, profile: str) -> str:
             f"**{int(h.get(HELD, 0))} held, {int(h.get(NOT_HELD, 0))} not held**.")
 
 
-def verdict_counts(verdicts: pd.DataFrame) -> pd.DataFrame:
-    """Number of stored verdicts per chapter and kind (columns in :data:`lib.chapters.seed_tests.VERDICTS`
-    order), with totals."""
-    if not len(verdicts):
-        return pd.DataFrame(columns=["chapter", *VERDICTS, "total"])
-    t = pd.crosstab(verdicts["chapter"], verdicts["verdict"]).reindex(columns=list(VERDICTS), fill_value=0)
+def verdict_counts(verdicts: pd.DataFrame, column: str = "verdict", order: Sequence[str] = VERDICTS,
+                   chapters: Sequence[str] = ()) -> pd.DataFrame:
+    """Number of stored verdicts per chapter and kind (``column``'s values, columns in ``order``), with
+    totals: a row per chapter of ``chapters`` (zeros where it has none), then any other chapter with verdicts,
+    then "all"."""
+    keys = list(chapters) + sorted(set(verdicts["chapter"]) - set(chapters) if len(verdicts) else [])
+    if not keys:
+        return pd.DataFrame(columns=["chapter", *order, "total"])
+    t = (pd.crosstab(verdicts["chapter"], verdicts[column]) if len(verdicts) else pd.DataFrame())
+    t = t.reindex(index=keys, columns=list(order), fill_value=0).astype(int)
+    t.index.name = "chapter"
     t.loc["all"] = t.sum()
     t["total"] = t.sum(axis=1)
     return t.reset_index()
