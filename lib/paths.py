@@ -37,6 +37,12 @@ def root() -> Path:
     return ROOT
 
 
+def vendor_dir() -> Path:
+    """Local copies of the page scripts fetched from npm (MathJax, require.js, html-manager, Vega), git-ignored;
+    the build copies ``_static_offline/`` into the HTML root (:mod:`lib.book.assets`)."""
+    return ROOT / "_static_offline" / "vendor"
+
+
 def data_dir() -> Path:
     """Dataset cache (``data/``, git-ignored)."""
     return ROOT / "data"

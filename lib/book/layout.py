@@ -15,8 +15,8 @@ LAST_BUILD = BUILD / "last_build.json"  # the state of the last build: building,
 LOCK = BUILD / "build.lock"             # flock'ed by the build running in this clone (lib/book/lock.py)
 KERNEL_HOME = BUILD / "jupyter"         # kernelspec "python3" pinned to this interpreter
 SOURCE_CHAPTERS = paths.chapters_dir()  # the notebooks as committed
-OFFLINE_DIR = ROOT / "_static_offline"  # git-ignored; contents are copied into the HTML root
-VENDOR = OFFLINE_DIR / "vendor"
+VENDOR = paths.vendor_dir()
+OFFLINE_DIR = VENDOR.parent  # git-ignored; contents are copied into the HTML root
 
 #: The profiles a build can use, named in :data:`lib.profiles.PROFILES` only.
 PROFILES: tuple[str, ...] = tuple(profiles.PROFILES)

@@ -23,8 +23,8 @@ from .. import paths
 
 #: The class of every explorer's div; the build adds the Vega scripts to the pages that contain it.
 CLASS = "book-explorer"
-#: Where the build keeps its local copies of the npm packages (:data:`lib.book.layout.VENDOR`).
-VENDOR = paths.ROOT / "_static_offline" / "vendor"
+#: Where the build keeps its local copies of the npm packages.
+VENDOR = paths.vendor_dir()
 #: The scripts an explorer needs, in load order, relative to :data:`VENDOR` (and to ``vendor/`` in the HTML).
 VEGA_SCRIPTS = ("vega/build/vega.min.js", "vega-lite/build/vega-lite.min.js",
                 "vega-embed/build/vega-embed.min.js")
