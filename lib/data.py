@@ -1,4 +1,5 @@
-"""Datasets: real CIFAR-10 (subsets by class-balanced count) and the thesis's Gaussian "random data".
+"""Datasets: real CIFAR-10 (subsets by class-balanced count), the thesis's Gaussian "random data", and the
+language-model chapter's text (windows of the Brown corpus, shuffled or random tokens: :mod:`lib.text_data`).
 
 The whole dataset is held as tensors on the training device and batches are sliced from a
 seeded permutation (as airbench does): no DataLoader, no worker processes.
@@ -18,8 +19,8 @@ Every load is checked (:class:`DataError` names the file and the array): images 
 holding exactly the integers 0-255, converted), NHWC 32x32x3, train and test; labels integers 0-9,
 one-dimensional, one per image; a truncated, empty or corrupt file is one error naming it.
 
-Data identity: :func:`fingerprint` is a SHA-256 of the arrays actually loaded (CIFAR-10) or of the
-generator's definition (Gaussian); :func:`lib.config.config_hash` includes it, so a run trained on
+Data identity: :func:`fingerprint` is a SHA-256 of the arrays actually loaded (CIFAR-10), of the
+generator's definition (Gaussian), or of the corpus and the windows' definition (text); :func:`lib.config.config_hash` includes it, so a run trained on
 one file is never served for another. CIFAR-10 fingerprints are memoised per file by (path, size,
 mtime, ctime) in ``runs/data-fingerprints.json`` and in the process.
 """
@@ -38,13 +39,14 @@ from typing import Any, Iterator
 import numpy as np
 import torch
 
-from . import paths, validate
+from . import paths, text_data, validate
 
 #: Per-channel mean and std of the official CIFAR-10 training set, in 0-255 pixel units.
 CIFAR_MEAN = (125.307, 122.950, 113.865)
 CIFAR_STD = (62.993, 62.089, 66.705)
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
-DATASETS = ("cifar10", "gaussian")
+IMAGE_DATASETS = ("cifar10", "gaussian")
+DATASETS = IMAGE_DATASETS + text_data.TEXT_DATASETS
 IMAGE_SHAPE = (3, 32, 32)
 ARRAY_NAMES = ("x_train", "y_train", "x_test", "y_test")
 #: Names looked for inside a folder, in this order (compared lower-case).
@@ -71,15 +73,20 @@ class DataError(ValueError):
 class DataConfig:
     """Which data a run trains and evaluates on.
 
-    dataset: ``"cifar10"`` (real images) or ``"gaussian"`` (N(0,1) pixels, random fixed labels).
-    n_train, n_test: number of images (class-balanced for CIFAR-10; 0 means all of the split).
-    seed: chooses the subset (CIFAR-10) or draws the images and labels (Gaussian).
+    dataset: ``"cifar10"`` (real images), ``"gaussian"`` (N(0,1) pixels, random fixed labels), or text
+    (:data:`lib.text_data.TEXT_DATASETS`: ``"brown"``, ``"brown_shuffled"``, ``"brown_random"``).
+    n_train, n_test: number of images (class-balanced for CIFAR-10; 0 means all of the split), or of text
+    windows (training split; validation split, which text runs evaluate on).
+    seed: chooses the subset (CIFAR-10), draws the images and labels (Gaussian), or draws the windows and
+    the shuffled or random streams (text; the document split is fixed).
+    context: tokens per text window (text only; 0, the default and out of the hash, for images).
     """
 
     dataset: str = "cifar10"
     n_train: int = 10000
     n_test: int = 2000
     seed: int = 0
+    context: int = 0
 
     def __post_init__(self) -> None:
         if self.dataset not in DATASETS:
@@ -87,6 +94,16 @@ class DataConfig:
         validate.integer(self, "n_train", 0)
         validate.integer(self, "n_test", 0)
         validate.integer(self, "seed")
+        validate.integer(self, "context", 0)
+        if self.is_text and self.context < 1:
+            raise ValueError(f"DataConfig.context must be >= 1 for text dataset {self.dataset!r}, got {self.context}")
+        if not self.is_text and self.context:
+            raise ValueError(f"DataConfig.context={self.context} applies to text datasets only, not {self.dataset!r}")
+
+    @property
+    def is_text(self) -> bool:
+        """Whether samples are token windows (targets: the next token at each position)."""
+        return self.dataset in text_data.TEXT_DATASETS
 
 
 @dataclass(frozen=True)
@@ -101,7 +118,8 @@ class Arrays:
 
 @dataclass(frozen=True)
 class DeviceData:
-    """A train and a test split as float tensors (N, 3, 32, 32) and int64 labels on one device."""
+    """A train and a test split on one device: images as float tensors (N, 3, 32, 32) with int64 labels (N,),
+    or text windows as int64 tokens (N, context) with int64 next tokens (N, context)."""
 
     x_train: torch.Tensor
     y_train: torch.Tensor
@@ -405,14 +423,19 @@ def cifar10_fingerprint(path: str | os.PathLike | None = None, *, fresh: bool = 
 def fingerprint(cfg: DataConfig, path: str | os.PathLike | None = None) -> str:
     """The identity of the data ``cfg`` names, as 64 hex digits: for CIFAR-10 a digest of the whole file's
     arrays (before subsetting; :func:`cifar10_fingerprint`), for Gaussian data a digest of the generator's
-    definition and version (:data:`GAUSSIAN_DEFINITION`). Part of every run's hash."""
+    definition and version (:data:`GAUSSIAN_DEFINITION`), for text the corpus and the windows' definition
+    (:func:`lib.text_data.windows_fingerprint`; ``path`` is CIFAR-10's, the corpus is found as
+    :func:`lib.text_data.find_brown` says). Part of every run's hash."""
+    if cfg.is_text:
+        return text_data.windows_fingerprint()
     return GAUSSIAN_FINGERPRINT if cfg.dataset == "gaussian" else cifar10_fingerprint(path)
 
 
 def source_info(cfg: DataConfig, path: str | os.PathLike | None = None) -> dict[str, Any]:
     """Where ``cfg``'s data comes from, for a run's records: ``{"dataset", "path", "fingerprint"}``
     (``path`` is None for generated Gaussian data)."""
-    loc = None if cfg.dataset == "gaussian" else str(find_cifar10(path))
+    loc = (None if cfg.dataset == "gaussian" else str(text_data.find_brown()) if cfg.is_text
+           else str(find_cifar10(path)))
     return {"dataset": cfg.dataset, "path": loc, "fingerprint": fingerprint(cfg, path)}
 
 
@@ -420,6 +443,12 @@ def clear_caches() -> None:
     """Forget the arrays and fingerprints held in this process (the memo file stays)."""
     _arrays_at.cache_clear()
     _FINGERPRINTS.clear()
+
+
+def flat_targets(out: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(logits, targets) as (predictions, classes) and (predictions,): images' (n, classes) and (n,) unchanged,
+    text windows' (n, positions, vocab) and (n, positions) flattened to one prediction per position."""
+    return out.reshape(-1, out.shape[-1]), y.reshape(-1)
 
 
 # ----------------------------------------------------------------------------------- subsets
@@ -470,7 +499,10 @@ def check_sizes(cfg: DataConfig) -> None:
 def load_data(cfg: DataConfig, device: torch.device | str = "cpu", path: str | os.PathLike | None = None) -> DeviceData:
     """The train/test tensors that ``cfg`` names, on ``device``."""
     check_sizes(cfg)
-    if cfg.dataset == "gaussian":
+    if cfg.is_text:
+        xtr, ytr, xte, yte = (torch.from_numpy(a) for a in
+                              text_data.windows(cfg.dataset, cfg.context, cfg.n_train, cfg.n_test, cfg.seed))
+    elif cfg.dataset == "gaussian":
         xtr, ytr = gaussian_split(cfg.n_train, seed=2 * cfg.seed + 1_000_003)
         xte, yte = gaussian_split(cfg.n_test, seed=2 * cfg.seed + 1_000_004)
     else:

@@ -405,6 +405,9 @@ def balanced_batch(x: torch.Tensor, y: torch.Tensor, size: int, seed: int) -> tu
     25 of 6-9), drawn without replacement by :func:`lib.data.balanced_indices` with a seed derived from
     ``seed``; every image when there are no more than ``size``. GraSP's scoring batch (its authors score a
     fixed number of images per class)."""
+    if y.dim() != 1:
+        raise ValueError(f"a class-balanced batch needs one class label per sample, got targets of shape "
+                         f"{tuple(y.shape)} (text windows have a next token per position: GraSP is not defined here)")
     if size < 1:
         raise ValueError(f"size must be >= 1, got {size}")
     sub = int.from_bytes(hashlib.sha256(f"balanced:{seed}".encode()).digest()[:8], "little") >> 1

@@ -9,6 +9,9 @@
   recipe whose other settings match the thesis's list. Attention is written with ``nn.Linear`` q, k, v
   and output projections so every weight is visible to per-sample gradient code.
 * ``vit_tiny``: the same code at embedding 64, depth 2, 4 heads, feed-forward 128, for the CPU profiles.
+* ``gpt``: a decoder-only character language model (chapter 10): token and position embeddings, ``depth``
+  pre-norm blocks of causal self-attention and feed-forward (the ViT's blocks with a causal mask), a final
+  layer norm and an untied output layer over the vocabulary. Its sizes are :class:`ModelConfig` fields.
 """
 from __future__ import annotations
 
@@ -25,18 +28,45 @@ IN_FEATURES = 3 * 32 * 32
 NUM_CLASSES = 10
 
 
+#: The :class:`ModelConfig` fields only ``arch="gpt"`` uses (0, their default, for every other arch).
+GPT_FIELDS = ("vocab", "context", "heads", "head_dim", "ff")
+
+
 @dataclass(frozen=True)
 class ModelConfig:
-    """Which network to build. ``width`` and ``depth`` apply to ``arch="mlp"`` only."""
+    """Which network to build. ``width`` and ``depth`` apply to ``arch="mlp"`` (hidden width, hidden layers)
+    and ``arch="gpt"`` (embedding width, blocks) only.
+
+    For ``gpt``: ``vocab`` symbols, ``context`` positions, ``heads`` attention heads of ``head_dim`` each
+    (0: ``width // heads``), feed-forward hidden width ``ff``. Other archs leave these at 0 (out of the hash).
+    """
 
     arch: str = "mlp"
     width: int = 512
     depth: int = 3
+    vocab: int = 0
+    context: int = 0
+    heads: int = 0
+    head_dim: int = 0
+    ff: int = 0
 
     def __post_init__(self) -> None:
         validate.one_of(self, "arch", tuple(sorted(ARCHS)), "arch")
         validate.integer(self, "width", 1)
         validate.integer(self, "depth", 0)
+        for name in GPT_FIELDS:
+            validate.integer(self, name, 0)
+        if self.arch == "gpt":
+            for name, low in (("vocab", 2), ("context", 1), ("heads", 1), ("ff", 1)):
+                if getattr(self, name) < low:
+                    raise ValueError(f"ModelConfig.{name} must be >= {low} for arch 'gpt', got {getattr(self, name)}")
+            if self.head_dim == 0 and self.width % self.heads:
+                raise ValueError(f"ModelConfig: width {self.width} is not a multiple of heads {self.heads}; set "
+                                 "head_dim, or a width that heads divides")
+        else:
+            used = [f"{n}={getattr(self, n)}" for n in GPT_FIELDS if getattr(self, n)]
+            if used:
+                raise ValueError(f"ModelConfig: {', '.join(used)} apply to arch 'gpt' only, not {self.arch!r}")
 
 
 # ----------------------------------------------------------------------------------------- MLP
@@ -133,12 +163,13 @@ def resnet_small(num_classes: int = NUM_CLASSES) -> nn.Module:
 
 # ----------------------------------------------------------------------------------------- ViT
 class Attention(nn.Module):
-    """Multi-head self-attention from four ``nn.Linear`` layers (q, k, v, out)."""
+    """Multi-head self-attention from four ``nn.Linear`` layers (q, k, v, out); ``causal``: each position
+    attends to itself and earlier positions only."""
 
-    def __init__(self, dim: int, heads: int, dim_head: int):
+    def __init__(self, dim: int, heads: int, dim_head: int, causal: bool = False):
         super().__init__()
         inner = heads * dim_head
-        self.heads, self.dim_head = heads, dim_head
+        self.heads, self.dim_head, self.causal = heads, dim_head, causal
         self.q = nn.Linear(dim, inner, bias=False)
         self.k = nn.Linear(dim, inner, bias=False)
         self.v = nn.Linear(dim, inner, bias=False)
@@ -148,7 +179,11 @@ class Attention(nn.Module):
         b, t, _ = x.shape
         split = lambda z: z.view(b, t, self.heads, self.dim_head).transpose(1, 2)  # noqa: E731
         q, k, v = split(self.q(x)), split(self.k(x)), split(self.v(x))
-        attn = torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(self.dim_head), dim=-1)
+        scores = q @ k.transpose(-2, -1) / math.sqrt(self.dim_head)
+        if self.causal:
+            later = torch.ones(t, t, dtype=torch.bool, device=x.device).triu(1)
+            scores = scores.masked_fill(later, float("-inf"))
+        attn = torch.softmax(scores, dim=-1)
         return self.out((attn @ v).transpose(1, 2).reshape(b, t, -1))
 
 
@@ -168,10 +203,10 @@ class FeedForward(nn.Module):
 class Block(nn.Module):
     """Pre-norm transformer block: x + attn(norm(x)), then x + ff(norm(x))."""
 
-    def __init__(self, dim: int, heads: int, dim_head: int, mlp_dim: int):
+    def __init__(self, dim: int, heads: int, dim_head: int, mlp_dim: int, causal: bool = False):
         super().__init__()
         self.norm1 = nn.LayerNorm(dim)
-        self.attn = Attention(dim, heads, dim_head)
+        self.attn = Attention(dim, heads, dim_head, causal)
         self.norm2 = nn.LayerNorm(dim)
         self.ff = FeedForward(dim, mlp_dim)
 
@@ -237,7 +272,49 @@ def vit_tiny(num_classes: int = NUM_CLASSES) -> ViT:
     return ViT(patch=4, dim=64, depth=2, heads=4, dim_head=16, mlp_dim=128, num_classes=num_classes)
 
 
+# ----------------------------------------------------------------------------------------- GPT
+class PositionEmbedding(nn.Module):
+    """Adds a learned embedding of each position (its own module, so per-sample gradient code sees the
+    parameter on a leaf module); inputs may be shorter than ``context``."""
+
+    def __init__(self, context: int, dim: int):
+        super().__init__()
+        self.pos_embedding = nn.Parameter(torch.randn(1, context, dim) * 0.02)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.pos_embedding[:, :x.shape[1]]
+
+
+class GPT(nn.Module):
+    """Decoder-only language model: (batch, positions) token indices -> (batch, positions, vocab) logits of
+    the next token. Token embedding, position embedding, pre-norm causal blocks, layer norm, output layer
+    (not tied to the embedding: shared parameters would hide each use's gradient from per-layer code)."""
+
+    def __init__(self, *, vocab: int, context: int, dim: int, depth: int, heads: int, dim_head: int, ff: int):
+        super().__init__()
+        self.context = context
+        self.tokens = nn.Embedding(vocab, dim)
+        nn.init.normal_(self.tokens.weight, std=0.02)
+        self.position = PositionEmbedding(context, dim)
+        self.blocks = nn.Sequential(*[Block(dim, heads, dim_head, ff, causal=True) for _ in range(depth)])
+        self.norm = nn.LayerNorm(dim)
+        self.head = nn.Linear(dim, vocab)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 2 or x.shape[1] > self.context:
+            raise ValueError(f"GPT takes (batch, positions) token indices with at most {self.context} positions, "
+                             f"got shape {tuple(x.shape)}")
+        return self.head(self.norm(self.blocks(self.position(self.tokens(x)))))
+
+
+def gpt(cfg: "ModelConfig") -> GPT:
+    """The :class:`GPT` that ``cfg`` (arch ``gpt``) describes."""
+    return GPT(vocab=cfg.vocab, context=cfg.context, dim=cfg.width, depth=cfg.depth, heads=cfg.heads,
+               dim_head=cfg.head_dim or cfg.width // cfg.heads, ff=cfg.ff)
+
+
 ARCHS: dict[str, Callable[..., nn.Module]] = {
+    "gpt": gpt,
     "mlp": mlp,
     "resnet50": resnet50,
     "resnet_small": resnet_small,
@@ -250,6 +327,8 @@ def build_model(cfg: ModelConfig) -> nn.Module:
     """A freshly initialised network for ``cfg`` (initialisation uses torch's global RNG: seed it first)."""
     if cfg.arch == "mlp":
         return mlp(cfg.width, depth=cfg.depth)
+    if cfg.arch == "gpt":
+        return gpt(cfg)
     return ARCHS[cfg.arch]()
 
 

@@ -38,6 +38,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .data import flat_targets
+
 Scores = dict[str, torch.Tensor]
 
 #: GraSP's temperature on the logits (Wang et al. 2020's code: ``net(x) / 200``).
@@ -95,10 +97,11 @@ def _params(model: nn.Module, names: Sequence[str]) -> list[torch.Tensor]:
 
 
 def summed_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
-    """Cross-entropy of ``model(x) / temperature`` against ``y``, summed over the batch."""
+    """Cross-entropy of ``model(x) / temperature`` against ``y``, summed over the batch (over every position of
+    text windows, :func:`lib.data.flat_targets`)."""
     if len(x) != len(y) or len(x) == 0:
         raise ValueError(f"need a non-empty batch with one label per input, got {len(x)} inputs and {len(y)} labels")
-    return F.cross_entropy(model(x) / temperature, y, reduction="sum")
+    return F.cross_entropy(*flat_targets(model(x) / temperature, y), reduction="sum")
 
 
 def snip_scores(model: nn.Module, x: torch.Tensor, y: torch.Tensor, names: Sequence[str]) -> Scores:

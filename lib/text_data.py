@@ -400,12 +400,12 @@ def sequences(tokens: np.ndarray, context: int, stride: int | None = None) -> tu
     return tokens[idx], tokens[idx + 1]
 
 
-def shuffled_stream(tokens: np.ndarray, seed: int) -> np.ndarray:
+def shuffled_stream(tokens: np.ndarray, seed: int | list[int]) -> np.ndarray:
     """``tokens`` in an order drawn by ``seed``: the same unigram counts, no sequential structure."""
     return np.random.default_rng(seed).permutation(np.asarray(tokens))
 
 
-def random_stream(n: int, vocab: Vocabulary, seed: int) -> np.ndarray:
+def random_stream(n: int, vocab: Vocabulary, seed: int | list[int]) -> np.ndarray:
     """``n`` tokens drawn uniformly and independently from the vocabulary's characters (never the unknown
     symbol) by ``seed``, int64."""
     if n < 0:
@@ -440,9 +440,93 @@ def brown_fingerprint(path: str | os.PathLike | None = None) -> str:
 
 
 def clear_caches() -> None:
-    """Forget the documents and fingerprints held in this process."""
+    """Forget the documents, streams and fingerprints held in this process."""
     _documents_at.cache_clear()
+    _split_streams.cache_clear()
     _FINGERPRINTS.clear()
+
+
+# ------------------------------------------------------------------------------------------ run data
+#: The datasets a run can train on (:class:`lib.data.DataConfig`): the text, the training split's tokens in a
+#: shuffled order, and uniformly random tokens.
+TEXT_DATASETS = ("brown", "brown_shuffled", "brown_random")
+#: The document split every run uses (the data's seed draws windows and streams, never the split).
+SPLIT_SEED = 0
+#: The symbols of the text runs' models: newline and printable ASCII (the Brown corpus uses 85 of these 96),
+#: index 0 for anything else. Fixed, so a model's size never depends on the data (a plan needs no corpus).
+ALPHABET = Vocabulary(("\n",) + tuple(chr(c) for c in range(32, 127)))
+#: Output classes of a text run's model: :data:`ALPHABET` and the unknown symbol.
+VOCAB_SIZE = ALPHABET.size
+#: What :func:`windows` builds from the corpus; part of every text run's data fingerprint, so changing the
+#: recipe must change this string (and so every text run's hash).
+WINDOWS_DEFINITION = (
+    "brown-windows-v1: split_documents(docs, 0) (0.8/0.1/0.1 by genre); tokens = indices in ALPHABET (newline, "
+    "chr 32-126; 0 unknown); train stream = encode_documents(train), evaluation stream = "
+    "encode_documents(validation); brown_shuffled: each stream permuted by default_rng([seed, 1, part]); "
+    "brown_random: the symbols of the training documents (build_vocabulary(train)) drawn uniformly, "
+    "integers(1, size) from default_rng([seed, 2, part]), as many as the stream holds (part 0 train, "
+    "1 evaluation); windows of "
+    "context + 1 tokens without overlap (stride context + 1), inputs the first context, targets the last "
+    "context; n of them chosen by default_rng([seed, 3, part]).choice(all, n, replace=False), sorted; n = 0: all")
+
+
+def windows_fingerprint(path: str | os.PathLike | None = None) -> str:
+    """The identity of the text runs' data: SHA-256 of :data:`WINDOWS_DEFINITION` and the corpus's
+    :func:`brown_fingerprint` (64 hex digits)."""
+    return hashlib.sha256(f"{WINDOWS_DEFINITION}|{brown_fingerprint(path)}".encode()).hexdigest()
+
+
+def reindex(tokens: np.ndarray, source: Vocabulary, target: Vocabulary) -> np.ndarray:
+    """``tokens`` of vocabulary ``source`` as indices of ``target`` (unknown where ``target`` lacks a symbol)."""
+    table = np.array([UNKNOWN] + [target.index(c) for c in source.chars], dtype=np.int64)
+    return table[np.asarray(tokens)]
+
+
+@functools.lru_cache(maxsize=2)
+def _split_streams(folder: str, key: tuple) -> tuple[Vocabulary, np.ndarray, np.ndarray]:
+    split = split_documents(_documents_at(folder, key), SPLIT_SEED)
+    return (build_vocabulary(split.train), encode_documents(split.train, ALPHABET),
+            encode_documents(split.validation, ALPHABET))
+
+
+def streams(path: str | os.PathLike | None = None) -> tuple[Vocabulary, np.ndarray, np.ndarray]:
+    """(the training documents' symbols, training stream, validation stream) of the split every run uses, the
+    streams as indices of :data:`ALPHABET` (memoised)."""
+    folder = find_brown(path)
+    return _split_streams(str(folder), _stat_key(folder))
+
+
+def pick_windows(stream: np.ndarray, context: int, n: int, rng: np.random.Generator,
+                 where: str) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` of the non-overlapping windows of ``context + 1`` tokens of ``stream`` (0: all), chosen by ``rng``
+    and kept in stream order: (inputs, targets), each (n, context) int64. :class:`BrownError` naming ``where``
+    when the stream holds fewer windows."""
+    x, y = sequences(stream, context, stride=context + 1)
+    if n > len(x):
+        raise BrownError(f"{where}: asked for {n:,} windows of {context + 1} tokens, the stream of "
+                         f"{len(stream):,} tokens holds {len(x):,}: lower the number, or use 0 for all of them")
+    if 0 < n < len(x):
+        keep = np.sort(rng.choice(len(x), size=n, replace=False))
+        x, y = x[keep], y[keep]
+    return x, y
+
+
+def windows(dataset: str, context: int, n_train: int, n_eval: int, seed: int,
+            path: str | os.PathLike | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(x_train, y_train, x_eval, y_eval) of a text run, each (n, context) int64, as
+    :data:`WINDOWS_DEFINITION` says: windows of the training split and of the validation split (the test
+    split is never read) of ``dataset`` (one of :data:`TEXT_DATASETS`), the next token as target."""
+    if dataset not in TEXT_DATASETS:
+        raise ValueError(f"unknown text dataset {dataset!r}; known: {', '.join(TEXT_DATASETS)}")
+    symbols, train, evaluation = streams(path)
+    out: list[np.ndarray] = []
+    for part, (stream, n, name) in enumerate(((train, n_train, "training"), (evaluation, n_eval, "validation"))):
+        if dataset == "brown_shuffled":
+            stream = shuffled_stream(stream, [seed, 1, part])
+        elif dataset == "brown_random":
+            stream = reindex(random_stream(len(stream), symbols, [seed, 2, part]), symbols, ALPHABET)
+        out += pick_windows(stream, context, n, np.random.default_rng([seed, 3, part]), f"{dataset} {name} split")
+    return out[0], out[1], out[2], out[3]
 
 
 def summary(docs: tuple[Document, ...], seed: int = 0,

@@ -58,7 +58,7 @@ from tqdm.auto import tqdm
 from . import paths, settings
 from .checkpoint import Checkpoint, from_plain, to_plain
 from .config import OptimConfig, TrainConfig
-from .data import DeviceData, load_data
+from .data import DeviceData, flat_targets, load_data
 from .models import build_model
 from .sparse import SparseLayers, choose as choose_sparse
 from .stats import StatsCallback
@@ -208,7 +208,7 @@ def eval_batch_size(arch: str, device: torch.device | str) -> int:
 @torch.inference_mode()
 def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1024) -> tuple[float, float]:
     """(mean cross-entropy loss in nats, accuracy in [0, 1]) of ``model`` in eval mode, ``batch_size``
-    samples per forward pass. The per-sample losses are summed in float64 in sample order, so the
+    samples per forward pass; for text windows both are per predicted token (:func:`flat_targets`). The per-sample losses are summed in float64 in sample order, so the
     result does not depend on ``batch_size`` as long as the logits do not (they do not in eval mode)."""
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
@@ -217,12 +217,12 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int
     losses, correct = [], 0
     try:
         for s in range(0, len(y), batch_size):
-            out = model(x[s:s + batch_size])
-            losses.append(F.cross_entropy(out, y[s:s + batch_size], reduction="none"))
-            correct += int((out.argmax(1) == y[s:s + batch_size]).sum())
+            out, target = flat_targets(model(x[s:s + batch_size]), y[s:s + batch_size])
+            losses.append(F.cross_entropy(out, target, reduction="none"))
+            correct += int((out.argmax(1) == target).sum())
     finally:
         model.train(was)
-    n = max(1, len(y))
+    n = max(1, y.numel())
     loss = float(torch.cat(losses).double().sum()) if losses else 0.0
     return loss / n, correct / n
 
@@ -472,14 +472,15 @@ def _resumed(ctx: EpochContext, model: nn.Module, mask01: dict[str, torch.Tensor
 
 def _train_epoch(state: TrainState, ctx: EpochContext, epoch: int) -> tuple[float, float]:
     """One pass over the training set in the batch order of ``state.gen``, masked weights held at zero;
-    returns (mean loss in nats, accuracy), running over the epoch's batches with the model in train mode."""
+    returns (mean loss in nats, accuracy), running over the epoch's batches with the model in train mode
+    (per predicted token for text windows)."""
     model, opt, data = state.model, state.opt, ctx.data
     model.train()
     tot_loss = torch.zeros((), device=ctx.device, dtype=torch.float64)
     tot_correct = torch.zeros((), device=ctx.device, dtype=torch.int64)
     for xb, yb in data.train_batches(ctx.config.batch_size, state.gen):
-        out = model(xb)
-        loss = F.cross_entropy(out, yb)
+        out, target = flat_targets(model(xb), yb)
+        loss = F.cross_entropy(out, target)
         if not torch.isfinite(loss):
             raise FloatingPointError(f"non-finite training loss {loss.item()} at epoch {epoch}")
         opt.zero_grad(set_to_none=True)
@@ -487,9 +488,10 @@ def _train_epoch(state: TrainState, ctx: EpochContext, epoch: int) -> tuple[floa
         _hold_mask(state.masked, grads=True)
         opt.step()
         _hold_mask(state.masked, grads=False)
-        tot_loss += loss.detach().double() * len(yb)
-        tot_correct += (out.detach().argmax(1) == yb).sum()
-    return tot_loss.item() / data.n_train, tot_correct.item() / data.n_train
+        tot_loss += loss.detach().double() * target.numel()
+        tot_correct += (out.detach().argmax(1) == target).sum()
+    n = data.y_train.numel()
+    return tot_loss.item() / n, tot_correct.item() / n
 
 
 def _end_epoch(state: TrainState, ctx: EpochContext, store: Checkpoint | None, epoch: int,

@@ -50,8 +50,35 @@ def test_model_shapes_and_errors():
         assert models.build_model(ModelConfig(arch)).eval()(x).shape == (2, 10)
     with pytest.raises(ValueError, match="width must be"):
         models.mlp(0)
-    with pytest.raises(ValueError, match="unknown arch 'vgg'.*known: mlp, resnet50"):
+    with pytest.raises(ValueError, match="unknown arch 'vgg'.*known: gpt, mlp, resnet50"):
         ModelConfig(arch="vgg")
+
+
+def gpt_config(**kw) -> ModelConfig:
+    return ModelConfig("gpt", **{"width": 16, "depth": 2, "vocab": 11, "context": 8, "heads": 2, "ff": 24, **kw})
+
+
+def test_gpt_shapes_causality_and_config_errors():
+    torch.manual_seed(0)
+    m = models.build_model(gpt_config()).eval()
+    x = torch.randint(0, 11, (3, 8))
+    out = m(x)
+    assert out.shape == (3, 8, 11)
+    y = x.clone()
+    y[:, 5:] = (y[:, 5:] + 1) % 11  # change only the later tokens: earlier positions' logits stay the same
+    torch.testing.assert_close(m(y)[:, :5], out[:, :5])
+    assert not torch.allclose(m(y)[:, 5:], out[:, 5:])
+    assert m(x[:, :4]).shape == (3, 4, 11)  # shorter windows use the first position embeddings
+    with pytest.raises(ValueError, match="at most 8 positions"):
+        m(torch.zeros(1, 9, dtype=torch.long))
+    assert models.build_model(gpt_config(head_dim=5)).blocks[0].attn.q.out_features == 10
+    with pytest.raises(ValueError, match="ModelConfig.vocab must be >= 2 for arch 'gpt'"):
+        gpt_config(vocab=0)
+    with pytest.raises(ValueError, match="width 16 is not a multiple of heads 3"):
+        gpt_config(heads=3)
+    with pytest.raises(ValueError, match="context=8 apply to arch 'gpt' only, not 'mlp'"):
+        ModelConfig("mlp", context=8)
+    assert "gpt" not in repr(ModelConfig("mlp")) and ModelConfig("mlp") == ModelConfig()  # defaults unchanged
 
 
 def test_vit_attention_uses_linear_layers():

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision.models.resnet import Bottleneck
 
-from lib.models import CifarResNet, ViT, mlp
+from lib.models import GPT, CifarResNet, ViT, mlp
 from lib.stats import BACKENDS, gradient_stats
 
 N = 24
@@ -30,13 +30,15 @@ def one_thread():
 
 
 def brute_force(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
-    """name -> (n, *shape) float64 per-sample gradients, one autograd backward per sample, eval mode."""
+    """name -> (n, *shape) float64 per-sample gradients, one autograd backward per sample, eval mode. A sample
+    is an image with its class, or a token window with its next tokens (its loss summed over positions)."""
     was = model.training
     model.eval()
     params = {k: p for k, p in model.named_parameters() if p.requires_grad}
     rows = []
     for i in range(len(y)):
-        loss = F.cross_entropy(model(x[i:i + 1]), y[i:i + 1], reduction="sum")
+        out = model(x[i:i + 1])
+        loss = F.cross_entropy(out.reshape(-1, out.shape[-1]), y[i:i + 1].reshape(-1), reduction="sum")
         gs = torch.autograd.grad(loss, list(params.values()), allow_unused=True)
         rows.append([torch.zeros_like(p) if g is None else g for g, p in zip(gs, params.values())])
     model.train(was)
@@ -95,21 +97,36 @@ def bn_resnet() -> nn.Module:
     return m
 
 
+def tiny_gpt() -> nn.Module:
+    """Two causal blocks over 5 symbols, position embeddings longer than the windows (6 of 8 used)."""
+    return GPT(vocab=5, context=8, dim=8, depth=2, heads=2, dim_head=4, ff=12)
+
+
+def images(shape: tuple[int, ...]):
+    return lambda: (torch.randn(N, *shape, dtype=torch.float64), torch.randint(0, 5, (N,)))
+
+
+def windows() -> tuple[torch.Tensor, torch.Tensor]:
+    tokens = torch.randint(0, 5, (N, 7))
+    return tokens[:, :6], tokens[:, 1:]
+
+
 MODELS = {
-    "mlp": (lambda: mlp(16, depth=2, in_features=48, num_classes=5), (3, 4, 4)),
-    "conv_groupnorm": (ConvGroupNorm, (3, 8, 8)),
-    "resnet_bn": (bn_resnet, (3, 8, 8)),
-    "vit": (lambda: ViT(patch=4, dim=16, depth=1, heads=2, dim_head=8, mlp_dim=16, num_classes=5, image=8), (3, 8, 8)),
+    "mlp": (lambda: mlp(16, depth=2, in_features=48, num_classes=5), images((3, 4, 4))),
+    "conv_groupnorm": (ConvGroupNorm, images((3, 8, 8))),
+    "resnet_bn": (bn_resnet, images((3, 8, 8))),
+    "vit": (lambda: ViT(patch=4, dim=16, depth=1, heads=2, dim_head=8, mlp_dim=16, num_classes=5, image=8),
+            images((3, 8, 8))),
+    "gpt": (tiny_gpt, windows),
 }
 
 
 @pytest.fixture(scope="module", params=list(MODELS))
 def case(request):
     torch.manual_seed(0)
-    make, shape = MODELS[request.param]
+    make, data = MODELS[request.param]
     model = make().double()
-    x = torch.randn(N, *shape, dtype=torch.float64)
-    y = torch.randint(0, 5, (N,))
+    x, y = data()
     return request.param, model, x, y, brute_force(model, x, y)
 
 

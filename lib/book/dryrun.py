@@ -49,11 +49,16 @@ class PlanCheckFailed(RuntimeError):
         super().__init__(f"chapter {chapter}: run {config_hash(cfg)} ({describe(cfg)}) cannot run: {error}")
 
 
-def stand_in_data(n: int = STAND_IN_IMAGES, seed: int = 0) -> DeviceData:
-    """``n`` random normalised images of CIFAR-10's shape and labels 0..9, as train and test set."""
-    g = torch.Generator().manual_seed(seed)
-    x = torch.randn(n, *IMAGE_SHAPE, generator=g)
-    y = torch.arange(n) % NUM_CLASSES
+def stand_in_data(cfg: TrainConfig, n: int = STAND_IN_IMAGES) -> DeviceData:
+    """The train and test set of the plan check, seeded by ``cfg.seed``: ``n`` random normalised images of
+    CIFAR-10's shape with labels 0..9, or for text ``n`` windows of ``cfg.data.context`` random tokens of the
+    model's vocabulary with their next tokens."""
+    g = torch.Generator().manual_seed(cfg.seed)
+    if cfg.data.is_text:
+        tokens = torch.randint(0, cfg.model.vocab, (n, cfg.data.context + 1), generator=g)
+        x, y = tokens[:, :-1].contiguous(), tokens[:, 1:].contiguous()
+    else:
+        x, y = torch.randn(n, *IMAGE_SHAPE, generator=g), torch.arange(n) % NUM_CLASSES
     return DeviceData(x, y, x.clone(), y.clone())
 
 
@@ -118,7 +123,7 @@ def check_run(cfg: TrainConfig, workdir: Path) -> float:
     out = workdir / config_hash(cfg)
     try:
         _, metrics = train(small(cfg), out, model=model, mask=mask, device=torch.device("cpu"), progress=False,
-                           data=stand_in_data(seed=cfg.seed))
+                           data=stand_in_data(cfg))
     finally:
         shutil.rmtree(out, ignore_errors=True)
     if len(metrics) != 2 or not torch.isfinite(torch.tensor(metrics["train_loss"].to_numpy())).all():

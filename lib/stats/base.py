@@ -214,9 +214,10 @@ def iter_batches(data: Any, batch_size: int, max_samples: int | None) -> Iterato
         if not _is_pair(item):
             raise ValueError(f"data batch {i} is {type(item).__name__}; expected a pair of tensors (inputs, targets)")
         x, y = item
-        if x.dim() == 0 or y.dim() != 1 or x.shape[0] != y.shape[0]:
+        if x.dim() == 0 or y.dim() not in (1, 2) or x.shape[0] != y.shape[0]:
             raise ValueError(f"data batch {i}: inputs {tuple(x.shape)} and targets {tuple(y.shape)} do not match; "
-                             "targets must be 1-D with one class index per input")
+                             "targets must be 1-D with one class index per input, or 2-D with one next token per "
+                             "position of each input window")
         if y.dtype in (torch.float16, torch.bfloat16, torch.float32, torch.float64, torch.bool) or y.is_complex():
             raise ValueError(f"data batch {i}: targets have dtype {y.dtype}; expected integer class indices")
         for s in range(0, x.shape[0], batch_size):
@@ -258,11 +259,29 @@ def check_loss(losses: torch.Tensor, offset: int) -> None:
                          "(check the inputs and the model's weights)")
 
 
+def check_output(shape: tuple[int, ...], y: torch.Tensor) -> None:
+    """ValueError unless logits of ``shape`` are (batch, classes) for class targets ``y`` (batch,), or (batch,
+    positions, vocab) for next-token targets ``y`` (batch, positions), with every target in range."""
+    shape = tuple(shape)
+    if len(shape) not in (2, 3) or tuple(y.shape) != shape[:-1]:
+        raise ValueError(f"the model's output has shape {shape} and the targets {tuple(y.shape)}; expected "
+                         "(batch, classes) logits with (batch,) targets, or (batch, positions, vocab) logits with "
+                         "(batch, positions) targets")
+    check_targets(y, shape[-1])
+
+
+def sample_loss(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Each sample's loss, unchecked (usable inside ``vmap``): its cross-entropy, or for a text window the sum
+    of its positions' next-token cross-entropies."""
+    if out.dim() == 2:
+        return F.cross_entropy(out, y, reduction="none")
+    return F.cross_entropy(out.transpose(1, 2), y, reduction="none").sum(1)
+
+
 def per_sample_ce(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    if out.dim() != 2:
-        raise ValueError(f"the model's output has shape {tuple(out.shape)}; expected (batch, classes) logits")
-    check_targets(y, out.shape[1])
-    return F.cross_entropy(out, y, reduction="none")
+    """:func:`sample_loss` after :func:`check_output`: a sample is an image or a whole text window."""
+    check_output(out.shape, y)
+    return sample_loss(out, y)
 
 
 def to_model(x: torch.Tensor, y: torch.Tensor, ref: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

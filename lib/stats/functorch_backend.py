@@ -9,11 +9,10 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call, grad_and_value, vmap
 
-from .base import (Accumulator, GradStats, activation_bytes_per_sample, check_loss, check_targets,
+from .base import (Accumulator, GradStats, activation_bytes_per_sample, check_loss, check_output, sample_loss,
                    to_model)
 
 
@@ -26,26 +25,23 @@ def run_functorch(model: nn.Module, params: dict[str, nn.Parameter], batches: It
     fixed = {k: p.detach() for k, p in model.named_parameters() if k not in train}
     fixed.update(dict(model.named_buffers()))
     numel_bytes = sum(p.numel() * p.element_size() for p in train.values())
-    num_classes: int | None = None
+    out_shape: tuple[int, ...] | None = None
+    chunk = 1
 
     def loss(p: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         out = functional_call(model, {**p, **fixed}, (x.unsqueeze(0),))
-        return F.cross_entropy(out, y.unsqueeze(0), reduction="sum")
+        return sample_loss(out, y.unsqueeze(0)).sum()
 
     per_sample = vmap(grad_and_value(loss), in_dims=(None, 0, 0))
-    chunk = None
     seen = 0
     for x, y in batches:
         x, y = to_model(x, y, ref)
-        if num_classes is None:
+        if out_shape is None:
             with torch.no_grad():
-                out = model(x[:1])
-            if out.dim() != 2:
-                raise ValueError(f"the model's output has shape {tuple(out.shape)}; expected (batch, classes) logits")
-            num_classes = out.shape[1]
+                out_shape = tuple(model(x[:1]).shape[1:])
             per = 2 * numel_bytes + 3 * activation_bytes_per_sample(model, x)
             chunk = max(1, budget // max(1, per))
-        check_targets(y, num_classes)
+        check_output((x.shape[0], *out_shape), y)
         acc.begin_batch(x.shape[0])
         for s in range(0, x.shape[0], chunk):
             g, losses = per_sample(train, x[s:s + chunk], y[s:s + chunk])
