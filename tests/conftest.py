@@ -13,9 +13,10 @@ def run_cache(tmp_path, monkeypatch):
 
 @pytest.fixture()
 def stand_in_fingerprint(monkeypatch):
-    """A constant CIFAR-10 fingerprint, for tests of planning structure (stages, dependencies) that
-    hash configs but load no image: they then run without the data file. Tests of data identity and
-    the pinned hashes use the real fingerprint."""
-    from lib import data
+    """Constant CIFAR-10 and Brown corpus fingerprints, for tests of planning structure (stages, dependencies)
+    that hash configs but load no image or text: they then run without the data files. Tests of data identity
+    and the pinned hashes use the real fingerprints."""
+    from lib import data, text_data
 
     monkeypatch.setattr(data, "cifar10_fingerprint", lambda *a, **k: "stand-in-for-tests")
+    monkeypatch.setattr(text_data, "brown_fingerprint", lambda *a, **k: "stand-in-for-tests")

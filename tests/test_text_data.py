@@ -231,3 +231,86 @@ def test_real_corpus():
     train_text = td.join_documents(split.train)
     assert not any(d.text in train_text for d in split.validation + split.test)
     assert docs[0].text.startswith("The Fulton County Grand Jury said Friday an investigation of Atlanta's recent")
+
+
+# ------------------------------------------------------------------------------------------ run data
+def _big_fake(tmp_path: Path) -> Path:
+    """Ten documents in each of two genres, a few hundred characters each (so every split holds windows)."""
+    rng = np.random.default_rng(0)
+    words = ["the/at", "jury/nn", "said/vbd", "Friday/nr", "an/at", "investigation/nn", "of/in", "Atlanta's/np$",
+             "recent/jj", "primary/nn", "election/nn", ",/,", "./."]
+    docs = []
+    for genre, letter in (("news", "a"), ("editorial", "b")):
+        for i in range(1, 11):
+            lines = ["\t" + " ".join(rng.choice(words, size=12)) for _ in range(6)]
+            docs.append((f"c{letter}{i:02d}", genre, "\n\n" + "\n\n".join(lines) + "\n"))
+    return make_package(tmp_path / "big", docs)
+
+
+def test_windows_are_next_token_pairs_of_disjoint_windows(tmp_path, monkeypatch):
+    monkeypatch.setenv(td.PATH_VARIABLE, str(_big_fake(tmp_path)))
+    symbols, train, evaluation = td.streams()
+    x, y, xe, ye = td.windows("brown", 16, 0, 0, seed=0)
+    assert x.dtype == np.int64 and x.shape == y.shape and x.shape[1] == 16 and xe.shape[1] == 16
+    assert (x[:, 1:] == y[:, :-1]).all()
+    assert len(x) == (len(train) - 1) // 17 and len(xe) == (len(evaluation) - 1) // 17  # stride 17: no overlap
+    assert (x.ravel() == train[np.arange(len(x))[:, None] * 17 + np.arange(16)].ravel()).all()
+    assert td.decode(x[0], td.ALPHABET) == td.join_documents(td.split_documents(td.load_brown(), 0).train)[:16]
+    a = td.windows("brown", 16, 5, 3, seed=1)
+    b = td.windows("brown", 16, 5, 3, seed=1)
+    c = td.windows("brown", 16, 5, 3, seed=2)
+    assert all(np.array_equal(u, v) for u, v in zip(a, b)) and not np.array_equal(a[0], c[0])
+    assert a[0].shape == (5, 16) and a[2].shape == (3, 16)
+    rows = {tuple(r) for r in x}
+    assert all(tuple(r) in rows for r in a[0])  # chosen among the same windows, in stream order
+    with pytest.raises(td.BrownError, match="brown training split: asked for 100,000 windows of 17 tokens"):
+        td.windows("brown", 16, 100_000, 0, seed=0)
+    with pytest.raises(ValueError, match="unknown text dataset 'brown_x'"):
+        td.windows("brown_x", 16, 0, 0, seed=0)
+
+
+def test_shuffled_and_random_windows_keep_the_split_and_its_symbols(tmp_path, monkeypatch):
+    monkeypatch.setenv(td.PATH_VARIABLE, str(_big_fake(tmp_path)))
+    symbols, train, _ = td.streams()
+    x, y, _, _ = td.windows("brown_shuffled", 8, 0, 0, seed=3)
+    shuffled = td.shuffled_stream(train, [3, 1, 0])
+    assert Counter(shuffled.tolist()) == Counter(train.tolist())  # the same unigram counts as the real stream
+    assert (x.ravel() == shuffled[np.arange(len(x))[:, None] * 9 + np.arange(8)].ravel()).all()
+    xr, yr, xe, _ = td.windows("brown_random", 8, 0, 0, seed=3)
+    used = set(td.encode("".join(symbols.chars), td.ALPHABET).tolist())
+    assert set(np.unique(xr).tolist()) <= used and td.UNKNOWN not in set(xr.ravel().tolist())
+    assert len(set(np.unique(xr).tolist())) > len(used) // 2
+    assert (xr[:, 1:] == yr[:, :-1]).all()
+
+
+def test_text_data_configs_and_fingerprint(tmp_path, monkeypatch):
+    from lib import data
+    from lib.config import config_hash
+
+    monkeypatch.setenv(td.PATH_VARIABLE, str(_big_fake(tmp_path)))
+    cfg = data.DataConfig("brown", 4, 2, context=8)
+    assert cfg.is_text and not data.DataConfig().is_text
+    with pytest.raises(ValueError, match="context must be >= 1 for text dataset 'brown'"):
+        data.DataConfig("brown", 4, 2)
+    with pytest.raises(ValueError, match="context=8 applies to text datasets only"):
+        data.DataConfig("cifar10", 4, 2, context=8)
+    d = data.load_data(cfg)
+    assert d.x_train.shape == (4, 8) and d.y_test.shape == (2, 8) and d.x_train.dtype == d.y_train.dtype
+    fp = data.fingerprint(cfg)
+    assert fp == td.windows_fingerprint() and fp != td.brown_fingerprint() and len(fp) == 64
+    assert data.fingerprint(data.DataConfig("brown_random", 4, 2, context=8)) == fp  # one corpus, one recipe
+    assert data.source_info(cfg)["path"] == str(td.find_brown())
+    h = config_hash(cfg)
+    monkeypatch.setattr(td, "WINDOWS_DEFINITION", td.WINDOWS_DEFINITION + " changed")
+    assert config_hash(cfg) != h  # a new recipe never reuses a run made by the old one
+
+
+def test_ensure_brown_fetches_only_when_nothing_is_given(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(td, "fetch_brown", lambda: calls.append(1) or make_package(tmp_path / "data" / "brown"))
+    assert td.ensure_brown() == tmp_path / "data" / "brown" and calls == [1]
+    assert td.ensure_brown() == (tmp_path / "data" / "brown").resolve() and calls == [1]  # found: no second fetch
+    monkeypatch.setenv(td.PATH_VARIABLE, str(tmp_path / "nowhere"))
+    with pytest.raises(td.BrownNotFoundError, match="does not exist"):
+        td.ensure_brown()
+    assert calls == [1]  # an explicit location is never replaced by a fetch

@@ -66,7 +66,7 @@ GROUP_COLORS = dict(zip(GROUPS, (OKABE_ITO["green"], OKABE_ITO["blue"], OKABE_IT
                                  OKABE_ITO["purple"])))
 #: The global ranking's per-tensor floor (chapter 6's).
 FLOOR = 0.02
-#: Bins of the diff histograms on [-1, 1].
+#: Bins of the diff histograms on [-1, 1] (fewer for statistics over fewer than twice as many windows).
 BINS = 50
 #: False discovery rate of the sign tests.
 FDR = 0.05
@@ -271,7 +271,7 @@ def tensor_rows(model: Any, cfg: TrainConfig, **labels: Any) -> tuple[list[dict]
     shares = grad_shares(st)
     pruned = set(prunable(model))
     total = sum(v.numel() for v in st.diffs.values())
-    edges = np.linspace(-1.0, 1.0, BINS + 1)
+    edges = np.linspace(-1.0, 1.0, min(BINS, max(1, st.n // 2)) + 1)  # a diff over n takes n + 1 values at most
     rows, hist = [], {}
     for name, d in st.diffs.items():
         group = tensor_group(name)
@@ -446,7 +446,8 @@ def figure_10_3(s: Setup, r: Results) -> None:
             ax.step(mid, h["count"] / total, where="mid", color=KIND_COLORS[kind], label=f"diffs, {KIND_NAMES[kind]}")
             ax.plot(mid, h["null"] / total, ":", color=KIND_COLORS[kind], lw=1.4,
                     label=f"fair-coin null, {KIND_NAMES[kind]}")
-        ax.set(yscale="log", xlabel="diff (mean sign of the per-window gradient)", title=g)
+        low = 0.2 / max(1.0, float(d[d["group"] == g].groupby("kind")["count"].sum().max()))
+        ax.set(yscale="log", ylim=(low, None), xlabel="diff (mean sign of the per-window gradient)", title=g)
     axes[0].set_ylabel("share of the weights per bin")
     legend_below(fig, axes[0], ncol=4)
     show(fig, "Figure 10.3",

@@ -25,7 +25,8 @@ class Chapter:
     module's dotted name; title: a short title; figures, tables: the least the executed notebook and
     its HTML page must show (a figure is an image output; a table an HTML or Markdown table).
     gathers: the chapter reads the verdicts other chapters store, so it executes after all of them
-    (:data:`EXECUTION`), wherever it sits in the book.
+    (:data:`EXECUTION`), wherever it sits in the book. text: its runs train on the Brown corpus, whose
+    fingerprint is part of their identity, so planning them needs the corpus (the build fetches it first).
     """
 
     key: str
@@ -35,6 +36,7 @@ class Chapter:
     figures: int
     tables: int
     gathers: bool = False
+    text: bool = False
 
 
     @property
@@ -53,6 +55,8 @@ CHAPTERS: tuple[Chapter, ...] = (
     Chapter("08", "08_what_diffs_measure", "lib.chapters.ch08_what_diffs_measure", "What coherence and diffs measure",
             7, 2),
     Chapter("09", "09_why_random_works", "lib.chapters.ch09_why_random_works", "Why random pruning works", 5, 2),
+    Chapter("10", "10_language", "lib.chapters.ch10_language", "Does it carry to language models?", 5, 3,
+            text=True),
 )
 KEYS: tuple[str, ...] = tuple(c.key for c in CHAPTERS)
 #: The order in which the build executes chapters: book order, the gathering chapters (7) last.
