@@ -137,7 +137,7 @@ def test_plan_structure(profile):
     s = ch.setup(profile=profile)
     sc = s.scale
     first, second = ch.plan(s)
-    assert len(first) == len(s.seeds) * 4 and len(second) == len(s.seeds) * 11
+    assert len(first) == len(s.seeds) * 4 and len(second) == len(s.seeds) * 9
     for sd in s.seeds:
         parent = s.parents[sd]
         assert parent.model.heads == sc.heads * sc.ratio and parent.model.ff == sc.ff * sc.ratio

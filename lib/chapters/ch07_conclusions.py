@@ -1,4 +1,4 @@
-"""Chapter 7: the conclusions of thesis section 7.1 against the verdicts stored by chapters 2-6, 8 and 9. Trains nothing.
+"""Chapter 7: the conclusions of thesis section 7.1 against the verdicts stored by chapters 2-6 and 8-10. Trains nothing.
 
 * The eight conclusions (:data:`lib.chapters.conclusions_tables.CONCLUSIONS`) and the tables over the gathered
   verdicts are in :mod:`lib.chapters.conclusions_tables`, the sentences written from them in
@@ -8,8 +8,8 @@
   (:class:`lib.chapters.verdicts.Claim`), the conclusion it bears on (``conclusion``, "" for none) and whether a
   held verdict speaks for or against it (``bears``); this page only reads those fields
   (:func:`~lib.chapters.conclusions_tables.group_of`). Claims that bear on none are gathered under their
-  chapter's question: chapters 8 and 9 answer the open questions of section 7.2, the others are side checks.
-* :func:`results`: the verdicts chapters 02-06, 08 and 09 stored for the parameters and runs they have at this
+  chapter's question: chapters 8, 9 and 10 answer the open questions of section 7.2, the others are side checks.
+* :func:`results`: the verdicts chapters 02-06 and 08-10 stored for the parameters and runs they have at this
   page's profile (:func:`expected`, :func:`lib.chapters.verdicts.load_for`), gathered (:func:`gather`): each
   with its group, regime, design and Holm-adjusted verdict, and the problems found (chapters missing or
   stale, claims computed from the same numbers (:func:`~lib.chapters.conclusions_tables.duplicate_tests`),
@@ -81,7 +81,7 @@ def plan(s: Setup) -> Plan:
 
 # ------------------------------------------------------------------------------------- the page
 #: The chapters whose verdicts this page gathers.
-SOURCES = ("02", "03", "04", "05", "06", "08", "09")
+SOURCES = ("02", "03", "04", "05", "06", "08", "09", "10")
 
 
 @dataclass(frozen=True)
@@ -177,7 +177,7 @@ def results(s: Setup) -> Results:
 
 
 def verdicts(s: Setup, r: Results) -> list[Verdict]:
-    """None: chapter 7 decides no claim of its own, it gathers those of chapters 2-6, 8 and 9 (the build executes
+    """None: chapter 7 decides no claim of its own, it gathers those of chapters 2-6 and 8-10 (the build executes
     it after them)."""
     return []
 
@@ -258,7 +258,7 @@ def every_verdict(s: Setup, r: Results) -> Markdown:
     and a link to where its chapter decides it; or a note when none is stored."""
     if not len(r.verdicts):
         return Markdown(f"No verdict is stored for profile `{s.profile.name}` and these parameters: run chapters "
-                        "02-06, 08 and 09 first.")
+                        "02-06 and 08-10 first.")
     v = r.verdicts
     blocks = [chapter_block(v[v["chapter"] == key], key) for key in SOURCES if (v["chapter"] == key).any()]
     blocks += [chapter_block(v[v["chapter"] == key], key) for key in sorted(set(v["chapter"]) - set(SOURCES))]
@@ -356,10 +356,13 @@ def _accounting(v: pd.DataFrame, prefix: str = "") -> str:
 
 # ------------------------------------------------------------------------------------- what we changed
 def design(s: Setup) -> conclusions_design.Design:
-    """Each source chapter's setup at this page's profile (and seed) and the runs of its plan. A chapter
+    """Each source chapter's setup at this page's profile (and seed) and the runs of its plan (not the language
+    model's chapter: the thesis has no setting for it to depart from). A chapter
     that cannot be set up or planned raises: the page must not describe a design it could not read."""
     setups, runs = {}, {}
     for key in SOURCES:
+        if registry.get(key).text:  # a language model: no setting of the thesis to depart from
+            continue
         mod = registry.module(key)
         setups[key] = mod.setup(**_chapter_kwargs(mod, s))
         runs[key] = configs(mod.plan(setups[key]))

@@ -33,9 +33,12 @@ CHAPTER = "10"
 KIND_NAMES = {"brown": "text", "brown_shuffled": "shuffled tokens", "brown_random": "random tokens"}
 #: Tensor groups of the language model, in the order the figures draw them.
 GROUPS = ("embeddings", "attention", "feed-forward", "layer norms", "output")
-#: The mask methods and scopes of the pruning runs; the methods whose masks are also shuffled within tensors.
+#: The mask methods and scopes of the pruning runs: every method with one global ranking, the methods in
+#: :data:`LAYER_METHODS` also with the same fraction per tensor (the claim about that scope compares those two);
+#: the methods whose global masks are also shuffled within tensors.
 METHODS = ("diff", "magnitude", "random", "snip")
 SCOPES = ("global", "layer")
+LAYER_METHODS = ("diff", "random")
 SHUFFLED = ("diff", "magnitude")
 #: The late-coherence claim is about a network that has begun to memorise random tokens: decided only when the
 #: random-token run's final training loss is below this share of the chance loss ln(symbols) (uniform guessing
@@ -235,7 +238,8 @@ def claims_of(curves: pd.DataFrame, shares: pd.DataFrame, children: pd.DataFrame
     return out
 
 
-__all__ = ["CHAPTER", "FIGURES", "GROUPS", "KIND_NAMES", "MEMORISED_SHARE", "METHODS", "SCOPES", "SHUFFLED",
+__all__ = ["CHAPTER", "FIGURES", "GROUPS", "KIND_NAMES", "LAYER_METHODS", "MEMORISED_SHARE", "METHODS", "SCOPES",
+           "SHUFFLED",
            "chance_loss", "claims_of", "early_claim", "late_claim", "loss_claim", "noise_scale",
            "noise_scale_claim", "share_claim", "significant_claim", "window"]
 

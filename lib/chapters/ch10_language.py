@@ -11,8 +11,8 @@ Per seed:
 2. a parent ``ratio`` times wider in its attention (``ratio`` x the heads) and feed-forward layers, trained on
    text with statistics, pruned to the child's nonzero count (density ``1 / ratio`` of the prunable weights:
    every attention and feed-forward weight, never the embeddings, norms or output layer) by diff, magnitude,
-   random and SNIP masks, in both scopes (one global ranking with the floor of chapter 6, or the same fraction
-   per tensor); children trained from a fresh initialisation (SNIP's from the network it scored), against the
+   random and SNIP masks ranked globally (with the floor of chapter 6), the diff and random masks also with the
+   same fraction per tensor; children trained from a fresh initialisation (SNIP's from the network it scored), against the
    dense child-sized model;
 3. the diff and magnitude masks (global) shuffled within each tensor (chapter 9's test).
 
@@ -51,8 +51,8 @@ from ..stats.shares import grad_shares
 from ..train import fresh_model
 from . import params as check
 from . import verdicts as toolkit
-from .ch10_claims import (CHAPTER, FIGURES, GROUPS, KIND_NAMES, METHODS, SCOPES, SHUFFLED, claims_of, noise_scale,
-                          window)
+from .ch10_claims import (CHAPTER, FIGURES, GROUPS, KIND_NAMES, LAYER_METHODS, METHODS, SCOPES, SHUFFLED, claims_of,
+                          noise_scale, window)
 from .figures import debiased_coherence, floor_line, index_axis, legend_below, show
 from .palette import OKABE_ITO, method_color
 from .verdicts import Decided, Verdict
@@ -114,7 +114,7 @@ class Scale:
 SCALES: dict[str, Scale] = {
     "smoke": Scale(context=32, width=32, depth=1, heads=2, ff=64, n_train=128, n_eval=32, epochs=3, batch_size=32,
                    lr=1e-3, stats_samples=32, ratio=2),
-    "cpu": Scale(context=64, width=64, depth=2, heads=4, ff=256, n_train=2000, n_eval=250, epochs=8, batch_size=32,
+    "cpu": Scale(context=64, width=64, depth=2, heads=4, ff=256, n_train=1000, n_eval=250, epochs=6, batch_size=32,
                  lr=1e-3, stats_samples=256, ratio=4),
     "paper": Scale(context=256, width=256, depth=4, heads=8, ff=1024, n_train=0, n_eval=0, epochs=20,
                    batch_size=64, lr=3e-4, stats_samples=1024, ratio=10),
@@ -173,7 +173,8 @@ def run_config(sc: Scale, kind: str, seed: int, *, stats: bool = True, counts: b
 
 
 def pruning_configs(sc: Scale, seed: int) -> tuple[TrainConfig, dict[str, TrainConfig]]:
-    """(the wide parent of ``seed``, its children by variant): a child per mask method and scope, kept
+    """(the wide parent of ``seed``, its children by variant): a child per mask method (global ranking) and per
+    method of :data:`LAYER_METHODS` (the same fraction per tensor), kept
     ``1 / ratio`` of the prunable weights, trained from the child seed without statistics (SNIP's from the
     network it scored, :func:`lib.experiments.start_where_scored`); the diff and magnitude masks shuffled within
     tensors; and ``none``, the dense child-sized model from the child seed."""
@@ -181,7 +182,7 @@ def pruning_configs(sc: Scale, seed: int) -> tuple[TrainConfig, dict[str, TrainC
     child = run_config(sc, "brown", seed, stats=False)
     out: dict[str, TrainConfig] = {}
     for scope in SCOPES:
-        for m in METHODS:
+        for m in METHODS if scope == "global" else LAYER_METHODS:
             mask = MaskConfig(parent=parent, method=m, density=1 / sc.ratio, scope=scope,
                               floor=FLOOR if scope == "global" else 0.0, seed=seed)
             out[f"{m}_{scope}"] = start_where_scored(dataclasses.replace(child, model=parent.model,
@@ -457,7 +458,8 @@ def figure_10_3(s: Setup, r: Results) -> None:
          data=d)
 
 
-VARIANT_ORDER = ("none", *(f"{m}_{sc}" for sc in SCOPES for m in METHODS), *(f"{m}_shuffled" for m in SHUFFLED))
+VARIANT_ORDER = ("none", *(f"{m}_global" for m in METHODS), *(f"{m}_layer" for m in LAYER_METHODS),
+                 *(f"{m}_shuffled" for m in SHUFFLED))
 
 
 def _variant_color(v: str) -> str:
