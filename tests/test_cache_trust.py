@@ -295,7 +295,7 @@ def test_an_empty_book_runs_dir_is_an_error(monkeypatch):
     (lambda: ModelConfig(width="64"), r"ModelConfig\.width must be an integer, got '64' \(str\)"),
     (lambda: ModelConfig(width=0), r"ModelConfig\.width must be >= 1, got 0"),
     (lambda: ModelConfig(depth=-1), r"ModelConfig\.depth must be >= 0, got -1"),
-    (lambda: ModelConfig(arch="vgg"), r"ModelConfig\.arch: unknown arch 'vgg'; known: mlp, resnet50"),
+    (lambda: ModelConfig(arch="vgg"), r"ModelConfig\.arch: unknown arch 'vgg'; known: gpt, mlp, resnet50"),
     (lambda: OptimConfig(lr=0), r"OptimConfig\.lr must be a finite number > 0, got 0"),
     (lambda: OptimConfig(lr=float("nan")), r"OptimConfig\.lr must be a finite number > 0, got nan"),
     (lambda: OptimConfig(momentum=-0.1), r"OptimConfig\.momentum must be a finite number >= 0, got -0\.1"),

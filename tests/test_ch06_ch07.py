@@ -480,7 +480,7 @@ def test_links_come_from_the_registry():
             assert ct.link(text, chapter) == f"[{text}]({stems[chapter]}.ipynb)"
     assert set(ct.CONCLUSION_LINKS) == {c.key for c in ct.CONCLUSIONS}
     with pytest.raises(ValueError, match="no chapter"):
-        ct.link("x", "10")
+        ct.link("x", "11")
 
 
 # ------------------------------------------------------------------------------------------ parameters

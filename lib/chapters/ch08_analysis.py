@@ -15,7 +15,6 @@ from ..config import TrainConfig
 from ..data import load_data
 from ..runs import Run
 from ..stats import significance as sig
-from ..stats.base import GradStats
 from ..stats.prefix import prefix_stats
 from ..stats.shares import debiased_mean_sq, grad_shares  # noqa: F401  (chapter 8's names for them)
 from . import figures, mlp

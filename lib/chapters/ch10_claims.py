@@ -30,7 +30,7 @@ from .verdicts import Claim, Decided
 
 CHAPTER = "10"
 #: Data kind -> how the chapter names it.
-KIND_NAMES = {"brown": "text", "brown_shuffled": "shuffled tokens", "brown_random": "random tokens"}
+KIND_NAMES = {"brown": "text", "brown_shuffled": "shuffled characters", "brown_random": "random characters"}
 #: Tensor groups of the language model, in the order the figures draw them.
 GROUPS = ("embeddings", "attention", "feed-forward", "layer norms", "output")
 #: The mask methods and scopes of the pruning runs: every method with one global ranking, the methods in
@@ -40,7 +40,7 @@ METHODS = ("diff", "magnitude", "random", "snip")
 SCOPES = ("global", "layer")
 LAYER_METHODS = ("diff", "random")
 SHUFFLED = ("diff", "magnitude")
-#: The late-coherence claim is about a network that has begun to memorise random tokens: decided only when the
+#: The late-coherence claim is about a network that has begun to memorise random characters: decided only when the
 #: random-token run's final training loss is below this share of the chance loss ln(symbols) (uniform guessing
 #: over the symbols the stream draws from); otherwise not measured at this scale, with the numbers kept.
 MEMORISED_SHARE = 0.9
@@ -69,7 +69,7 @@ def _window_rows(curves: pd.DataFrame, lo: int, hi: int) -> pd.DataFrame:
 
 
 def early_claim(curves: pd.DataFrame, other: str, epochs: int, scale: str = "") -> Decided:
-    """Coherence over the early window is higher on text than on ``other`` (shuffled or random tokens): each
+    """Coherence over the early window is higher on text than on ``other`` (shuffled or random characters): each
     seed's mean over the window, paired over seeds."""
     (lo, hi), _ = window(epochs)
     t, per = paired_groups(_window_rows(curves, lo, hi), "kind", "brown", other, "coherence", by=("epoch",),
@@ -92,7 +92,7 @@ def chance_loss(symbols: int) -> float:
 
 
 def late_claim(curves: pd.DataFrame, epochs: int, symbols: int, scale: str = "") -> Decided:
-    """Late in training, coherence is higher on random tokens than on text (the thesis's reading of its Gaussian
+    """Late in training, coherence is higher on random characters than on text (the thesis's reading of its Gaussian
     runs: memorising data without structure makes the per-sample gradients agree). Decided only once the
     random-token runs have begun to memorise (:data:`MEMORISED_SHARE`)."""
     _, (lo, hi) = window(epochs)
@@ -102,14 +102,14 @@ def late_claim(curves: pd.DataFrame, epochs: int, symbols: int, scale: str = "")
     final = float(last["train_loss"].mean()) if len(last) else math.nan
     chance = chance_loss(symbols)
     c = _claim("late-coherence-random-gt-text",
-               f"late in training (epochs {lo}..{hi}), once the network memorises random tokens, their gradients are "
+               f"late in training (epochs {lo}..{hi}), once the network memorises random characters, their gradients are "
                "more coherent than those of text",
                f"with the random-token runs' final training loss below {MEMORISED_SHARE:.0%} of the chance loss, the "
                f"95 % interval over seeds of α random − α text (each seed's mean over epochs {lo}..{hi}) lies wholly "
                "below 0", FIGURES["coherence"],
                "chapter 2's question: higher coherence on Gaussian than on real data later in training (section 2.1)")
     ours = (f"α over epochs {lo}..{hi}: random {t['a']:.4g}, text {t['b']:.4g} (mean over {t['n']} seeds); final "
-            f"training loss on random tokens {final:.3f} nats against the chance loss ln {symbols} = {chance:.3f}")
+            f"training loss on random characters {final:.3f} nats against the chance loss ln {symbols} = {chance:.3f}")
     if not final < MEMORISED_SHARE * chance:
         return c.regime_not_reached(ours, t, scale=scale, groups=per,
                                     note=f"the random-token runs have not begun to memorise (final training loss "
@@ -146,7 +146,7 @@ def share_claim(shares: pd.DataFrame, group: str, side: str, scale: str = "") ->
 
 def significant_claim(shares: pd.DataFrame, scale: str = "") -> Decided:
     """After training, a larger share of the prunable weights has a diff that differs from coin flips (sign test,
-    Benjamini-Hochberg at 5 %) on text than on random tokens: per seed the weighted share over the prunable
+    Benjamini-Hochberg at 5 %) on text than on random characters: per seed the weighted share over the prunable
     groups, paired over seeds."""
     def per_seed(kind: str) -> pd.Series:
         rows = shares[(shares["kind"] == kind) & (shares["when"] == "final") & shares["significant"].notna()]
@@ -157,10 +157,10 @@ def significant_claim(shares: pd.DataFrame, scale: str = "") -> Decided:
     t = paired(a.loc[seeds], b.loc[seeds], claim="greater", bounds=UNIT_BOUNDS)
     c = _claim("significant-diffs-text-gt-random",
                "after training, more of the prunable weights have diffs that differ from fair coin flips on text than "
-               "on random tokens (exact sign test, false discovery rate 5 %)",
-               "the 95 % interval over seeds of the share of significant diffs, text − random tokens, lies wholly "
+               "on random characters (exact sign test, false discovery rate 5 %)",
+               "the 95 % interval over seeds of the share of significant diffs, text − random characters, lies wholly "
                "below 0", FIGURES["diffs"], "no language model in the thesis; chapter 8's null of fair coins")
-    return c.decide(f"significant diffs: text {t['a']:.3f}, random tokens {t['b']:.3f} of the prunable weights "
+    return c.decide(f"significant diffs: text {t['a']:.3f}, random characters {t['b']:.3f} of the prunable weights "
                     f"(mean over {t['n']} seeds)", t, scale=scale)
 
 

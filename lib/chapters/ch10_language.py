@@ -51,7 +51,7 @@ from ..stats.shares import grad_shares
 from ..train import fresh_model
 from . import params as check
 from . import verdicts as toolkit
-from .ch10_claims import (CHAPTER, FIGURES, GROUPS, KIND_NAMES, LAYER_METHODS, METHODS, SCOPES, SHUFFLED, claims_of,
+from .ch10_claims import (CHAPTER, GROUPS, KIND_NAMES, LAYER_METHODS, METHODS, SCOPES, SHUFFLED, claims_of,
                           noise_scale, window)
 from .figures import debiased_coherence, floor_line, index_axis, legend_below, show
 from .palette import OKABE_ITO, method_color
@@ -381,7 +381,7 @@ def _per_seed_lines(ax: plt.Axes, d: pd.DataFrame, y: str, color: str, label: st
 
 def figure_10_1(s: Setup, r: Results) -> None:
     """Fig. 10.1: coherence, validation loss and the simple noise scale per epoch, for text, shuffled and random
-    tokens (shown)."""
+    characters (shown)."""
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.8))
     for kind in KINDS:
         d = r.curves[r.curves["kind"] == kind]
@@ -435,7 +435,7 @@ def figure_10_2(s: Setup, r: Results) -> None:
 
 def figure_10_3(s: Setup, r: Results) -> None:
     """Fig. 10.3: histograms of the diffs of the attention and feed-forward weights after training, text and
-    random tokens, against the fair-coin null (shown)."""
+    random characters, against the fair-coin null (shown)."""
     groups = ("attention", "feed-forward")
     fig, axes = plt.subplots(1, len(groups), figsize=(12, 3.6), sharey=True)
     d = r.hists[(r.hists["when"] == "final") & (r.hists["seed"] == s.params.seed)]
