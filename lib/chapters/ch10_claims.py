@@ -185,8 +185,8 @@ def loss_claim(children: pd.DataFrame, a: str, b: str, cid: str, figure: str, sc
     an, bn = _variant_name(a), _variant_name(b)
     c = _claim(cid, f"the child of {an} reaches a lower validation loss than {'' if b == 'none' else 'the child of '}{bn}",
                f"the 95 % interval over seeds of validation loss ({a}) − ({b}) lies wholly above 0", figure, thesis)
-    return c.decide(f"validation loss {t['a']:.4f} ({a}) vs {t['b']:.4f} ({b}) nats per token (mean over {t['n']} "
-                    "seeds)", t, scale=scale, versus=f"{a} − {b}")
+    return c.decide(f"validation loss {t['a']:.4f} ({a}) vs {t['b']:.4f} ({b}) nats per character (mean over "
+                    f"{t['n']} seeds)", t, scale=scale, versus=f"{a} − {b}")
 
 
 def noise_scale_claim(curves: pd.DataFrame, scale: str = "") -> Decided:
@@ -197,7 +197,7 @@ def noise_scale_claim(curves: pd.DataFrame, scale: str = "") -> Decided:
     rows["log_b"] = np.log(rows["noise_scale"].where(rows["noise_scale"] > 0))
     t = trend(rows, x="epoch", value="log_b", claim="greater")
     c = _claim("noise-scale-rises",
-               "on text the simple noise scale B = 1/α − 1 (debiased α, in sequences) rises as training goes on",
+               "on text the simple noise scale B = 1/α − 1 (debiased α, in windows) rises as training goes on",
                "the 95 % interval over seeds of the per-seed slope of ln B against the epoch lies wholly below 0",
                FIGURES["coherence"],
                "not in the thesis; McCandlish et al. (2018) report the noise scale growing as the loss falls")
@@ -225,7 +225,8 @@ def claims_of(curves: pd.DataFrame, shares: pd.DataFrame, children: pd.DataFrame
     pruning = "Figure 10.4"
     for m in ("diff", "magnitude", "snip"):
         out.append(loss_claim(children, f"{m}_global", "random_global", f"{m}-beats-random-global", pruning, scale,
-                              "for the ViT the thesis found diff masks best and random close (Table 6.2)"))
+                              "for the ViT the thesis found diff masks best and random close (Table 6.2)"
+                              if m == "diff" else THESIS_NONE))
     out.append(loss_claim(children, "diff_layer", "random_layer", "diff-beats-random-layer", pruning, scale))
     for m in METHODS:
         out.append(loss_claim(children, f"{m}_global", "none", f"{m}-sparse-beats-dense", pruning, scale,
