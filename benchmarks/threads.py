@@ -1,11 +1,13 @@
 """Torch threads per run: epochs per second of the book's models at 1 and 2 threads, alone and beside a
 neighbour process doing the same, to choose :data:`lib.parallel.THREAD_RULES`.
 
-Usage: python benchmarks/threads.py [--seconds 6] [--repeats 3] [--models mlp64,mlp256,mlp1370,resnet_small,vit_tiny]
+Usage: python benchmarks/threads.py [--seconds 6] [--repeats 3]
+                                    [--models mlp64,mlp256,mlp1370,resnet_small,vit_tiny,gpt,gpt_wide]
                                     [--stats] [--quick]
 
 Two worker processes (``spawn``) each hold every model, its Adam optimiser and random images of the
-book's sizes (MLPs: 5,000 images; ``resnet_small`` and ``vit_tiny``: 1,000; batch 128). For each model
+book's sizes (MLPs: 5,000 images; ``resnet_small`` and ``vit_tiny``: 1,000; batch 128; chapter 10's language
+model and its four times wider parent: 1,000 random windows of 64 characters, batch 32). For each model
 and each setting, 1 thread alone, 2 threads alone, 1 thread beside a neighbour, 2 threads beside a
 neighbour, the workers train from a common start time for ``--seconds`` and count the batches done;
 an epoch is a pass over the images (``--stats``: plus per-sample gradient statistics on 256 images
@@ -34,12 +36,18 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
+from lib.chapters.ch10_language import SCALES, model_config  # noqa: E402
+from lib.data import flat_targets  # noqa: E402
 from lib.models import ModelConfig, build_model  # noqa: E402
+from lib.text_data import VOCAB_SIZE  # noqa: E402
 from lib.stats import gradient_stats  # noqa: E402
 
 #: name -> (arch, width, images): the book's model sizes (cpu profile).
+#: For ``gpt`` the middle value is the ratio of chapter 10's cpu-profile model (1: the child; its parent's ratio:
+#: the wide parent, at whose size the pruned children train) and the last the windows of its context.
 MODELS = {"mlp64": ("mlp", 64, 5000), "mlp256": ("mlp", 256, 5000), "mlp1370": ("mlp", 1370, 5000),
-          "resnet_small": ("resnet_small", 0, 1000), "vit_tiny": ("vit_tiny", 0, 1000)}
+          "resnet_small": ("resnet_small", 0, 1000), "vit_tiny": ("vit_tiny", 0, 1000),
+          "gpt": ("gpt", 1, 1000), "gpt_wide": ("gpt", 4, 1000)}
 #: (threads, with a neighbour) in the order each round measures them.
 SETTINGS = ((1, False), (2, False), (1, True), (2, True))
 BATCH = 128
@@ -48,7 +56,8 @@ STATS_SAMPLES = 256
 
 def _label(name: str, stats: bool) -> str:
     arch, width, n = MODELS[name]
-    return (f"mlp w={width}" if arch == "mlp" else arch) + (" +stats" if stats else "")
+    text = f"mlp w={width}" if arch == "mlp" else f"gpt x{width}" if arch == "gpt" else arch
+    return text + (" +stats" if stats else "")
 
 
 class _Trainer:
@@ -57,20 +66,27 @@ class _Trainer:
     def __init__(self, name: str, n: int | None):
         arch, width, images = MODELS[name]
         torch.manual_seed(0)
-        self.model = build_model(ModelConfig(arch, width=width) if arch == "mlp" else ModelConfig(arch))
-        self.opt = torch.optim.Adam(self.model.parameters(), lr=1e-4)
         n = n or images
-        self.x, self.y = torch.randn(n, 3, 32, 32), torch.randint(0, 10, (n,))
-        self.per_epoch = -(-n // BATCH)
+        self.batch = BATCH
+        if arch == "gpt":  # chapter 10's cpu model and batch, random windows of its alphabet
+            sc = SCALES["cpu"]
+            self.model = build_model(model_config(sc, width))
+            tokens = torch.randint(0, VOCAB_SIZE, (n, sc.context + 1))
+            self.x, self.y, self.batch = tokens[:, :-1], tokens[:, 1:], sc.batch_size
+        else:
+            self.model = build_model(ModelConfig(arch, width=width) if arch == "mlp" else ModelConfig(arch))
+            self.x, self.y = torch.randn(n, 3, 32, 32), torch.randint(0, 10, (n,))
+        self.opt = torch.optim.Adam(self.model.parameters(), lr=1e-4)
+        self.per_epoch = -(-n // self.batch)
         self.done = 0
 
     def step(self, stats: bool) -> None:
         """One batch; after each pass over the images, the statistics pass when ``stats``."""
-        i = self.done % self.per_epoch
-        xb, yb = self.x[i * BATCH:(i + 1) * BATCH], self.y[i * BATCH:(i + 1) * BATCH]
+        i, b = self.done % self.per_epoch, self.batch
+        xb, yb = self.x[i * b:(i + 1) * b], self.y[i * b:(i + 1) * b]
         self.model.train()
         self.opt.zero_grad(set_to_none=True)
-        F.cross_entropy(self.model(xb), yb).backward()
+        F.cross_entropy(*flat_targets(self.model(xb), yb)).backward()
         self.opt.step()
         self.done += 1
         if stats and self.done % self.per_epoch == 0:

@@ -21,9 +21,11 @@ of the runs in flight fit the cores, so there are never more threads than cores.
 """
 from __future__ import annotations
 
+import ctypes
 import multiprocessing as mp
 import os
 import queue
+import signal
 import time
 import traceback
 from contextlib import contextmanager
@@ -187,9 +189,33 @@ def _train_here(todo: list[TrainConfig], n_cores: int, on_start: Started, on_fin
         on_finish(run, run.info.get("train_seconds", time.perf_counter() - t0))
 
 
-def _work(tasks: Any, results: Any) -> None:
+#: Linux's ``prctl`` option that sends the calling process a signal when its parent dies.
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent: int) -> bool:
+    """In a worker process: ask the kernel (Linux ``prctl(PR_SET_PDEATHSIG, SIGTERM)``) to end it when the
+    process ``parent`` that started it dies, however it dies. A build stopped by SIGTERM or SIGKILL runs no
+    clean-up, and a worker left behind would go on training into the cache, beside the next build. Ends at
+    once when ``parent`` is already gone. False where the call is not available (not Linux)."""
+    if not os.uname().sysname == "Linux":
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+            return False
+    except (OSError, AttributeError):
+        return False
+    if os.getppid() != parent:  # the parent died before the request was in place
+        os._exit(1)
+    return True
+
+
+def _work(tasks: Any, results: Any, parent: int) -> None:
     """A worker process: train each (index, config, threads) it is given; report ('done', index,
-    training seconds) or ('failed', index, error line, traceback). ``None`` ends it."""
+    training seconds) or ('failed', index, error line, traceback). ``None`` ends it; so does the death of
+    the process ``parent`` (:func:`die_with_parent`)."""
+    die_with_parent(parent)
     while (task := tasks.get()) is not None:
         index, cfg, threads = task
         torch.set_num_threads(threads)
@@ -218,7 +244,7 @@ class _Pool:
         """Start one more worker; returns its number. Torch in it starts with its share of the cores."""
         share = str(max(1, self.n_cores // self.size))
         tasks = self.ctx.Queue()
-        proc = self.ctx.Process(target=_work, args=(tasks, self.results), daemon=True,
+        proc = self.ctx.Process(target=_work, args=(tasks, self.results, os.getpid()), daemon=True,
                                 name=f"book-worker-{len(self.procs)}")
         with _environment(**{v: share for v in THREAD_VARIABLES}):
             proc.start()

@@ -4,8 +4,12 @@ the build's progress lines with two workers; a smoke chapter plan with one and t
 from __future__ import annotations
 
 import re
+import signal
+import subprocess
+import sys
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 import torch
@@ -203,3 +207,53 @@ def test_train_a_smoke_plan(run_cache, workers):
     landed.clear()
     parallel.train(plan, workers=workers, on_start=lambda cfg: landed.append("start"))  # all cached: nothing to do
     assert landed == []
+
+
+PARENT = """
+import sys, time
+sys.path.insert(0, {root!r})
+from lib import parallel
+pool = parallel._Pool(1, 1)
+w = pool._start()
+print(pool.procs[w].pid, flush=True)
+time.sleep(120)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl(PR_SET_PDEATHSIG) is Linux's")
+def test_a_worker_dies_with_its_parent_even_when_killed():
+    """A build killed by SIGKILL (no clean-up runs) leaves no worker behind to go on training into the cache."""
+    root = str(Path(__file__).resolve().parent.parent)
+    proc = subprocess.Popen([sys.executable, "-c", PARENT.format(root=root)], stdout=subprocess.PIPE, text=True)
+    try:
+        worker = int(proc.stdout.readline())
+        deadline = time.monotonic() + 60
+        while not _has_asked_to_die(worker) and time.monotonic() < deadline:  # the worker has imported and asked
+            time.sleep(0.2)
+        assert _alive(worker)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+        deadline = time.monotonic() + 20
+        while _alive(worker) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _alive(worker), "the worker outlived its killed parent"
+    finally:
+        proc.kill()
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, dead but not yet reaped by init, counts as gone)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _has_asked_to_die(pid: int) -> bool:
+    """Whether the worker has started running its own code (its command line is the spawned interpreter's and it
+    has imported torch: a mapped libtorch), so that its death request is in place or about to be."""
+    try:
+        return "libtorch" in Path(f"/proc/{pid}/maps").read_text()
+    except OSError:
+        return False
