@@ -39,7 +39,7 @@ from IPython.display import Markdown, display
 
 from .. import parallel, profiles, text_data
 from ..config import MaskConfig, OptimConfig, StatsConfig, TrainConfig
-from ..data import DataConfig, load_data
+from ..data import DataConfig, DeviceData, load_data
 from ..experiments import CHILD_SEED_OFFSET, child_seed, nonzero_weights, start_where_scored
 from ..masks import prunable
 from ..models import ModelConfig, build_model
@@ -261,11 +261,11 @@ def curve_rows(run: Run, kind: str, seed: int, n: int) -> pd.DataFrame:
     return m
 
 
-def tensor_rows(model: Any, cfg: TrainConfig, **labels: Any) -> tuple[list[dict], list[dict]]:
-    """One pass of the statistics engine with sign counts over the run's statistics windows: (a row per tensor:
-    group, weights, debiased share of ||E g||^2, share of the weights, share of significant diffs for the
-    prunable tensors; histogram rows per group: counts and the fair-coin null on :data:`BINS` bins)."""
-    data = load_data(cfg.data)
+def tensor_rows(model: Any, cfg: TrainConfig, data: DeviceData, **labels: Any) -> tuple[list[dict], list[dict]]:
+    """One pass of the statistics engine with sign counts over the run's statistics windows of ``data`` (the
+    run's, loaded once by the caller): (a row per tensor: group, weights, debiased share of ||E g||^2, share of
+    the weights, share of significant diffs for the prunable tensors; histogram rows per group: counts and the
+    fair-coin null on :data:`BINS` bins)."""
     k = cfg.stats.max_samples or len(data.y_train)
     st = gradient_stats(model, (data.x_train[:k], data.y_train[:k]), batch_size=cfg.stats.batch_size, counts=True,
                         progress=False)
@@ -317,8 +317,9 @@ def results(s: Setup) -> Results:
     for (kind, sd), cfg in s.coherence.items():
         run = load(cfg, chapter=CHAPTER)
         curves.append(curve_rows(run, kind, sd, s.scale.stats_samples))
+        data = load_data(cfg.data)
         for when, model in (("init", fresh_model(cfg)), ("final", run.load_model())):
-            t, h = tensor_rows(model, cfg, kind=kind, seed=sd, when=when)
+            t, h = tensor_rows(model, cfg, data, kind=kind, seed=sd, when=when)
             tensors += t
             hists += h
     children = pd.DataFrame([{"variant": v, "seed": sd, **_final(load(c, chapter=CHAPTER))}
