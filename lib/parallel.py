@@ -51,7 +51,7 @@ THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
 #: thread per run, runs side by side, wins for every model the cpu profile trains. A model no rule
 #: covers (the paper's ``resnet50`` and ``vit``, never measured on a CPU) trains with every core.
 THREAD_RULES: tuple[tuple[str, int | None, int], ...] = (
-    ("mlp", None, 1), ("resnet_small", None, 1), ("vit_tiny", None, 1))
+    ("mlp", None, 1), ("resnet_small", None, 1), ("vit_tiny", None, 1), ("gpt", None, 1))
 
 Started = Callable[[TrainConfig], None]
 Finished = Callable[[runs.Run, float], None]
@@ -105,6 +105,12 @@ def threads_per_run(cfg: TrainConfig, n_cores: int | None = None) -> int:
         mlp w=1370  (5,000 img)   0.28   0.48   0.27               0.13              1.12
         resnet_small (1,000 img)  0.43   0.78   0.40               0.16              1.03
         vit_tiny    (1,000 img)   1.38   2.37   1.34               0.63              1.13
+
+    and for chapter 10's language model (``benchmarks/threads.py`` models ``gpt`` and ``gpt_wide``, 2026-12-06,
+    load 0.2, ``--seconds 4 --repeats 3``; 1,000 windows of 64 characters)::
+
+        gpt      (4 heads, ff 256)    0.65   0.93   0.65               0.15              1.40
+        gpt_wide (16 heads, ff 1024)  0.17   0.28   0.17               0.06              1.19
 
     So one thread per run with two workers wins for every model (by 3 % for resnet_small up to 54 % for
     narrow MLPs), and a 2-thread run beside another process is 2-6x slower than alone: every model of

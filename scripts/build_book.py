@@ -78,7 +78,7 @@ def parser() -> argparse.ArgumentParser:
                     help="experiment size passed to every chapter, one of the profiles of lib/profiles.py "
                          f"(default {DEFAULT_PROFILE})")
     ap.add_argument("--chapters", nargs="+", metavar="NN",
-                    help="execute only these chapters (02 ... 07); the others keep their last "
+                    help="execute only these chapters (02 ... 10); the others keep their last "
                          "executed copy, or show the unexecuted source if they never ran")
     ap.add_argument("-p", "--param", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                     help="papermill parameter (VALUE read as a Python literal when possible); "

@@ -13,6 +13,7 @@ from lib.book import dryrun
 from lib.chapters import ch10_claims as cl
 from lib.chapters import ch10_language as ch
 from lib.chapters.params import ParameterError
+from lib.config import config_hash
 from lib.experiments import CHILD_SEED_OFFSET
 from lib.models import build_model
 
@@ -115,10 +116,55 @@ def test_loss_claims_and_the_full_list():
     v = cl.loss_claim(c, "diff_global", "random_global", "x", "Figure 10.4").verdict
     assert v.verdict == "held" and v.test["diff"] == pytest.approx(-0.1)
     assert cl.loss_claim(c, "random_global", "diff_global", "x", "Figure 10.4").verdict.verdict == "not held"
-    decided = cl.claims_of(curves({"brown": 0.05}), shares({}, {}, {}), c, epochs=8, symbols=85)
+    decided = cl.claims_of(curves({"brown": 0.05}), shares({}, {}, {}), c, scaling(0.08, 0.12), epochs=8, symbols=85)
     ids = [d.verdict.claim_id for d in decided]
-    assert len(ids) == len(set(ids)) == 17 and all(i.startswith("10-") for i in ids)
+    assert len(ids) == len(set(ids)) == 21 and all(i.startswith("10-") for i in ids)
     assert all(d.verdict.fails_if for d in decided)
+
+
+def scaling(b_dense: float, b_sparse: float, sizes=(1, 2, 4), jitter: float = 0.002) -> pd.DataFrame:
+    """Losses on exact power laws L = 3 N^-b (per arm) at N = 24,576 x heads, times a small seed-dependent factor."""
+    rows = []
+    for sd in SEEDS:
+        for h in sizes:
+            n = 24576 * h
+            for arm, b in (("dense", b_dense), ("sparse", b_sparse)):
+                rows.append({"arm": arm, "heads": h, "seed": sd, "nonzero": n,
+                             "val_loss": 30.0 * n ** -(b + jitter * sd) * (1 + 0.001 * sd)})
+    return pd.DataFrame(rows)
+
+
+def test_exponents_recover_a_power_law():
+    e = cl.exponents(scaling(0.08, 0.12, jitter=0.0))
+    assert list(e["arm"]) == ["dense"] * 3 + ["sparse"] * 3 and list(e["seed"]) == [*SEEDS, *SEEDS]
+    assert e.loc[e["arm"] == "dense", "b"].to_numpy() == pytest.approx([0.08] * 3)
+    assert e.loc[e["arm"] == "sparse", "b"].to_numpy() == pytest.approx([0.12] * 3)
+    assert e["a"].to_numpy() == pytest.approx(30.0 * (1 + 0.001 * np.array([*SEEDS, *SEEDS])))
+
+
+def test_scaling_claims_follow_the_exponents_over_seeds():
+    grows = scaling(0.08, 0.12)
+    assert cl.power_law_claim(grows, "dense").verdict.verdict == "held"
+    assert cl.power_law_claim(grows, "sparse").verdict.verdict == "held"
+    v = cl.exponent_claim(grows).verdict
+    assert v.verdict == "held" and v.test["diff"] == pytest.approx(0.04, abs=1e-9)
+    assert cl.exponent_claim(scaling(0.12, 0.08)).verdict.verdict == "not held"
+    rises = scaling(-0.05, 0.1)
+    assert cl.power_law_claim(rises, "dense").verdict.verdict == "not held"
+    # one seed against the other two: no sign over seeds
+    mixed = scaling(0.1, 0.1, jitter=0.0)
+    sparse = mixed["arm"] == "sparse"
+    mixed.loc[sparse, "val_loss"] *= np.where(mixed.loc[sparse, "seed"] == 1, mixed.loc[sparse, "heads"] ** -0.05,
+                                              mixed.loc[sparse, "heads"] ** 0.02)
+    assert cl.exponent_claim(mixed).verdict.verdict == "inconclusive"
+    # the gap over sizes: every size's sparse loss 1 % lower at every seed
+    better = scaling(0.1, 0.1)
+    better.loc[better["arm"] == "sparse", "val_loss"] *= 0.99
+    v = cl.sparse_over_sizes_claim(better).verdict
+    assert v.verdict == "held" and v.test["n"] == 3
+    worse = scaling(0.1, 0.1)
+    worse.loc[worse["arm"] == "sparse", "val_loss"] *= 1.01
+    assert cl.sparse_over_sizes_claim(worse).verdict.verdict == "not held"
 
 
 def test_every_parameter_of_the_model_has_a_group_and_only_attention_and_feed_forward_are_pruned():
@@ -137,7 +183,9 @@ def test_plan_structure(profile):
     s = ch.setup(profile=profile)
     sc = s.scale
     first, second = ch.plan(s)
-    assert len(first) == len(s.seeds) * 4 and len(second) == len(s.seeds) * 9
+    extra = 2 * sum(h != sc.heads for h in sc.sizes)  # at the child's own size the scaling runs are children
+    assert len(first) == len(s.seeds) * 4 and len(second) == len(s.seeds) * (9 + extra)
+    assert len({config_hash(p.config) for p in second}) == len(second)
     for sd in s.seeds:
         parent = s.parents[sd]
         assert parent.model.heads == sc.heads * sc.ratio and parent.model.ff == sc.ff * sc.ratio
@@ -154,6 +202,15 @@ def test_plan_structure(profile):
             assert c.seed == (sd if v.startswith("snip") else sd + CHILD_SEED_OFFSET)
             assert c.model == parent.model and c.stats.every == 0
         assert s.children[("diff_shuffled", sd)].mask.shuffle
+        if sc.heads in sc.sizes:
+            assert s.scaling[("dense", sc.heads, sd)] == none
+            assert s.scaling[("sparse", sc.heads, sd)] == s.children[("random_global", sd)]
+        for h in sc.sizes:
+            dense, sparse = s.scaling[("dense", h, sd)], s.scaling[("sparse", h, sd)]
+            assert dense.model.heads == h and dense.model.ff == sc.ff // sc.heads * h and dense.mask is None
+            assert sparse.model.heads == h * sc.ratio and sparse.mask.method == "random"
+            assert sparse.mask.density == pytest.approx(1 / sc.ratio) and dense.stats.every == sparse.stats.every == 0
+            assert dense.seed == sparse.seed == sd + CHILD_SEED_OFFSET
     if profile == "paper":  # its 31 M-parameter parent takes half a minute to score here; the rule is the same
         return
     # every child keeps exactly the dense child's number of prunable weights
@@ -164,6 +221,13 @@ def test_plan_structure(profile):
         cfg = s.children[(f"random_{scope}", s.seeds[0])]
         kept = dryrun.stand_in_mask(cfg, parent_model)
         assert sum(int(m.sum()) for m in kept.values()) == want
+    # each size's sparse child keeps exactly its dense model's attention and feed-forward weights
+    for h in sc.sizes:
+        dense, sparse = s.scaling[("dense", h, s.seeds[0])], s.scaling[("sparse", h, s.seeds[0])]
+        wide = build_model(sparse.model)
+        kept = dryrun.stand_in_mask(sparse, wide)
+        state = {n: p.detach() * kept[n] if n in kept else p.detach() for n, p in wide.named_parameters()}
+        assert ch.body_nonzero(state) == ch.body_nonzero(dict(build_model(dense.model).named_parameters()))
 
 
 def test_params_errors():
@@ -173,5 +237,11 @@ def test_params_errors():
         ch.Params(n_train=-1)
     with pytest.raises(ValueError, match="ratio must be an integer >= 2"):
         ch.Scale(context=8, width=8, depth=1, heads=2, ff=8, n_train=0, n_eval=0, epochs=1, batch_size=1, lr=1e-3,
-                 stats_samples=2, ratio=1)
+                 stats_samples=2, ratio=1, sizes=(1, 2))
+    with pytest.raises(ValueError, match="sizes must be a tuple of at least two increasing"):
+        ch.Scale(context=8, width=8, depth=1, heads=2, ff=8, n_train=0, n_eval=0, epochs=1, batch_size=1, lr=1e-3,
+                 stats_samples=2, ratio=2, sizes=(2, 1))
+    with pytest.raises(ValueError, match="ff 9 must be a multiple of heads 2"):
+        ch.Scale(context=8, width=8, depth=1, heads=2, ff=9, n_train=0, n_eval=0, epochs=1, batch_size=1, lr=1e-3,
+                 stats_samples=2, ratio=2, sizes=(1, 2))
     assert text_data.VOCAB_SIZE == 97

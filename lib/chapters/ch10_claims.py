@@ -15,7 +15,13 @@ Frames:
 * ``shares``: kind, seed, when (``init``, ``final``), group (:data:`GROUPS`), grad_share (the group's share of the
   debiased ||E g||^2), weight_share, significant (the share of the group's prunable weights whose diff is a
   discovery of the sign test at false discovery rate 0.05; NaN for groups that are not pruned), weights;
-* ``children``: variant (``<method>_<scope>``, ``<method>_shuffled``, ``none``), seed, val_loss.
+* ``children``: variant (``<method>_<scope>``, ``<method>_shuffled``, ``none``), seed, val_loss;
+* ``scaling``: arm (``dense``, ``sparse``), heads, seed, val_loss, nonzero (nonzero attention and feed-forward
+  weights).
+
+The scaling question (the thesis's last open question) fits, per seed and arm, a power law L = a N^-b of validation
+loss L in the nonzero attention and feed-forward weights N (least squares of ln L on ln N over the sizes); its
+claims test the exponents b over seeds, and the gap between the arms averaged over the sizes within each seed.
 """
 from __future__ import annotations
 
@@ -25,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .seed_tests import paired, paired_groups, trend
+from .seed_tests import paired, paired_groups, slopes, trend
 from .verdicts import Claim, Decided
 
 CHAPTER = "10"
@@ -49,7 +55,12 @@ MEMORISED_SHARE = 0.9
 UNIT_BOUNDS = (-1.0, 1.0)
 #: The figures that decide each question.
 FIGURES = {"coherence": "Figure 10.1", "shares": "Figure 10.2", "diffs": "Figure 10.3", "pruning": "Figure 10.4",
-           "shuffle": "Figure 10.5"}
+           "shuffle": "Figure 10.5", "scaling": "Figure 10.6"}
+#: The scaling question's arms and how the chapter names them.
+ARMS = {"dense": "dense models", "sparse": "random-masked children of the wider models"}
+#: The thesis's last open question, which the scaling claims answer at our scale.
+THESIS_SCALING = ("an open question of the thesis (section 7.2): its MLPs suggest a sparse network beats a dense one "
+                  "of the same nonzero count at every size; how does that carry as networks grow?")
 THESIS_NONE = "no language model in the thesis; our claim, written before the runs"
 
 
@@ -205,6 +216,66 @@ def noise_scale_claim(curves: pd.DataFrame, scale: str = "") -> Decided:
                     scale=scale)
 
 
+def exponents(scaling: pd.DataFrame) -> pd.DataFrame:
+    """Per arm and seed, the power law L = a N^-b fitted by least squares of ln(val_loss) on ln(nonzero) over the
+    sizes: columns arm, seed, b (the exponent: minus the slope), a (the prefactor), points."""
+    rows = []
+    for arm in ARMS:
+        d = scaling[scaling["arm"] == arm].assign(log_loss=lambda f: np.log(f["val_loss"].astype(float)))
+        if not len(d):
+            continue
+        sl = slopes(d, x="nonzero", value="log_loss", log_x=True)
+        for _, r in sl.iterrows():
+            g = d[d["seed"] == r["seed"]]
+            lx, ly = np.log(g["nonzero"].to_numpy(float)), g["log_loss"].to_numpy(float)
+            a = float(np.exp(ly.mean() - r["slope"] * lx.mean())) if np.isfinite(r["slope"]) else math.nan
+            rows.append({"arm": arm, "seed": int(r["seed"]), "b": -r["slope"], "a": a, "points": int(r["points"])})
+    return pd.DataFrame(rows, columns=["arm", "seed", "b", "a", "points"])
+
+
+def power_law_claim(scaling: pd.DataFrame, arm: str, scale: str = "") -> Decided:
+    """The validation loss of ``arm`` falls with its nonzero attention and feed-forward weights: each seed's slope of ln L against
+    ln N (minus the power law's exponent), tested over seeds."""
+    d = scaling[scaling["arm"] == arm].assign(log_loss=lambda f: np.log(f["val_loss"].astype(float)))
+    t = trend(d, x="nonzero", value="log_loss", log_x=True, claim="less")
+    lo, hi = (int(d["nonzero"].min()), int(d["nonzero"].max())) if len(d) else (0, 0)
+    c = _claim(f"{arm}-loss-falls-with-size",
+               f"the validation loss of the {ARMS[arm]} falls with their nonzero attention and feed-forward weights N (a power law "
+               "L = a N^-b with b > 0, fitted per seed)",
+               "the 95 % interval over seeds of the fitted slope of ln L against ln N (= −b) lies wholly above 0",
+               FIGURES["scaling"], THESIS_SCALING)
+    return c.decide(f"exponent b = {-t['slope']:.3f} (mean over {t['n']} seeds) over N = {lo:,d}..{hi:,d}", t,
+                    scale=scale)
+
+
+def exponent_claim(scaling: pd.DataFrame, scale: str = "") -> Decided:
+    """The sparse advantage grows with size: the children's power-law exponent exceeds the dense models', paired
+    by seed (with L_sparse / L_dense = (a_s / a_d) N^-(b_s - b_d), the sparse arm pulls ahead as N grows exactly
+    when b_s > b_d)."""
+    e = exponents(scaling).pivot(index="seed", columns="arm", values="b").dropna()
+    t = paired(e["sparse"], e["dense"], claim="greater")
+    c = _claim("sparse-advantage-grows-with-size",
+               "the advantage of the sparse children over dense models of the same nonzero count grows with size: "
+               "their power law's exponent b is larger",
+               "the 95 % interval over seeds of b (sparse) − b (dense) lies wholly below 0", FIGURES["scaling"],
+               THESIS_SCALING)
+    return c.decide(f"exponent b: sparse {t['a']:.3f}, dense {t['b']:.3f} (mean over {t['n']} seeds)", t,
+                    scale=scale, versus="b sparse − b dense")
+
+
+def sparse_over_sizes_claim(scaling: pd.DataFrame, scale: str = "") -> Decided:
+    """Over the sizes, the sparse children reach a lower validation loss than the dense models of the same nonzero
+    count: each seed's mean over the sizes of both arms, paired over seeds."""
+    t, per = paired_groups(scaling, "arm", "sparse", "dense", "val_loss", by=("heads",), claim="less")
+    c = _claim("sparse-beats-dense-over-sizes",
+               "averaged over the sizes, a random-masked child of a wider model reaches a lower validation loss than "
+               "the dense model of the same nonzero count",
+               "the 95 % interval over seeds of validation loss sparse − dense, each seed's mean over the sizes "
+               "first, lies wholly above 0", FIGURES["scaling"], THESIS_SCALING)
+    return c.decide(f"validation loss over the sizes: sparse {t['a']:.4f}, dense {t['b']:.4f} nats per character "
+                    f"(mean over {t['n']} seeds)", t, scale=scale, groups=per)
+
+
 def noise_scale(alpha: Any, n: int) -> Any:
     """The simple noise scale B = tr(Σ)/|G|² estimated from coherence ``alpha`` over ``n`` samples without bias in
     numerator or denominator: n (1 − α) / (n α − 1), which is 1/α_d − 1 for the debiased α_d = (n α − 1)/(n − 1).
@@ -215,8 +286,8 @@ def noise_scale(alpha: Any, n: int) -> Any:
     return np.where(n * a > 1, b, np.nan)
 
 
-def claims_of(curves: pd.DataFrame, shares: pd.DataFrame, children: pd.DataFrame, *, epochs: int, symbols: int,
-              scale: str = "") -> list[Decided]:
+def claims_of(curves: pd.DataFrame, shares: pd.DataFrame, children: pd.DataFrame, scaling: pd.DataFrame, *,
+              epochs: int, symbols: int, scale: str = "") -> list[Decided]:
     """Every claim of the chapter, in the order the verdict table lists them."""
     out = [early_claim(curves, "brown_shuffled", epochs, scale), early_claim(curves, "brown_random", epochs, scale),
            late_claim(curves, epochs, symbols, scale), noise_scale_claim(curves, scale),
@@ -236,11 +307,14 @@ def claims_of(curves: pd.DataFrame, shares: pd.DataFrame, children: pd.DataFrame
         out.append(loss_claim(children, f"{m}_global", f"{m}_shuffled", f"{m}-choice-within-layers-matters",
                               FIGURES["shuffle"], scale,
                               "not in the thesis; chapter 9 asks it of the MLP, ResNet and ViT"))
+    out += [power_law_claim(scaling, "dense", scale), power_law_claim(scaling, "sparse", scale),
+            sparse_over_sizes_claim(scaling, scale), exponent_claim(scaling, scale)]
     return out
 
 
-__all__ = ["CHAPTER", "FIGURES", "GROUPS", "KIND_NAMES", "LAYER_METHODS", "MEMORISED_SHARE", "METHODS", "SCOPES",
-           "SHUFFLED",
-           "chance_loss", "claims_of", "early_claim", "late_claim", "loss_claim", "noise_scale",
-           "noise_scale_claim", "share_claim", "significant_claim", "window"]
+__all__ = ["ARMS", "CHAPTER", "FIGURES", "GROUPS", "KIND_NAMES", "LAYER_METHODS", "MEMORISED_SHARE", "METHODS",
+           "SCOPES", "SHUFFLED",
+           "chance_loss", "claims_of", "early_claim", "exponent_claim", "exponents", "late_claim", "loss_claim",
+           "noise_scale", "noise_scale_claim", "power_law_claim", "share_claim", "significant_claim",
+           "sparse_over_sizes_claim", "window"]
 

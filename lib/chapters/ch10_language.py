@@ -14,13 +14,17 @@ Per seed:
    random and SNIP masks ranked globally (with the floor of chapter 6), the diff and random masks also with the
    same fraction per tensor; children trained from a fresh initialisation (SNIP's from the network it scored), against the
    dense child-sized model;
-3. the diff and magnitude masks (global) shuffled within each tensor (chapter 9's test).
+3. the diff and magnitude masks (global) shuffled within each tensor (chapter 9's test);
+4. the scaling question: dense models with each of ``sizes`` heads (the feed-forward width in proportion), and at
+   each size a child with the same nonzero count pruned from a ``ratio`` times wider parent by a random mask (one
+   global ranking; a random mask needs no trained parent), trained from the child seed; per seed and arm a power
+   law of validation loss in the nonzero attention and feed-forward weights, whose exponents are compared over seeds.
 
 What is read: per-epoch coherence and losses from the runs' metrics; at the initialisation and the final weights
 of each run of (1), one pass of the statistics engine with sign counts over the statistics windows: each tensor's
 share of the debiased ||E g||^2 (:func:`lib.stats.shares.grad_shares`), its diffs' histogram against the
 fair-coin null, and the share of its diffs that the exact sign test flags (Benjamini-Hochberg, 5 %); the
-children's final validation loss.
+children's and the scaling runs' final validation loss and nonzero attention and feed-forward weights.
 
 The claims are ours (:mod:`lib.chapters.ch10_claims`); the settings of each profile are :data:`SCALES`, here
 and nowhere else.
@@ -38,7 +42,7 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from .. import parallel, profiles, text_data
-from ..config import MaskConfig, OptimConfig, StatsConfig, TrainConfig
+from ..config import MaskConfig, OptimConfig, StatsConfig, TrainConfig, config_hash
 from ..data import DataConfig, DeviceData, load_data
 from ..experiments import CHILD_SEED_OFFSET, child_seed, nonzero_weights, start_where_scored
 from ..masks import prunable
@@ -51,8 +55,8 @@ from ..stats.shares import grad_shares
 from ..train import fresh_model
 from . import params as check
 from . import verdicts as toolkit
-from .ch10_claims import (CHAPTER, GROUPS, KIND_NAMES, LAYER_METHODS, METHODS, SCOPES, SHUFFLED, claims_of,
-                          noise_scale, window)
+from .ch10_claims import (ARMS, CHAPTER, GROUPS, KIND_NAMES, LAYER_METHODS, METHODS, SCOPES, SHUFFLED, claims_of,
+                          exponents, noise_scale, window)
 from .figures import debiased_coherence, floor_line, index_axis, legend_below, show
 from .palette import OKABE_ITO, method_color
 from .verdicts import Decided, Verdict
@@ -77,8 +81,9 @@ class Scale:
     """The chapter's settings at one profile: the child model (embedding ``width``, ``depth`` blocks, ``heads``
     heads of ``width // heads``, feed-forward ``ff``, windows of ``context`` characters), the data (``n_train``
     training and ``n_eval`` validation windows; 0: all of the split), Adam at ``lr``, ``epochs``, ``batch_size``
-    windows per step, gradient statistics on the first ``stats_samples`` training windows, and the parent's
-    ``ratio`` (its heads and feed-forward width; density 1 / ratio)."""
+    windows per step, gradient statistics on the first ``stats_samples`` training windows, the parent's
+    ``ratio`` (its heads and feed-forward width; density 1 / ratio), and ``sizes``, the heads of the scaling
+    question's dense models (increasing; each with ``ff // heads`` feed-forward units per head)."""
 
     context: int
     width: int
@@ -92,6 +97,7 @@ class Scale:
     lr: float
     stats_samples: int
     ratio: int
+    sizes: tuple[int, ...]
 
     def __post_init__(self) -> None:
         for name in ("context", "width", "depth", "heads", "ff", "epochs", "batch_size", "stats_samples"):
@@ -102,6 +108,14 @@ class Scale:
                 raise ValueError(f"Scale.{name} must be an integer >= 0 (0: all windows), got {getattr(self, name)!r}")
         if self.width % self.heads:
             raise ValueError(f"Scale.width {self.width} must be a multiple of heads {self.heads}")
+        if self.ff % self.heads:
+            raise ValueError(f"Scale.ff {self.ff} must be a multiple of heads {self.heads} (feed-forward units per "
+                             "head scale the models of the scaling question)")
+        sizes = self.sizes
+        if (not isinstance(sizes, tuple) or len(sizes) < 2 or not all(isinstance(h, int) and h >= 1 for h in sizes)
+                or list(sizes) != sorted(set(sizes))):
+            raise ValueError(f"Scale.sizes must be a tuple of at least two increasing integers >= 1 (heads of the "
+                             f"scaling question's dense models), got {sizes!r}")
         if not (isinstance(self.ratio, int) and self.ratio >= 2):
             raise ValueError(f"Scale.ratio must be an integer >= 2 (the parent is that many times wider), got "
                              f"{self.ratio!r}")
@@ -109,15 +123,17 @@ class Scale:
             raise ValueError(f"Scale.lr must be > 0, got {self.lr!r}")
 
 
-#: Profile -> the chapter's settings. ``cpu`` trains the chapter in minutes on two cores; ``paper`` is sized for a
-#: GPU (four blocks of width 256, context 256, every window of the training split, a ten times wider parent).
+#: Profile -> the chapter's settings. ``cpu`` trains the chapter in minutes on two cores (its scaling question has
+#: three sizes, 1 to 4 heads, the fewest the question allows: each size costs a dense run and a child as wide as a
+#: parent); ``paper`` is sized for a GPU (four blocks of width 256, context 256, every window of the training split,
+#: a ten times wider parent, so its children keep 10 %, and four sizes).
 SCALES: dict[str, Scale] = {
     "smoke": Scale(context=32, width=32, depth=1, heads=2, ff=64, n_train=128, n_eval=32, epochs=3, batch_size=32,
-                   lr=1e-3, stats_samples=32, ratio=2),
+                   lr=1e-3, stats_samples=32, ratio=2, sizes=(1, 2)),
     "cpu": Scale(context=64, width=64, depth=2, heads=4, ff=256, n_train=1000, n_eval=250, epochs=6, batch_size=32,
-                 lr=1e-3, stats_samples=256, ratio=4),
+                 lr=1e-3, stats_samples=256, ratio=4, sizes=(1, 2, 4)),
     "paper": Scale(context=256, width=256, depth=4, heads=8, ff=1024, n_train=0, n_eval=0, epochs=20,
-                   batch_size=64, lr=3e-4, stats_samples=1024, ratio=10),
+                   batch_size=64, lr=3e-4, stats_samples=1024, ratio=10, sizes=(2, 4, 8, 16)),
 }
 
 
@@ -145,7 +161,8 @@ class Setup:
 
     coherence: (kind, seed) -> the run with statistics on that data kind. parents: seed -> the wide parent.
     children: (variant, seed) -> config, variants ``<method>_<scope>``, ``<method>_shuffled`` and ``none`` (the
-    dense child-sized model); the seed of the key is the parent's."""
+    dense child-sized model); the seed of the key is the parent's. scaling: (arm, heads, seed) -> config, arm
+    ``dense`` or ``sparse`` (:func:`scaling_configs`)."""
 
     params: Params
     profile: profiles.Profile
@@ -154,13 +171,20 @@ class Setup:
     coherence: dict[tuple[str, int], TrainConfig]
     parents: dict[int, TrainConfig]
     children: dict[tuple[str, int], TrainConfig]
+    scaling: dict[tuple[str, int, int], TrainConfig]
+
+
+def sized_model(sc: Scale, heads: int) -> ModelConfig:
+    """The language model with ``heads`` heads and ``ff // heads`` feed-forward units per head (the embedding
+    width, depth and head size stay the child's)."""
+    return ModelConfig("gpt", width=sc.width, depth=sc.depth, vocab=text_data.VOCAB_SIZE, context=sc.context,
+                       heads=heads, head_dim=sc.width // sc.heads, ff=sc.ff // sc.heads * heads)
 
 
 def model_config(sc: Scale, ratio: int = 1) -> ModelConfig:
     """The child's model (``ratio`` 1) or the parent's (``ratio`` times the heads and the feed-forward width; the
     embedding width and the head size stay)."""
-    return ModelConfig("gpt", width=sc.width, depth=sc.depth, vocab=text_data.VOCAB_SIZE, context=sc.context,
-                       heads=sc.heads * ratio, head_dim=sc.width // sc.heads, ff=sc.ff * ratio)
+    return sized_model(sc, sc.heads * ratio)
 
 
 def run_config(sc: Scale, kind: str, seed: int, *, stats: bool = True, counts: bool = True) -> TrainConfig:
@@ -194,6 +218,22 @@ def pruning_configs(sc: Scale, seed: int) -> tuple[TrainConfig, dict[str, TrainC
     return parent, out
 
 
+def scaling_configs(sc: Scale, seed: int) -> dict[tuple[str, int], TrainConfig]:
+    """(arm, heads) -> run, for each of ``sc.sizes``: ``dense``, the model with that many heads trained from the
+    child seed; ``sparse``, a child of the same nonzero prunable count, the model ``ratio`` times wider (as the
+    pruning parent is) with a random global mask at density 1 / ratio, trained from the child seed. At the child's
+    own size these are the chapter's ``none`` and ``random_global`` children (the same configs, so the same runs).
+    The mask's parent (with statistics, as :func:`pruning_configs`'s) is never trained for a random mask."""
+    out: dict[tuple[str, int], TrainConfig] = {}
+    base = run_config(sc, "brown", seed, stats=False)
+    for h in sc.sizes:
+        parent = dataclasses.replace(run_config(sc, "brown", seed, counts=False), model=sized_model(sc, h * sc.ratio))
+        mask = MaskConfig(parent=parent, method="random", density=1 / sc.ratio, scope="global", floor=FLOOR, seed=seed)
+        out[("dense", h)] = dataclasses.replace(base, model=sized_model(sc, h), seed=seed + CHILD_SEED_OFFSET)
+        out[("sparse", h)] = dataclasses.replace(base, model=parent.model, seed=child_seed(seed, "random"), mask=mask)
+    return out
+
+
 def setup(**params: Any) -> Setup:
     """Validate the parameters (errors name the parameter and its value) and resolve the chapter."""
     p = check.build(Params, params)
@@ -203,16 +243,19 @@ def setup(**params: Any) -> Setup:
     sc = dataclasses.replace(sc, epochs=p.epochs if p.epochs is not None else sc.epochs,
                              n_train=p.n_train if p.n_train is not None else sc.n_train)
     coherence = {(k, sd): run_config(sc, k, sd) for k in KINDS for sd in seeds}
-    parents, children = {}, {}
+    parents, children, scaling = {}, {}, {}
     for sd in seeds:
         parents[sd], cs = pruning_configs(sc, sd)
         children.update({(v, sd): c for v, c in cs.items()})
-    return Setup(p, prof, sc, seeds, coherence, parents, children)
+        scaling.update({(arm, h, sd): c for (arm, h), c in scaling_configs(sc, sd).items()})
+    return Setup(p, prof, sc, seeds, coherence, parents, children, scaling)
 
 
 def plan(s: Setup) -> Plan:
-    """[the runs of the three data kinds, the parents], [every child]."""
-    return from_configs([[*s.coherence.values(), *s.parents.values()], list(s.children.values())])
+    """[the runs of the three data kinds, the parents], [every child and every run of the scaling question, each
+    once]."""
+    second = {config_hash(c): c for c in (*s.children.values(), *s.scaling.values())}
+    return from_configs([[*s.coherence.values(), *s.parents.values()], list(second.values())])
 
 
 # ------------------------------------------------------------------------------------------ results
@@ -241,13 +284,15 @@ class Results:
     test_acc, n. tensors: one row per (kind, seed, when, tensor): group, weights, grad_share, weight_share,
     significant (NaN where not pruned). shares: ``tensors`` summed per group (significant weighted by weights).
     hists: per (kind, seed, when, group) and bin: count and null (the fair-coin null given each entry's nonzero
-    count). children: per (variant, seed): val_loss, val_acc, nonzero (weights of >= 2-d tensors)."""
+    count). children: per (variant, seed): val_loss, val_acc, nonzero (weights of >= 2-d tensors). scaling: per
+    (arm, heads, seed): val_loss, val_acc, nonzero (:func:`body_nonzero`: attention and feed-forward)."""
 
     curves: pd.DataFrame
     tensors: pd.DataFrame
     shares: pd.DataFrame
     hists: pd.DataFrame
     children: pd.DataFrame
+    scaling: pd.DataFrame
 
 
 def curve_rows(run: Run, kind: str, seed: int, n: int) -> pd.DataFrame:
@@ -309,6 +354,19 @@ def _final(run: Run) -> dict[str, float]:
             "nonzero": nonzero_weights(run.state_dict())}
 
 
+def body_nonzero(state: dict[str, Any]) -> int:
+    """The nonzero entries of the attention and feed-forward weight matrices of a state dict (the tensors masks may
+    prune, counted whether or not :func:`lib.masks.prunable` skips a small one; a masked child's pruned weights
+    are zero)."""
+    return int(sum(int(v.count_nonzero()) for n, v in state.items()
+                   if v.dim() >= 2 and tensor_group(n) in ("attention", "feed-forward")))
+
+
+def _scaling_row(run: Run) -> dict[str, float]:
+    last = run.metrics.sort_values("epoch").iloc[-1]
+    return {"val_loss": float(last["test_loss"]), "val_acc": float(last["test_acc"]), "nonzero": body_nonzero(run.state_dict())}
+
+
 def results(s: Setup) -> Results:
     """Train :func:`plan`'s missing runs (the one executor, :func:`lib.parallel.train`; nothing when the build
     has), then read them (:func:`lib.runs.load`) and measure shares and diffs at their initial and final weights."""
@@ -324,9 +382,11 @@ def results(s: Setup) -> Results:
             hists += h
     children = pd.DataFrame([{"variant": v, "seed": sd, **_final(load(c, chapter=CHAPTER))}
                              for (v, sd), c in s.children.items()])
+    scaling = pd.DataFrame([{"arm": arm, "heads": h, "seed": sd, **_scaling_row(load(c, chapter=CHAPTER))}
+                            for (arm, h, sd), c in s.scaling.items()])
     tensor_frame = pd.DataFrame(tensors)
     return Results(pd.concat(curves, ignore_index=True), tensor_frame, group_shares(tensor_frame), pd.DataFrame(hists),
-                   children)
+                   children, scaling)
 
 
 # ------------------------------------------------------------------------------------------ text
@@ -510,6 +570,53 @@ def figure_10_5(s: Setup, r: Results) -> None:
          data=r.children[r.children["variant"].str.startswith(SHUFFLED)])
 
 
+#: Colour of each arm of the scaling question (the random mask's colour for the sparse children).
+ARM_COLORS = {"dense": "0.25", "sparse": method_color("random")}
+
+
+def figure_10_6(s: Setup, r: Results) -> None:
+    """Fig. 10.6: validation loss against nonzero attention and feed-forward weights for the dense models and the random-masked
+    children, with each seed's power law (log-log), and the gap dense − sparse per seed (shown)."""
+    fig, axes = plt.subplots(1, 2, figsize=(12, 3.8))
+    ex = exponents(r.scaling)
+    n = r.scaling["nonzero"].astype(float)
+    grid = np.geomspace(n.min(), n.max(), 50)
+    for arm, name in ARMS.items():
+        d = r.scaling[r.scaling["arm"] == arm]
+        axes[0].plot(d["nonzero"], d["val_loss"], "o", color=ARM_COLORS[arm], ms=4, alpha=0.7)
+        e = ex[ex["arm"] == arm]
+        for _, row in e.iterrows():
+            axes[0].plot(grid, row["a"] * grid ** -row["b"], color=ARM_COLORS[arm], lw=0.8, alpha=0.45)
+        if len(e):
+            b = e["b"].mean()
+            a = float(np.exp(np.log(e["a"]).mean()))
+            axes[0].plot(grid, a * grid ** -b, color=ARM_COLORS[arm], lw=2.2, label=f"{name}: mean b = {b:.3f}")
+    axes[0].set(xscale="log", yscale="log", xlabel="nonzero attention and feed-forward weights N",
+                ylabel="validation loss (nats per character)", title="power law L = a N^−b per seed")
+    gap = r.scaling.pivot_table(index=["seed", "heads"], columns="arm", values=["val_loss", "nonzero"]).reset_index()
+    for sd, g in gap.groupby("seed"):
+        axes[1].plot(g[("nonzero", "dense")], g[("val_loss", "dense")] - g[("val_loss", "sparse")], "-o",
+                     color=ARM_COLORS["sparse"], lw=0.9, ms=4, alpha=0.6)
+    axes[1].axhline(0, color="0.3", lw=0.8, ls="--", label="no advantage")
+    axes[1].set(xscale="log", xlabel="nonzero weights N (of the dense model)",
+                ylabel="loss dense − loss sparse (nats per character)", title="sparse advantage per seed")
+    for ax in axes:
+        ax.set_xticks(sorted(r.scaling.loc[r.scaling["arm"] == "dense", "nonzero"].unique()))
+        ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:,.0f}"))
+        ax.xaxis.set_minor_formatter(plt.NullFormatter())
+    axes[0].yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.2f}"))
+    axes[0].yaxis.set_minor_formatter(plt.FuncFormatter(lambda v, _: f"{v:.2f}"))
+    legend_below(fig, axes[0], ncol=3)
+    sizes = ", ".join(map(str, s.scale.sizes))
+    show(fig, "Figure 10.6",
+         f"How the sparse advantage scales: dense models with {sizes} heads (the feed-forward width in proportion) "
+         f"and, at each size, a child of the same nonzero count cut by a random mask from a model {s.scale.ratio} "
+         f"times wider (1/{s.scale.ratio} of its attention and feed-forward weights kept), trained from a fresh "
+         "initialisation. Left: validation loss per seed (dots), each seed's fitted power law (thin) and the mean "
+         "of the fits (thick), log-log. Right: each seed's advantage of the sparse child (above the dashed line: "
+         "the sparse child is better)", provenance(s), data=r.scaling)
+
+
 def table_10a(s: Setup, r: Results) -> pd.DataFrame:
     """Per seed: peak coherence (epochs 1 onward), final coherence and validation loss per data kind."""
     (lo, hi), (llo, lhi) = window(s.scale.epochs)
@@ -533,11 +640,32 @@ def table_10b(s: Setup, r: Results) -> pd.DataFrame:
     return out.reindex([v for v in VARIANT_ORDER if v in out.index]).round(4).reset_index()
 
 
+def table_10d(s: Setup, r: Results) -> pd.DataFrame:
+    """Per size of the scaling question: the dense model's heads and nonzero attention and feed-forward weights, each arm's mean
+    validation loss over seeds, and the mean and sd over seeds of the gap dense − sparse."""
+    p = r.scaling.pivot_table(index=["heads", "seed"], columns="arm", values=["val_loss", "nonzero"])
+    gap = (p[("val_loss", "dense")] - p[("val_loss", "sparse")]).groupby(level="heads")
+    loss = p["val_loss"].groupby(level="heads").mean()
+    out = pd.DataFrame({"heads (dense)": loss.index, "nonzero weights N": p[("nonzero", "dense")].groupby(
+        level="heads").mean().to_numpy().round().astype(int), "loss dense": loss["dense"].to_numpy(),
+        "loss sparse": loss["sparse"].to_numpy(), "gap dense − sparse": gap.mean().to_numpy(),
+        "sd of the gap over seeds": gap.std().to_numpy()})
+    return out.round(4)
+
+
+def exponents_table(s: Setup, r: Results) -> pd.DataFrame:
+    """Each seed's fitted power-law exponent b per arm, and b sparse − b dense."""
+    e = exponents(r.scaling).pivot(index="seed", columns="arm", values="b")
+    e["b sparse − b dense"] = e["sparse"] - e["dense"]
+    return e.rename(columns={"dense": "b dense", "sparse": "b sparse"}).reset_index().round(4)
+
+
 # ------------------------------------------------------------------------------------------ claims
 def claims(s: Setup, r: Results) -> list[Decided]:
     """The chapter's claims and their per-group intervals (pure: nothing is stored or shown)."""
     symbols = text_data.streams()[0].size - 1
-    return claims_of(r.curves, r.shares, r.children, epochs=s.scale.epochs, symbols=symbols, scale=scale_text(s, r))
+    return claims_of(r.curves, r.shares, r.children, r.scaling, epochs=s.scale.epochs, symbols=symbols,
+                     scale=scale_text(s, r))
 
 
 def verdicts(s: Setup, r: Results) -> list[Verdict]:

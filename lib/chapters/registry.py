@@ -55,7 +55,7 @@ CHAPTERS: tuple[Chapter, ...] = (
     Chapter("08", "08_what_diffs_measure", "lib.chapters.ch08_what_diffs_measure", "What coherence and diffs measure",
             7, 2),
     Chapter("09", "09_why_random_works", "lib.chapters.ch09_why_random_works", "Why random pruning works", 5, 2),
-    Chapter("10", "10_language", "lib.chapters.ch10_language", "Does it carry to language models?", 5, 3,
+    Chapter("10", "10_language", "lib.chapters.ch10_language", "Does it carry to language models?", 6, 4,
             text=True),
 )
 KEYS: tuple[str, ...] = tuple(c.key for c in CHAPTERS)
