@@ -93,3 +93,22 @@ def describe(cfg: TrainConfig) -> str:
     if cfg.init_from is not None:
         what += f" from {cfg.init_from.data.dataset} weights"
     return f"{what}, {cfg.epochs} epochs"
+
+
+def run_kind(cfg: TrainConfig) -> str:
+    """What a run's cost depends on, in a few words: the model (an MLP's width, the language model's heads and
+    feed-forward width), the data when it is not CIFAR-10, a masked child, and gradient statistics with their
+    samples: 'mlp w=1370, statistics every epoch on 5,000 samples', 'gpt 16 heads ff 1024, masked child'."""
+    m = cfg.model
+    what = {"mlp": f"mlp w={m.width}", "gpt": f"gpt {m.heads} heads ff {m.ff}"}.get(m.arch, m.arch)
+    if cfg.data.dataset != "cifar10":
+        what += f" on {cfg.data.dataset}"
+    parts = [what]
+    if cfg.mask is not None:
+        parts.append("masked child")
+    if cfg.stats.every:
+        n = cfg.stats.max_samples or cfg.data.n_train
+        every = "every epoch" if cfg.stats.every == 1 else f"every {cfg.stats.every} epochs"
+        parts.append(f"statistics {every} on {n:,d} samples" if n else f"statistics {every}")
+    return ", ".join(parts)
+

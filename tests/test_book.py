@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import nbformat
@@ -320,6 +321,45 @@ def test_training_rows_count_own_cached_and_shared_runs(run_cache):
                                                 "| 4 |")  # + chapter 2 real runs
     md = status.status_markdown(records, {}, {}, "now", status.training_rows(records))
     assert "## Training behind each chapter" in md and f"| {label['04']} | 4 | 2 |" in md
+
+
+def test_run_kind_names_what_a_run_costs_by():
+    from lib.config import MaskConfig, StatsConfig
+    from lib.data import DataConfig
+    from lib.models import ModelConfig
+    from lib.config import TrainConfig
+    from lib.plan import run_kind
+
+    cfg = TrainConfig(data=DataConfig("cifar10", 5000, 1000), model=ModelConfig("mlp", width=1370, depth=3))
+    assert run_kind(cfg) == "mlp w=1370"
+    stats = StatsConfig(every=1, max_samples=256)
+    assert run_kind(replace(cfg, stats=stats)) == "mlp w=1370, statistics every epoch on 256 samples"
+    assert run_kind(replace(cfg, stats=StatsConfig(every=5))) == "mlp w=1370, statistics every 5 epochs on 5,000 samples"
+    child = replace(cfg, mask=MaskConfig(parent=cfg, method="random", density=0.1))
+    assert run_kind(child) == "mlp w=1370, masked child"
+    vit = replace(cfg, data=DataConfig("gaussian", 1000, 100), model=ModelConfig("vit_tiny"))
+    assert run_kind(vit) == "vit_tiny on gaussian"
+
+
+@pytest.mark.usefixtures("stand_in_fingerprint")
+def test_time_by_kind_sums_own_runs_per_kind_and_shares(run_cache):
+    records = {k: {"parameters": {"profile": "smoke"}} for k in ("02", "03", "04")}
+    cfgs = configs(registry.plan("04", profile="smoke"))
+    _cache(cfgs[0], {"train_seconds": 90.0})
+    _cache(cfgs[1], {"train_seconds": 30.0})
+    rows = status.time_by_kind(records)
+    assert {r["chapter"] for r in rows} == {"02", "04"}  # chapter 3 trains nothing of its own
+    assert sum(r["runs"] for r in rows if r["chapter"] == "02") == 12
+    mine = [r for r in rows if r["chapter"] == "04"]
+    assert sum(r["runs"] for r in mine) == 4 and sum(r["timed"] for r in rows) == 2
+    assert sum(r["minutes"] for r in rows) == pytest.approx(2.0)  # (90 + 30) s
+    assert sum(r["share"] for r in rows) == pytest.approx(1.0)
+    assert [r["minutes"] for r in mine] == sorted((r["minutes"] for r in mine), reverse=True)
+    lines = status.kind_rows(rows, least=0.9)
+    label = {c.key: f"{int(c.key)}. {c.title}" for c in registry.CHAPTERS}
+    assert any(line.startswith(f"| {label['02']} | ") and "other kind" in line for line in lines)
+    md = status.status_markdown(records, {}, {}, "now", kinds=lines)
+    assert "## Where the training time goes" in md and lines[0] in md
 
 
 def test_measured_builds_table_on_the_status_page(tmp_path):

@@ -159,7 +159,8 @@ def _steps(state: status.BuildState, chapter_params: dict[str, dict[str, Any]], 
     state.at("writing the status page")
     (STAGE / "status.md").write_text(status.status_markdown(
         records, declared, source_sha, status.now("%Y-%m-%d %H:%M UTC"), status.training_rows(records),
-        status.measured_builds(), executed=set(chapter_params), previous=state.previous))
+        status.measured_builds(), executed=set(chapter_params), previous=state.previous,
+        kinds=status.kind_rows(status.time_by_kind(records), least=status.KIND_LEAST)))
     profiles = {records[c.key]["profile"] for c in registry.CHAPTERS if c.key in records}
     if len(profiles) > 1:
         print(f"note: the book mixes profiles {sorted(profiles)}")

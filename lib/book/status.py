@@ -22,7 +22,7 @@ from typing import Any
 from .. import paths, runs
 from ..chapters import registry
 from ..config import TrainConfig, config_hash
-from ..plan import configs
+from ..plan import configs, run_kind
 from .layout import HTML, LAST_BUILD, REQUIRED_PAGES, STAGE, STATUS_JSON, format_seconds
 
 
@@ -115,6 +115,66 @@ def training_rows(records: dict[str, dict[str, Any]]) -> list[str]:
             trained += f" (+{len(infos) - len(secs)} runs without a recorded time)"
         rows.append(f"| {_label(chapter)} | {len(own)} | {len(infos)} | {trained} | {len(planned) - len(own) or '–'} |")
     return rows
+
+
+#: The share of the book under which a chapter's run kinds are summed into one row of the Status page.
+KIND_LEAST = 0.01
+
+
+def time_by_kind(records: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Where the training time goes: one row per executed chapter and run kind (:func:`lib.plan.run_kind`) with the
+    chapter's own runs of that kind (a run planned by an earlier chapter is counted there, as in
+    :func:`training_rows`), how many recorded a training time in the cache, their mean seconds, their summed
+    minutes and that sum's share of every recorded second. Times are each run's own wall-clock seconds; with
+    several workers side by side the build's wall-clock time is shorter than their sum. Rows by chapter, then by
+    minutes, largest first."""
+    rows: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for chapter in registry.CHAPTERS:
+        if chapter.key not in records:
+            continue
+        try:
+            planned = planned_runs(chapter.key, records[chapter.key])
+        except Exception as exc:  # parameters an older notebook declared, data not found: say so, do not fail
+            rows.append({"chapter": chapter.key, "kind": f"plan not read ({type(exc).__name__}: "
+                         f"{_first_line(str(exc), 100)})", "runs": 0, "timed": 0, "seconds": None, "minutes": 0.0})
+            continue
+        own = {h: c for h, c in planned.items() if h not in seen}
+        seen.update(planned)
+        kinds: dict[str, list[float | None]] = {}
+        for h, c in own.items():
+            info = runs.Run(c, paths.run_dir(h)).info if runs.is_cached(c) else {}
+            kinds.setdefault(run_kind(c), []).append(info.get("train_seconds"))
+        for kind, secs in kinds.items():
+            timed = [x for x in secs if x is not None]
+            rows.append({"chapter": chapter.key, "kind": kind, "runs": len(secs), "timed": len(timed),
+                         "seconds": sum(timed) / len(timed) if timed else None, "minutes": sum(timed) / 60})
+    total = sum(r["minutes"] for r in rows)
+    for r in rows:
+        r["share"] = r["minutes"] / total if total else None
+    return sorted(rows, key=lambda r: (r["chapter"], -r["minutes"]))
+
+
+def kind_rows(rows: list[dict[str, Any]], least: float = 0.0) -> list[str]:
+    """Markdown rows "chapter | run kind | runs | seconds each | minutes | share of the book" of
+    :func:`time_by_kind`; the kinds of a chapter under ``least`` of the book are summed into one row "other"."""
+    out: list[str] = []
+    labels = {c.key: _label(c) for c in registry.CHAPTERS}
+    for key in dict.fromkeys(r["chapter"] for r in rows):
+        mine = [r for r in rows if r["chapter"] == key]
+        small = [r for r in mine if (r["share"] or 0.0) < least]
+        for r in [r for r in mine if r not in small]:
+            each = f"{r['seconds']:.1f}" if r["seconds"] is not None else "–"
+            untimed = f" ({r['runs'] - r['timed']} not timed)" if r["timed"] < r["runs"] else ""
+            share = f"{r['share']:.1%}" if r["share"] is not None else "–"
+            out.append(f"| {labels[key]} | {r['kind']} | {r['runs']}{untimed} | {each} | {r['minutes']:.1f} | {share} |")
+        if small:
+            minutes = sum(r["minutes"] for r in small)
+            share = sum(r["share"] or 0.0 for r in small)
+            kinds = "1 other kind" if len(small) == 1 else f"{len(small)} other kinds, each"
+            out.append(f"| {labels[key]} | {kinds} under {least:.0%} | "
+                       f"{sum(r['runs'] for r in small)} | – | {minutes:.1f} | {share:.1%} |")
+    return out
 
 
 def gathered_before(chapter: registry.Chapter, record: dict[str, Any], records: dict[str, dict[str, Any]]) -> list[str]:
@@ -240,13 +300,13 @@ def latest_build_sentence(path: Path = MEASURED_BUILDS) -> str:
 def status_markdown(records: dict[str, dict[str, Any]], declared: dict[str, dict[str, Any]],
                     source_sha: dict[str, str], generated: str, training: list[str] | None = None,
                     measured: list[str] | None = None, executed: set[str] | None = None,
-                    previous: dict[str, Any] | None = None) -> str:
+                    previous: dict[str, Any] | None = None, kinds: list[str] | None = None) -> str:
     """The Status page: one row per chapter (executed by this build or reused, profile, time, runs trained and
     found in the cache, date, result and what failed), the training behind each chapter (rows of
     :func:`training_rows`), the latest build measured from an empty cache (lines of :func:`measured_builds`),
     then the parameters each chapter accepts with their defaults. ``executed``: the chapters this build
     executed; ``previous``: the record of the build before it (:func:`last_build`), said when it did not end
-    well (:func:`previous_line`)."""
+    well (:func:`previous_line`); ``kinds``: rows of :func:`kind_rows`, where the training time goes."""
     rows, total, profiles, machines = _chapter_rows(records, source_sha, executed)
     ran = [c for c in registry.CHAPTERS if executed and c.key in executed]
     lines = [
@@ -292,6 +352,22 @@ def status_markdown(records: dict[str, dict[str, Any]], declared: dict[str, dict
             "| Chapter | Runs (own) | In the cache | Training time | Shared with earlier chapters |",
             "|---|---:|---:|---|---:|",
             *training,
+            ":::",
+        ]
+    if kinds:
+        lines += [
+            "",
+            "## Where the training time goes",
+            "",
+            "Each chapter's own runs by kind: how many, the mean recorded training seconds of one, their sum and "
+            "its share of all the book's recorded training seconds (runs train side by side, so the build's "
+            f"wall-clock time is shorter than the sum). Kinds under {KIND_LEAST:.0%} of the book are summed per "
+            "chapter.",
+            "",
+            f":::{{container}} {STATUS_CLASS}",
+            "| Chapter | Run kind | Runs | Seconds each | Minutes | Share of the book |",
+            "|---|---|---:|---:|---:|---:|",
+            *kinds,
             ":::",
         ]
     if measured:
