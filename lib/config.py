@@ -141,6 +141,11 @@ class TrainConfig:
     track: parameter names whose full values are recorded after every epoch (``tracks.npz``).
     snapshots: epochs after which the whole state dict is kept (``weights_epoch<e>.pt``; 0 = the
     initialisation), for masks made from the network as it was then (:attr:`MaskConfig.epoch`).
+    final_test: after the last epoch, also evaluate the final weights on the whole test split (all 10,000
+    CIFAR-10 test images; every test window of a text dataset), recorded in the last row of the metrics as
+    ``final_test_loss``, ``final_test_acc`` and ``final_test_n`` (:meth:`lib.runs.Run.final` reads them): the
+    per-epoch curves keep the ``n_test`` subset, the run's final result loses most of its test-set sampling
+    noise for one forward pass. Not for Gaussian data (no fixed test split). Left out of the hash when False.
     """
 
     data: DataConfig = field(default_factory=DataConfig)
@@ -154,9 +159,15 @@ class TrainConfig:
     stats: StatsConfig = field(default_factory=StatsConfig)
     track: tuple[str, ...] = ()
     snapshots: tuple[int, ...] = ()
+    final_test: bool = False
 
     def __post_init__(self) -> None:
         validate.integer(self, "batch_size", 1)
+        if not isinstance(self.final_test, bool):
+            raise ValueError(f"TrainConfig.final_test must be True or False, got {self.final_test!r}")
+        if self.final_test and self.data.dataset == "gaussian":
+            raise ValueError("TrainConfig.final_test needs a dataset with a fixed test split (cifar10 or a text "
+                             "dataset); gaussian data has none")
         validate.integer(self, "epochs", 0)  # 0 epochs: the untrained network (a run others start from)
         validate.integer(self, "seed")
         if not (isinstance(self.track, tuple) and all(isinstance(t, str) for t in self.track)):

@@ -125,7 +125,7 @@ def _read(plan: Plan, chapter: str | None) -> list[tuple[Planned, runs.Run]]:
 def _final_rows(done: list[tuple[Planned, runs.Run]]) -> pd.DataFrame:
     rows = []
     for p, run in done:
-        last = run.metrics.iloc[-1]
+        last = runs.final_row(run.metrics.sort_values("epoch").iloc[-1])
         row = dict(p.labels)
         row.update({k: float(last[k]) for k in METRICS})
         row["gap"] = row["train_acc"] - row["test_acc"]
@@ -176,7 +176,7 @@ def max_coherence_by_width(df: pd.DataFrame, *, column: str = "coherence", inclu
         if not len(g):
             continue
         i = g[column].idxmax()
-        last = df[(df["width"] == w) & (df["seed"] == s)].sort_values("epoch").iloc[-1]
+        last = runs.final_row(df[(df["width"] == w) & (df["seed"] == s)].sort_values("epoch").iloc[-1])
         rows.append({"width": w, "seed": s, f"max_{column}": float(g.loc[i, column]), "epoch_of_max": int(g.loc[i, "epoch"]),
                      "final_test_acc": float(last["test_acc"]), "final_gap": float(last["train_acc"] - last["test_acc"])})
     return pd.DataFrame(rows)

@@ -66,6 +66,8 @@ class Profile:
     stats_every: int
     stats_max_samples: int
     seeds: tuple[int, ...]
+    # final test metrics of every CIFAR-10 run over all 10,000 test images (TrainConfig.final_test)
+    final_test: bool = False
 
 
 PROFILES: dict[str, Profile] = {
@@ -148,7 +150,7 @@ def large_config(p: Profile, arch: str, *, dataset: str = "cifar10", epochs: int
     return TrainConfig(
         data=DataConfig(dataset, n_train, n_test, seed=0),
         model=ModelConfig(arch=arch), optim=optim, batch_size=p.batch_size, epochs=epochs, seed=seed,
-        stats=_stats(p) if stats else StatsConfig(),
+        stats=_stats(p) if stats else StatsConfig(), final_test=p.final_test and dataset != "gaussian",
     )
 
 
@@ -158,7 +160,7 @@ def mlp_config(p: Profile, width: int, *, seed: int = 0, stats: bool = True) -> 
     return TrainConfig(
         data=DataConfig("cifar10", p.n_train, p.n_test, seed=0), model=ModelConfig("mlp", width=width),
         optim=OptimConfig("adam", p.mlp_lr), batch_size=p.batch_size, epochs=p.mlp_epochs, seed=seed,
-        stats=_stats(p, test=True) if stats else StatsConfig(),
+        stats=_stats(p, test=True) if stats else StatsConfig(), final_test=p.final_test,
     )
 
 
@@ -172,8 +174,8 @@ def settings_markdown(names: tuple[str, ...] | None = None) -> str:
     gradient-statistics samples), read from :data:`PROFILES`, so the pages that describe the profiles
     (the reproduce page) never carry a typed number."""
     rows = ["| Profile | ResNet / ViT, chapters 2-3 (training / test images) | MLPs, chapters 4-5 | chapter 6 "
-            "| seeds | gradient statistics on |",
-            "|---|---|---|---|---|---|"]
+            "| seeds | gradient statistics on | final test accuracy on (CIFAR-10) |",
+            "|---|---|---|---|---|---|---|"]
     for name in names or tuple(PROFILES):
         p = get(name)
         widths = ", ".join(map(str, p.widths))
@@ -188,5 +190,6 @@ def settings_markdown(names: tuple[str, ...] | None = None) -> str:
             f"{p.prune_epochs} epochs "
             f"| {len(p.seeds)} "
             f"| {p.stats_max_samples:,d} training images, "
-            f"{'every epoch' if p.stats_every == 1 else f'every {p.stats_every} epochs'} |")
+            f"{'every epoch' if p.stats_every == 1 else f'every {p.stats_every} epochs'} "
+            f"| {'all 10,000 (the final weights)' if p.final_test or not p.n_test else 'the subset'} |")
     return "\n".join(rows)

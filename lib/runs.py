@@ -105,6 +105,18 @@ class DamagedRunError(RunNotTrained):
         self.config, self.hash, self.chapter, self.problem = cfg, config_hash(cfg), chapter, problem
 
 
+def final_row(last: pd.Series) -> pd.Series:
+    """A run's last metrics row with ``test_loss`` and ``test_acc`` over the whole test split where the run
+    recorded them (``final_test_*``, :attr:`lib.config.TrainConfig.final_test`), and a ``gap`` column then
+    recomputed as train_acc - test_acc; else as it is (a copy)."""
+    row = last.copy()
+    if "final_test_acc" in row.index and pd.notna(row["final_test_acc"]):
+        row["test_loss"], row["test_acc"] = row["final_test_loss"], row["final_test_acc"]
+        if "gap" in row.index:
+            row["gap"] = row["train_acc"] - row["test_acc"]
+    return row
+
+
 @dataclass(frozen=True)
 class Run:
     """A finished run in the cache. Every file is read through :meth:`read_bytes`: hashed as read and
@@ -142,6 +154,15 @@ class Run:
     def metrics(self) -> pd.DataFrame:
         """Per-epoch metrics (epoch 0 = initialisation)."""
         return pd.read_csv(io.BytesIO(self.read_bytes(paths.METRICS_FILE)))
+
+    def final(self) -> dict[str, float]:
+        """The run's final result: its last metrics row (:func:`final_row`) as numbers (NaN columns left out),
+        and ``test_n``, the test images (or windows) ``test_loss`` and ``test_acc`` are over."""
+        last = final_row(self.metrics.sort_values("epoch").iloc[-1])
+        out: dict[str, Any] = {k: float(v) for k, v in last.items() if k != "epoch" and pd.notna(v)}
+        out["epoch"] = int(last["epoch"])
+        out["test_n"] = int(out.pop("final_test_n")) if "final_test_n" in out else self.config.data.n_test
+        return out
 
     def tensors(self, name: str) -> Any:
         """The tensors (or plain containers of tensors) the run saved in ``name``, on the CPU; nothing in

@@ -44,7 +44,7 @@ import random
 import sys
 import warnings
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol, cast
 
@@ -381,6 +381,7 @@ def train(cfg: TrainConfig, out_dir: Path, *, model: nn.Module | None = None,
     """
     device = device or default_device()
     model = _starting_model(cfg, model, mask)
+    given = data
     data = load_data(cfg.data, device) if data is None else data
     model, mask01 = _masked(model, mask, device)
     ctx = EpochContext(cfg, data, out_dir, device)
@@ -396,9 +397,21 @@ def train(cfg: TrainConfig, out_dir: Path, *, model: nn.Module | None = None,
         for epoch in bar:
             _end_epoch(state, ctx, store, epoch, _train_epoch(state, ctx, epoch), eval_batch)
             bar.set_postfix(loss=f"{state.rows[-1]['train_loss']:.3f}", test_acc=f"{state.rows[-1]['test_acc']:.3f}")
+        if cfg.final_test:
+            state.rows[-1].update(final_test_metrics(state.model, cfg, given, device, eval_batch))
     for cb in state.callbacks:
         cb.on_train_end(model, ctx)
     return model, pd.DataFrame(state.rows)
+
+
+def final_test_metrics(model: nn.Module, cfg: TrainConfig, given: DeviceData | None, device: torch.device,
+                       eval_batch: int) -> dict[str, float]:
+    """``final_test_loss``, ``final_test_acc`` and ``final_test_n`` of ``model`` on the whole test split of
+    ``cfg.data`` (:attr:`TrainConfig.final_test`), or on the test split of ``given`` when the caller passed the
+    data (the plan check's stand-ins), which is then the whole split there is."""
+    full = given if given is not None else load_data(replace(cfg.data, n_test=0), device)
+    loss, acc = evaluate(model, full.x_test, full.y_test, eval_batch)
+    return {"final_test_loss": loss, "final_test_acc": acc, "final_test_n": int(full.y_test.shape[0])}
 
 
 def _starting_model(cfg: TrainConfig, model: nn.Module | None, mask: dict[str, torch.Tensor] | None) -> nn.Module:

@@ -178,6 +178,41 @@ def test_training_lowers_loss_on_cifar_subset(run_cache):
     assert m["train_loss"].iloc[-1] < m["train_loss"].iloc[0] - 0.2
 
 
+def test_final_test_scores_the_final_weights_on_the_whole_test_split(tmp_path, monkeypatch, run_cache):
+    from dataclasses import replace
+
+    from lib.config import config_dict, config_hash
+    from lib.train import evaluate
+
+    f = tmp_path / "c.npz"
+    write_npz(f, n_per_class=8, n_test_per_class=5)  # 50 test images
+    monkeypatch.setenv("CIFAR10_PATH", str(f))
+    base = TrainConfig(data=DataConfig("cifar10", 40, 20), model=ModelConfig("mlp", width=8, depth=1),
+                       optim=OptimConfig("adam", 1e-3), batch_size=20, epochs=2)
+    cfg = replace(base, final_test=True)
+    assert "final_test" not in config_dict(base) and config_hash(cfg) != config_hash(base)
+    run, plain = runs.train_run(cfg), runs.train_run(base)
+    m = run.metrics
+    assert m["final_test_acc"].notna().tolist() == [False, False, True]
+    full = data.load_data(DataConfig("cifar10", 40, 0))
+    loss, acc = evaluate(run.load_model(), full.x_test, full.y_test)
+    assert m["final_test_loss"].iloc[-1] == pytest.approx(loss) and m["final_test_acc"].iloc[-1] == pytest.approx(acc)
+    assert m["final_test_n"].iloc[-1] == 50
+    # training and the per-epoch curves (on the 20-image subset) are those of the run without it
+    for col in ("train_loss", "test_loss", "test_acc"):
+        assert m[col].tolist() == pytest.approx(plain.metrics[col].tolist())
+    fin, fin0 = run.final(), plain.final()
+    assert fin["test_acc"] == pytest.approx(acc) and fin["test_loss"] == pytest.approx(loss) and fin["test_n"] == 50
+    assert fin0["test_n"] == 20 and fin0["test_acc"] == pytest.approx(plain.metrics["test_acc"].iloc[-1])
+    assert fin["train_acc"] == pytest.approx(m["train_acc"].iloc[-1]) and fin["epoch"] == 2
+    row = runs.final_row(m.iloc[-1])
+    assert row["test_acc"] == pytest.approx(acc) and row["test_loss"] == pytest.approx(loss)
+    with pytest.raises(ValueError, match="gaussian data has none"):
+        TrainConfig(data=DataConfig("gaussian", 8, 8), final_test=True)
+    with pytest.raises(ValueError, match="final_test must be True or False"):
+        TrainConfig(final_test=1)
+
+
 def test_cache_hit_does_not_train(run_cache):
     before = runs.TRAIN_COUNT
     r1 = runs.train_run(tiny())

@@ -201,7 +201,7 @@ def _final_acc(cfgs: Sequence[Any]) -> tuple[float | None, int]:
     accs = []
     for cfg in cfgs:
         try:
-            accs.append(float(runs.load(cfg).metrics["test_acc"].iloc[-1]))
+            accs.append(runs.load(cfg).final()["test_acc"])
         except (runs.RunNotTrained, KeyError, IndexError, ValueError, OSError):
             continue
     return (sum(accs) / len(accs) if accs else None), len(accs)

@@ -407,7 +407,7 @@ def measure(s: Setup, r: Results) -> pd.DataFrame:
             with np.errstate(divide="ignore", invalid="ignore"):
                 rows.append({
                     "family": fam, "seed": seed,
-                    "test_acc_real": float(runs["real"].metrics.test_acc.iloc[-1]),
+                    "test_acc_real": runs["real"].final()["test_acc"],
                     "final_acc_gaussian": float(runs["gaussian"].metrics.train_acc.iloc[-1]),
                     "centre": _mean(rm["mean"].abs() / rm["std"]), "abs_kurtosis": _mean(rm.excess_kurtosis.abs()),
                     "log_std_max_over_min": _mean(ep["a"] - ep["b"]),

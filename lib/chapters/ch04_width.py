@@ -154,7 +154,7 @@ def large_peaks(large: Plan) -> pd.DataFrame:
         rows.append({"family": fam, "arch": cfg.model.arch, "seed": sd, "max_coherence": pk["max"],
                      "epoch_of_max": pk["epoch_max"], "n": n,
                      "max_debiased": float(figures.debiased_coherence(pk["max"], n)),
-                     "test_acc": float(run.metrics["test_acc"].iloc[-1])})
+                     "test_acc": run.final()["test_acc"]})
     return pd.DataFrame(rows)
 
 

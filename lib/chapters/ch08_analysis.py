@@ -13,7 +13,7 @@ import pandas as pd
 
 from ..config import TrainConfig
 from ..data import load_data
-from ..runs import Run
+from ..runs import Run, final_row
 from ..stats import significance as sig
 from ..stats.prefix import prefix_stats
 from ..stats.shares import debiased_mean_sq, grad_shares  # noqa: F401  (chapter 8's names for them)
@@ -87,7 +87,7 @@ def peaks(curves: pd.DataFrame, n_train: int, n_test: int) -> pd.DataFrame:
         trained = g[g["epoch"] >= 1]
         ok = np.isfinite(trained["coherence"].astype(float)) & np.isfinite(trained["test_coherence"].astype(float))
         t = trained[ok]
-        last = g.sort_values("epoch").iloc[-1]
+        last = final_row(g.sort_values("epoch").iloc[-1])
         rows.append({"data": data, "width": int(w), "seed": int(sd), "epochs": int(ok.sum()),
                      "nonfinite": int((~ok).sum()), "train_peak": float(t["coherence"].max()),
                      "test_peak": float(t["test_coherence"].max()),

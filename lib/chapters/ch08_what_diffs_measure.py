@@ -103,10 +103,11 @@ class Setup:
 
 
 def gaussian_mlp(cfg: TrainConfig) -> TrainConfig:
-    """The same MLP run on Gaussian data of the same sizes (random fixed labels)."""
+    """The same MLP run on Gaussian data of the same sizes (random fixed labels; no whole-split final test)."""
     d = cfg.data
     return dataclasses.replace(cfg, data=DataConfig("gaussian", d.n_train or profiles.GAUSSIAN_FULL[0],
-                                                    d.n_test or profiles.GAUSSIAN_FULL[1], seed=d.seed))
+                                                    d.n_test or profiles.GAUSSIAN_FULL[1], seed=d.seed),
+                               final_test=False)
 
 
 def setup(**params: Any) -> Setup:

@@ -268,8 +268,8 @@ class Results:
 
 
 def _final(run: Run) -> dict[str, float]:
-    last = run.metrics.sort_values("epoch").iloc[-1]
-    return {"test_acc": float(last["test_acc"]), "train_acc": float(last["train_acc"])}
+    last = run.final()
+    return {"test_acc": last["test_acc"], "train_acc": last["train_acc"]}
 
 
 def overlap_rows(s: Setup) -> pd.DataFrame:

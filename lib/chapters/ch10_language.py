@@ -349,8 +349,8 @@ def group_shares(tensors: pd.DataFrame) -> pd.DataFrame:
 
 
 def _final(run: Run) -> dict[str, float]:
-    last = run.metrics.sort_values("epoch").iloc[-1]
-    return {"val_loss": float(last["test_loss"]), "val_acc": float(last["test_acc"]),
+    last = run.final()
+    return {"val_loss": last["test_loss"], "val_acc": last["test_acc"],
             "nonzero": nonzero_weights(run.state_dict())}
 
 
@@ -363,8 +363,8 @@ def body_nonzero(state: dict[str, Any]) -> int:
 
 
 def _scaling_row(run: Run) -> dict[str, float]:
-    last = run.metrics.sort_values("epoch").iloc[-1]
-    return {"val_loss": float(last["test_loss"]), "val_acc": float(last["test_acc"]), "nonzero": body_nonzero(run.state_dict())}
+    last = run.final()
+    return {"val_loss": last["test_loss"], "val_acc": last["test_acc"], "nonzero": body_nonzero(run.state_dict())}
 
 
 def results(s: Setup) -> Results:

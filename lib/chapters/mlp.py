@@ -69,8 +69,11 @@ def seed_summary(df: pd.DataFrame, by: Sequence[str], cols: Sequence[str]) -> pd
 
 
 def final_epoch(curves: pd.DataFrame, keys: Sequence[str] = ("width", "seed")) -> pd.DataFrame:
-    """The last epoch's row of every run in a per-epoch frame, with ``gap`` = train_acc - test_acc."""
+    """The last epoch's row of every run in a per-epoch frame (test metrics over the whole test split where the
+    run recorded them, :func:`lib.runs.final_row`), with ``gap`` = train_acc - test_acc."""
     last = curves.sort_values("epoch").groupby(list(keys), sort=True).tail(1).copy()
+    if "final_test_acc" in last.columns:
+        last = last.apply(runs.final_row, axis=1)
     last["gap"] = last["train_acc"] - last["test_acc"]
     return last.sort_values(list(keys)).reset_index(drop=True)
 
