@@ -112,6 +112,12 @@ def threads_per_run(cfg: TrainConfig, n_cores: int | None = None) -> int:
         gpt      (4 heads, ff 256)    0.65   0.93   0.65               0.15              1.40
         gpt_wide (16 heads, ff 1024)  0.17   0.28   0.17               0.06              1.19
 
+    In a whole build the language model gained nothing from it: chapter 10's 39 runs of the 2026-12-07 cpu
+    build (2 threads, one at a time) summed 10.3 min of run time; the same runs with one thread beside a
+    neighbour (build of 02d5622) summed 20.9 min, twice as long each, so two workers broke even (the chapter's
+    runs are 6 to 27 s, and what a run does besides its epochs, loading, evaluating, saving, does not share
+    the cores as well as the benchmark's epochs do). The rule stays, as no slower either way.
+
     So one thread per run with two workers wins for every model (by 3 % for resnet_small up to 54 % for
     narrow MLPs), and a 2-thread run beside another process is 2-6x slower than alone: every model of
     the cpu profile gets one thread (:data:`THREAD_RULES`) and the build runs as many workers as cores

@@ -12,7 +12,12 @@
   - epochs 10-20 instead of 200-1000, and subsets: 5,000 images (MLPs), 1,000 (chapters 2-3 and 6;
     chapter 6 trains 11 runs per architecture and seed).
   - gradient statistics on the first 256 training images of each run, every epoch (per-sample
-    gradients of convolutions are the most expensive part of a ResNet epoch on a CPU).
+    gradients of convolutions are the most expensive part of a ResNet epoch on a CPU); a ResNet's 64 at a
+    time (``stats_batch_conv``: 1.41x the speed of 256 on one thread, coherence equal to 3e-9,
+    ``benchmarks/stats_batch.py``, 2026-12-07).
+  - per-epoch test metrics on the subsets above, but every CIFAR-10 run's final test loss and accuracy
+    on all 10,000 test images (``final_test``: one forward pass per run; on 1,000 images a test accuracy
+    near 0.27 has a sampling sd of 0.014, as large as the seed-to-seed sd of some paired differences).
 * ``paper``: the thesis's own settings, for a GPU: ResNet50 SGD lr 0.1 (chapters 2-3) and 0.5
   (chapter 6); ViT Adam 1e-4; MLPs Adam 1e-4 for 200 epochs; real data 300 epochs (ViT 200),
   Gaussian data 1000 epochs; full CIFAR-10.
@@ -68,6 +73,9 @@ class Profile:
     seeds: tuple[int, ...]
     # final test metrics of every CIFAR-10 run over all 10,000 test images (TrainConfig.final_test)
     final_test: bool = False
+    # samples per batch of the gradient statistics of the ResNets (StatsConfig.batch_size; the same results to
+    # float rounding at any batch, measured by benchmarks/stats_batch.py)
+    stats_batch_conv: int = 256
 
 
 PROFILES: dict[str, Profile] = {
@@ -86,6 +94,7 @@ PROFILES: dict[str, Profile] = {
         widths=(32, 64, 128, 256, 512, 1024), prune_widths=(32, 64, 128, 256), mlp_lr=1e-3, mlp_epochs=20,
         base_width=64, ratios=(1, 2, 5, 10, 20), prune_cnn_lr=0.1, prune_epochs=10,
         prune_n_train=1000, prune_n_test=1000, stats_every=1, stats_max_samples=256, seeds=(0, 1, 2),
+        final_test=True, stats_batch_conv=64,
     ),
     "paper": Profile(
         name="paper", n_train=0, n_test=0, n_train_large=0, n_test_large=0, batch_size=128,
@@ -117,12 +126,14 @@ def with_overrides(profile: Profile | str, **overrides: Any) -> Profile:
     return dataclasses.replace(p, **clean)
 
 
-def _stats(p: Profile, *, test: bool = False) -> StatsConfig:
+def _stats(p: Profile, *, test: bool = False, batch: int | None = None) -> StatsConfig:
     """The profile's gradient statistics: every ``stats_every`` epochs on the first ``stats_max_samples``
     training images, with exact sign and nonzero counts in the stored diffs (chapter 8 tests each diff
-    against fair coin flips); with ``test``, also on as many test images (chapter 8, question 4)."""
+    against fair coin flips); with ``test``, also on as many test images (chapter 8, question 4); ``batch``
+    samples per batch of the statistics engine (None: :class:`lib.config.StatsConfig`'s default)."""
+    extra = {} if batch is None else {"batch_size": batch}
     return StatsConfig(every=p.stats_every, max_samples=p.stats_max_samples, counts=True,
-                       test_samples=p.stats_max_samples if test else 0)
+                       test_samples=p.stats_max_samples if test else 0, **extra)
 
 
 def is_vit(arch: str) -> bool:
@@ -150,7 +161,8 @@ def large_config(p: Profile, arch: str, *, dataset: str = "cifar10", epochs: int
     return TrainConfig(
         data=DataConfig(dataset, n_train, n_test, seed=0),
         model=ModelConfig(arch=arch), optim=optim, batch_size=p.batch_size, epochs=epochs, seed=seed,
-        stats=_stats(p) if stats else StatsConfig(), final_test=p.final_test and dataset != "gaussian",
+        stats=(_stats(p) if is_vit(arch) else _stats(p, batch=p.stats_batch_conv)) if stats else StatsConfig(),
+        final_test=p.final_test and dataset != "gaussian",
     )
 
 

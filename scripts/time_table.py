@@ -39,6 +39,10 @@ def main(argv: list[str] | None = None) -> int:
     timed = sum(r["timed"] for r in rows)
     print(f"\n{runs} runs, {timed} with a recorded time: {total:.1f} min of training in all (each run's own "
           "seconds; runs train side by side).")
+    per = {}
+    for r in rows:
+        per[r["chapter"]] = per.get(r["chapter"], 0.0) + r["minutes"]
+    print("Per chapter: " + "; ".join(f"{int(k)}: {v:.1f} min ({v / total:.0%})" for k, v in per.items() if total))
     return 0
 
 
