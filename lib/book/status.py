@@ -17,7 +17,7 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from .. import paths, runs
 from ..chapters import registry
@@ -90,6 +90,24 @@ def _label(chapter: registry.Chapter) -> str:
     return f"{int(chapter.key)}. {chapter.title}"
 
 
+def _own_runs(records: dict[str, dict[str, Any]]) -> Iterator[tuple[registry.Chapter, dict[str, TrainConfig],
+                                                                   dict[str, TrainConfig], Exception | None]]:
+    """For each executed chapter in book order: (chapter, its planned runs by hash, the runs no earlier chapter
+    planned, None), or (chapter, {}, {}, the error) when its plan cannot be made from its record."""
+    seen: set[str] = set()
+    for chapter in registry.CHAPTERS:
+        if chapter.key not in records:
+            continue
+        try:
+            planned = planned_runs(chapter.key, records[chapter.key])
+        except Exception as exc:
+            yield chapter, {}, {}, exc
+            continue
+        own = {h: c for h, c in planned.items() if h not in seen}
+        seen.update(planned)
+        yield chapter, planned, own, None
+
+
 def training_rows(records: dict[str, dict[str, Any]]) -> list[str]:
     """Markdown rows "chapter | runs | in the cache | training time | shared": for each executed
     chapter, the training runs planned for it (:func:`planned_runs`), how many are in the run cache,
@@ -97,17 +115,10 @@ def training_rows(records: dict[str, dict[str, Any]]) -> list[str]:
     on them, whatever this build found cached). A run used by an earlier chapter is counted there
     and listed as shared here."""
     rows: list[str] = []
-    seen: set[str] = set()
-    for chapter in registry.CHAPTERS:
-        if chapter.key not in records:
-            continue
-        try:
-            planned = planned_runs(chapter.key, records[chapter.key])
-        except Exception as exc:  # parameters an older notebook declared: say so, do not fail the build
+    for chapter, planned, own, exc in _own_runs(records):
+        if exc is not None:  # parameters an older notebook declared: say so, do not fail the build
             rows.append(f"| {_label(chapter)} | ? | ? | ? | ? ({type(exc).__name__}: {exc}) |")
             continue
-        own = {h: c for h, c in planned.items() if h not in seen}
-        seen.update(planned)
         infos = [runs.Run(c, paths.run_dir(h)).info for h, c in own.items() if runs.is_cached(c)]
         secs = [i["train_seconds"] for i in infos if "train_seconds" in i]
         trained = f"{sum(secs) / 60:.1f} min" if secs else "–"
@@ -129,18 +140,11 @@ def time_by_kind(records: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     several workers side by side the build's wall-clock time is shorter than their sum. Rows by chapter, then by
     minutes, largest first."""
     rows: list[dict[str, Any]] = []
-    seen: set[str] = set()
-    for chapter in registry.CHAPTERS:
-        if chapter.key not in records:
-            continue
-        try:
-            planned = planned_runs(chapter.key, records[chapter.key])
-        except Exception as exc:  # parameters an older notebook declared, data not found: say so, do not fail
+    for chapter, planned, own, exc in _own_runs(records):
+        if exc is not None:  # parameters an older notebook declared, data not found: say so, do not fail
             rows.append({"chapter": chapter.key, "kind": f"plan not read ({type(exc).__name__}: "
                          f"{_first_line(str(exc), 100)})", "runs": 0, "timed": 0, "seconds": None, "minutes": 0.0})
             continue
-        own = {h: c for h, c in planned.items() if h not in seen}
-        seen.update(planned)
         kinds: dict[str, list[float | None]] = {}
         for h, c in own.items():
             info = runs.Run(c, paths.run_dir(h)).info if runs.is_cached(c) else {}
