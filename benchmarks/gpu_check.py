@@ -192,8 +192,10 @@ def main(argv: list[str] | None = None) -> int:
             if h not in owner:
                 owner[h], by_hash[h] = key, cfg
     groups: dict[tuple, TrainConfig] = {}
-    for cfg in by_hash.values():
-        groups.setdefault(step_key(cfg), cfg)
+    for cfg in by_hash.values():  # one config per step kind, one with statistics where the kind has any
+        k = step_key(cfg)
+        if k not in groups or (cfg.stats.every and not groups[k].stats.every):
+            groups[k] = cfg
     print(f"{len(by_hash)} distinct paper runs in chapters {', '.join(sorted(set(owner.values())))}; "
           f"{len(groups)} step kinds to time")
     epoch_s, sample_s, n_train = {}, {}, {}
@@ -203,10 +205,9 @@ def main(argv: list[str] | None = None) -> int:
         if dk not in data_cache:
             data_cache[dk] = load_data(cfg.data, device)
         data = data_cache[dk]
-        stats_cfg = next((c for c in by_hash.values() if step_key(c) == k and c.stats.every), cfg)
-        epoch_s[k], sample_s[k] = time_group(stats_cfg, data, a.fraction, a.stats_samples, device)
+        epoch_s[k], sample_s[k] = time_group(cfg, data, a.fraction, a.stats_samples, device)
         n_train[k] = data.n_train
-        print(f"[{i}/{len(groups)}] {run_kind(stats_cfg)}, batch {cfg.batch_size}: {epoch_s[k]:.1f} s per epoch of "
+        print(f"[{i}/{len(groups)}] {run_kind(cfg)}, batch {cfg.batch_size}: {epoch_s[k]:.1f} s per epoch of "
               f"{data.n_train:,d}" + (f", {sample_s[k] * 1e3:.2f} ms per statistics sample" if sample_s[k] else ""),
               flush=True)
     secs = project(by_hash.values(), epoch_s, sample_s, n_train)

@@ -381,7 +381,7 @@ def train(cfg: TrainConfig, out_dir: Path, *, model: nn.Module | None = None,
     """
     device = device or default_device()
     model = _starting_model(cfg, model, mask)
-    given = data
+    whole = data is not None or cfg.data.n_test == 0  # the test split final_test scores is the one in hand
     data = load_data(cfg.data, device) if data is None else data
     model, mask01 = _masked(model, mask, device)
     ctx = EpochContext(cfg, data, out_dir, device)
@@ -398,18 +398,18 @@ def train(cfg: TrainConfig, out_dir: Path, *, model: nn.Module | None = None,
             _end_epoch(state, ctx, store, epoch, _train_epoch(state, ctx, epoch), eval_batch)
             bar.set_postfix(loss=f"{state.rows[-1]['train_loss']:.3f}", test_acc=f"{state.rows[-1]['test_acc']:.3f}")
         if cfg.final_test:
-            state.rows[-1].update(final_test_metrics(state.model, cfg, given, device, eval_batch))
+            state.rows[-1].update(final_test_metrics(state.model, cfg, data if whole else None, device, eval_batch))
     for cb in state.callbacks:
         cb.on_train_end(model, ctx)
     return model, pd.DataFrame(state.rows)
 
 
-def final_test_metrics(model: nn.Module, cfg: TrainConfig, given: DeviceData | None, device: torch.device,
+def final_test_metrics(model: nn.Module, cfg: TrainConfig, whole: DeviceData | None, device: torch.device,
                        eval_batch: int) -> dict[str, float]:
     """``final_test_loss``, ``final_test_acc`` and ``final_test_n`` of ``model`` on the whole test split of
-    ``cfg.data`` (:attr:`TrainConfig.final_test`), or on the test split of ``given`` when the caller passed the
-    data (the plan check's stand-ins), which is then the whole split there is."""
-    full = given if given is not None else load_data(replace(cfg.data, n_test=0), device)
+    ``cfg.data`` (:attr:`TrainConfig.final_test`), loaded here unless the caller holds it as ``whole`` (the run's
+    data when ``n_test`` is 0 already, or the data it passed: the plan check's stand-ins)."""
+    full = whole if whole is not None else load_data(replace(cfg.data, n_test=0), device)
     loss, acc = evaluate(model, full.x_test, full.y_test, eval_batch)
     return {"final_test_loss": loss, "final_test_acc": acc, "final_test_n": int(full.y_test.shape[0])}
 

@@ -251,11 +251,15 @@ def setup(**params: Any) -> Setup:
     return Setup(p, prof, sc, seeds, coherence, parents, children, scaling)
 
 
+def second_stage(s: Setup) -> dict[str, TrainConfig]:
+    """Every child and every run of the scaling question, each once, by hash (at the child's size the two
+    coincide, :func:`scaling_configs`)."""
+    return {config_hash(c): c for c in (*s.children.values(), *s.scaling.values())}
+
+
 def plan(s: Setup) -> Plan:
-    """[the runs of the three data kinds, the parents], [every child and every run of the scaling question, each
-    once]."""
-    second = {config_hash(c): c for c in (*s.children.values(), *s.scaling.values())}
-    return from_configs([[*s.coherence.values(), *s.parents.values()], list(second.values())])
+    """[the runs of the three data kinds, the parents], [:func:`second_stage`]."""
+    return from_configs([[*s.coherence.values(), *s.parents.values()], list(second_stage(s).values())])
 
 
 # ------------------------------------------------------------------------------------------ results
@@ -349,9 +353,11 @@ def group_shares(tensors: pd.DataFrame) -> pd.DataFrame:
 
 
 def _final(run: Run) -> dict[str, float]:
-    last = run.final()
-    return {"val_loss": last["test_loss"], "val_acc": last["test_acc"],
-            "nonzero": nonzero_weights(run.state_dict())}
+    """A child's or scaling run's validation loss and accuracy, its nonzero weights (>= 2-d tensors) and the
+    nonzero attention and feed-forward weights of the scaling question (:func:`body_nonzero`)."""
+    last, state = run.final(), run.state_dict()
+    return {"val_loss": last["test_loss"], "val_acc": last["test_acc"], "nonzero": nonzero_weights(state),
+            "body": body_nonzero(state)}
 
 
 def body_nonzero(state: dict[str, Any]) -> int:
@@ -360,11 +366,6 @@ def body_nonzero(state: dict[str, Any]) -> int:
     are zero)."""
     return int(sum(int(v.count_nonzero()) for n, v in state.items()
                    if v.dim() >= 2 and tensor_group(n) in ("attention", "feed-forward")))
-
-
-def _scaling_row(run: Run) -> dict[str, float]:
-    last = run.final()
-    return {"val_loss": last["test_loss"], "val_acc": last["test_acc"], "nonzero": body_nonzero(run.state_dict())}
 
 
 def results(s: Setup) -> Results:
@@ -380,9 +381,12 @@ def results(s: Setup) -> Results:
             t, h = tensor_rows(model, cfg, data, kind=kind, seed=sd, when=when)
             tensors += t
             hists += h
-    children = pd.DataFrame([{"variant": v, "seed": sd, **_final(load(c, chapter=CHAPTER))}
+    final = {h: _final(load(c, chapter=CHAPTER)) for h, c in second_stage(s).items()}  # each run read once
+    children = pd.DataFrame([{"variant": v, "seed": sd, **{k: final[config_hash(c)][k]
+                                                           for k in ("val_loss", "val_acc", "nonzero")}}
                              for (v, sd), c in s.children.items()])
-    scaling = pd.DataFrame([{"arm": arm, "heads": h, "seed": sd, **_scaling_row(load(c, chapter=CHAPTER))}
+    scaling = pd.DataFrame([{"arm": arm, "heads": h, "seed": sd, "val_loss": final[config_hash(c)]["val_loss"],
+                             "val_acc": final[config_hash(c)]["val_acc"], "nonzero": final[config_hash(c)]["body"]}
                             for (arm, h, sd), c in s.scaling.items()])
     tensor_frame = pd.DataFrame(tensors)
     return Results(pd.concat(curves, ignore_index=True), tensor_frame, group_shares(tensor_frame), pd.DataFrame(hists),
