@@ -15,6 +15,9 @@
     gradients of convolutions are the most expensive part of a ResNet epoch on a CPU); a ResNet's 64 at a
     time (``stats_batch_conv``: 1.41x the speed of 256 on one thread, coherence equal to 3e-9,
     ``benchmarks/stats_batch.py``, 2026-12-07).
+  - five seeds (``seeds``), but only the first three in the chapters of ``fewer_seeds_chapters``, whose
+    two more seeds would take the book past its time budget (the README's table of what each chapter's
+    seeds cost, measured from an empty cache).
   - per-epoch test metrics on the subsets above, but every CIFAR-10 run's final test loss and accuracy
     on all 10,000 test images (``final_test``: one forward pass per run; on 1,000 images a test accuracy
     near 0.27 has a sampling sd of 0.014, as large as the seed-to-seed sd of some paired differences).
@@ -76,6 +79,39 @@ class Profile:
     # samples per batch of the gradient statistics of the ResNets (StatsConfig.batch_size; the same results to
     # float rounding at any batch, measured by benchmarks/stats_batch.py)
     stats_batch_conv: int = 256
+    # chapters ("05", ...) that train and test over only the first ``fewer_seeds`` of ``seeds``: where the
+    # profile's time budget cannot pay for all of them (:func:`chapter_seeds`; cpu: the README's cost table)
+    fewer_seeds_chapters: tuple[str, ...] = ()
+    fewer_seeds: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.seeds or len(set(self.seeds)) != len(self.seeds):
+            raise ValueError(f"profile {self.name!r}: seeds = {self.seeds!r}; give one or more distinct seeds")
+        bad = [c for c in self.fewer_seeds_chapters if not (len(c) == 2 and c.isdigit())]
+        if bad:
+            raise ValueError(f"profile {self.name!r}: fewer_seeds_chapters = {bad!r}; give two-digit chapter "
+                             "keys such as '05'")
+        if self.fewer_seeds_chapters and not 1 <= self.fewer_seeds <= len(self.seeds):
+            raise ValueError(f"profile {self.name!r}: fewer_seeds = {self.fewer_seeds!r}; allowed 1 to "
+                             f"{len(self.seeds)} (the number of seeds) when fewer_seeds_chapters is set")
+        for reader, sources in READS_RUNS_OF.items():
+            for source in sources:
+                if len(chapter_seeds(self, reader)) > len(chapter_seeds(self, source)):
+                    raise ValueError(
+                        f"profile {self.name!r}: chapter {reader} reads chapter {source}'s runs but would run more "
+                        f"seeds ({len(chapter_seeds(self, reader))} against {len(chapter_seeds(self, source))}), "
+                        f"so it would train {source}'s runs itself; add {reader!r} to fewer_seeds_chapters")
+
+
+#: Chapters that read runs another chapter plans (and trains first in a build), by the reader's key.
+READS_RUNS_OF: dict[str, tuple[str, ...]] = {"03": ("02",), "04": ("02",), "06": ("02",), "08": ("02", "04"),
+                                            "09": ("02", "05", "06")}
+
+
+def chapter_seeds(p: Profile, chapter: str) -> tuple[int, ...]:
+    """The seeds chapter ``chapter`` (``"05"``) runs at profile ``p`` by default: all of ``p.seeds``, or
+    their first ``p.fewer_seeds`` for the chapters of ``p.fewer_seeds_chapters``."""
+    return p.seeds[:p.fewer_seeds] if chapter in p.fewer_seeds_chapters else p.seeds
 
 
 PROFILES: dict[str, Profile] = {
@@ -93,8 +129,8 @@ PROFILES: dict[str, Profile] = {
         epochs_real_cnn=10, epochs_real_vit=10, epochs_gaussian=20,
         widths=(32, 64, 128, 256, 512, 1024), prune_widths=(32, 64, 128, 256), mlp_lr=1e-3, mlp_epochs=20,
         base_width=64, ratios=(1, 2, 5, 10, 20), prune_cnn_lr=0.1, prune_epochs=10,
-        prune_n_train=1000, prune_n_test=1000, stats_every=1, stats_max_samples=256, seeds=(0, 1, 2),
-        final_test=True, stats_batch_conv=64,
+        prune_n_train=1000, prune_n_test=1000, stats_every=1, stats_max_samples=256, seeds=(0, 1, 2, 3, 4),
+        final_test=True, stats_batch_conv=64, fewer_seeds_chapters=("05", "09"), fewer_seeds=3,
     ),
     "paper": Profile(
         name="paper", n_train=0, n_test=0, n_train_large=0, n_test_large=0, batch_size=128,
@@ -176,6 +212,15 @@ def mlp_config(p: Profile, width: int, *, seed: int = 0, stats: bool = True) -> 
     )
 
 
+def seeds_text(p: Profile) -> str:
+    """"5 (3 in chapters 5 and 9)": how many seeds the profile's chapters run."""
+    if not p.fewer_seeds_chapters:
+        return str(len(p.seeds))
+    few = [c.lstrip("0") for c in sorted(p.fewer_seeds_chapters)]
+    names = few[0] if len(few) == 1 else ", ".join(few[:-1]) + " and " + few[-1]
+    return f"{len(p.seeds)} ({p.fewer_seeds} in chapter{'s' if len(few) > 1 else ''} {names})"
+
+
 def _images(n_train: int, n_test: int) -> str:
     """"5,000 / 2,000" training / test images, 0 meaning all of CIFAR-10 (50,000 / 10,000)."""
     return f"{n_train or 50000:,d} / {n_test or 10000:,d}"
@@ -200,7 +245,7 @@ def settings_markdown(names: tuple[str, ...] | None = None) -> str:
             f"{_images(p.n_train, p.n_test)} images; {p.mlp_epochs} epochs "
             f"| `{p.arch_cnn}`, `{p.arch_vit}`; {_images(p.prune_n_train, p.prune_n_test)} images; "
             f"{p.prune_epochs} epochs "
-            f"| {len(p.seeds)} "
+            f"| {seeds_text(p)} "
             f"| {p.stats_max_samples:,d} training images, "
             f"{'every epoch' if p.stats_every == 1 else f'every {p.stats_every} epochs'} "
             f"| {'all 10,000 (the final weights)' if p.final_test or not p.n_test else 'the subset'} |")

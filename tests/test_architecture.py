@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import functools
 import re
 from pathlib import Path
 from types import SimpleNamespace
@@ -13,6 +14,7 @@ import papermill
 import pytest
 import yaml
 
+from lib import plan as lib_plan
 from lib import profiles
 from lib.book import layout
 from lib.book.params import notebook_parameters
@@ -204,23 +206,59 @@ def test_parameter_validators():
 
 
 def test_resolve_seeds():
-    """``seeds`` or the profile's, ``seed`` first when it is not among them; the defaults give each profile's
-    own seeds."""
-    def resolve(profile: str, seed: int = 0, seeds: list[int] | None = None) -> tuple[int, ...]:
-        return chapter_params.resolve_seeds(SimpleNamespace(seed=seed, seeds=seeds), profiles.get(profile))
+    """``seeds`` or the chapter's seeds at the profile, ``seed`` first when it is not among them; the
+    defaults give each profile's own seeds, or their first ``fewer_seeds`` in its ``fewer_seeds_chapters``."""
+    def resolve(profile: str, seed: int = 0, seeds: list[int] | None = None, chapter: str = "02") -> tuple[int, ...]:
+        return chapter_params.resolve_seeds(SimpleNamespace(seed=seed, seeds=seeds), profiles.get(profile), chapter)
 
-    assert all(resolve(name) == p.seeds for name, p in profiles.PROFILES.items())
-    assert resolve("cpu", seed=5) == (5, 0, 1, 2) and resolve("cpu", seed=1) == (0, 1, 2)
+    for name, p in profiles.PROFILES.items():
+        for key in registry.KEYS:
+            want = p.seeds[:p.fewer_seeds] if key in p.fewer_seeds_chapters else p.seeds
+            assert resolve(name, chapter=key) == want == profiles.chapter_seeds(p, key), (name, key)
+    cpu = profiles.get("cpu")
+    few = cpu.fewer_seeds_chapters[0]
+    assert resolve("cpu", seed=7, chapter=few) == (7, *cpu.seeds[:cpu.fewer_seeds])
+    assert resolve("cpu", seed=1, chapter=few) == cpu.seeds[:cpu.fewer_seeds]
+    assert resolve("cpu", seeds=[3, 4], chapter=few) == (0, 3, 4), "an explicit seeds parameter wins"
     assert resolve("smoke", seeds=[3, 4]) == (0, 3, 4) and resolve("smoke", seed=4, seeds=[3, 4]) == (3, 4)
 
 
-@pytest.mark.parametrize("key", [k for k in registry.KEYS if "seeds" in registry.defaults(k)])
-def test_every_chapter_resolves_seeds_one_way(key):
-    """Every chapter with ``seed`` and ``seeds`` parameters runs the seeds :func:`resolve_seeds` gives."""
+def test_fewer_seeds_profile_rules():
+    """A profile's seeds are distinct; ``fewer_seeds`` lies in 1..len(seeds) when chapters use it; keys are
+    two-digit; a chapter never runs more seeds than a chapter whose runs it reads (it would train them)."""
+    cpu = profiles.get("cpu")
+    with pytest.raises(ValueError, match=r"seeds = \(0, 0\)"):
+        dataclasses.replace(cpu, seeds=(0, 0))
+    with pytest.raises(ValueError, match="fewer_seeds = 9; allowed 1 to 5"):
+        dataclasses.replace(cpu, seeds=(0, 1, 2, 3, 4), fewer_seeds_chapters=("05", "09"), fewer_seeds=9)
+    with pytest.raises(ValueError, match=r"fewer_seeds_chapters = \['5'\]"):
+        dataclasses.replace(cpu, fewer_seeds_chapters=("5",), fewer_seeds=1)
+    with pytest.raises(ValueError, match="chapter 09 reads chapter 05's runs but would run more seeds"):
+        dataclasses.replace(cpu, seeds=(0, 1, 2, 3, 4), fewer_seeds_chapters=("05",), fewer_seeds=3)
+    ok = dataclasses.replace(cpu, seeds=(0, 1, 2, 3, 4), fewer_seeds_chapters=("05", "09"), fewer_seeds=2)
+    assert profiles.chapter_seeds(ok, "09") == (0, 1) and profiles.chapter_seeds(ok, "06") == (0, 1, 2, 3, 4)
+    assert profiles.seeds_text(ok) == "5 (2 in chapters 5 and 9)" and profiles.seeds_text(profiles.get("smoke")) == "2"
+    assert f"| {profiles.seeds_text(cpu)} |" in profiles.settings_markdown(("cpu",))
+
+
+@functools.cache
+def _smoke_hashes(key: str) -> frozenset[str]:
+    """The run hashes chapter ``key`` plans at the smoke profile, default parameters."""
     mod = registry.module(key)
-    for kw in ({}, {"seed": 5}, {"seeds": [3, 4]}, {"seed": 4, "seeds": [3, 4]}):
-        s = mod.setup(profile="smoke", **kw)
-        assert s.seeds == chapter_params.resolve_seeds(s.params, profiles.get("smoke")), (key, kw)
+    return frozenset(lib_plan.hashes(mod.plan(mod.setup(profile="smoke"))))
+
+
+def test_reads_runs_of_is_true():
+    """:data:`lib.profiles.READS_RUNS_OF` names, for each chapter, exactly the chapters that plan a run of
+    its plan before it does in a build (:data:`registry.EXECUTION`; smoke profile, default parameters), so the
+    seed rule it guards sees every run a chapter reads rather than trains."""
+    order = [k for k in registry.EXECUTION if not registry.get(k).gathers]
+    owner: dict[str, str] = {}
+    for key in order:
+        for h in _smoke_hashes(key):
+            owner.setdefault(h, key)
+    found = {key: tuple(sorted({owner[h] for h in _smoke_hashes(key)} - {key})) for key in order}
+    assert {k: v for k, v in found.items() if v} == profiles.READS_RUNS_OF
 
 
 def test_profile_names_come_from_lib_profiles():

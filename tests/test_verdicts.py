@@ -385,3 +385,33 @@ def test_verdict_cells_are_coloured_by_kind_and_other_text_is_not():
     assert len(set(V.BADGE_COLORS.values())) == 4
     html = V.with_badges(pd.DataFrame({"verdict": ["held", "not held"], "x": [1, 2]}).style).to_html()
     assert V.BADGE_COLORS[S.HELD] in html and V.BADGE_COLORS[S.NOT_HELD] in html
+
+
+def test_compare_counts_and_lists_changed_claims(run_cache, tmp_path):
+    """:func:`compare` counts each verdict before and after and lists exactly the claims whose verdict
+    changed (or that one side lacks) with both intervals and seeds; the script prints them as Markdown."""
+    import importlib.util
+    import shutil
+    from pathlib import Path
+    spec = importlib.util.spec_from_file_location(
+        "compare_verdicts", Path(__file__).resolve().parents[1] / "scripts" / "compare_verdicts.py")
+    compare_verdicts = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(compare_verdicts)
+    inc3 = V.Verdict.of("5-b", "05", "c", "t", "o", S.paired([0.5, 0.7, 0.4], [0.3, 0.6, 0.5]), "F")
+    held5 = V.Verdict.of("5-b", "05", "c", "t", "o", S.paired([2, 3, 4, 3, 2], [1, 2, 3.1, 2, 1.2]), "F")
+    V.store("smoke", "05", {"profile": "smoke"}, ["h"], [verdict("5-a"), inc3, verdict("5-c")])
+    before = tmp_path / "before"
+    shutil.copytree(V._dir("smoke"), before)
+    V.store("smoke", "05", {"profile": "smoke"}, ["h"], [verdict("5-a"), held5])
+    counts, changed = V.compare(V.load_folder(before), V.load_all("smoke"))
+    assert counts.to_dict() == {"before": {S.HELD: 2, S.INCONCLUSIVE: 1}, "after": {S.HELD: 2, S.INCONCLUSIVE: 0}}
+    assert list(changed["claim_id"]) == ["5-b", "5-c"]
+    b = changed.set_index("claim_id")
+    assert (b.loc["5-b", "verdict_before"], b.loc["5-b", "verdict_after"]) == (S.INCONCLUSIVE, S.HELD)
+    assert (b.loc["5-b", "seeds_before"], b.loc["5-b", "seeds_after"]) == (3, 5)
+    assert b.loc["5-c", "verdict_after"] == "absent" and b.loc["5-c", "interval_after"] == ""
+    text = compare_verdicts.markdown(counts, changed)
+    assert "| held | 2 | 2 |" in text and "2 claims changed" in text and "5 seeds" in text
+    V.store("smoke", "05", {"profile": "smoke", "seeds": [0]}, ["h"], [verdict("5-a")])
+    with pytest.raises(ValueError, match=r"claims \['5-a'\] appear more than once"):
+        V.compare(V.load_all("smoke"), V.load_folder(before))

@@ -87,7 +87,7 @@ def setup(**params: Any) -> Setup:
     """Validate the parameters (errors name the parameter and its value) and resolve the chapter."""
     p = check.build(Params, params)
     prof = large_profile(p)
-    seeds = check.resolve_seeds(p, prof)
+    seeds = check.resolve_seeds(p, prof, CHAPTER)
     archs = {"cnn": prof.arch_cnn, "vit": prof.arch_vit}
     configs = {(fam, s): run_configs(prof, arch, s) for fam, arch in archs.items() for s in seeds}
     return Setup(p, prof, seeds, archs, configs)

@@ -99,7 +99,7 @@ def setup(**params: Any) -> Setup:
     """Validate the parameters (errors name the parameter and its value) and resolve the chapter."""
     p = check.build(Params, params)
     prof = large_profile(p)
-    seeds = check.resolve_seeds(p, prof)
+    seeds = check.resolve_seeds(p, prof, CHAPTER)
     archs = {"cnn": prof.arch_cnn, "vit": prof.arch_vit}
     configs = {(fam, s): {n: c for n, c in run_configs(prof, arch, s).items() if n in RUNS}
                for fam, arch in archs.items() for s in seeds}

@@ -71,7 +71,7 @@ def setup(**params: Any) -> Setup:
     p = check.build(Params, params)
     prof = profiles.with_overrides(p.profile, widths=p.widths, mlp_epochs=p.epochs)
     base = profiles.mlp_config(prof, prof.widths[0])
-    return Setup(p, prof, base, tuple(sorted(prof.widths)), check.resolve_seeds(p, prof))
+    return Setup(p, prof, base, tuple(sorted(prof.widths)), check.resolve_seeds(p, prof, CHAPTER))
 
 
 CHAPTER = "04"

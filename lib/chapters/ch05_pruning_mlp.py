@@ -102,7 +102,7 @@ def setup(**params: Any) -> Setup:
     p = check.build(Params, params)
     prof = profiles.with_overrides(p.profile, prune_widths=p.widths, ratios=p.ratios, mlp_epochs=p.epochs)
     base = profiles.mlp_config(prof, prof.base_width)
-    return Setup(p, prof, base, tuple(sorted(prof.prune_widths)), check.resolve_seeds(p, prof),
+    return Setup(p, prof, base, tuple(sorted(prof.prune_widths)), check.resolve_seeds(p, prof, CHAPTER),
                  1.0 / p.density)
 
 

@@ -100,7 +100,7 @@ def setup(**params: Any) -> Setup:
     """Validate the parameters (errors name the parameter and its value) and resolve the chapter."""
     p = check.build(Params, params)
     prof = profiles.with_overrides(p.profile, arch_cnn=p.arch_cnn, arch_vit=p.arch_vit, prune_epochs=p.epochs)
-    seeds = check.resolve_seeds(p, prof)
+    seeds = check.resolve_seeds(p, prof, CHAPTER)
     archs = {"resnet": prof.arch_cnn, "vit": prof.arch_vit}
     return Setup(p, prof, seeds, archs, {fam: base_config(prof, arch) for fam, arch in archs.items()})
 

@@ -114,7 +114,7 @@ def setup(**params: Any) -> Setup:
     """Validate the parameters (errors name the parameter and its value) and resolve the chapter."""
     p = check.build(Params, params)
     prof = profiles.get(p.profile)
-    seeds = check.resolve_seeds(p, prof)
+    seeds = check.resolve_seeds(p, prof, CHAPTER)
     widths = tuple(sorted(prof.widths))
     gw = tuple(sorted(p.gaussian_widths)) if p.gaussian_widths else widths[:3]
     width = p.mlp_width if p.mlp_width is not None else widths[min(2, len(widths) - 1)]

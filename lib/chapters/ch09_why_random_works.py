@@ -185,7 +185,7 @@ def setup(**params: Any) -> Setup:
     """Validate the parameters (errors name the parameter and its value) and resolve the chapter."""
     p = check.build(Params, params)
     prof = profiles.get(p.profile)
-    seeds = check.resolve_seeds(p, prof)
+    seeds = check.resolve_seeds(p, prof, CHAPTER)
     widths = tuple(sorted(prof.prune_widths))
     width = p.mlp_width if p.mlp_width is not None else widths[min(1, len(widths) - 1)]
     if width not in widths:

@@ -238,7 +238,7 @@ def setup(**params: Any) -> Setup:
     """Validate the parameters (errors name the parameter and its value) and resolve the chapter."""
     p = check.build(Params, params)
     prof = profiles.get(p.profile)
-    seeds = check.resolve_seeds(p, prof)
+    seeds = check.resolve_seeds(p, prof, CHAPTER)
     sc = SCALES[p.profile]
     sc = dataclasses.replace(sc, epochs=p.epochs if p.epochs is not None else sc.epochs,
                              n_train=p.n_train if p.n_train is not None else sc.n_train)

@@ -19,7 +19,7 @@ import re
 from types import ModuleType
 from typing import Any, Iterable, Mapping, TypeVar
 
-from ..profiles import PROFILES, Profile
+from ..profiles import PROFILES, Profile, chapter_seeds
 
 P = TypeVar("P")
 
@@ -201,15 +201,18 @@ def seeds_with(seed: int, seeds: Iterable[int]) -> tuple[int, ...]:
     return chosen if seed in chosen else (seed, *chosen)
 
 
-def resolve_seeds(params: Any, profile: Profile) -> tuple[int, ...]:
-    """The seeds a chapter trains and tests its claims over: the one way every chapter's ``setup`` reads its
-    ``seed`` and ``seeds`` parameters (``params.seed``, ``params.seeds``).
+def resolve_seeds(params: Any, profile: Profile, chapter: str) -> tuple[int, ...]:
+    """The seeds chapter ``chapter`` (``"05"``) trains and tests its claims over: the one way every chapter's
+    ``setup`` reads its ``seed`` and ``seeds`` parameters (``params.seed``, ``params.seeds``).
 
-    * ``-p seeds "[3, 4]"``: these seeds; ``seeds = None`` (the default): the profile's (cpu: 0, 1, 2).
-    * ``-p seed 5``: seed 5 is always run, put first when it is not among ``seeds`` (cpu: 5, 0, 1, 2); the
+    * ``-p seeds "[3, 4]"``: these seeds; ``seeds = None`` (the default): the chapter's seeds at the profile
+      (:func:`lib.profiles.chapter_seeds`: cpu 0-4, or 0-2 in the chapters whose five seeds cost more than
+      the profile's time budget allows).
+    * ``-p seed 5``: seed 5 is always run, put first when it is not among ``seeds`` (5, 0, 1, ...); the
       chapters that draw a figure from one seed draw it from this one. The children pruned from a parent of
       seed ``s`` (chapters 5, 6, 9) get their own seed from ``s`` (:func:`lib.experiments.child_seed`: ``s`` +
       1000, or ``s`` for the pruning-at-initialisation masks), so they follow these seeds.
 
     At the defaults (``seed = 0``, ``seeds = None``) a chapter runs its profile's seeds, which start at 0."""
-    return seeds_with(params.seed, profile.seeds if params.seeds is None else params.seeds)
+    own = chapter_seeds(profile, chapter)
+    return seeds_with(params.seed, own if params.seeds is None else params.seeds)

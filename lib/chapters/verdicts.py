@@ -488,8 +488,14 @@ def load_for(profile: str, expected: Mapping[str, tuple[Any, Sequence[str]]]) ->
 def load_all(profile: str) -> pd.DataFrame:
     """Every verdict stored for ``profile`` under any parameters, with the chapter's ``params_key`` (damaged
     files are set aside and skipped, :func:`read_record`)."""
+    return load_folder(_dir(profile))
+
+
+def load_folder(folder: Path) -> pd.DataFrame:
+    """Every verdict stored under ``folder`` (a profile's verdict folder, ``<runs>/verdicts/<profile>``, or a
+    copy of one), with the chapter's ``params_key``; damaged files are set aside and skipped."""
     out = []
-    for f in sorted(_dir(profile).glob("*/*.json")):
+    for f in sorted(Path(folder).glob("*/*.json")):
         rec = read_record(f)
         if rec is None:  # damaged: set aside
             continue
@@ -497,6 +503,42 @@ def load_all(profile: str) -> pd.DataFrame:
     if not out:
         return frame([]).assign(params_key=pd.Series(dtype=object))
     return pd.concat(out, ignore_index=True).sort_values(["chapter", "claim_id"], ignore_index=True)
+
+
+def seeds_of(test: Mapping[str, Any] | None) -> int | None:
+    """The number of seeds (pairs) a verdict's test used, or None for a claim not measured."""
+    n = (test or {}).get("n")
+    return None if n is None else int(n)
+
+
+def compare(before: pd.DataFrame, after: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Two sets of verdicts for the same claims (say 3 seeds, then 5): a count table (one row per verdict,
+    columns ``before`` and ``after``) and the claims whose verdict changed (claim, chapter, each verdict with
+    its interval and seeds). Claims in only one set are listed as changed, from or to "absent"."""
+    def keyed(v: pd.DataFrame) -> pd.DataFrame:
+        twice = sorted(set(v["claim_id"][v["claim_id"].duplicated()])) if len(v) else []
+        if twice:
+            raise ValueError(f"claims {twice[:5]} appear more than once (verdicts stored under several parameter "
+                             "sets); compare folders that hold one parameter set per chapter")
+        if not len(v):
+            return pd.DataFrame(columns=["chapter", "verdict", "interval", "seeds"], index=pd.Index([], name="claim_id"))
+        return pd.DataFrame({"chapter": v["chapter"].astype(str).values, "verdict": v["verdict"].values,
+                             "interval": [interval_text(t) if t else "" for t in v["test"]],
+                             "seeds": [seeds_of(t) for t in v["test"]]},
+                            index=pd.Index(v["claim_id"].values, name="claim_id"))
+    b, a = keyed(before), keyed(after)
+    counts = pd.DataFrame({"before": b["verdict"].value_counts(), "after": a["verdict"].value_counts()})
+    counts = counts.reindex([x for x in VERDICTS if x in counts.index]).fillna(0).astype(int)
+    both = b.add_suffix("_before").join(a.add_suffix("_after"), how="outer")
+    both["verdict_before"] = both["verdict_before"].fillna("absent")
+    both["verdict_after"] = both["verdict_after"].fillna("absent")
+    both["chapter"] = both["chapter_before"].fillna(both["chapter_after"])
+    for col in ("interval_before", "interval_after"):
+        both[col] = both[col].fillna("")
+    changed = both[both["verdict_before"] != both["verdict_after"]]
+    cols = ["chapter", "verdict_before", "interval_before", "seeds_before", "verdict_after", "interval_after",
+            "seeds_after"]
+    return counts, changed[cols].sort_values(["chapter"]).reset_index()
 
 
 def combine(verdicts: Sequence[str]) -> str:

@@ -1,0 +1,49 @@
+"""Two sets of stored verdicts side by side (say the cpu book at 3 seeds, then at 5): how many claims are held /
+not held / inconclusive / not measured in each, and every claim whose verdict changed, with both intervals and
+their numbers of seeds (:func:`lib.chapters.verdicts.compare`), as Markdown for the README or the notes.
+
+    python scripts/compare_verdicts.py BEFORE AFTER
+
+BEFORE and AFTER are verdict folders of one profile, ``<runs>/verdicts/<profile>`` or copies of them.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from lib.chapters import verdicts  # noqa: E402
+
+
+def markdown(counts, changed) -> str:  # type: ignore[no-untyped-def]
+    """The count table and the changed claims as Markdown."""
+    lines = ["| Verdict | Before | After |", "|---|---:|---:|"]
+    lines += [f"| {v} | {r.before} | {r.after} |" for v, r in counts.iterrows()]
+    lines += [f"| **all** | {counts['before'].sum()} | {counts['after'].sum()} |", ""]
+    if not len(changed):
+        return "\n".join(lines + ["No claim changed its verdict."])
+    lines += [f"{len(changed)} claims changed:", "",
+              "| Claim | Chapter | Before | After |", "|---|---|---|---|"]
+    for r in changed.itertuples():
+        lines.append(f"| `{r.claim_id}` | {r.chapter} | {r.verdict_before}: {r.interval_before or '–'} "
+                     f"| {r.verdict_after}: {r.interval_after or '–'} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("before", type=Path, help="verdict folder of the first build (<runs>/verdicts/<profile>)")
+    ap.add_argument("after", type=Path, help="verdict folder of the second build")
+    a = ap.parse_args(argv)
+    for folder in (a.before, a.after):
+        if not folder.is_dir():
+            ap.error(f"{folder} is not a folder; give <runs>/verdicts/<profile> of a built book")
+    counts, changed = verdicts.compare(verdicts.load_folder(a.before), verdicts.load_folder(a.after))
+    print(markdown(counts, changed))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
