@@ -1,6 +1,8 @@
 """Two sets of stored verdicts side by side (say the cpu book at 3 seeds, then at 5): how many claims are held /
 not held / inconclusive / not measured in each, and every claim whose verdict changed, with both intervals and
-their numbers of seeds (:func:`lib.chapters.verdicts.compare`), as Markdown for the README or the notes.
+their numbers of seeds (:func:`lib.chapters.verdicts.compare`), as Markdown for the README or the notes; and how
+many claims whose test forecast that the larger number of seeds would decide them were decided
+(:func:`lib.chapters.verdicts.power_check`).
 
     python scripts/compare_verdicts.py BEFORE AFTER
 
@@ -40,8 +42,13 @@ def main(argv: list[str] | None = None) -> int:
     for folder in (a.before, a.after):
         if not folder.is_dir():
             ap.error(f"{folder} is not a folder; give <runs>/verdicts/<profile> of a built book")
-    counts, changed = verdicts.compare(verdicts.load_folder(a.before), verdicts.load_folder(a.after))
+    before, after = verdicts.load_folder(a.before), verdicts.load_folder(a.after)
+    counts, changed = verdicts.compare(before, after)
     print(markdown(counts, changed))
+    most = max((verdicts.seeds_of(t) or 0 for t in after["test"]), default=0)
+    named, decided = verdicts.power_check(before, after, most)
+    print(f"\nOf the {named} claims inconclusive before whose test said at most {most} seeds would decide them "
+          f"(80 % power at the observed effect), {decided} were decided after.")
     return 0
 
 

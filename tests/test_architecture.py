@@ -215,11 +215,15 @@ def test_resolve_seeds():
         for key in registry.KEYS:
             want = p.seeds[:p.fewer_seeds] if key in p.fewer_seeds_chapters else p.seeds
             assert resolve(name, chapter=key) == want == profiles.chapter_seeds(p, key), (name, key)
-    cpu = profiles.get("cpu")
-    few = cpu.fewer_seeds_chapters[0]
-    assert resolve("cpu", seed=7, chapter=few) == (7, *cpu.seeds[:cpu.fewer_seeds])
-    assert resolve("cpu", seed=1, chapter=few) == cpu.seeds[:cpu.fewer_seeds]
-    assert resolve("cpu", seeds=[3, 4], chapter=few) == (0, 3, 4), "an explicit seeds parameter wins"
+    mixed = dataclasses.replace(profiles.get("cpu"), seeds=(0, 1, 2, 3, 4), fewer_seeds_chapters=("05", "09"),
+                                fewer_seeds=3)
+
+    def resolve_mixed(chapter: str, seed: int = 0, seeds: list[int] | None = None) -> tuple[int, ...]:
+        return chapter_params.resolve_seeds(SimpleNamespace(seed=seed, seeds=seeds), mixed, chapter)
+
+    assert resolve_mixed("05") == (0, 1, 2) and resolve_mixed("06") == (0, 1, 2, 3, 4)
+    assert resolve_mixed("05", seed=7) == (7, 0, 1, 2) and resolve_mixed("05", seed=1) == (0, 1, 2)
+    assert resolve_mixed("05", seeds=[3, 4]) == (0, 3, 4), "an explicit seeds parameter wins"
     assert resolve("smoke", seeds=[3, 4]) == (0, 3, 4) and resolve("smoke", seed=4, seeds=[3, 4]) == (3, 4)
 
 

@@ -412,6 +412,10 @@ def test_compare_counts_and_lists_changed_claims(run_cache, tmp_path):
     assert b.loc["5-c", "verdict_after"] == "absent" and b.loc["5-c", "interval_after"] == ""
     text = compare_verdicts.markdown(counts, changed)
     assert "| held | 2 | 2 |" in text and "2 claims changed" in text and "5 seeds" in text
+    assert b.loc["5-b", "needed_before"] == inc3.test["seeds_needed"]
+    forecast = inc3.test["seeds_needed"]
+    assert V.power_check(V.load_folder(before), V.load_all("smoke"), forecast) == (1, 1)
+    assert V.power_check(V.load_folder(before), V.load_all("smoke"), forecast - 1) == (0, 0)
     V.store("smoke", "05", {"profile": "smoke", "seeds": [0]}, ["h"], [verdict("5-a")])
     with pytest.raises(ValueError, match=r"claims \['5-a'\] appear more than once"):
         V.compare(V.load_all("smoke"), V.load_folder(before))

@@ -521,10 +521,12 @@ def compare(before: pd.DataFrame, after: pd.DataFrame) -> tuple[pd.DataFrame, pd
             raise ValueError(f"claims {twice[:5]} appear more than once (verdicts stored under several parameter "
                              "sets); compare folders that hold one parameter set per chapter")
         if not len(v):
-            return pd.DataFrame(columns=["chapter", "verdict", "interval", "seeds"], index=pd.Index([], name="claim_id"))
+            return pd.DataFrame(columns=["chapter", "verdict", "interval", "seeds", "needed"],
+                                index=pd.Index([], name="claim_id"))
         return pd.DataFrame({"chapter": v["chapter"].astype(str).values, "verdict": v["verdict"].values,
                              "interval": [interval_text(t) if t else "" for t in v["test"]],
-                             "seeds": [seeds_of(t) for t in v["test"]]},
+                             "seeds": [seeds_of(t) for t in v["test"]],
+                             "needed": [(t or {}).get("seeds_needed") for t in v["test"]]},
                             index=pd.Index(v["claim_id"].values, name="claim_id"))
     b, a = keyed(before), keyed(after)
     counts = pd.DataFrame({"before": b["verdict"].value_counts(), "after": a["verdict"].value_counts()})
@@ -536,9 +538,20 @@ def compare(before: pd.DataFrame, after: pd.DataFrame) -> tuple[pd.DataFrame, pd
     for col in ("interval_before", "interval_after"):
         both[col] = both[col].fillna("")
     changed = both[both["verdict_before"] != both["verdict_after"]]
-    cols = ["chapter", "verdict_before", "interval_before", "seeds_before", "verdict_after", "interval_after",
-            "seeds_after"]
+    cols = ["chapter", "verdict_before", "interval_before", "seeds_before", "needed_before", "verdict_after",
+            "interval_after", "seeds_after"]
     return counts, changed[cols].sort_values(["chapter"]).reset_index()
+
+
+def power_check(before: pd.DataFrame, after: pd.DataFrame, seeds: int) -> tuple[int, int]:
+    """Of the claims inconclusive in ``before`` whose test said at most ``seeds`` seeds would decide them
+    (``seeds_needed``, :func:`lib.chapters.seed_tests.seeds_needed`), how many there are and how many
+    ``after`` decided (held or not held): a check of the book's own power forecast."""
+    b = {r.claim_id: r.test for r in before.itertuples()}
+    a = {r.claim_id: r.verdict for r in after.itertuples()}
+    named = [c for c, t in b.items() if (t or {}).get("verdict") == INCONCLUSIVE
+             and (t or {}).get("seeds_needed") is not None and t["seeds_needed"] <= seeds and c in a]
+    return len(named), sum(a[c] in (HELD, NOT_HELD) for c in named)
 
 
 def combine(verdicts: Sequence[str]) -> str:
