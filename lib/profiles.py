@@ -1,7 +1,7 @@
 """Profiles: the scale at which the book is computed. Chapters look a profile up by name.
 
 * ``smoke``: CI. Tiny data, 1-3 epochs: proves the code paths and draws every figure, shows no science.
-* ``cpu``: the default a reader builds on a laptop (2 cores, well under an hour for the whole book):
+* ``cpu``: the default a reader builds on a laptop (2 cores, about 96 minutes for the whole book, README):
   real CIFAR-10 subsets, small models (``resnet_small``, ``vit_tiny``, narrow MLPs). What differs
   from the thesis, and why:
 
@@ -15,9 +15,9 @@
     gradients of convolutions are the most expensive part of a ResNet epoch on a CPU); a ResNet's 64 at a
     time (``stats_batch_conv``: 1.41x the speed of 256 on one thread, coherence equal to 3e-9,
     ``benchmarks/stats_batch.py``, 2026-12-07).
-  - three seeds. Five would take the book well past its 90-minute budget: measured from an empty cache on
-    2026-12-07, seeds 0-2 of chapters 2-10 take about 90 minutes already, and seeds 3 and 4 add two thirds
-    of each chapter's time (the README's table). A chapter that can pay for more seeds gets them with
+  - three seeds. Five would take the book far past its 90-minute budget: measured from an empty cache on
+    2026-12-07, seeds 0-2 of chapters 2-10 take 96 minutes already, and seeds 3 and 4 add two thirds of
+    each chapter's time (the README's table). A chapter that can pay for more seeds gets them with
     ``seeds`` and ``fewer_seeds_chapters`` (:func:`chapter_seeds`).
   - per-epoch test metrics on the subsets above, but every CIFAR-10 run's final test loss and accuracy
     on all 10,000 test images (``final_test``: one forward pass per run; on 1,000 images a test accuracy

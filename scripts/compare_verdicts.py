@@ -48,7 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     most = max((verdicts.seeds_of(t) or 0 for t in after["test"]), default=0)
     named, decided = verdicts.power_check(before, after, most)
     print(f"\nOf the {named} claims inconclusive before whose test said at most {most} seeds would decide them "
-          f"(80 % power at the observed effect), {decided} were decided after.")
+          f"(80 % power at the observed effect) and that were tested over {most} seeds after, {decided} were "
+          "decided.")
     return 0
 
 

@@ -414,8 +414,15 @@ def test_compare_counts_and_lists_changed_claims(run_cache, tmp_path):
     assert "| held | 2 | 2 |" in text and "2 claims changed" in text and "5 seeds" in text
     assert b.loc["5-b", "needed_before"] == inc3.test["seeds_needed"]
     forecast = inc3.test["seeds_needed"]
-    assert V.power_check(V.load_folder(before), V.load_all("smoke"), forecast) == (1, 1)
-    assert V.power_check(V.load_folder(before), V.load_all("smoke"), forecast - 1) == (0, 0)
+    assert forecast > 5
+    assert V.power_check(V.load_folder(before), V.load_all("smoke"), forecast) == (0, 0), "after has only 5 seeds"
+    assert V.power_check(V.load_folder(before), V.load_all("smoke"), 5) == (0, 0), "forecast more than 5"
+    many = V.Verdict.of("5-b", "05", "c", "t", "o", S.paired([2.0 + i % 3 for i in range(forecast)],
+                                                                [1.0 + i % 2 for i in range(forecast)]), "F")
+    after = V.load_all("smoke")
+    after = after.assign(test=[many.test if c == "5-b" else t for c, t in zip(after["claim_id"], after["test"])],
+                         verdict=[many.verdict if c == "5-b" else v for c, v in zip(after["claim_id"], after["verdict"])])
+    assert many.verdict == S.HELD and V.power_check(V.load_folder(before), after, forecast) == (1, 1)
     V.store("smoke", "05", {"profile": "smoke", "seeds": [0]}, ["h"], [verdict("5-a")])
     with pytest.raises(ValueError, match=r"claims \['5-a'\] appear more than once"):
         V.compare(V.load_all("smoke"), V.load_folder(before))

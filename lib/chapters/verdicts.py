@@ -545,13 +545,15 @@ def compare(before: pd.DataFrame, after: pd.DataFrame) -> tuple[pd.DataFrame, pd
 
 def power_check(before: pd.DataFrame, after: pd.DataFrame, seeds: int) -> tuple[int, int]:
     """Of the claims inconclusive in ``before`` whose test said at most ``seeds`` seeds would decide them
-    (``seeds_needed``, :func:`lib.chapters.seed_tests.seeds_needed`), how many there are and how many
-    ``after`` decided (held or not held): a check of the book's own power forecast."""
+    (``seeds_needed``, :func:`lib.chapters.seed_tests.seeds_needed`) and that ``after`` tested over at least
+    ``seeds`` seeds, how many there are and how many ``after`` decided (held or not held): a check of the
+    book's own power forecast."""
     b = {r.claim_id: r.test for r in before.itertuples()}
-    a = {r.claim_id: r.verdict for r in after.itertuples()}
+    a = {r.claim_id: (r.verdict, seeds_of(r.test) or 0) for r in after.itertuples()}
     named = [c for c, t in b.items() if (t or {}).get("verdict") == INCONCLUSIVE
-             and (t or {}).get("seeds_needed") is not None and t["seeds_needed"] <= seeds and c in a]
-    return len(named), sum(a[c] in (HELD, NOT_HELD) for c in named)
+             and (t or {}).get("seeds_needed") is not None and t["seeds_needed"] <= seeds
+             and c in a and a[c][1] >= seeds]
+    return len(named), sum(a[c][0] in (HELD, NOT_HELD) for c in named)
 
 
 def combine(verdicts: Sequence[str]) -> str:
