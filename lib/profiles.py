@@ -16,8 +16,8 @@
     time (``stats_batch_conv``: 1.41x the speed of 256 on one thread, coherence equal to 3e-9,
     ``benchmarks/stats_batch.py``, 2026-12-07).
   - three seeds. Five would take the book far past its 90-minute budget: measured from an empty cache on
-    2026-12-07, seeds 0-2 of chapters 2-10 take 96 minutes already, and seeds 3 and 4 add two thirds of
-    each chapter's time (the README's table). A chapter that can pay for more seeds gets them with
+    2026-12-07, seeds 0-2 of chapters 2-10 take 96 minutes already, and seeds 3 and 4 added 53-78 % of
+    the three-seed training time of chapters 2, 4 and 10 (the README's table). A chapter that can pay for more seeds gets them with
     ``seeds`` and ``fewer_seeds_chapters`` (:func:`chapter_seeds`).
   - per-epoch test metrics on the subsets above, but every CIFAR-10 run's final test loss and accuracy
     on all 10,000 test images (``final_test``: one forward pass per run; on 1,000 images a test accuracy
@@ -81,7 +81,7 @@ class Profile:
     # float rounding at any batch, measured by benchmarks/stats_batch.py)
     stats_batch_conv: int = 256
     # chapters ("05", ...) that train and test over only the first ``fewer_seeds`` of ``seeds``: where the
-    # profile's time budget cannot pay for all of them (:func:`chapter_seeds`; cpu: the README's cost table)
+    # profile's time budget cannot pay for all of them (:func:`chapter_seeds`; no profile needs it today)
     fewer_seeds_chapters: tuple[str, ...] = ()
     fewer_seeds: int = 0
 

@@ -227,6 +227,20 @@ def test_resolve_seeds():
     assert resolve("smoke", seeds=[3, 4]) == (0, 3, 4) and resolve("smoke", seed=4, seeds=[3, 4]) == (3, 4)
 
 
+@pytest.mark.parametrize("key", [k for k in registry.KEYS if "seeds" in registry.defaults(k)])
+def test_every_chapter_resolves_seeds_one_way(key, monkeypatch):
+    """Every chapter with ``seed`` and ``seeds`` parameters runs the seeds :func:`resolve_seeds` gives for it,
+    and by default its own :func:`lib.profiles.chapter_seeds` (a profile giving every chapter fewer seeds)."""
+    mod = registry.module(key)
+    for kw in ({}, {"seed": 5}, {"seeds": [3, 4]}, {"seed": 4, "seeds": [3, 4]}):
+        s = mod.setup(profile="smoke", **kw)
+        assert s.seeds == chapter_params.resolve_seeds(s.params, profiles.get("smoke"), key), (key, kw)
+    smoke = profiles.get("smoke")
+    monkeypatch.setitem(profiles.PROFILES, "smoke", dataclasses.replace(
+        smoke, fewer_seeds_chapters=tuple(registry.KEYS), fewer_seeds=1))
+    assert mod.setup(profile="smoke").seeds == smoke.seeds[:1], key
+
+
 def test_fewer_seeds_profile_rules():
     """A profile's seeds are distinct; ``fewer_seeds`` lies in 1..len(seeds) when chapters use it; keys are
     two-digit; a chapter never runs more seeds than a chapter whose runs it reads (it would train them)."""

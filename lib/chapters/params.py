@@ -206,8 +206,8 @@ def resolve_seeds(params: Any, profile: Profile, chapter: str) -> tuple[int, ...
     ``setup`` reads its ``seed`` and ``seeds`` parameters (``params.seed``, ``params.seeds``).
 
     * ``-p seeds "[3, 4]"``: these seeds; ``seeds = None`` (the default): the chapter's seeds at the profile
-      (:func:`lib.profiles.chapter_seeds`: cpu 0-4, or 0-2 in the chapters whose five seeds cost more than
-      the profile's time budget allows).
+      (:func:`lib.profiles.chapter_seeds`: the profile's seeds, cpu 0, 1, 2; fewer in the chapters a profile
+      names in ``fewer_seeds_chapters``).
     * ``-p seed 5``: seed 5 is always run, put first when it is not among ``seeds`` (5, 0, 1, ...); the
       chapters that draw a figure from one seed draw it from this one. The children pruned from a parent of
       seed ``s`` (chapters 5, 6, 9) get their own seed from ``s`` (:func:`lib.experiments.child_seed`: ``s`` +
