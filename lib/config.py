@@ -146,6 +146,12 @@ class TrainConfig:
     ``final_test_loss``, ``final_test_acc`` and ``final_test_n`` (:meth:`lib.runs.Run.final` reads them): the
     per-epoch curves keep the ``n_test`` subset, the run's final result loses most of its test-set sampling
     noise for one forward pass. Not for Gaussian data (no fixed test split). Left out of the hash when False.
+    test_each_epoch: score the ``n_test`` test subset after every epoch (and at initialisation), the
+    ``test_loss`` and ``test_acc`` columns of the metrics. False (only with ``final_test``): those columns stay
+    empty and the run's test result is its final test alone, which saves one pass over the subset per epoch
+    for runs whose per-epoch test curve nothing reads (the pruned children, :mod:`lib.experiments`). The
+    training itself is the same to the bit: scoring draws no random numbers and changes no weight. Left out
+    of the hash when True.
     """
 
     data: DataConfig = field(default_factory=DataConfig)
@@ -160,11 +166,16 @@ class TrainConfig:
     track: tuple[str, ...] = ()
     snapshots: tuple[int, ...] = ()
     final_test: bool = False
+    test_each_epoch: bool = True
 
     def __post_init__(self) -> None:
         validate.integer(self, "batch_size", 1)
-        if not isinstance(self.final_test, bool):
-            raise ValueError(f"TrainConfig.final_test must be True or False, got {self.final_test!r}")
+        for name in ("final_test", "test_each_epoch"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"TrainConfig.{name} must be True or False, got {getattr(self, name)!r}")
+        if not self.test_each_epoch and not self.final_test:
+            raise ValueError("TrainConfig.test_each_epoch=False needs final_test=True: without the final test "
+                             "the run would record no test result at all")
         if self.final_test and self.data.dataset == "gaussian":
             raise ValueError("TrainConfig.final_test needs a dataset with a fixed test split (cifar10 or a text "
                              "dataset); gaussian data has none")

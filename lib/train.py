@@ -40,6 +40,7 @@ checkpoint that cannot be written (disk full) warns and the run goes on.
 """
 from __future__ import annotations
 
+import math
 import random
 import sys
 import warnings
@@ -510,9 +511,10 @@ def _train_epoch(state: TrainState, ctx: EpochContext, epoch: int) -> tuple[floa
 def _end_epoch(state: TrainState, ctx: EpochContext, store: Checkpoint | None, epoch: int,
                train_metrics: tuple[float, float], eval_batch: int) -> None:
     """Row ``epoch`` of the metrics: ``train_metrics`` (loss, accuracy), the test loss and accuracy
-    (eval mode), then the callbacks' columns (they see the ordinary network); then a checkpoint, except
-    after the last epoch (the run itself is saved then)."""
-    te_loss, te_acc = evaluate(state.model, ctx.data.x_test, ctx.data.y_test, eval_batch)
+    (eval mode; NaN without :attr:`TrainConfig.test_each_epoch`), then the callbacks' columns (they see the
+    ordinary network); then a checkpoint, except after the last epoch (the run itself is saved then)."""
+    te_loss, te_acc = (evaluate(state.model, ctx.data.x_test, ctx.data.y_test, eval_batch)
+                       if ctx.config.test_each_epoch else (math.nan, math.nan))
     row = {"epoch": epoch, "train_loss": train_metrics[0], "train_acc": train_metrics[1],
            "test_loss": te_loss, "test_acc": te_acc}
     with state.dense() as model:

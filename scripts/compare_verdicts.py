@@ -14,13 +14,16 @@ import argparse
 import sys
 from pathlib import Path
 
+import pandas as pd
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from lib.chapters import verdicts  # noqa: E402
 
 
-def markdown(counts, changed) -> str:  # type: ignore[no-untyped-def]
-    """The count table and the changed claims as Markdown."""
+def markdown(counts: pd.DataFrame, changed: pd.DataFrame) -> str:
+    """The count table (:func:`lib.chapters.verdicts.compare`'s: a row per verdict, columns ``before`` and
+    ``after``) and the changed claims (one row per claim) as Markdown."""
     lines = ["| Verdict | Before | After |", "|---|---:|---:|"]
     lines += [f"| {v} | {r.before} | {r.after} |" for v, r in counts.iterrows()]
     lines += [f"| **all** | {counts['before'].sum()} | {counts['after'].sum()} |", ""]

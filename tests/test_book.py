@@ -323,6 +323,17 @@ def test_training_rows_count_own_cached_and_shared_runs(run_cache):
     assert "## Training behind each chapter" in md and f"| {label['04']} | 4 | 2 |" in md
 
 
+def test_training_rows_keep_a_failing_plan_to_one_short_cell(monkeypatch):
+    # a chapter whose plan cannot be made (chapter 10 without its corpus: a long message over several lines)
+    def fails(key, record):
+        raise RuntimeError("The corpus was not found | here.\n\nTo fix it, either\n  1. fetch it" + " x" * 200)
+    monkeypatch.setattr(status, "planned_runs", fails)
+    rows = status.training_rows({"02": {"parameters": {"profile": "smoke"}}})
+    assert len(rows) == 1 and "\n" not in rows[0] and "To fix it" not in rows[0]
+    cell = rows[0].split(" | ")[-1]
+    assert cell.startswith("? (RuntimeError: The corpus was not found \\| here.") and len(cell) <= 130
+
+
 def test_run_kind_names_what_a_run_costs_by():
     from lib.config import MaskConfig, StatsConfig
     from lib.data import DataConfig

@@ -213,6 +213,40 @@ def test_final_test_scores_the_final_weights_on_the_whole_test_split(tmp_path, m
         TrainConfig(final_test=1)
 
 
+def test_a_run_without_the_per_epoch_test_pass_trains_to_the_same_bits(tmp_path, monkeypatch, run_cache):
+    from dataclasses import replace
+
+    import pandas as pd
+    import torch
+
+    from lib.config import config_dict, config_hash
+    from lib.experiments import child_config
+
+    f = tmp_path / "c.npz"
+    write_npz(f, n_per_class=8, n_test_per_class=5)
+    monkeypatch.setenv("CIFAR10_PATH", str(f))
+    full = TrainConfig(data=DataConfig("cifar10", 40, 20), model=ModelConfig("mlp", width=8, depth=1),
+                       optim=OptimConfig("adam", 1e-3), batch_size=20, epochs=2, final_test=True)
+    lean = replace(full, test_each_epoch=False)
+    assert "test_each_epoch" not in config_dict(full) and config_hash(lean) != config_hash(full)
+    a, b = runs.train_run(full), runs.train_run(lean)
+    ma, mb = a.metrics, b.metrics
+    assert mb["test_acc"].isna().all() and mb["test_loss"].isna().all() and ma["test_acc"].notna().all()
+    for col in ("train_loss", "train_acc", "final_test_loss", "final_test_acc"):  # equal to the bit (NaN where NaN)
+        pd.testing.assert_series_equal(ma[col], mb[col], check_exact=True)
+    sa, sb = a.state_dict(), b.state_dict()
+    assert sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+    fa, fb = a.final(), b.final()
+    assert fb["test_acc"] == fa["test_acc"] and fb["test_loss"] == fa["test_loss"] and fb["test_n"] == 50
+    # children skip the pass exactly where the final test scores the whole split
+    assert child_config(full, seed=3).test_each_epoch is False and child_config(full, seed=3).seed == 3
+    assert child_config(replace(full, final_test=False)).test_each_epoch is True
+    with pytest.raises(ValueError, match="test_each_epoch=False needs final_test=True"):
+        replace(full, final_test=False, test_each_epoch=False)
+    with pytest.raises(ValueError, match="test_each_epoch must be True or False"):
+        TrainConfig(test_each_epoch=0)
+
+
 def test_cache_hit_does_not_train(run_cache):
     before = runs.TRAIN_COUNT
     r1 = runs.train_run(tiny())

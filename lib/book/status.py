@@ -117,7 +117,8 @@ def training_rows(records: dict[str, dict[str, Any]]) -> list[str]:
     rows: list[str] = []
     for chapter, planned, own, exc in _own_runs(records):
         if exc is not None:  # parameters an older notebook declared: say so, do not fail the build
-            rows.append(f"| {_label(chapter)} | ? | ? | ? | ? ({type(exc).__name__}: {exc}) |")
+            # one short line: a long or many-line message (a missing corpus's how-to) would widen the table
+            rows.append(f"| {_label(chapter)} | ? | ? | ? | ? ({_first_line(f'{type(exc).__name__}: {exc}', 120)}) |")
             continue
         infos = [runs.Run(c, paths.run_dir(h)).info for h, c in own.items() if runs.is_cached(c)]
         secs = [i["train_seconds"] for i in infos if "train_seconds" in i]

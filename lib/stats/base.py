@@ -33,7 +33,6 @@ from typing import Any, Iterable, Iterator
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
 
 from .ops import sq_sum
 from .registry import Scratch
