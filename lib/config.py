@@ -149,7 +149,7 @@ class TrainConfig:
     test_each_epoch: score the ``n_test`` test subset after every epoch (and at initialisation), the
     ``test_loss`` and ``test_acc`` columns of the metrics. False (only with ``final_test``): those columns stay
     empty and the run's test result is its final test alone, which saves one pass over the subset per epoch
-    for runs whose per-epoch test curve nothing reads (the pruned children, :mod:`lib.experiments`). The
+    for runs whose per-epoch test curve nothing reads (the pruned children, :func:`lib.experiments.child_config`). The
     training itself is the same to the bit: scoring draws no random numbers and changes no weight. Left out
     of the hash when True.
     """

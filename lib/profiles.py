@@ -15,13 +15,15 @@
     gradients of convolutions are the most expensive part of a ResNet epoch on a CPU); a ResNet's 64 at a
     time (``stats_batch_conv``: 1.41x the speed of 256 on one thread, coherence equal to 3e-9,
     ``benchmarks/stats_batch.py``, 2026-12-07).
-  - three seeds. Five would take the book far past its 90-minute budget: measured from an empty cache on
-    2026-12-07, seeds 0-2 of chapters 2-10 take 96 minutes already, and seeds 3 and 4 added 53-78 % of
-    the three-seed training time of chapters 2, 4 and 10 (the README's table). A chapter that can pay for more seeds gets them with
+  - three seeds. Five would take the book far past its 90-minute budget: measured on 2026-12-07/08, seeds
+    0-2 of chapters 2-10 took 96 minutes from an empty cache and seeds 3 and 4 another 58.7 (the README's
+    table, before the children's cheaper test pass). A chapter that can pay for more seeds gets them with
     ``seeds`` and ``fewer_seeds_chapters`` (:func:`chapter_seeds`).
   - per-epoch test metrics on the subsets above, but every CIFAR-10 run's final test loss and accuracy
     on all 10,000 test images (``final_test``: one forward pass per run; on 1,000 images a test accuracy
     near 0.27 has a sampling sd of 0.014, as large as the seed-to-seed sd of some paired differences).
+    The children of the pruning chapters, whose per-epoch test curve nothing reads, skip the per-epoch
+    subset and keep only that final test (:func:`lib.experiments.child_config`).
 * ``paper``: the thesis's own settings, for a GPU: ResNet50 SGD lr 0.1 (chapters 2-3) and 0.5
   (chapter 6); ViT Adam 1e-4; MLPs Adam 1e-4 for 200 epochs; real data 300 epochs (ViT 200),
   Gaussian data 1000 epochs; full CIFAR-10.
@@ -211,6 +213,15 @@ def mlp_config(p: Profile, width: int, *, seed: int = 0, stats: bool = True) -> 
         optim=OptimConfig("adam", p.mlp_lr), batch_size=p.batch_size, epochs=p.mlp_epochs, seed=seed,
         stats=_stats(p, test=True) if stats else StatsConfig(), final_test=p.final_test,
     )
+
+
+def final_test_text(cfg: TrainConfig) -> str:
+    """What a run's final test accuracy is measured on, for a chapter's settings line: "all 10,000 test
+    images" where it scores the whole CIFAR-10 test split (``final_test``, or ``n_test`` 0), else "the
+    1,000 test images of its subset"."""
+    if cfg.final_test or not cfg.data.n_test:
+        return "all 10,000 test images"
+    return f"the {cfg.data.n_test:,d} test images of its subset"
 
 
 def seeds_text(p: Profile) -> str:

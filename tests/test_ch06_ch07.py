@@ -409,7 +409,8 @@ def test_result_tables_and_settings(monkeypatch):
     assert "profile `smoke`" in shown[0].data
     assert len(ch6.floor_table_6_3(s, r).data) == len(PRUNED)
     settings = ch6.settings_table(s).data.set_index("setting")["value"]
-    assert settings["training / test images"] == "100 / 50" and settings["seeds (parents; children + 1000)"] == [0, 1]
+    assert settings["training images"] == "100" and settings["final test accuracy on"] == "the 50 test images of its subset"
+    assert settings["seeds (parents; children + 1000)"] == [0, 1]
 
 
 # ------------------------------------------------------------------------------------------ chapter 7

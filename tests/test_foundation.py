@@ -245,6 +245,11 @@ def test_a_run_without_the_per_epoch_test_pass_trains_to_the_same_bits(tmp_path,
         replace(full, final_test=False, test_each_epoch=False)
     with pytest.raises(ValueError, match="test_each_epoch must be True or False"):
         TrainConfig(test_each_epoch=0)
+    # what the chapters' settings say the final test accuracy is measured on
+    from lib.profiles import final_test_text
+    assert final_test_text(lean) == "all 10,000 test images"
+    assert final_test_text(replace(full, final_test=False)) == "the 20 test images of its subset"
+    assert final_test_text(replace(full, final_test=False, data=DataConfig("cifar10", 40, 0))) == "all 10,000 test images"
 
 
 def test_cache_hit_does_not_train(run_cache):

@@ -200,7 +200,8 @@ def provenance(s: Setup, scaling: bool = False) -> figures.Provenance:
 def describe(s: Setup) -> Markdown:
     """One paragraph: data, optimiser, epochs, seeds, the fraction kept and the mask scopes."""
     b = s.base
-    return Markdown(f"Profile **{s.profile.name}**: {b.data.n_train:,d} training and {b.data.n_test:,d} test images, "
+    return Markdown(f"Profile **{s.profile.name}**: {b.data.n_train or 50000:,d} training images, test accuracy of the final "
+                    f"weights on {profiles.final_test_text(b)}, "
                     f"Adam at learning rate {b.optim.lr:g}, batch {b.batch_size}, {b.epochs} epochs for parents "
                     f"and children alike, seeds {', '.join(map(str, s.seeds))}; {s.params.density:.0%} of the "
                     f"weights kept; mask scopes: {', '.join(s.sweep_scopes)} (Figs. 5.1, 5.2), "

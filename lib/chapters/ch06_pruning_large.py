@@ -143,10 +143,10 @@ def settings_table(s: Setup) -> "pd.io.formats.style.Styler":
     p, b = s.profile, s.bases
     return _left(pd.DataFrame({
         "setting": ["profile", "ResNet (optimiser)", "ViT (optimiser)", "epochs (parents and children)",
-                    "training / test images", "batch size", "fraction of prunable weights kept", "global floor",
+                    "training images", "final test accuracy on", "batch size", "fraction of prunable weights kept", "global floor",
                     "images for gradient statistics (parents)", "seeds (parents; children + 1000)"],
         "value": [p.name, f"{p.arch_cnn} (SGD, lr {b['resnet'].optim.lr:g})", f"{p.arch_vit} (Adam, lr {b['vit'].optim.lr:g})",
-                  p.prune_epochs, f"{b['resnet'].data.n_train or 50000:,d} / {b['resnet'].data.n_test or 10000:,d}",
+                  p.prune_epochs, f"{b['resnet'].data.n_train or 50000:,d}", profiles.final_test_text(b['resnet']),
                   p.batch_size, f"{s.params.density:g}", f"{s.params.floor:g}", p.stats_max_samples or "all",
                   list(s.seeds)],
     }))
