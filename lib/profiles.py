@@ -1,7 +1,7 @@
 """Profiles: the scale at which the book is computed. Chapters look a profile up by name.
 
 * ``smoke``: CI. Tiny data, 1-3 epochs: proves the code paths and draws every figure, shows no science.
-* ``cpu``: the default a reader builds on a laptop (2 cores, about 96 minutes for the whole book, README):
+* ``cpu``: the default a reader builds on a laptop (2 cores, about 82 minutes for the whole book, README):
   real CIFAR-10 subsets, small models (``resnet_small``, ``vit_tiny``, narrow MLPs). What differs
   from the thesis, and why:
 
@@ -17,7 +17,8 @@
     ``benchmarks/stats_batch.py``, 2026-12-07).
   - three seeds. Five would take the book far past its 90-minute budget: measured on 2026-12-07/08, seeds
     0-2 of chapters 2-10 took 96 minutes from an empty cache and seeds 3 and 4 another 58.7 (the README's
-    table, before the children's cheaper test pass). A chapter that can pay for more seeds gets them with
+    table, before the children's cheaper test pass; after it 82 minutes, five seeds about 130). A chapter
+    that can pay for more seeds gets them with
     ``seeds`` and ``fewer_seeds_chapters`` (:func:`chapter_seeds`).
   - per-epoch test metrics on the subsets above, but every CIFAR-10 run's final test loss and accuracy
     on all 10,000 test images (``final_test``: one forward pass per run; on 1,000 images a test accuracy
